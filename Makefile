@@ -1,0 +1,99 @@
+# Berth build.  `make` builds build/berthd; `make test` installs what is
+# missing, builds plain and sanitizer variants and runs every test.
+
+PKGS_BUILD = build-essential pkg-config libuv1-dev libraft-dev libmsgpack-dev \
+	libsodium-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev \
+	libarchive-dev libnl-3-dev libnl-route-3-dev libnftables-dev \
+	libseccomp-dev libgnutls28-dev libcmocka-dev
+PKGS_TEST = busybox-static python3-docker python3-pytest iproute2 nftables \
+	sqlite3 util-linux procps
+PKGS = $(PKGS_BUILD) $(PKGS_TEST)
+
+LIBS_PC = libuv libsodium sqlite3 libmicrohttpd jansson libarchive gnutls
+CC ?= cc
+CFLAGS_BASE = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
+	-fno-strict-aliasing -Wno-format-truncation $(shell pkg-config --cflags $(LIBS_PC) 2>/dev/null)
+LDLIBS = $(shell pkg-config --libs $(LIBS_PC) 2>/dev/null) -lm
+
+VERSION := 0.1.0
+GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+CFLAGS_BASE += -DBERTH_VERSION='"$(VERSION)"' -DBERTH_GIT_COMMIT='"$(GIT_COMMIT)"'
+
+OPT_CFLAGS = -O2 -g
+SAN_CFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+LIB_SRC = $(wildcard lib/*.c node/*.c api/*.c runtime/*.c netoverlay/*.c raft/*.c scheduler/*.c)
+LIB_SRC := $(filter-out node/main.c,$(LIB_SRC))
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+
+# $(1)=variant dir, $(2)=cflags
+define variant
+$(1)/obj/%.o: %.c $$(wildcard */*.h)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS_BASE) $(2) -MMD -c $$< -o $$@
+
+$(1)/berthd: $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRC) node/main.c)
+	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS)
+
+$(1)/tests/%: $(1)/obj/tests/unit/%.o $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRC))
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS) -lcmocka
+endef
+
+$(eval $(call variant,build,$(OPT_CFLAGS)))
+$(eval $(call variant,build/asan,$(SAN_CFLAGS)))
+
+UNIT_BINS = $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRC))
+UNIT_BINS_ASAN = $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
+
+.PHONY: all deps run test unit unit-asan integration integration-asan install clean fixtures bench
+.SECONDARY:
+
+all: build/berthd
+
+# Installs only what is missing, so a second run is fast and works offline.
+deps:
+	@missing=$$(for p in $(PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+run: deps build/berthd
+	./build/berthd $(ARGS)
+
+fixtures: deps
+	/usr/bin/python3 tests/fixtures/mkimages.py build/fixtures
+
+unit: build/berthd $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+unit-asan: build/asan/berthd $(UNIT_BINS_ASAN)
+	@set -e; for t in $(UNIT_BINS_ASAN); do echo "== $$t"; $$t; done
+
+integration: build/berthd fixtures
+	BERTHD=$(CURDIR)/build/berthd /usr/bin/python3 -m pytest -q tests/integration $(PYTEST_ARGS)
+
+integration-asan: build/asan/berthd fixtures
+	BERTHD=$(CURDIR)/build/asan/berthd BERTH_SANITIZED=1 /usr/bin/python3 -m pytest -q tests/integration $(PYTEST_ARGS)
+
+test: deps
+	$(MAKE) unit
+	$(MAKE) integration
+	$(MAKE) unit-asan
+	$(MAKE) integration-asan
+
+PREFIX ?= /usr/local
+install: deps build/berthd
+	install -D -m 0755 build/berthd $(DESTDIR)$(PREFIX)/bin/berthd
+	install -D -m 0644 deploy/berthd.service $(DESTDIR)/etc/systemd/system/berthd.service
+	install -D -m 0644 deploy/berthd.socket $(DESTDIR)/etc/systemd/system/berthd.socket
+	install -d -m 0755 $(DESTDIR)/etc/docker
+
+bench: build/berthd fixtures
+	bench/run.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

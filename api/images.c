@@ -1,0 +1,432 @@
+/* Image endpoints that read or change metadata: list, inspect, history,
+ * tag, delete, prune, and import (POST /images/create?fromSrc=-). */
+#include <fnmatch.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/handlers.h"
+#include "lib/cleanup.h"
+#include "lib/filters.h"
+#include "lib/reference.h"
+#include "node/daemon.h"
+#include "runtime/image_config.h"
+#include "runtime/image_store.h"
+
+static json_t *tags_json(const rt_image *img)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < img->n_tags; i++)
+        json_array_append_new(a, json_string(img->tags[i]));
+    return a;
+}
+
+/* ---- GET /images/json --------------------------------------------------- */
+
+/* reference=PATTERN matches the familiar name or name:tag, with path.Match
+ * semantics ('*' does not cross '/'). */
+static bool match_reference(json_t *f, const rt_image *img)
+{
+    json_t *pats = json_object_get(f, "reference");
+    if (!json_array_size(pats))
+        return true;
+    size_t i;
+    json_t *p;
+    json_array_foreach(pats, i, p) {
+        for (size_t t = 0; t < img->n_tags; t++) {
+            char name[REF_NAME_MAX + REF_TAG_MAX + 2];
+            snprintf(name, sizeof name, "%s", img->tags[t]);
+            if (fnmatch(json_string_value(p), name, FNM_PATHNAME) == 0)
+                return true;
+            char *colon = strrchr(name, ':');
+            if (colon)
+                *colon = 0;
+            if (fnmatch(json_string_value(p), name, FNM_PATHNAME) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* before= / since= name an image; compare creation times. */
+static int time_bound(api_request *r, json_t *f, const char *key, long long *out, berr *e)
+{
+    json_t *v = json_array_get(json_object_get(f, key), 0);
+    if (!v)
+        return 0;
+    rt_image *img;
+    int rc = rt_image_resolve(r->d->images, json_string_value(v), &img, e);
+    if (rc < 0)
+        return rc;
+    *out = img->created;
+    rt_image_free(img);
+    return 1;
+}
+
+static json_t *image_summary(api_request *r, const rt_image *img, bool digests)
+{
+    (void)digests;
+    json_t *o = json_pack("{s:s, s:s, s:o, s:[], s:I, s:I, s:I, s:O, s:I}", "Id", img->id, "ParentId", img->parent,
+                          "RepoTags", tags_json(img), "RepoDigests", "Created", (json_int_t)img->created, "Size",
+                          (json_int_t)img->size, "SharedSize", (json_int_t)-1, "Labels", img->labels, "Containers",
+                          (json_int_t)-1);
+    if (r->api_minor < 44)
+        json_object_set_new(o, "VirtualSize", json_integer(img->size));
+    return o;
+}
+
+void api_images_list(api_request *r)
+{
+    static const char *const allowed[] = {"dangling", "label", "reference", "before", "since", "until", NULL};
+    berr e = {0};
+    json_t *f = NULL;
+    if (filters_parse(api_query(r, "filters"), allowed, &f, &e) < 0) {
+        api_reply_berr(r, &e);
+        return;
+    }
+    bool dangling = false, want_dangling = filters_has(f, "dangling");
+    long long before = 0, since = 0;
+    int hb = 0, hs = 0;
+    if (filters_bool(f, "dangling", &dangling, &e) < 0 || (hb = time_bound(r, f, "before", &before, &e)) < 0 ||
+        (hs = time_bound(r, f, "since", &since, &e)) < 0) {
+        json_decref(f);
+        api_reply_berr(r, &e);
+        return;
+    }
+    rt_image **imgs;
+    size_t n;
+    if (rt_images_list(r->d->images, &imgs, &n, &e) < 0) {
+        json_decref(f);
+        api_reply_berr(r, &e);
+        return;
+    }
+    bool digests = api_query_bool(r, "digests", false);
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++) {
+        rt_image *img = imgs[i];
+        if (want_dangling && (img->n_tags == 0) != dangling)
+            continue;
+        if (!filters_match_labels(f, "label", img->labels) || !match_reference(f, img))
+            continue;
+        if ((hb && img->created >= before) || (hs && img->created <= since))
+            continue;
+        json_array_append_new(out, image_summary(r, img, digests));
+    }
+    rt_images_free(imgs, n);
+    json_decref(f);
+    api_reply_json(r, 200, out);
+}
+
+/* ---- GET /images/{name}/json -------------------------------------------- */
+
+static json_t *graph_driver(api_request *r, const rt_image *img)
+{
+    const rt_graphdriver *d = &r->d->driver;
+    json_t *gd = json_pack("{s:s, s:n}", "Name", rt_driver_name(d), "Data");
+    char **chains;
+    long long *sizes;
+    size_t n;
+    berr e = {0};
+    if (d->kind != RT_DRIVER_OVERLAY2 || rt_image_layers(r->d->images, img, &chains, &sizes, &n, &e) < 0 || !n)
+        return gd;
+    char top[PATH_MAX];
+    rt_driver_layer_dir(d, chains[n - 1], top);
+    buf lower = BUF_INIT;
+    for (size_t i = n - 1; i-- > 0;) {
+        char dir[PATH_MAX];
+        rt_driver_layer_dir(d, chains[i], dir);
+        buf_printf(&lower, "%s%s", lower.len ? ":" : "", dir);
+    }
+    json_t *data = json_pack("{s:s, s:s}", "UpperDir", top, "MergedDir", "");
+    char *slash = strrchr(top, '/');
+    if (slash) {
+        strcpy(slash, "/merged");
+        json_object_set_new(data, "MergedDir", json_string(top));
+        strcpy(slash, "/work");
+        json_object_set_new(data, "WorkDir", json_string(top));
+    }
+    if (lower.len)
+        json_object_set_new(data, "LowerDir", json_string(lower.data));
+    buf_free(&lower);
+    json_object_set_new(gd, "Data", data);
+    for (size_t i = 0; i < n; i++)
+        free(chains[i]);
+    free(chains);
+    free(sizes);
+    return gd;
+}
+
+static json_t *str_or_empty(json_t *config, const char *key)
+{
+    json_t *v = json_object_get(config, key);
+    return json_is_string(v) ? json_incref(v) : json_string("");
+}
+
+void api_image_inspect(api_request *r)
+{
+    berr e = {0};
+    rt_image *img;
+    json_t *config;
+    if (rt_image_resolve(r->d->images, r->params[0], &img, &e) < 0) {
+        api_reply_berr(r, &e);
+        return;
+    }
+    if (rt_image_config(r->d->images, img->id, &config, &e) < 0) {
+        rt_image_free(img);
+        api_reply_berr(r, &e);
+        return;
+    }
+    json_t *cfg = json_object_get(config, "config");
+    json_t *diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
+    json_t *o = json_object();
+    json_object_set_new(o, "Id", json_string(img->id));
+    json_object_set_new(o, "RepoTags", tags_json(img));
+    json_object_set_new(o, "RepoDigests", json_array());
+    json_object_set_new(o, "Parent", json_string(img->parent));
+    json_object_set_new(o, "Comment", str_or_empty(config, "comment"));
+    json_object_set_new(o, "Created", str_or_empty(config, "created"));
+    json_object_set_new(o, "DockerVersion", str_or_empty(config, "docker_version"));
+    json_object_set_new(o, "Author", str_or_empty(config, "author"));
+    json_object_set_new(o, "Config", json_is_object(cfg) ? json_incref(cfg) : json_object());
+    json_object_set_new(o, "Architecture", str_or_empty(config, "architecture"));
+    if (json_is_string(json_object_get(config, "variant")))
+        json_object_set(o, "Variant", json_object_get(config, "variant"));
+    json_object_set_new(o, "Os", str_or_empty(config, "os"));
+    json_object_set_new(o, "Size", json_integer(img->size));
+    if (r->api_minor < 44)
+        json_object_set_new(o, "VirtualSize", json_integer(img->size));
+    json_object_set_new(o, "GraphDriver", graph_driver(r, img));
+    json_object_set_new(o, "RootFS", json_pack("{s:s, s:O}", "Type", "layers", "Layers",
+                                               json_is_array(diff_ids) ? diff_ids : json_array()));
+    json_object_set_new(o, "Metadata", json_pack("{s:s}", "LastTagTime",
+                                                 img->last_tag_time[0] ? img->last_tag_time : "0001-01-01T00:00:00Z"));
+    json_decref(config);
+    rt_image_free(img);
+    api_reply_json(r, 200, o);
+}
+
+/* ---- GET /images/{name}/history ----------------------------------------- */
+
+void api_image_history(api_request *r)
+{
+    berr e = {0};
+    rt_image *img;
+    json_t *config;
+    if (rt_image_resolve(r->d->images, r->params[0], &img, &e) < 0) {
+        api_reply_berr(r, &e);
+        return;
+    }
+    char **chains = NULL;
+    long long *sizes = NULL;
+    size_t n = 0;
+    if (rt_image_config(r->d->images, img->id, &config, &e) < 0 ||
+        rt_image_layers(r->d->images, img, &chains, &sizes, &n, &e) < 0) {
+        rt_image_free(img);
+        api_reply_berr(r, &e);
+        return;
+    }
+    json_t *hist = json_object_get(config, "history");
+    json_t *out = json_array();
+    size_t layer = 0;
+    size_t i;
+    json_t *h;
+    json_array_foreach(hist, i, h) {
+        bool empty = json_is_true(json_object_get(h, "empty_layer"));
+        long long size = (!empty && layer < n) ? sizes[layer++] : 0;
+        const char *created = json_string_value(json_object_get(h, "created"));
+        const char *by = json_string_value(json_object_get(h, "created_by"));
+        const char *comment = json_string_value(json_object_get(h, "comment"));
+        json_array_insert_new(out, 0, json_pack("{s:s, s:I, s:s, s:[], s:I, s:s}", "Id", "<missing>", "Created",
+                                                (json_int_t)(created ? rt_images_parse_time(created) : 0), "CreatedBy",
+                                                by ? by : "", "Tags", "Size", (json_int_t)size, "Comment",
+                                                comment ? comment : ""));
+    }
+    /* The newest entry is the image itself. */
+    json_t *top = json_array_get(out, 0);
+    if (top) {
+        json_object_set_new(top, "Id", json_string(img->id));
+        json_object_set_new(top, "Tags", tags_json(img));
+    }
+    for (size_t k = 0; k < n; k++)
+        free(chains[k]);
+    free(chains);
+    free(sizes);
+    json_decref(config);
+    rt_image_free(img);
+    api_reply_json(r, 200, out);
+}
+
+/* ---- POST /images/{name}/tag -------------------------------------------- */
+
+void api_image_tag(api_request *r)
+{
+    berr e = {0};
+    const char *repo = api_query(r, "repo"), *tag = api_query(r, "tag");
+    image_ref ref;
+    if (!repo || !*repo) {
+        api_reply_error(r, -EINVAL, "repository name must have at least one component");
+        return;
+    }
+    if (ref_parse_name(repo, &ref, &e) < 0) {
+        api_reply_berr(r, &e);
+        return;
+    }
+    if (tag && *tag) {
+        if (!ref_tag_valid(tag)) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "invalid tag format");
+            api_reply_error(r, -EINVAL, msg);
+            return;
+        }
+        snprintf(ref.tag, sizeof ref.tag, "%s", tag);
+    }
+    ref_default_tag(&ref);
+    rt_image *img;
+    if (rt_image_resolve(r->d->images, r->params[0], &img, &e) < 0) {
+        api_reply_berr(r, &e);
+        return;
+    }
+    char text[REF_NAME_MAX + REF_TAG_MAX + 2], old[DIGEST_BUF];
+    ref_format(&ref, text, sizeof text);
+    int rc = rt_image_tag(r->d->images, img->id, text, old, &e);
+    rt_image_free(img);
+    if (rc < 0)
+        api_reply_berr(r, &e);
+    else
+        api_reply_empty(r, 201);
+}
+
+/* ---- DELETE /images/{name} and POST /images/prune ------------------------ */
+
+void api_image_delete(api_request *r)
+{
+    berr e = {0};
+    json_t *report = json_array();
+    if (rt_image_delete(r->d->images, r->params[0], api_query_bool(r, "force", false),
+                        api_query_bool(r, "noprune", false), report, &e) < 0) {
+        json_decref(report);
+        api_reply_berr(r, &e);
+        return;
+    }
+    api_reply_json(r, 200, report);
+}
+
+typedef struct prune_filter {
+    json_t *f;
+    long long until;
+} prune_filter;
+
+/* Prune keeps what the filters exclude: label, label!, until. */
+static bool prune_keep(void *ctx, const rt_image *img)
+{
+    prune_filter *pf = ctx;
+    if (!filters_match_labels(pf->f, "label", img->labels))
+        return true;
+    json_t *neg = json_object_get(pf->f, "label!");
+    size_t i;
+    json_t *v;
+    json_array_foreach(neg, i, v) {
+        json_t *one = json_pack("{s:[O]}", "label", v);
+        bool hit = filters_match_labels(one, "label", img->labels);
+        json_decref(one);
+        if (hit)
+            return true;
+    }
+    return pf->until && img->created >= pf->until;
+}
+
+void api_images_prune(api_request *r)
+{
+    static const char *const allowed[] = {"dangling", "label", "label!", "until", NULL};
+    berr e = {0};
+    prune_filter pf = {0};
+    if (filters_parse(api_query(r, "filters"), allowed, &pf.f, &e) < 0) {
+        api_reply_berr(r, &e);
+        return;
+    }
+    bool dangling = true;
+    int rc = filters_bool(pf.f, "dangling", &dangling, &e);
+    json_t *until = json_array_get(json_object_get(pf.f, "until"), 0);
+    if (rc == 0 && until) {
+        pf.until = rt_images_parse_time(json_string_value(until));
+        if (pf.until <= 0)
+            rc = berr_set(&e, -EINVAL, "invalid filter 'until=%s'", json_string_value(until));
+    }
+    json_t *report = json_array();
+    long long reclaimed = 0;
+    if (rc == 0)
+        rc = rt_images_prune(r->d->images, !dangling, prune_keep, &pf, report, &reclaimed, &e);
+    json_decref(pf.f);
+    if (rc < 0) {
+        json_decref(report);
+        api_reply_berr(r, &e);
+        return;
+    }
+    json_t *o = json_pack("{s:o, s:I}", "ImagesDeleted", json_array_size(report) ? report : json_null(),
+                          "SpaceReclaimed", (json_int_t)reclaimed);
+    if (!json_array_size(report))
+        json_decref(report);
+    api_reply_json(r, 200, o);
+}
+
+/* ---- POST /images/create (import) ----------------------------------------- */
+
+static void import_done(void *arg, int status, const berr *e, const char *image_id)
+{
+    api_request *r = arg;
+    if (status < 0) {
+        api_reply_berr(r, e);
+        return;
+    }
+    char *line = xasprintf("{\"status\":\"%s\"}\r\n", image_id);
+    api_reply_text(r, 200, "application/json", line, strlen(line));
+}
+
+void api_image_create(api_request *r)
+{
+    const char *from_image = api_query(r, "fromImage"), *from_src = api_query(r, "fromSrc");
+    if (from_image && *from_image) {
+        api_reply_error(r, -ENOSYS, "pulling images from a registry is not implemented by berthd yet: use docker load");
+        return;
+    }
+    if (!from_src || strcmp(from_src, "-") != 0) {
+        api_reply_error(r, from_src ? -ENOSYS : -EINVAL,
+                        from_src ? "importing from a URL is not implemented by berthd yet: use fromSrc=-"
+                                 : "fromImage or fromSrc is required");
+        return;
+    }
+    berr e = {0};
+    char text[REF_NAME_MAX + REF_TAG_MAX + 2] = "";
+    const char *repo = api_query(r, "repo"), *tag = api_query(r, "tag");
+    if (repo && *repo) {
+        image_ref ref;
+        if (ref_parse(repo, &ref, &e) < 0) {
+            api_reply_berr(r, &e);
+            return;
+        }
+        if (tag && *tag) {
+            if (!ref_tag_valid(tag)) {
+                api_reply_error(r, -EINVAL, "invalid tag format");
+                return;
+            }
+            snprintf(ref.tag, sizeof ref.tag, "%s", tag);
+        }
+        ref_default_tag(&ref);
+        ref_format(&ref, text, sizeof text);
+    }
+    size_t n;
+    const char **changes = api_query_all(r, "changes", &n);
+    json_t *config = json_object();
+    int rc = image_config_apply_changes(config, changes, n, &e);
+    free(changes);
+    if (rc < 0) {
+        json_decref(config);
+        api_reply_berr(r, &e);
+        return;
+    }
+    const char *message = api_query(r, "message");
+    cleanup_free char *comment = (message && *message) ? xstrdup(message) : xstrdup("Imported from -");
+    rt_images_import(r->d->images, r->body_path, config, comment, text, import_done, r);
+}

@@ -1,0 +1,239 @@
+#include "api/router.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/handlers.h"
+#include "lib/buf.h"
+
+/* Every endpoint of the v1.47 spec, in the order the spec lists them.  More
+ * specific patterns come before greedy ones that could also match. */
+static const api_route routes[] = {
+    {"GET", "/containers/json", NULL, API_BODY_NONE},
+    {"POST", "/containers/create", NULL, API_BODY_JSON},
+    {"GET", "/containers/{id}/json", NULL, API_BODY_NONE},
+    {"GET", "/containers/{id}/top", NULL, API_BODY_NONE},
+    {"GET", "/containers/{id}/logs", NULL, API_BODY_NONE},
+    {"GET", "/containers/{id}/changes", NULL, API_BODY_NONE},
+    {"GET", "/containers/{id}/export", NULL, API_BODY_NONE},
+    {"GET", "/containers/{id}/stats", NULL, API_BODY_NONE},
+    {"POST", "/containers/{id}/resize", NULL, API_BODY_NONE},
+    {"POST", "/containers/{id}/start", NULL, API_BODY_NONE},
+    {"POST", "/containers/{id}/stop", NULL, API_BODY_NONE},
+    {"POST", "/containers/{id}/restart", NULL, API_BODY_NONE},
+    {"POST", "/containers/{id}/kill", NULL, API_BODY_NONE},
+    {"POST", "/containers/{id}/update", NULL, API_BODY_JSON},
+    {"POST", "/containers/{id}/rename", NULL, API_BODY_NONE},
+    {"POST", "/containers/{id}/pause", NULL, API_BODY_NONE},
+    {"POST", "/containers/{id}/unpause", NULL, API_BODY_NONE},
+    {"POST", "/containers/{id}/attach", NULL, API_BODY_NONE},
+    {"GET", "/containers/{id}/attach/ws", NULL, API_BODY_NONE},
+    {"POST", "/containers/{id}/wait", NULL, API_BODY_NONE},
+    {"DELETE", "/containers/{id}", NULL, API_BODY_NONE},
+    {"HEAD", "/containers/{id}/archive", NULL, API_BODY_NONE},
+    {"GET", "/containers/{id}/archive", NULL, API_BODY_NONE},
+    {"PUT", "/containers/{id}/archive", NULL, API_BODY_STREAM},
+    {"POST", "/containers/prune", NULL, API_BODY_NONE},
+    {"GET", "/images/json", api_images_list, API_BODY_NONE},
+    {"POST", "/build", NULL, API_BODY_STREAM},
+    {"POST", "/build/prune", NULL, API_BODY_NONE},
+    {"POST", "/images/create", api_image_create, API_BODY_STREAM},
+    {"GET", "/images/search", NULL, API_BODY_NONE},
+    {"POST", "/images/prune", api_images_prune, API_BODY_NONE},
+    {"POST", "/images/load", api_images_load, API_BODY_STREAM},
+    {"GET", "/images/get", api_images_get, API_BODY_NONE},
+    {"GET", "/images/{name*}/json", api_image_inspect, API_BODY_NONE},
+    {"GET", "/images/{name*}/history", api_image_history, API_BODY_NONE},
+    {"POST", "/images/{name*}/push", NULL, API_BODY_NONE},
+    {"POST", "/images/{name*}/tag", api_image_tag, API_BODY_NONE},
+    {"GET", "/images/{name*}/get", api_image_get, API_BODY_NONE},
+    {"DELETE", "/images/{name*}", api_image_delete, API_BODY_NONE},
+    {"POST", "/auth", NULL, API_BODY_JSON},
+    {"GET", "/info", api_info, API_BODY_NONE},
+    {"GET", "/version", api_version, API_BODY_NONE},
+    {"GET", "/_ping", api_ping, API_BODY_NONE},
+    {"HEAD", "/_ping", api_ping, API_BODY_NONE},
+    {"POST", "/commit", NULL, API_BODY_JSON},
+    {"GET", "/events", NULL, API_BODY_NONE},
+    {"GET", "/system/df", NULL, API_BODY_NONE},
+    {"POST", "/containers/{id}/exec", NULL, API_BODY_JSON},
+    {"POST", "/exec/{id}/start", NULL, API_BODY_JSON},
+    {"POST", "/exec/{id}/resize", NULL, API_BODY_NONE},
+    {"GET", "/exec/{id}/json", NULL, API_BODY_NONE},
+    {"GET", "/volumes", NULL, API_BODY_NONE},
+    {"POST", "/volumes/create", NULL, API_BODY_JSON},
+    {"POST", "/volumes/prune", NULL, API_BODY_NONE},
+    {"GET", "/volumes/{name}", NULL, API_BODY_NONE},
+    {"PUT", "/volumes/{name}", NULL, API_BODY_JSON},
+    {"DELETE", "/volumes/{name}", NULL, API_BODY_NONE},
+    {"GET", "/networks", NULL, API_BODY_NONE},
+    {"POST", "/networks/create", NULL, API_BODY_JSON},
+    {"POST", "/networks/prune", NULL, API_BODY_NONE},
+    {"GET", "/networks/{id}", NULL, API_BODY_NONE},
+    {"DELETE", "/networks/{id}", NULL, API_BODY_NONE},
+    {"POST", "/networks/{id}/connect", NULL, API_BODY_JSON},
+    {"POST", "/networks/{id}/disconnect", NULL, API_BODY_JSON},
+    {"GET", "/plugins", NULL, API_BODY_NONE},
+    {"GET", "/plugins/privileges", NULL, API_BODY_NONE},
+    {"POST", "/plugins/pull", NULL, API_BODY_JSON},
+    {"POST", "/plugins/create", NULL, API_BODY_STREAM},
+    {"GET", "/plugins/{name*}/json", NULL, API_BODY_NONE},
+    {"POST", "/plugins/{name*}/enable", NULL, API_BODY_NONE},
+    {"POST", "/plugins/{name*}/disable", NULL, API_BODY_NONE},
+    {"POST", "/plugins/{name*}/upgrade", NULL, API_BODY_JSON},
+    {"POST", "/plugins/{name*}/push", NULL, API_BODY_NONE},
+    {"POST", "/plugins/{name*}/set", NULL, API_BODY_JSON},
+    {"DELETE", "/plugins/{name*}", NULL, API_BODY_NONE},
+    {"GET", "/nodes", NULL, API_BODY_NONE},
+    {"GET", "/nodes/{id}", NULL, API_BODY_NONE},
+    {"DELETE", "/nodes/{id}", NULL, API_BODY_NONE},
+    {"POST", "/nodes/{id}/update", NULL, API_BODY_JSON},
+    {"GET", "/swarm", NULL, API_BODY_NONE},
+    {"POST", "/swarm/init", NULL, API_BODY_JSON},
+    {"POST", "/swarm/join", NULL, API_BODY_JSON},
+    {"POST", "/swarm/leave", NULL, API_BODY_NONE},
+    {"POST", "/swarm/update", NULL, API_BODY_JSON},
+    {"GET", "/swarm/unlockkey", NULL, API_BODY_NONE},
+    {"POST", "/swarm/unlock", NULL, API_BODY_JSON},
+    {"GET", "/services", NULL, API_BODY_NONE},
+    {"POST", "/services/create", NULL, API_BODY_JSON},
+    {"GET", "/services/{id}", NULL, API_BODY_NONE},
+    {"DELETE", "/services/{id}", NULL, API_BODY_NONE},
+    {"POST", "/services/{id}/update", NULL, API_BODY_JSON},
+    {"GET", "/services/{id}/logs", NULL, API_BODY_NONE},
+    {"GET", "/tasks", NULL, API_BODY_NONE},
+    {"GET", "/tasks/{id}", NULL, API_BODY_NONE},
+    {"GET", "/tasks/{id}/logs", NULL, API_BODY_NONE},
+    {"GET", "/secrets", NULL, API_BODY_NONE},
+    {"POST", "/secrets/create", NULL, API_BODY_JSON},
+    {"GET", "/secrets/{id}", NULL, API_BODY_NONE},
+    {"DELETE", "/secrets/{id}", NULL, API_BODY_NONE},
+    {"POST", "/secrets/{id}/update", NULL, API_BODY_JSON},
+    {"GET", "/configs", NULL, API_BODY_NONE},
+    {"POST", "/configs/create", NULL, API_BODY_JSON},
+    {"GET", "/configs/{id}", NULL, API_BODY_NONE},
+    {"DELETE", "/configs/{id}", NULL, API_BODY_NONE},
+    {"POST", "/configs/{id}/update", NULL, API_BODY_JSON},
+    {"GET", "/distribution/{name*}/json", NULL, API_BODY_NONE},
+    {"POST", "/session", NULL, API_BODY_NONE},
+};
+
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+#define MAX_SEGS 64
+
+/* Splits path into segments in place (path is a scratch copy). */
+static int split(char *path, char *segs[MAX_SEGS])
+{
+    int n = 0;
+    for (char *tok = strtok(path, "/"); tok; tok = strtok(NULL, "/")) {
+        if (n == MAX_SEGS)
+            return -1;
+        segs[n++] = tok;
+    }
+    return n;
+}
+
+static void free_params(char *params[API_MAX_PARAMS])
+{
+    for (int i = 0; i < API_MAX_PARAMS; i++) {
+        free(params[i]);
+        params[i] = NULL;
+    }
+}
+
+bool api_pattern_match(const char *pattern, const char *path, char *params[API_MAX_PARAMS])
+{
+    char pbuf[256], xbuf[4096];
+    if (snprintf(pbuf, sizeof pbuf, "%s", pattern) >= (int)sizeof pbuf ||
+        snprintf(xbuf, sizeof xbuf, "%s", path) >= (int)sizeof xbuf)
+        return false;
+    /* dockerd (gorilla/mux, StrictSlash off) answers 404 for a trailing
+     * slash; strtok would hide it, so look before splitting. */
+    size_t plen = strlen(path);
+    if (plen > 1 && path[plen - 1] == '/')
+        return false;
+    char *ps[MAX_SEGS], *xs[MAX_SEGS];
+    int np = split(pbuf, ps), nx = split(xbuf, xs);
+    if (np < 0 || nx < 0)
+        return false;
+    int greedy = -1;
+    for (int i = 0; i < np; i++)
+        if (ps[i][0] == '{' && strstr(ps[i], "*}"))
+            greedy = i;
+    if (greedy < 0 ? nx != np : nx < np)
+        return false;
+    int nparam = 0;
+    char *got[API_MAX_PARAMS] = {NULL};
+    for (int i = 0, j = 0; i < np; i++, j++) {
+        if (ps[i][0] != '{') {
+            if (strcmp(ps[i], xs[j]) != 0)
+                goto no;
+            continue;
+        }
+        if (nparam == API_MAX_PARAMS)
+            goto no;
+        if (i == greedy) {
+            int take = nx - np + 1; /* segments the greedy parameter swallows */
+            buf b = BUF_INIT;
+            for (int k = 0; k < take; k++)
+                buf_printf(&b, "%s%s", k ? "/" : "", xs[j + k]);
+            got[nparam++] = buf_steal(&b);
+            j += take - 1;
+        } else {
+            got[nparam++] = xstrdup(xs[j]);
+        }
+    }
+    for (int i = 0; i < API_MAX_PARAMS; i++)
+        params[i] = got[i];
+    return true;
+no:
+    free_params(got);
+    return false;
+}
+
+api_match_result api_route_match(const char *method, const char *path, const api_route **out,
+                                 char *params[API_MAX_PARAMS])
+{
+    bool path_known = false;
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        char *got[API_MAX_PARAMS] = {NULL};
+        if (!api_pattern_match(routes[i].pattern, path, got))
+            continue;
+        if (strcmp(routes[i].method, method) != 0) {
+            path_known = true;
+            free_params(got);
+            continue;
+        }
+        for (int k = 0; k < API_MAX_PARAMS; k++)
+            params[k] = got[k];
+        *out = &routes[i];
+        return API_MATCH_OK;
+    }
+    return path_known ? API_MATCH_BAD_METHOD : API_MATCH_NO_ROUTE;
+}
+
+int api_version_split(const char *raw, int *minor, const char **rest, berr *e)
+{
+    *minor = API_VERSION_MAX_MINOR;
+    *rest = raw;
+    if (strncmp(raw, "/v", 2) != 0 || !(raw[2] >= '0' && raw[2] <= '9'))
+        return 0;
+    const char *p = raw + 2;
+    const char *end = p + strspn(p, "0123456789.");
+    if (*end != '/' && *end != 0)
+        return 0; /* "/vfoo" is just a path */
+    int major = 0, mnr = 0, n = 0;
+    char ver[32];
+    snprintf(ver, sizeof ver, "%.*s", (int)(end - p), p);
+    if (sscanf(ver, "%d.%d%n", &major, &mnr, &n) != 2 || n != (int)strlen(ver))
+        return berr_set(e, -ENOENT, "page not found");
+    if (major > 1 || (major == 1 && mnr > API_VERSION_MAX_MINOR))
+        return berr_set(e, -EINVAL, "client version %s is too new. Maximum supported API version is %s", ver, API_VERSION);
+    if (major < 1 || mnr < API_VERSION_MIN_MINOR)
+        return berr_set(e, -EINVAL, "client version %s is too old. Minimum supported API version is %s, please upgrade your client to a newer version",
+                        ver, API_MIN_VERSION);
+    *minor = mnr;
+    *rest = *end ? end : "/";
+    return 0;
+}

@@ -1,0 +1,192 @@
+#include "node/daemon.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/server.h"
+#include "lib/buf.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "node/localstore.h"
+#include "runtime/image_store.h"
+
+#define SHUTDOWN_GRACE_MS 10000
+
+/* The pidfile is held with an exclusive lock for the daemon's life: a second
+ * daemon on the same pidfile fails to take it, whatever the file says. */
+static int pidfile_take(berth_daemon *d, berr *e)
+{
+    const char *path = d->cfg.pidfile;
+    cleanup_free char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = 0;
+        int r = fs_mkdir_p(dir, 0755, e);
+        if (r < 0)
+            return r;
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return berr_sys(e, -errno, "open pid file %s", path);
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        close(fd);
+        return berr_set(e, -EEXIST, "pid file found, ensure berthd is not running or delete %s (held by process %s)", path,
+                        pid[0] ? pid : "?");
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%d\n", getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
+        int r = -errno;
+        close(fd);
+        return berr_sys(e, r, "write pid file %s", path);
+    }
+    d->pidfile_fd = fd;
+    return 0;
+}
+
+static void pidfile_release(berth_daemon *d)
+{
+    if (d->pidfile_fd < 0)
+        return;
+    unlink(d->cfg.pidfile);
+    close(d->pidfile_fd);
+    d->pidfile_fd = -1;
+}
+
+/* A stable identity for /info, made once per data root. */
+static int engine_id(berth_daemon *d, berr *e)
+{
+    cleanup_free char *path = xasprintf("%s/engine-id", d->cfg.data_root);
+    cleanup_free char *text = NULL;
+    if (fs_read_file(path, &text, NULL, NULL) == 0 && strlen(text) >= 64) {
+        snprintf(d->id, sizeof d->id, "%.64s", text);
+        return 0;
+    }
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(d->id, sizeof d->id, raw, sizeof raw);
+    return fs_write_file_atomic(path, d->id, 64, 0600, e);
+}
+
+static int prepare_dirs(berth_daemon *d, berr *e)
+{
+    int r = fs_mkdir_p(d->cfg.data_root, 0711, e);
+    if (r == 0)
+        r = fs_mkdir_p(d->cfg.exec_root, 0700, e);
+    if (r < 0)
+        return r;
+    /* Spools and staging areas from a previous run are garbage now. */
+    snprintf(d->tmp_dir, sizeof d->tmp_dir, "%s/tmp", d->cfg.data_root);
+    r = fs_rm_rf(d->tmp_dir, e);
+    if (r == 0)
+        r = fs_mkdir_p(d->tmp_dir, 0700, e);
+    return r;
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    berth_daemon *d = h->data;
+    if (signum == SIGHUP) {
+        berr e = {0};
+        if (config_reload(&d->cfg, &e) < 0) {
+            log_error("Error reconfiguring the daemon: %s", e.msg);
+            return;
+        }
+        log_set_level(config_log_level(&d->cfg));
+        log_info("Reloaded configuration: log-level=%s", log_level_name(config_log_level(&d->cfg)));
+        return;
+    }
+    if (d->stopping) {
+        log_warn("Signal %d received again while shutting down; still waiting for requests to finish", signum);
+        return;
+    }
+    log_info("Processing signal '%s'", signum == SIGTERM ? "terminated" : "interrupt");
+    daemon_stop(d);
+}
+
+static void signals_start(berth_daemon *d)
+{
+    uv_signal_t *hs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
+    int nums[] = {SIGTERM, SIGINT, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(d->loop, hs[i]);
+        hs[i]->data = d;
+        uv_signal_start(hs[i], on_signal, nums[i]);
+    }
+}
+
+static void close_stores(berth_daemon *d)
+{
+    if (d->images)
+        rt_images_close(d->images);
+    d->images = NULL;
+    localstore_close(d->db);
+    d->db = NULL;
+}
+
+int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e)
+{
+    d->loop = loop;
+    d->pidfile_fd = -1;
+    clock_gettime(CLOCK_REALTIME, &d->started);
+    int r = pidfile_take(d, e);
+    if (r < 0)
+        return r;
+    r = prepare_dirs(d, e);
+    if (r == 0)
+        r = engine_id(d, e);
+    cleanup_free char *db_path = xasprintf("%s/local.db", d->cfg.data_root);
+    if (r == 0)
+        r = localstore_open(db_path, &d->db, e);
+    if (r == 0) {
+        r = rt_driver_init(&d->driver, d->cfg.data_root, d->cfg.storage_driver, e);
+        if (r < 0)
+            berr_wrap(e, "error initializing graphdriver");
+    }
+    if (r == 0)
+        r = rt_images_open(&d->images, loop, d->db, &d->driver, d->cfg.data_root, e);
+    if (r == 0)
+        r = api_server_start(d, &d->api, e);
+    if (r < 0) {
+        close_stores(d);
+        pidfile_release(d);
+        return r;
+    }
+    signals_start(d);
+    log_info("Daemon has completed initialization (storage driver %s, data root %s)", rt_driver_name(&d->driver),
+             d->cfg.data_root);
+    return 0;
+}
+
+static void on_api_stopped(void *arg)
+{
+    berth_daemon *d = arg;
+    d->api = NULL;
+    close_stores(d);
+    pidfile_release(d);
+    uv_close((uv_handle_t *)&d->sig_term, NULL);
+    uv_close((uv_handle_t *)&d->sig_int, NULL);
+    uv_close((uv_handle_t *)&d->sig_hup, NULL);
+    log_info("Daemon shutdown complete");
+}
+
+void daemon_stop(berth_daemon *d)
+{
+    if (d->stopping)
+        return;
+    d->stopping = true;
+    api_server_stop(d->api, SHUTDOWN_GRACE_MS, on_api_stopped, d);
+}
+
+void daemon_free(berth_daemon *d) { config_free(&d->cfg); }

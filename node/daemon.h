@@ -1,0 +1,43 @@
+/* The daemon context: the one place that owns all daemon state.  Everything
+ * in it is touched only from the loop thread. */
+#ifndef BERTH_NODE_DAEMON_H
+#define BERTH_NODE_DAEMON_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <time.h>
+#include <uv.h>
+
+#include "node/config.h"
+#include "runtime/graphdriver.h"
+
+struct api_server;
+struct rt_image_store;
+
+typedef struct berth_daemon {
+    uv_loop_t *loop;
+    berth_config cfg;
+    char id[65];                    /* stable daemon ID, kept in <data-root>/engine-id */
+    char tmp_dir[4096];             /* <data-root>/tmp: request spools and staging */
+    sqlite3 *db;                    /* the local store */
+    rt_graphdriver driver;
+    struct rt_image_store *images;
+    struct api_server *api;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    struct timespec started;
+    bool stopping;
+    int pidfile_fd;
+} berth_daemon;
+
+/* Starts everything from a loaded configuration: pidfile, directories,
+ * stores, listeners.  On failure everything started is torn down again. */
+int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e);
+
+/* Begins a clean shutdown: stop accepting, let requests finish, close the
+ * stores; the loop then runs dry and uv_run returns. */
+void daemon_stop(berth_daemon *d);
+
+/* Releases what daemon_start allocated (after the loop has returned). */
+void daemon_free(berth_daemon *d);
+
+#endif

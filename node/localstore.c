@@ -1,0 +1,120 @@
+#include "node/localstore.h"
+
+#include <stdio.h>
+
+/* Each entry moves the schema from version i to i+1.  Never edit a released
+ * migration: add a new one. */
+static const char *const migrations[] = {
+    /* 1: images and their layers */
+    "CREATE TABLE layers ("
+    "  chain_id TEXT PRIMARY KEY,"
+    "  diff_id TEXT NOT NULL,"
+    "  parent TEXT REFERENCES layers(chain_id),"
+    "  size INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX layers_parent ON layers(parent);"
+    "CREATE TABLE images ("
+    "  id TEXT PRIMARY KEY,"            /* sha256 of the config = image ID */
+    "  top_layer TEXT REFERENCES layers(chain_id)," /* NULL for an image without layers */
+    "  parent TEXT,"                    /* parent image ID (commit), '' if none */
+    "  created INTEGER NOT NULL,"       /* config 'created' as unix seconds */
+    "  size INTEGER NOT NULL,"          /* bytes of all its layers */
+    "  labels TEXT NOT NULL DEFAULT '{}'," /* config.Labels as JSON, for filters */
+    "  last_tag_time TEXT NOT NULL DEFAULT ''"
+    ");"
+    "CREATE TABLE image_tags ("
+    "  ref TEXT PRIMARY KEY,"           /* familiar 'name:tag' */
+    "  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL"            /* order tags were made, for stable output */
+    ");"
+    "CREATE INDEX image_tags_image ON image_tags(image_id);",
+};
+
+#define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+int localstore_schema_version(void) { return N_MIGRATIONS; }
+
+int localstore_exec(sqlite3 *db, const char *sql, berr *e)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        berr_set(e, -EIO, "local store: %s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return -EIO;
+    }
+    return 0;
+}
+
+int localstore_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, berr *e)
+{
+    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
+        return berr_set(e, -EIO, "local store: %s", sqlite3_errmsg(db));
+    return 0;
+}
+
+static int user_version(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            v = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    return v;
+}
+
+static int migrate(sqlite3 *db, const char *path, berr *e)
+{
+    int v = user_version(db);
+    if (v < 0)
+        return berr_set(e, -EIO, "local store %s: cannot read schema version: %s", path, sqlite3_errmsg(db));
+    if (v > N_MIGRATIONS)
+        return berr_set(e, -EINVAL, "local store %s has schema version %d, newer than this berthd knows (%d): refusing to touch it",
+                        path, v, N_MIGRATIONS);
+    for (; v < N_MIGRATIONS; v++) {
+        char pragma[48];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d;", v + 1);
+        int r = localstore_exec(db, "BEGIN IMMEDIATE", e);
+        if (r == 0)
+            r = localstore_exec(db, migrations[v], e);
+        if (r == 0)
+            r = localstore_exec(db, pragma, e);
+        if (r == 0)
+            r = localstore_exec(db, "COMMIT", e);
+        if (r < 0) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return berr_wrap(e, "migrating %s to schema %d", path, v + 1);
+        }
+    }
+    return 0;
+}
+
+int localstore_open(const char *path, sqlite3 **out, berr *e)
+{
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        berr_set(e, -EIO, "open local store %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return -EIO;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    /* WAL keeps readers cheap; synchronous=NORMAL in WAL mode is durable
+     * against process crashes, which is what the local store must survive. */
+    int r = localstore_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", e);
+    if (r == 0)
+        r = migrate(db, path, e);
+    if (r < 0) {
+        sqlite3_close(db);
+        return r;
+    }
+    *out = db;
+    return 0;
+}
+
+void localstore_close(sqlite3 *db)
+{
+    if (db)
+        sqlite3_close(db);
+}
