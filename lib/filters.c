@@ -4,15 +4,14 @@
 
 int filters_parse(const char *text, const char *const *allowed, json_t **out, berr *e)
 {
-    *out = json_object();
-    if (!text || !*text)
-        return 0;
+    *out = NULL;
     json_error_t je;
-    json_t *in = json_loads(text, 0, &je);
+    json_t *in = (text && *text) ? json_loads(text, 0, &je) : json_object();
     if (!json_is_object(in)) {
         json_decref(in);
         return berr_set(e, -EINVAL, "invalid filter: %s", in ? "expected a JSON object" : je.text);
     }
+    *out = json_object();
     const char *name;
     json_t *v;
     json_object_foreach(in, name, v) {
@@ -54,12 +53,6 @@ fail:
     json_decref(*out);
     *out = NULL;
     return e ? e->code : -EINVAL;
-}
-
-json_t *filters_get(json_t *f, const char *name)
-{
-    json_t *v = json_object_get(f, name);
-    return v;
 }
 
 bool filters_has(json_t *f, const char *name) { return json_array_size(json_object_get(f, name)) > 0; }

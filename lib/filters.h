@@ -16,8 +16,6 @@
  * Caller owns *out. */
 int filters_parse(const char *text, const char *const *allowed, json_t **out, berr *e);
 
-/* The values of a filter (array, possibly empty; borrowed). */
-json_t *filters_get(json_t *f, const char *name);
 bool filters_has(json_t *f, const char *name);
 
 /* dockerd's boolean filter values: "true"/"1" and "false"/"0"; anything
