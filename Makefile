@@ -78,6 +78,7 @@ integration-asan: build/asan/berthd fixtures
 	BERTHD=$(CURDIR)/build/asan/berthd BERTH_SANITIZED=1 /usr/bin/python3 -m pytest -q tests/integration $(PYTEST_ARGS)
 
 test: deps
+	/usr/bin/python3 docs/gen_compatibility.py --check
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) unit-asan
@@ -89,6 +90,7 @@ install: deps build/berthd
 	install -D -m 0644 deploy/berthd.service $(DESTDIR)/etc/systemd/system/berthd.service
 	install -D -m 0644 deploy/berthd.socket $(DESTDIR)/etc/systemd/system/berthd.socket
 	install -d -m 0755 $(DESTDIR)/etc/docker
+	getent group docker >/dev/null || groupadd --system docker
 
 bench: build/berthd fixtures
 	bench/run.sh
