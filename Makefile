@@ -16,8 +16,7 @@ CFLAGS_BASE = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
 LDLIBS = $(shell pkg-config --libs $(LIBS_PC) 2>/dev/null) -lm
 
 VERSION := 0.1.0
-GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-CFLAGS_BASE += -DBERTH_VERSION='"$(VERSION)"' -DBERTH_GIT_COMMIT='"$(GIT_COMMIT)"'
+CFLAGS_BASE += -DBERTH_VERSION='"$(VERSION)"' -Ibuild/gen
 
 OPT_CFLAGS = -O2 -g
 SAN_CFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -28,17 +27,31 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 
 # $(1)=variant dir, $(2)=cflags
 define variant
-$(1)/obj/%.o: %.c $$(wildcard */*.h)
+$(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS_BASE) $(2) -MMD -c $$< -o $$@
+	@echo "  CC $$<"
+	@$$(CC) $$(CFLAGS_BASE) $(2) -MMD -MP -c $$< -o $$@
+
+$(1)/obj/api/system.o $(1)/obj/node/main.o: build/gen/git_commit.h
 
 $(1)/berthd: $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRC) node/main.c)
-	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS)
+	@echo "  LD $$@"
+	@$$(CC) $(2) -o $$@ $$^ $$(LDLIBS)
 
 $(1)/tests/%: $(1)/obj/tests/unit/%.o $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRC))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS) -lcmocka
+	@echo "  LD $$@"
+	@$$(CC) $(2) -o $$@ $$^ $$(LDLIBS) -lcmocka
 endef
+
+# The commit goes into a header rewritten only when it changes, so a new
+# commit rebuilds two objects, not the tree.
+build/gen/git_commit.h: FORCE
+	@mkdir -p build/gen
+	@c=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown); \
+	line="#define BERTH_GIT_COMMIT \"$$c\""; \
+	[ "$$(cat $@ 2>/dev/null)" = "$$line" ] || echo "$$line" > $@
+FORCE:
 
 $(eval $(call variant,build,$(OPT_CFLAGS)))
 $(eval $(call variant,build/asan,$(SAN_CFLAGS)))
@@ -46,7 +59,7 @@ $(eval $(call variant,build/asan,$(SAN_CFLAGS)))
 UNIT_BINS = $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRC))
 UNIT_BINS_ASAN = $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps run test unit unit-asan integration integration-asan install clean fixtures bench
+.PHONY: FORCE all deps run test unit unit-asan integration integration-asan install clean fixtures bench
 .SECONDARY:
 
 all: build/berthd

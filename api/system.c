@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "api/handlers.h"
+#include "git_commit.h"
 #include "lib/buf.h"
 #include "node/daemon.h"
 #include "node/hostinfo.h"

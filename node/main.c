@@ -5,6 +5,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "git_commit.h"
 #include "lib/log.h"
 #include "node/config.h"
 #include "node/daemon.h"
