@@ -6,7 +6,7 @@ PKGS_BUILD = build-essential pkg-config libuv1-dev libraft-dev libmsgpack-dev \
 	libarchive-dev libnl-3-dev libnl-route-3-dev libnftables-dev \
 	libseccomp-dev libgnutls28-dev libcmocka-dev
 PKGS_TEST = busybox-static python3-docker python3-pytest iproute2 nftables \
-	sqlite3 util-linux procps
+	sqlite3 util-linux procps openssl
 PKGS = $(PKGS_BUILD) $(PKGS_TEST)
 
 LIBS_PC = libuv libsodium sqlite3 libmicrohttpd jansson libarchive gnutls
