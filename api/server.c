@@ -388,9 +388,6 @@ static void on_grace_closed(uv_handle_t *h)
 
 static void server_close(api_server *s)
 {
-    /* Anything still parked gets an answer before the connection goes. */
-    while (s->suspended)
-        api_reply_error(s->suspended, -ECANCELED, "the daemon is shutting down");
     for (size_t i = 0; i < s->n; i++) {
         api_listener *l = &s->ls[i];
         if (l->mhd) {
@@ -406,11 +403,15 @@ static void server_close(api_server *s)
     uv_close((uv_handle_t *)&s->grace, on_grace_closed);
 }
 
-/* Checked every few milliseconds while stopping: close once no request is
- * in flight, or when the grace period is over. */
+/* Checked every few milliseconds while stopping.  A suspended request is
+ * waiting for work in a worker thread that will reply to it, so stopping
+ * waits for those however long they take (the work is bounded); requests
+ * still reading their body get the grace period, then are cut. */
 static void on_grace(uv_timer_t *t)
 {
     api_server *s = t->data;
+    if (s->suspended)
+        return;
     if (s->active > 0 && uv_now(t->loop) < s->deadline)
         return;
     uv_timer_stop(t);

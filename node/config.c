@@ -147,7 +147,7 @@ static int parse_flags(berth_config *c, int argc, char **argv, bool set[N_OPTS],
             if (!o)
                 return berr_set(e, -EINVAL, "unknown shorthand flag: '%c' in %s", a[1], a);
             val = a[2] ? (a[2] == '=' ? a + 3 : a + 2) : NULL;
-            snprintf(as, sizeof as, "%s", o->flag);
+            snprintf(as, sizeof as, "-%c, --%s", o->shorthand, o->flag);
         } else {
             return berr_set(e, -EINVAL, "\"berthd\" accepts no arguments: got \"%s\"", a);
         }
@@ -355,6 +355,9 @@ int config_load(berth_config *c, int argc, char **argv, berr *e)
     int r = parse_flags(c, argc, argv, set, e);
     if (r < 0)
         return r;
+    for (size_t i = 0; i < N_OPTS; i++)
+        if (set[i])
+            c->flags_set |= 1UL << i;
     if (c->show_help || c->show_version)
         return 0;
     c->tls_given = set[find_flag("tls", 0) - opts];
@@ -409,18 +412,19 @@ int config_reload(berth_config *c, berr *e)
     int r = read_config_file(c->config_file, true, &root, e);
     if (r < 0)
         return r;
-    /* Apply to a scratch copy first so a bad file changes nothing. */
-    berth_config scratch = {.level = LOG_INFO};
-    bool none[N_OPTS] = {false};
-    r = check_file_keys(&scratch, root, none, c->config_file, e);
+    /* Apply to a scratch copy first so a bad file changes nothing; every
+     * key is type-checked, the reloadable ones are then taken over. */
+    berth_config scratch = {.level = c->level, .debug = c->debug};
+    bool set[N_OPTS];
+    for (size_t i = 0; i < N_OPTS; i++)
+        set[i] = (c->flags_set >> i) & 1;
+    r = check_file_keys(c, root, set, c->config_file, e);
     const char *key;
     json_t *v;
     json_object_foreach(root, key, v) {
         if (r < 0)
             break;
-        const opt_def *o = find_key(key);
-        if (o->reloadable)
-            r = set_from_json(&scratch, o, v, c->config_file, e);
+        r = set_from_json(&scratch, find_key(key), v, c->config_file, e);
     }
     json_decref(root);
     if (r == 0) {

@@ -39,6 +39,7 @@ typedef struct berth_config {
     bool validate;           /* --validate: check and exit */
     bool show_version;       /* -v/--version */
     bool show_help;          /* -h/--help */
+    unsigned long flags_set; /* bit i: option i was given on the command line */
 } berth_config;
 
 /* Parses argv, then the configuration file, and checks the result.  On
@@ -47,7 +48,9 @@ typedef struct berth_config {
 int config_load(berth_config *c, int argc, char **argv, berr *e);
 
 /* Re-reads c->config_file and applies the reloadable keys (log-level,
- * debug).  On error nothing changes. */
+ * debug) that it holds; keys it does not hold keep their values.  The
+ * same checks as at start apply (unknown keys, flag/file conflicts, types);
+ * on error nothing changes. */
 int config_reload(berth_config *c, berr *e);
 
 /* The effective log level (debug wins over log-level). */

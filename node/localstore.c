@@ -69,15 +69,19 @@ static int migrate(sqlite3 *db, const char *path, berr *e)
     int v = user_version(db);
     if (v < 0)
         return berr_set(e, -EIO, "local store %s: cannot read schema version: %s", path, sqlite3_errmsg(db));
-    if (v > N_MIGRATIONS)
-        return berr_set(e, -EINVAL, "local store %s has schema version %d, newer than this berthd knows (%d): refusing to touch it",
-                        path, v, N_MIGRATIONS);
-    for (; v < N_MIGRATIONS; v++) {
+    while (v < N_MIGRATIONS) {
+        int r = localstore_exec(db, "BEGIN IMMEDIATE", e);
+        if (r < 0)
+            return berr_wrap(e, "migrating %s", path);
+        /* Another process may have migrated while we waited for the lock. */
+        v = user_version(db);
+        if (v >= N_MIGRATIONS) {
+            localstore_exec(db, "COMMIT", NULL);
+            break;
+        }
         char pragma[48];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d;", v + 1);
-        int r = localstore_exec(db, "BEGIN IMMEDIATE", e);
-        if (r == 0)
-            r = localstore_exec(db, migrations[v], e);
+        r = localstore_exec(db, migrations[v], e);
         if (r == 0)
             r = localstore_exec(db, pragma, e);
         if (r == 0)
@@ -86,6 +90,7 @@ static int migrate(sqlite3 *db, const char *path, berr *e)
             sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
             return berr_wrap(e, "migrating %s to schema %d", path, v + 1);
         }
+        v++;
     }
     return 0;
 }
@@ -100,6 +105,14 @@ int localstore_open(const char *path, sqlite3 **out, berr *e)
         return -EIO;
     }
     sqlite3_busy_timeout(db, 5000);
+    /* Look before touching: even journal_mode is written into the file. */
+    int v = user_version(db);
+    if (v > N_MIGRATIONS) {
+        berr_set(e, -EINVAL, "local store %s has schema version %d, newer than this berthd knows (%d): refusing to touch it",
+                 path, v, N_MIGRATIONS);
+        sqlite3_close(db);
+        return -EINVAL;
+    }
     /* WAL keeps readers cheap; synchronous=NORMAL in WAL mode is durable
      * against process crashes, which is what the local store must survive. */
     int r = localstore_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", e);

@@ -656,6 +656,31 @@ static void test_reload_applies(void **state)
     config_free(&c);
 }
 
+/* Keys missing from the file keep their values (a -D flag survives a
+ * reload), and a key also given as a flag is refused as at start. */
+static void test_reload_keeps_flags(void **state)
+{
+    (void)state;
+    berth_config c;
+    berr e;
+    assert_int_equal(LOAD_FILE(&c, &e, "{}", "-D", "-l", "error"), 0);
+    write_text(cfg_json, "{}");
+    assert_int_equal(config_reload(&c, &e), 0);
+    assert_true(c.debug);
+    assert_int_equal(c.level, LOG_ERROR);
+    write_text(cfg_json, "{\"log-level\": \"warn\"}");
+    berr_clear(&e);
+    assert_int_equal(config_reload(&c, &e), -EINVAL);
+    assert_msg_has(e, "specified both as a flag and in the configuration file: log-level");
+    assert_int_equal(c.level, LOG_ERROR);
+    /* non-reloadable keys are still type-checked */
+    write_text(cfg_json, "{\"data-root\": 5}");
+    berr_clear(&e);
+    assert_int_equal(config_reload(&c, &e), -EINVAL);
+    assert_msg_has(e, "data-root");
+    config_free(&c);
+}
+
 static void test_reload_bad_file_changes_nothing(void **state)
 {
     (void)state;
@@ -747,6 +772,7 @@ int main(void)
         cmocka_unit_test(test_bad_hosts_refused),
         cmocka_unit_test(test_relative_roots_refused),
         cmocka_unit_test(test_storage_driver),
+        cmocka_unit_test(test_reload_keeps_flags),
         cmocka_unit_test(test_reload_applies),
         cmocka_unit_test(test_reload_bad_file_changes_nothing),
         cmocka_unit_test(test_reload_without_file),
