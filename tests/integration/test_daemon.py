@@ -163,3 +163,23 @@ def test_sighup_reloads_log_level(make_daemon):
         time.sleep(0.05)
     assert "Error reconfiguring" in d.read_log()
     assert d.request("GET", "/_ping")[0] == 200
+
+
+def test_sigterm_lets_a_load_in_flight_finish(make_daemon, tmp_path):
+    import conftest
+    import hostile
+    big = hostile.layer([("big.bin", {"data": b"\0" * (64 << 20)})])
+    path = str(tmp_path / "big.tar")
+    hostile.save_archive(path, big, tag="big:1")
+    d = make_daemon()
+    conn = conftest.UnixHTTPConnection(d.sock, timeout=120)
+    with open(path, "rb") as f:
+        conn.request("POST", "/images/load?quiet=1", body=f, headers={"Content-Type": "application/x-tar"})
+    d.proc.send_signal(signal.SIGTERM)
+    resp = conn.getresponse()
+    body = resp.read().decode()
+    assert resp.status == 200, body
+    assert "Loaded image: big:1" in body
+    assert d.stop() == 0
+    d.start()
+    assert "big" in d.docker("images").out
