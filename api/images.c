@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/handlers.h"
 #include "lib/cleanup.h"
 #include "lib/filters.h"
 #include "lib/reference.h"
+#include "lib/timefmt.h"
 #include "node/daemon.h"
 #include "runtime/image_config.h"
 #include "runtime/image_store.h"
@@ -50,8 +52,8 @@ static bool match_reference(json_t *f, const rt_image *img)
     return false;
 }
 
-/* before= / since= name an image; compare creation times. */
-static int time_bound(api_request *r, json_t *f, const char *key, long long *out, berr *e)
+/* before= / since= name an image: compare creation times. */
+static int image_time_bound(api_request *r, json_t *f, const char *key, long long *out, berr *e)
 {
     json_t *v = json_array_get(json_object_get(f, key), 0);
     if (!v)
@@ -62,6 +64,17 @@ static int time_bound(api_request *r, json_t *f, const char *key, long long *out
         return rc;
     *out = img->created;
     rt_image_free(img);
+    return 1;
+}
+
+/* until= is a time, as dockerd takes it (timestamp, date or duration ago). */
+static int until_bound(json_t *f, long long *out, berr *e)
+{
+    json_t *v = json_array_get(json_object_get(f, "until"), 0);
+    if (!v)
+        return 0;
+    if (time_parse_filter(json_string_value(v), (long long)time(NULL), out) < 0)
+        return berr_set(e, -EINVAL, "invalid filter 'until=%s'", json_string_value(v));
     return 1;
 }
 
@@ -87,10 +100,10 @@ void api_images_list(api_request *r)
         return;
     }
     bool dangling = false, want_dangling = filters_has(f, "dangling");
-    long long before = 0, since = 0;
-    int hb = 0, hs = 0;
-    if (filters_bool(f, "dangling", &dangling, &e) < 0 || (hb = time_bound(r, f, "before", &before, &e)) < 0 ||
-        (hs = time_bound(r, f, "since", &since, &e)) < 0) {
+    long long before = 0, since = 0, until = 0;
+    int hb = 0, hs = 0, hu = 0;
+    if (filters_bool(f, "dangling", &dangling, &e) < 0 || (hb = image_time_bound(r, f, "before", &before, &e)) < 0 ||
+        (hs = image_time_bound(r, f, "since", &since, &e)) < 0 || (hu = until_bound(f, &until, &e)) < 0) {
         json_decref(f);
         api_reply_berr(r, &e);
         return;
@@ -110,7 +123,7 @@ void api_images_list(api_request *r)
             continue;
         if (!filters_match_labels(f, "label", img->labels) || !match_reference(f, img))
             continue;
-        if ((hb && img->created >= before) || (hs && img->created <= since))
+        if ((hb && img->created >= before) || (hs && img->created <= since) || (hu && img->created >= until))
             continue;
         json_array_append_new(out, image_summary(r, img, digests));
     }
@@ -239,7 +252,7 @@ void api_image_history(api_request *r)
         const char *by = json_string_value(json_object_get(h, "created_by"));
         const char *comment = json_string_value(json_object_get(h, "comment"));
         json_array_insert_new(out, 0, json_pack("{s:s, s:I, s:s, s:[], s:I, s:s}", "Id", "<missing>", "Created",
-                                                (json_int_t)(created ? rt_images_parse_time(created) : 0), "CreatedBy",
+                                                (json_int_t)(created ? time_parse_rfc3339(created) : 0), "CreatedBy",
                                                 by ? by : "", "Tags", "Size", (json_int_t)size, "Comment",
                                                 comment ? comment : ""));
     }
@@ -348,12 +361,8 @@ void api_images_prune(api_request *r)
     }
     bool dangling = true;
     int rc = filters_bool(pf.f, "dangling", &dangling, &e);
-    json_t *until = json_array_get(json_object_get(pf.f, "until"), 0);
-    if (rc == 0 && until) {
-        pf.until = rt_images_parse_time(json_string_value(until));
-        if (pf.until <= 0)
-            rc = berr_set(&e, -EINVAL, "invalid filter 'until=%s'", json_string_value(until));
-    }
+    if (rc == 0)
+        rc = until_bound(pf.f, &pf.until, &e) < 0 ? -EINVAL : 0;
     json_t *report = json_array();
     long long reclaimed = 0;
     if (rc == 0)

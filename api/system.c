@@ -9,6 +9,7 @@
 #include "api/handlers.h"
 #include "git_commit.h"
 #include "lib/buf.h"
+#include "lib/timefmt.h"
 #include "node/daemon.h"
 #include "node/hostinfo.h"
 #include "runtime/image_store.h"
@@ -98,13 +99,8 @@ void api_info(api_request *r)
     berth_daemon *d = r->d;
     hostinfo h;
     hostinfo_read(&h);
-    char now[40];
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(now + n, sizeof now - n, ".%09ldZ", ts.tv_nsec);
+    char now[TIME_RFC3339_BUF];
+    time_now_rfc3339(now);
     char cgv[2] = {(char)('0' + h.cgroup_version), 0};
 
     json_t *o = json_object();

@@ -9,6 +9,7 @@
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
 #include "lib/reference.h"
+#include "lib/timefmt.h"
 #include "node/localstore.h"
 
 int rt_images_open(rt_image_store **out, uv_loop_t *loop, sqlite3 *db, const rt_graphdriver *driver,
@@ -43,24 +44,6 @@ void rt_images_set_user_check(rt_image_store *s, rt_image_user_fn fn, void *ctx)
 void rt_images_blob_path(rt_image_store *s, const char *digest, char *out)
 {
     snprintf(out, PATH_MAX, "%s/%s", s->blob_dir, digest_hex(digest));
-}
-
-long long rt_images_parse_time(const char *s)
-{
-    if (!s)
-        return 0;
-    struct tm tm = {0};
-    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!rest)
-        return 0;
-    long long t = (long long)timegm(&tm);
-    while (*rest == '.' || (*rest >= '0' && *rest <= '9'))
-        rest++;
-    int sign = *rest == '+' ? -1 : *rest == '-' ? 1 : 0; /* local = UTC + offset */
-    int hh, mm;
-    if (sign && sscanf(rest + 1, "%d:%d", &hh, &mm) == 2)
-        t += sign * (hh * 3600 + mm * 60);
-    return t;
 }
 
 void rt_image_free(rt_image *img)
@@ -285,16 +268,6 @@ int rt_image_layers(rt_image_store *s, const rt_image *img, char ***chains, long
     return 0;
 }
 
-static void now_rfc3339(char out[40])
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 40 - n, ".%09ldZ", ts.tv_nsec);
-}
-
 int rt_image_tag(rt_image_store *s, const char *id, const char *ref, char moved_from[DIGEST_BUF], berr *e)
 {
     moved_from[0] = 0;
@@ -319,8 +292,8 @@ int rt_image_tag(rt_image_store *s, const char *id, const char *ref, char moved_
     sqlite3_bind_text(up, 2, id, -1, SQLITE_STATIC);
     if (sqlite3_step(up) != SQLITE_DONE)
         return berr_set(e, -EIO, "tag %s: %s", ref, sqlite3_errmsg(s->db));
-    char now[40];
-    now_rfc3339(now);
+    char now[TIME_RFC3339_BUF];
+    time_now_rfc3339(now);
     r = localstore_prepare(s->db, "UPDATE images SET last_tag_time = ? WHERE id = ?", &tt, e);
     if (r < 0)
         return r;
@@ -366,7 +339,7 @@ static int insert_image(rt_image_store *s, const char *id, json_t *config, const
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, n ? layers[n - 1].chain_id : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, parent ? parent : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, rt_images_parse_time(json_string_value(json_object_get(config, "created"))));
+    sqlite3_bind_int64(st, 4, time_parse_rfc3339(json_string_value(json_object_get(config, "created"))));
     sqlite3_bind_int64(st, 5, size);
     sqlite3_bind_text(st, 6, labels_text, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)

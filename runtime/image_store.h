@@ -42,9 +42,6 @@ typedef struct rt_image {
 
 void rt_image_free(rt_image *img);
 
-/* Parses an RFC 3339 time ("2024-01-01T00:00:00.123Z") to unix seconds;
- * 0 if it is not one. */
-long long rt_images_parse_time(const char *s);
 
 /* Resolves what a user typed (ID, short ID, "sha256:..." or a reference)
  * the way dockerd does.  -ENOENT: "No such image: <name>". */

@@ -15,6 +15,7 @@
 #include "lib/log.h"
 #include "lib/platform.h"
 #include "lib/reference.h"
+#include "lib/timefmt.h"
 #include "runtime/image_archive.h"
 #include "runtime/image_store_internal.h"
 #include "runtime/tarsafe.h"
@@ -237,16 +238,6 @@ typedef struct import_job {
     void *arg;
 } import_job;
 
-static void now_rfc3339(char out[40])
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 40 - n, ".%09ldZ", ts.tv_nsec);
-}
-
 static void import_run(uv_work_t *w)
 {
     import_job *j = w->data;
@@ -292,8 +283,8 @@ void rt_images_import(rt_image_store *s, const char *tar_path, json_t *config, c
                       const char *ref, rt_import_done done, void *arg)
 {
     import_job *j = xcalloc(1, sizeof *j);
-    char now[40];
-    now_rfc3339(now);
+    char now[TIME_RFC3339_BUF];
+    time_now_rfc3339(now);
     j->config = json_pack("{s:s, s:s, s:s, s:s, s:o, s:[{s:s, s:s}]}", "architecture", platform_goarch(), "os",
                           "linux", "created", now, "comment", comment, "config", config, "history", "created", now,
                           "comment", comment);

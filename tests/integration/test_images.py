@@ -194,6 +194,18 @@ def test_prune_all_removes_unused_and_reclaims(make_daemon, fixtures):
     assert os.listdir(os.path.join(d.data_root, "image", "blobs", "sha256")) == []
 
 
+def test_prune_until(make_daemon, fixtures):
+    d = make_daemon()
+    d.docker("load", "-i", os.path.join(fixtures, "busybox-multi.tar"))  # created in 2024
+    d.docker("import", os.path.join(fixtures, "rootfs.tar"), "fresh:1")  # created now
+    out = d.docker("image", "prune", "-a", "-f", "--filter", "until=1h").out
+    assert "untagged: busybox:multi" in out and "fresh" not in out
+    assert d.docker("images", "--format", "{{.Repository}}").out.split() == ["fresh"]
+    assert d.docker("images", "-q", "--filter", "until=2020-01-01").out.split() == []
+    res = d.docker("image", "prune", "-f", "--filter", "until=whenever", check=False)
+    assert res.returncode != 0 and "invalid filter 'until=whenever'" in res.err
+
+
 def test_images_survive_restart(make_daemon, fixtures):
     d = make_daemon()
     d.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
