@@ -62,6 +62,21 @@ def test_oci_layout_load(loaded, fixtures):
     loaded.docker("rmi", "busybox:oci")
 
 
+def test_load_gzip_archive(make_daemon, fixtures, tmp_path):
+    import gzip
+    d = make_daemon()
+    path = str(tmp_path / "busybox.tar.gz")
+    with open(os.path.join(fixtures, "busybox.tar"), "rb") as src, gzip.open(path, "wb") as dst:
+        dst.write(src.read())
+    assert "Loaded image: busybox:latest" in d.docker("load", "-i", path).out
+    # without quiet, the same lines come as a JSON stream
+    with open(path, "rb") as f:
+        status, headers, body = d.request("POST", "/images/load?quiet=0", body=f.read())
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    lines = [json.loads(l) for l in body.decode().splitlines() if l.strip()]
+    assert {"stream": "Loaded image: busybox:latest\n"} in lines
+
+
 def test_images_filters(loaded):
     assert len(image_ids(loaded, "--filter", "label=org.berth.test=multi")) == 1
     assert len(image_ids(loaded, "--filter", "label=org.berth.test")) == 1
