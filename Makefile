@@ -9,7 +9,7 @@ PKGS_TEST = busybox-static python3-docker python3-pytest python3-yaml iproute2 n
 	sqlite3 util-linux procps openssl
 PKGS = $(PKGS_BUILD) $(PKGS_TEST)
 
-LIBS_PC = libuv libsodium sqlite3 libmicrohttpd jansson libarchive gnutls
+LIBS_PC = libuv libsodium sqlite3 libmicrohttpd jansson libarchive gnutls libseccomp
 CC ?= cc
 CFLAGS_BASE = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
 	-fno-strict-aliasing -Wno-format-truncation $(shell pkg-config --cflags $(LIBS_PC) 2>/dev/null)
@@ -33,6 +33,8 @@ $(1)/obj/%.o: %.c
 	@$$(CC) $$(CFLAGS_BASE) $(2) -MMD -MP -c $$< -o $$@
 
 $(1)/obj/api/system.o $(1)/obj/node/main.o: build/gen/git_commit.h
+# .incbin'd data is invisible to -MMD
+$(1)/obj/runtime/seccomp_default.o: runtime/seccomp_default.json
 
 $(1)/berthd: $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRC) node/main.c)
 	@echo "  LD $$@"
@@ -62,7 +64,13 @@ UNIT_BINS_ASAN = $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 .PHONY: FORCE all deps run test unit unit-asan integration integration-asan install clean fixtures bench
 .SECONDARY:
 
-all: build/berthd
+all: build/berthd build/berth-init
+
+# The init berthd runs as PID 1 for --init: static, so it works in any image.
+build/berth-init: runtime/init/berth_init.c
+	@mkdir -p build
+	@echo "  CC $@"
+	@$(CC) -std=gnu11 -Wall -Wextra -Werror -static -Os -o $@ $<
 
 # Installs only what is missing, so a second run is fast and works offline.
 deps:
@@ -72,22 +80,22 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-run: deps build/berthd
+run: deps build/berthd build/berth-init
 	./build/berthd $(ARGS)
 
 fixtures: deps
 	/usr/bin/python3 tests/fixtures/mkimages.py build/fixtures
 
-unit: build/berthd $(UNIT_BINS)
+unit: build/berthd build/berth-init $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-unit-asan: build/asan/berthd $(UNIT_BINS_ASAN)
+unit-asan: build/asan/berthd build/berth-init $(UNIT_BINS_ASAN)
 	@set -e; for t in $(UNIT_BINS_ASAN); do echo "== $$t"; $$t; done
 
-integration: build/berthd fixtures
+integration: build/berthd build/berth-init fixtures
 	BERTHD=$(CURDIR)/build/berthd /usr/bin/python3 -m pytest -q tests/integration $(PYTEST_ARGS)
 
-integration-asan: build/asan/berthd fixtures
+integration-asan: build/asan/berthd build/berth-init fixtures
 	BERTHD=$(CURDIR)/build/asan/berthd BERTH_SANITIZED=1 /usr/bin/python3 -m pytest -q tests/integration $(PYTEST_ARGS)
 
 test: deps
@@ -98,8 +106,9 @@ test: deps
 	$(MAKE) integration-asan
 
 PREFIX ?= /usr/local
-install: deps build/berthd
+install: deps build/berthd build/berth-init
 	install -D -m 0755 build/berthd $(DESTDIR)$(PREFIX)/bin/berthd
+	install -D -m 0755 build/berth-init $(DESTDIR)$(PREFIX)/bin/berth-init
 	install -D -m 0644 deploy/berthd.service $(DESTDIR)/etc/systemd/system/berthd.service
 	install -D -m 0644 deploy/berthd.socket $(DESTDIR)/etc/systemd/system/berthd.socket
 	install -d -m 0755 $(DESTDIR)/etc/docker

@@ -47,6 +47,7 @@ typedef struct api_request {
     bool replied;
     bool suspended;
     bool handled;                    /* the handler has been called */
+    struct api_stream *stream;       /* a streamed reply (api/stream.h), owned */
     struct api_request *next_suspended;
 } api_request;
 

@@ -11,6 +11,7 @@
 
 #include "api/api.h"
 #include "api/listen.h"
+#include "api/stream.h"
 #include "api/router.h"
 #include "lib/buf.h"
 #include "lib/cleanup.h"
@@ -32,6 +33,8 @@ struct api_server {
     size_t n;
     size_t active;              /* requests between first callback and completion */
     api_request *suspended;     /* waiting for an asynchronous reply */
+    struct api_stream *streams; /* streamed replies still open */
+    struct api_hijack *hijacks; /* upgraded connections still open */
     bool stopping;
     int handles_open;           /* uv handles still to be closed */
     uv_timer_t grace;
@@ -59,6 +62,8 @@ static api_request *request_new(api_listener *l, struct MHD_Connection *conn, co
 
 static void request_free(api_request *r)
 {
+    if (r->stream)
+        api_stream_request_done(r->stream);
     free(r->path);
     for (int i = 0; i < API_MAX_PARAMS; i++)
         free(r->params[i]);
@@ -226,6 +231,55 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return MHD_YES;
 }
 
+void api_server_kick(api_server *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->ls[i].mhd)
+            uv_timer_start(&s->ls[i].timer, on_timer, 0, 0);
+}
+
+void api_server_add_stream(api_server *s, struct api_stream *st)
+{
+    api_stream_set_next(st, s->streams);
+    s->streams = st;
+}
+
+void api_server_remove_stream(api_server *s, struct api_stream *st)
+{
+    struct api_stream *prev = NULL;
+    for (struct api_stream *cur = s->streams; cur; prev = cur, cur = api_stream_next(cur)) {
+        if (cur != st)
+            continue;
+        if (prev)
+            api_stream_set_next(prev, api_stream_next(cur));
+        else
+            s->streams = api_stream_next(cur);
+        return;
+    }
+}
+
+uv_loop_t *api_server_loop(api_server *s) { return s->d->loop; }
+
+void api_server_add_hijack(api_server *s, struct api_hijack *h)
+{
+    api_hijack_set_next(h, s->hijacks);
+    s->hijacks = h;
+}
+
+void api_server_remove_hijack(api_server *s, struct api_hijack *h)
+{
+    struct api_hijack *prev = NULL;
+    for (struct api_hijack *cur = s->hijacks; cur; prev = cur, cur = api_hijack_next(cur)) {
+        if (cur != h)
+            continue;
+        if (prev)
+            api_hijack_set_next(prev, api_hijack_next(cur));
+        else
+            s->hijacks = api_hijack_next(cur);
+        return;
+    }
+}
+
 void api_server_reply_ready(api_request *r)
 {
     if (!r->suspended)
@@ -240,9 +294,7 @@ void api_server_reply_ready(api_request *r)
     r->suspended = false;
     MHD_resume_connection(r->conn);
     /* MHD sends the reply on its next run; make that run happen now. */
-    for (size_t i = 0; i < s->n; i++)
-        if (s->ls[i].mhd)
-            uv_timer_start(&s->ls[i].timer, on_timer, 0, 0);
+    api_server_kick(s);
 }
 
 /* ---- MHD on the libuv loop ---------------------------------------------- */
@@ -295,7 +347,7 @@ static int listener_start(api_server *s, api_listener *l, berr *e)
 {
     berth_daemon *d = s->d;
     l->srv = s;
-    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
     bool tls = l->sock.is_tcp && d->cfg.tls;
     cleanup_free char *cert = NULL, *key = NULL, *ca = NULL;
     if (tls) {
@@ -388,6 +440,9 @@ static void on_grace_closed(uv_handle_t *h)
 
 static void server_close(api_server *s)
 {
+    /* MHD refuses to stop with upgraded connections still open. */
+    while (s->hijacks)
+        api_hijack_shutdown(s->hijacks);
     for (size_t i = 0; i < s->n; i++) {
         api_listener *l = &s->ls[i];
         if (l->mhd) {
@@ -429,6 +484,9 @@ void api_server_stop(api_server *s, unsigned grace_ms, void (*done)(void *), voi
     for (size_t i = 0; i < s->n; i++)
         if (s->ls[i].mhd)
             MHD_quiesce_daemon(s->ls[i].mhd);
+    /* Endless streams (events, logs -f) end now; their clients see EOF. */
+    for (struct api_stream *st = s->streams; st; st = api_stream_next(st))
+        api_stream_shutdown(st);
     s->deadline = uv_now(s->d->loop) + grace_ms;
     uv_timer_init(s->d->loop, &s->grace);
     s->grace.data = s;

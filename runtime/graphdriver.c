@@ -375,7 +375,7 @@ static int copy_entries(copier *c, int sdir, int ddir, const char *rel, berr *e)
 
 /* Copies the tree at src into the existing empty directory dst, dst itself
  * taking src's metadata. */
-static int copy_tree(const char *src, const char *dst, berr *e)
+int rt_driver_copy_tree(const char *src, const char *dst, berr *e)
 {
     cleanup_close int s = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (s < 0)
@@ -393,7 +393,7 @@ static int copy_tree(const char *src, const char *dst, berr *e)
     for (size_t i = 0; i < c.nlinks; i++)
         free(c.links[i].rel);
     free(c.links);
-    return r < 0 ? berr_wrap(e, "copy parent layer") : 0;
+    return r < 0 ? berr_wrap(e, "copy %s", src) : 0;
 }
 
 /* ---- layers ------------------------------------------------------------- */
@@ -418,7 +418,7 @@ static int unpack_vfs(const char *tmp, const char *parent_dir, const char *tar_p
                       long long *size, berr *e)
 {
     if (*parent_dir) {
-        int r = copy_tree(parent_dir, tmp, e);
+        int r = rt_driver_copy_tree(parent_dir, tmp, e);
         if (r < 0)
             return r;
     } else if (chmod(tmp, 0755) < 0) {   /* it becomes the container's "/" */

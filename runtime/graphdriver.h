@@ -57,4 +57,9 @@ int rt_driver_remove_layer(const rt_graphdriver *d, const char *chain_id, berr *
  * vfs: the full tree).  out has PATH_MAX bytes; "" for a malformed chain ID. */
 void rt_driver_layer_dir(const rt_graphdriver *d, const char *chain_id, char *out);
 
+/* Copies the tree at src into the existing directory dst keeping owner,
+ * mode, times, xattrs, devices and hard links (vfs layers and writable
+ * layers are such copies). */
+int rt_driver_copy_tree(const char *src, const char *dst, berr *e);
+
 #endif

@@ -1,0 +1,183 @@
+#include "api/hijack.h"
+
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "api/server.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+
+struct api_hijack {
+    api_server *srv;
+    struct MHD_UpgradeResponseHandle *urh;
+    int fd;
+    uv_poll_t poll;
+    int events;              /* what poll watches now */
+    buf out;
+    size_t out_off;
+    bool closing;            /* close once out is drained */
+    bool read_eof;
+    bool closed;
+    const api_hijack_ops *ops;
+    void *ctx;
+    api_hijack *next;        /* the server's list */
+};
+
+bool api_wants_upgrade(api_request *r)
+{
+    const char *up = api_header(r, "Upgrade");
+    const char *conn = api_header(r, "Connection");
+    return up && conn && strcasestr(conn, "upgrade");
+}
+
+static void update_poll(api_hijack *h);
+
+static void on_poll_closed(uv_handle_t *handle)
+{
+    api_hijack *h = handle->data;
+    buf_free(&h->out);
+    free(h);
+}
+
+static void finish(api_hijack *h)
+{
+    if (h->closed)
+        return;
+    h->closed = true;
+    api_server_remove_hijack(h->srv, h);
+    uv_poll_stop(&h->poll);
+    /* MHD owns the socket: it closes it. */
+    MHD_upgrade_action(h->urh, MHD_UPGRADE_ACTION_CLOSE);
+    if (h->ops->on_close)
+        h->ops->on_close(h->ctx, h);
+    uv_close((uv_handle_t *)&h->poll, on_poll_closed);
+}
+
+static void flush(api_hijack *h)
+{
+    while (h->out_off < h->out.len) {
+        ssize_t n = send(h->fd, h->out.data + h->out_off, h->out.len - h->out_off, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN)
+                return;
+            finish(h);   /* the client is gone */
+            return;
+        }
+        h->out_off += (size_t)n;
+    }
+    buf_reset(&h->out);
+    h->out_off = 0;
+    if (h->closing)
+        finish(h);
+}
+
+static void on_poll(uv_poll_t *p, int status, int events)
+{
+    api_hijack *h = p->data;
+    if (status < 0) {
+        finish(h);
+        return;
+    }
+    if (events & UV_WRITABLE)
+        flush(h);
+    if (h->closed)
+        return;
+    if (events & (UV_READABLE | UV_DISCONNECT)) {
+        char block[32 * 1024];
+        ssize_t n = recv(h->fd, block, sizeof block, 0);
+        if (n > 0) {
+            if (h->ops->on_data)
+                h->ops->on_data(h->ctx, h, block, (size_t)n);
+        } else if (n == 0) {
+            h->read_eof = true;
+            if (h->ops->on_eof)
+                h->ops->on_eof(h->ctx, h);
+        } else if (errno != EAGAIN && errno != EINTR) {
+            finish(h);
+            return;
+        }
+    }
+    if (!h->closed)
+        update_poll(h);
+}
+
+static void update_poll(api_hijack *h)
+{
+    int want = (h->read_eof ? 0 : UV_READABLE) | (h->out.len > h->out_off ? UV_WRITABLE : 0);
+    if (!want)
+        want = UV_DISCONNECT;
+    if (want != h->events) {
+        h->events = want;
+        uv_poll_start(&h->poll, want, on_poll);
+    }
+}
+
+static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in,
+                       size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+    (void)conn;
+    (void)con_cls;
+    api_hijack *h = cls;
+    h->urh = urh;
+    h->fd = sock;
+    uv_poll_init_socket(api_server_loop(h->srv), &h->poll, sock);
+    h->poll.data = h;
+    api_server_add_hijack(h->srv, h);
+    if (h->ops->on_open)
+        h->ops->on_open(h->ctx, h);
+    if (extra_in_size && h->ops->on_data)
+        h->ops->on_data(h->ctx, h, extra_in, extra_in_size);
+    if (!h->closed) {
+        update_poll(h);
+        flush(h);
+    }
+}
+
+void api_reply_hijack(api_request *r, const char *content_type, const api_hijack_ops *ops, void *ctx)
+{
+    api_hijack *h = xcalloc(1, sizeof *h);
+    h->srv = r->srv;
+    h->fd = -1;
+    h->ops = ops;
+    h->ctx = ctx;
+    struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgrade, h);
+    MHD_add_response_header(resp, "Upgrade", "tcp");
+    MHD_add_response_header(resp, "Connection", "Upgrade");
+    MHD_add_response_header(resp, "Content-Type", content_type);
+    api_reply_response(r, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+}
+
+void api_hijack_write(api_hijack *h, const void *data, size_t len)
+{
+    if (h->closed || h->closing || !len)
+        return;
+    buf_append(&h->out, data, len);
+    if (h->fd >= 0)
+        update_poll(h);
+}
+
+size_t api_hijack_pending(const api_hijack *h) { return h->out.len - h->out_off; }
+
+void api_hijack_close(api_hijack *h)
+{
+    if (h->closed || h->closing)
+        return;
+    h->closing = true;
+    if (h->fd < 0)
+        return;   /* not open yet: finish once it is */
+    if (h->out.len == h->out_off)
+        finish(h);
+    else
+        update_poll(h);
+}
+
+/* For the server at shutdown. */
+void api_hijack_shutdown(api_hijack *h) { finish(h); }
+api_hijack *api_hijack_next(api_hijack *h) { return h->next; }
+void api_hijack_set_next(api_hijack *h, api_hijack *next) { h->next = next; }
