@@ -23,4 +23,33 @@ void api_images_load(api_request *r);
 void api_image_get(api_request *r);
 void api_images_get(api_request *r);
 
+/* api/containers.c */
+void api_container_create(api_request *r);
+void api_containers_list(api_request *r);
+void api_container_inspect(api_request *r);
+void api_container_start(api_request *r);
+void api_container_stop(api_request *r);
+void api_container_restart(api_request *r);
+void api_container_kill(api_request *r);
+void api_container_pause(api_request *r);
+void api_container_unpause(api_request *r);
+void api_container_delete(api_request *r);
+void api_container_rename(api_request *r);
+void api_container_resize(api_request *r);
+void api_container_wait(api_request *r);
+void api_containers_prune(api_request *r);
+
+/* api/attach.c */
+void api_container_attach(api_request *r);
+void api_container_logs(api_request *r);
+
+/* api/exec.c */
+void api_exec_create(api_request *r);
+void api_exec_start(api_request *r);
+void api_exec_inspect(api_request *r);
+void api_exec_resize(api_request *r);
+
+/* api/events.c */
+void api_events(api_request *r);
+
 #endif

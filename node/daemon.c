@@ -128,11 +128,21 @@ static void signals_start(berth_daemon *d)
 
 static void close_stores(berth_daemon *d)
 {
+    if (d->containers_open)
+        rt_containers_close(&d->containers);
+    d->containers_open = false;
+    events_free(&d->events);
     if (d->images)
         rt_images_close(d->images);
     d->images = NULL;
     localstore_close(d->db);
     d->db = NULL;
+}
+
+static void emit_event(void *ctx, const char *type, const char *action, const char *id, json_t *attributes)
+{
+    berth_daemon *d = ctx;
+    events_emit(&d->events, type, action, id, attributes);
 }
 
 int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e)
@@ -156,6 +166,11 @@ int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e)
     }
     if (r == 0)
         r = rt_images_open(&d->images, loop, d->db, &d->driver, d->cfg.data_root, e);
+    if (r == 0) {
+        d->containers.events = (rt_event_sink){emit_event, d};
+        r = rt_containers_open(&d->containers, loop, d->db, &d->driver, d->images, d->cfg.data_root, e);
+        d->containers_open = r == 0;
+    }
     if (r == 0)
         r = api_server_start(d, &d->api, e);
     if (r < 0) {
@@ -181,12 +196,20 @@ static void on_api_stopped(void *arg)
     log_info("Daemon shutdown complete");
 }
 
+/* Containers first: requests waiting on them (wait, attach) are answered
+ * when they exit, and only then can the API stop without cutting anyone. */
+static void on_containers_stopped(void *arg)
+{
+    berth_daemon *d = arg;
+    api_server_stop(d->api, SHUTDOWN_GRACE_MS, on_api_stopped, d);
+}
+
 void daemon_stop(berth_daemon *d)
 {
     if (d->stopping)
         return;
     d->stopping = true;
-    api_server_stop(d->api, SHUTDOWN_GRACE_MS, on_api_stopped, d);
+    rt_containers_shutdown(&d->containers, on_containers_stopped, d);
 }
 
 void daemon_free(berth_daemon *d) { config_free(&d->cfg); }

@@ -9,6 +9,8 @@
 #include <uv.h>
 
 #include "node/config.h"
+#include "node/events.h"
+#include "runtime/container.h"
 #include "runtime/graphdriver.h"
 
 struct api_server;
@@ -22,6 +24,9 @@ typedef struct berth_daemon {
     sqlite3 *db;                    /* the local store */
     rt_graphdriver driver;
     struct rt_image_store *images;
+    rt_containers containers;
+    bool containers_open;
+    events events;
     struct api_server *api;
     uv_signal_t sig_term, sig_int, sig_hup;
     struct timespec started;

@@ -28,6 +28,14 @@ static const char *const migrations[] = {
     "  seq INTEGER NOT NULL"            /* order tags were made, for stable output */
     ");"
     "CREATE INDEX image_tags_image ON image_tags(image_id);",
+    /* 2: containers, each as the JSON documents inspect is made of */
+    "CREATE TABLE containers ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  image_id TEXT NOT NULL,"
+    "  created TEXT NOT NULL,"
+    "  doc TEXT NOT NULL"             /* {Config, HostConfig, State, ...} */
+    ");",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

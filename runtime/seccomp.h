@@ -18,6 +18,8 @@ const char *rt_seccomp_default_profile(void);
  * container's capability set: rules with "includes"/"excludes" on
  * capabilities (and arches, minKernel) are evaluated against it as Docker
  * does.  *prog is owned by the caller, free with rt_seccomp_free.
+ * A profile with neither defaultAction nor syscalls ("{}") means no filter,
+ * as with Docker: 0 with *prog = NULL.
  * -EINVAL with a message naming what is wrong in the profile. */
 int rt_seccomp_compile(const char *profile_json, uint64_t caps, struct sock_fprog **prog, berr *e);
 void rt_seccomp_free(struct sock_fprog *prog);

@@ -56,7 +56,8 @@ typedef struct rt_sysctl {
 } rt_sysctl;
 
 /* A namespace to join instead of creating one: nstype is CLONE_NEWNET,
- * CLONE_NEWIPC, ... and fd an open /proc/<pid>/ns/<name> (not closed). */
+ * CLONE_NEWIPC, ... and fd an open /proc/<pid>/ns/<name> (not closed).
+ * A CLONE_NEWPID join is entered before clone, as pid_ns_fd is. */
 typedef struct rt_ns_join {
     int nstype;
     int fd;
@@ -106,7 +107,8 @@ typedef struct rt_spawn_spec {
     size_t n_rlimits;
     int oom_score_adj;
 
-    /* stdio: fds the child gets as 0, 1, 2 (not closed by rt_spawn).  With
+    /* stdio: fds the child gets as 0, 1, 2 (not closed by rt_spawn; -1 means
+     * /dev/null).  With
      * tty, stdio[0] is the pty slave: the child makes it its controlling
      * terminal (setsid + TIOCSCTTY). */
     int stdio[3];

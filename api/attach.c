@@ -1,0 +1,343 @@
+/* Attaching to containers and reading their logs: POST .../attach (a
+ * hijacked connection carrying stdin in and stdout/stderr out) and
+ * GET .../logs (a stream read from the json-file log, optionally followed). */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/detach_keys.h"
+#include "api/handlers.h"
+#include "api/hijack.h"
+#include "api/stdcopy.h"
+#include "api/stream.h"
+#include "lib/buf.h"
+#include "lib/timefmt.h"
+#include "node/daemon.h"
+#include "runtime/container_io.h"
+#include "runtime/logfile.h"
+
+/* ---- attach ------------------------------------------------------------------ */
+
+typedef struct attachment {
+    rt_containers *m;
+    char id[DIGEST_HEX_LEN + 1];
+    bool tty;
+    bool want_stdin;
+    bool stdin_once;
+    api_hijack *h;           /* NULL until open, and after close */
+    api_stream *s;           /* when the client did not ask for an upgrade */
+    rt_io_sink sink;
+    bool sink_on;
+    detach_keys keys;
+    buf early_stdin;         /* typed before the container had stdin */
+} attachment;
+
+static rt_container *attached_container(attachment *a)
+{
+    rt_container *c;
+    return rt_container_find(a->m, a->id, &c, NULL) == 0 ? c : NULL;
+}
+
+static void out_write(void *ctx, int stream, const char *data, size_t len)
+{
+    attachment *a = ctx;
+    if (a->tty) {
+        if (a->h)
+            api_hijack_write(a->h, data, len);
+        else
+            api_stream_write(a->s, data, len);
+        return;
+    }
+    buf frame = BUF_INIT;
+    stdcopy_frame(&frame, stream, data, len);
+    if (a->h)
+        api_hijack_write(a->h, frame.data, frame.len);
+    else
+        api_stream_write(a->s, frame.data, frame.len);
+    buf_free(&frame);
+}
+
+static void attachment_free(attachment *a)
+{
+    buf_free(&a->early_stdin);
+    free(a);
+}
+
+/* The container's output ended: the client's connection goes too. */
+static void out_ended(void *ctx)
+{
+    attachment *a = ctx;
+    a->sink_on = false;
+    if (a->h)
+        api_hijack_close(a->h);
+    else if (a->s) {
+        api_stream_end(a->s);
+        attachment_free(a);
+    }
+}
+
+static void stdin_forward(attachment *a, const char *data, size_t len)
+{
+    rt_container *c = attached_container(a);
+    if (c && c->io && rt_io_has_stdin(c->io)) {
+        if (a->early_stdin.len) {
+            rt_io_stdin_write(c->io, a->early_stdin.data, a->early_stdin.len);
+            buf_free(&a->early_stdin);
+        }
+        rt_io_stdin_write(c->io, data, len);
+    } else if (c && !c->has_been_started) {
+        buf_append(&a->early_stdin, data, len);   /* docker run -i: input before the start */
+    }
+}
+
+static void on_client_data(void *ctx, api_hijack *h, const char *data, size_t len)
+{
+    attachment *a = ctx;
+    if (!a->want_stdin)
+        return;
+    buf pass = BUF_INIT;
+    bool detach = detach_keys_feed(&a->keys, data, len, &pass);
+    if (pass.len)
+        stdin_forward(a, pass.data, pass.len);
+    buf_free(&pass);
+    if (detach)
+        api_hijack_close(h);
+}
+
+static void on_client_eof(void *ctx, api_hijack *h)
+{
+    (void)h;
+    attachment *a = ctx;
+    rt_container *c = attached_container(a);
+    if (a->want_stdin && a->stdin_once && c && c->io)
+        rt_io_stdin_close(c->io);
+}
+
+static void on_open(void *ctx, api_hijack *h)
+{
+    attachment *a = ctx;
+    a->h = h;
+}
+
+static void on_close(void *ctx, api_hijack *h)
+{
+    (void)h;
+    attachment *a = ctx;
+    a->h = NULL;
+    rt_container *c = attached_container(a);
+    if (a->sink_on && c)
+        rt_container_detach_sink(c, &a->sink);
+    if (a->want_stdin && a->stdin_once && c && c->io)
+        rt_io_stdin_close(c->io);
+    attachment_free(a);
+}
+
+static const api_hijack_ops attach_ops = {on_client_data, on_client_eof, on_open, on_close};
+
+static void on_stream_gone(void *ctx)
+{
+    attachment *a = ctx;
+    rt_container *c = attached_container(a);
+    if (a->sink_on && c)
+        rt_container_detach_sink(c, &a->sink);
+    attachment_free(a);
+}
+
+/* The log written so far, for attach?logs=1. */
+typedef struct replay_ctx {
+    attachment *a;
+} replay_ctx;
+
+static int replay_one(void *ctx, const rt_log_entry *ent)
+{
+    attachment *a = ctx;
+    out_write(a, ent->stream == RT_LOG_STDERR ? 2 : 1, ent->line, ent->len);
+    return 0;
+}
+
+void api_container_attach(api_request *r)
+{
+    berr e = {0};
+    rt_container *c;
+    if (rt_container_find(&r->d->containers, r->params[0], &c, &e) < 0) {
+        api_reply_berr(r, &e);
+        return;
+    }
+    attachment *a = xcalloc(1, sizeof *a);
+    a->m = &r->d->containers;
+    snprintf(a->id, sizeof a->id, "%s", c->id);
+    a->tty = json_is_true(json_object_get(c->config, "Tty"));
+    a->want_stdin = api_query_bool(r, "stdin", false) && json_is_true(json_object_get(c->config, "OpenStdin"));
+    a->stdin_once = json_is_true(json_object_get(c->config, "StdinOnce"));
+    const char *keys = api_query(r, "detachKeys");
+    if (detach_keys_parse(&a->keys, keys && *keys ? keys : "ctrl-p,ctrl-q", &e) < 0) {
+        free(a);
+        api_reply_berr(r, &e);
+        return;
+    }
+    a->sink = (rt_io_sink){api_query_bool(r, "stdout", false), api_query_bool(r, "stderr", false), out_write,
+                           out_ended, a, NULL};
+    const char *type = a->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
+    bool stream = api_query_bool(r, "stream", false);
+    if (api_wants_upgrade(r))
+        api_reply_hijack(r, type, &attach_ops, a);
+    else
+        a->s = api_reply_stream(r, 200, type, on_stream_gone, a);
+    if (api_query_bool(r, "logs", false)) {
+        char path[PATH_MAX];
+        rt_io_log_path(&r->d->containers, c, path);
+        rt_log_query q = {a->sink.want_stdout, a->sink.want_stderr, 0, 0, -1};
+        rt_log_read(path, 1, &q, replay_one, a, NULL, NULL);
+    }
+    if (stream && (rt_container_running(c) || c->state == RT_STATE_CREATED || !c->has_been_started ||
+                   c->state == RT_STATE_EXITED || c->state == RT_STATE_RESTARTING)) {
+        rt_container_attach_sink(c, &a->sink);
+        a->sink_on = true;
+    } else {
+        out_ended(a);
+    }
+}
+
+/* ---- logs --------------------------------------------------------------------- */
+
+typedef struct logs_ctx {
+    rt_containers *m;
+    char id[DIGEST_HEX_LEN + 1];
+    char path[PATH_MAX];
+    api_stream *s;
+    bool tty, timestamps;
+    rt_log_query q;
+    int64_t offset;
+    rt_io_sink sink;
+    bool following;
+} logs_ctx;
+
+static int emit_entry(void *ctx, const rt_log_entry *ent)
+{
+    logs_ctx *l = ctx;
+    buf line = BUF_INIT;
+    if (l->timestamps) {
+        time_t secs = (time_t)(ent->time_ns / 1000000000LL);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        char when[40];
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+        buf_printf(&line, "%s.%09lldZ ", when, (long long)(ent->time_ns % 1000000000LL));
+    }
+    buf_append(&line, ent->line, ent->len);
+    if (l->tty) {
+        api_stream_write(l->s, line.data, line.len);
+    } else {
+        buf frame = BUF_INIT;
+        stdcopy_frame(&frame, ent->stream == RT_LOG_STDERR ? 2 : 1, line.data, line.len);
+        api_stream_write(l->s, frame.data, frame.len);
+        buf_free(&frame);
+    }
+    buf_free(&line);
+    return 0;
+}
+
+static void follow_more(void *ctx, int stream, const char *data, size_t len)
+{
+    (void)stream;
+    (void)data;
+    (void)len;
+    logs_ctx *l = ctx;
+    /* the log file already has the bytes: read the complete records */
+    rt_log_query q = l->q;
+    q.tail = -1;
+    rt_log_read_from(l->path, &l->offset, &q, emit_entry, l, NULL);
+}
+
+static void follow_end(void *ctx)
+{
+    logs_ctx *l = ctx;
+    l->following = false;
+    follow_more(l, 1, NULL, 0);
+    api_stream_end(l->s);
+    free(l);
+}
+
+static void logs_gone(void *ctx)
+{
+    logs_ctx *l = ctx;
+    rt_container *c;
+    if (l->following && rt_container_find(l->m, l->id, &c, NULL) == 0)
+        rt_container_detach_sink(c, &l->sink);
+    free(l);
+}
+
+static int64_t query_time_ns(api_request *r, const char *key, berr *e, bool *bad)
+{
+    const char *v = api_query(r, key);
+    if (!v || !*v || !strcmp(v, "0"))
+        return 0;
+    long long secs;
+    if (time_parse_filter(v, (long long)time(NULL), &secs) < 0) {
+        berr_set(e, -EINVAL, "invalid value for \"%s\": %s", key, v);
+        *bad = true;
+        return 0;
+    }
+    /* keep a fraction given as unix time with decimals */
+    double d = strtod(v, NULL);
+    if (d > 1e9)
+        return (int64_t)(d * 1e9);
+    return (int64_t)secs * 1000000000LL;
+}
+
+void api_container_logs(api_request *r)
+{
+    berr e = {0};
+    rt_container *c;
+    if (rt_container_find(&r->d->containers, r->params[0], &c, &e) < 0) {
+        api_reply_berr(r, &e);
+        return;
+    }
+    bool out = api_query_bool(r, "stdout", false), err = api_query_bool(r, "stderr", false);
+    if (!out && !err) {
+        api_reply_error(r, -EINVAL, "Bad parameters: you must choose at least one stream");
+        return;
+    }
+    const char *driver = json_string_value(json_object_get(json_object_get(c->host_config, "LogConfig"), "Type"));
+    if (driver && strcmp(driver, "json-file")) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "configured logging driver does not support reading");
+        api_reply_error(r, -ENOSYS, msg);
+        return;
+    }
+    bool bad = false;
+    int64_t since = query_time_ns(r, "since", &e, &bad), until = query_time_ns(r, "until", &e, &bad);
+    if (bad) {
+        api_reply_berr(r, &e);
+        return;
+    }
+    const char *tail_s = api_query(r, "tail");
+    int64_t tail = -1;
+    if (tail_s && *tail_s && strcmp(tail_s, "all")) {
+        char *end;
+        tail = strtoll(tail_s, &end, 10);
+        if (*end || tail < 0)
+            tail = -1;
+    }
+    logs_ctx *l = xcalloc(1, sizeof *l);
+    l->m = &r->d->containers;
+    snprintf(l->id, sizeof l->id, "%s", c->id);
+    rt_io_log_path(l->m, c, l->path);
+    l->tty = json_is_true(json_object_get(c->config, "Tty"));
+    l->timestamps = api_query_bool(r, "timestamps", false);
+    l->q = (rt_log_query){out, err, since, until, tail};
+    l->s = api_reply_stream(r, 200, l->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream",
+                            logs_gone, l);
+    if (rt_log_read(l->path, 32, &l->q, emit_entry, l, &l->offset, &e) < 0 && e.code != -ENOENT)
+        log_warn("logs of %.12s: %s", c->id, e.msg);
+    bool follow = api_query_bool(r, "follow", false) && until == 0 && rt_container_running(c);
+    if (!follow) {
+        api_stream_end(l->s);   /* logs_gone frees l */
+        return;
+    }
+    l->following = true;
+    l->sink = (rt_io_sink){out, err, follow_more, follow_end, l, NULL};
+    rt_container_attach_sink(c, &l->sink);
+}

@@ -1,0 +1,696 @@
+/* Container endpoints: create, list, inspect and the lifecycle. */
+#include <limits.h>
+#include <microhttpd.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/handlers.h"
+#include "api/stream.h"
+#include "lib/cleanup.h"
+#include "lib/filters.h"
+#include "lib/fsutil.h"
+#include "lib/timefmt.h"
+#include "node/daemon.h"
+#include "runtime/container_io.h"
+#include "runtime/exec.h"
+#include "runtime/rwlayer.h"
+#include "runtime/signals.h"
+
+static rt_containers *mgr(api_request *r) { return &r->d->containers; }
+
+/* Resolves {id}; replies 404 and returns NULL when there is none. */
+static rt_container *target(api_request *r)
+{
+    rt_container *c;
+    berr e = {0};
+    if (rt_container_find(mgr(r), r->params[0], &c, &e) < 0) {
+        api_reply_berr(r, &e);
+        return NULL;
+    }
+    return c;
+}
+
+static void reply_status(void *arg, int status, const berr *e)
+{
+    api_request *r = arg;
+    if (status < 0)
+        api_reply_berr(r, e);
+    else
+        api_reply_empty(r, 204);
+}
+
+/* ---- create ---------------------------------------------------------------- */
+
+void api_container_create(api_request *r)
+{
+    berr e = {0};
+    json_t *body;
+    if (api_body_json(r, &body, &e) < 0) {
+        api_reply_berr(r, &e);
+        return;
+    }
+    json_t *warnings = json_array();
+    rt_container *c;
+    int rc = rt_container_create(mgr(r), api_query(r, "name"), body, &c, warnings, &e);
+    json_decref(body);
+    if (rc < 0) {
+        json_decref(warnings);
+        api_reply_berr(r, &e);
+        return;
+    }
+    api_reply_json(r, 201, json_pack("{s:s, s:o}", "Id", c->id, "Warnings", warnings));
+}
+
+/* ---- shared views ------------------------------------------------------------ */
+
+/* The command as Path + Args (the user's, not the init's). */
+static void command_parts(const rt_container *c, const char **path, json_t **args)
+{
+    json_t *all = json_array();
+    json_t *ep = json_object_get(c->config, "Entrypoint"), *cmd = json_object_get(c->config, "Cmd");
+    bool ep_reset = json_array_size(ep) == 1 && !strcmp(json_string_value(json_array_get(ep, 0)) ?: "x", "");
+    if (!ep_reset)
+        json_array_extend(all, json_is_array(ep) ? ep : json_array());
+    if (json_is_array(cmd))
+        json_array_extend(all, cmd);
+    *path = json_string_value(json_array_get(all, 0));
+    if (!*path)
+        *path = "";
+    *args = json_array();
+    for (size_t i = 1; i < json_array_size(all); i++)
+        json_array_append(*args, json_array_get(all, i));
+    static __thread char keep[4096];
+    snprintf(keep, sizeof keep, "%s", *path);
+    *path = keep;
+    json_decref(all);
+}
+
+static long long created_unix(const rt_container *c) { return time_parse_rfc3339(c->created); }
+
+/* Go's units.HumanDuration, which `docker ps` shows. */
+static void human_duration(long long secs, char *out, size_t n)
+{
+    if (secs < 1)
+        snprintf(out, n, "Less than a second");
+    else if (secs == 1)
+        snprintf(out, n, "1 second");
+    else if (secs < 60)
+        snprintf(out, n, "%lld seconds", secs);
+    else if (secs / 60 == 1)
+        snprintf(out, n, "About a minute");
+    else if (secs < 3600)
+        snprintf(out, n, "%lld minutes", secs / 60);
+    else if ((secs + 1800) / 3600 == 1)
+        snprintf(out, n, "About an hour");
+    else if (secs < 48 * 3600)
+        snprintf(out, n, "%lld hours", (secs + 1800) / 3600);
+    else if (secs < 7 * 24 * 3600 * 2)
+        snprintf(out, n, "%lld days", secs / (24 * 3600));
+    else if (secs < 30 * 24 * 3600 * 3)
+        snprintf(out, n, "%lld weeks", secs / (7 * 24 * 3600));
+    else if (secs < 365 * 24 * 3600 * 2)
+        snprintf(out, n, "%lld months", secs / (30 * 24 * 3600));
+    else
+        snprintf(out, n, "%lld years", secs / (365 * 24 * 3600));
+}
+
+static void status_text(const rt_container *c, char *out, size_t n)
+{
+    long long now = (long long)time(NULL);
+    char d[64];
+    switch (c->state) {
+    case RT_STATE_RUNNING:
+    case RT_STATE_PAUSED: {
+        human_duration(now - time_parse_rfc3339(c->started_at), d, sizeof d);
+        const char *health = c->health_status[0] ? c->health_status : NULL;
+        if (health && !strcmp(health, "starting"))
+            health = "health: starting";
+        snprintf(out, n, "Up %s%s%s%s%s", d, c->state == RT_STATE_PAUSED ? " (Paused)" : "", health ? " (" : "",
+                 health ? health : "", health ? ")" : "");
+        return;
+    }
+    case RT_STATE_RESTARTING:
+        human_duration(now - time_parse_rfc3339(c->finished_at), d, sizeof d);
+        snprintf(out, n, "Restarting (%d) %s ago", c->exit_code, d);
+        return;
+    case RT_STATE_EXITED:
+        if (!c->has_been_started) {
+            snprintf(out, n, "Created");
+            return;
+        }
+        human_duration(now - time_parse_rfc3339(c->finished_at), d, sizeof d);
+        snprintf(out, n, "Exited (%d) %s ago", c->exit_code, d);
+        return;
+    case RT_STATE_CREATED:
+        snprintf(out, n, "Created");
+        return;
+    case RT_STATE_REMOVING:
+        snprintf(out, n, "Removal In Progress");
+        return;
+    case RT_STATE_DEAD:
+        snprintf(out, n, "Dead");
+        return;
+    }
+}
+
+static const char *image_name(const rt_container *c)
+{
+    const char *img = json_string_value(json_object_get(c->config, "Image"));
+    return img ? img : c->image_id;
+}
+
+static void sizes(api_request *r, const rt_container *c, long long *rw, long long *rootfs)
+{
+    char upper[PATH_MAX];
+    rt_rwlayer_paths(&r->d->driver, c->id, upper, NULL, NULL);
+    *rw = fs_du(upper);
+    rt_image *img = NULL;
+    *rootfs = *rw;
+    if (rt_image_resolve(r->d->images, c->image_id, &img, NULL) == 0) {
+        *rootfs += img->size;
+        rt_image_free(img);
+    }
+}
+
+/* ---- GET /containers/json ----------------------------------------------------- */
+
+typedef struct list_filter {
+    json_t *f;
+    long long before, since;   /* creation times; 0 when not set */
+} list_filter;
+
+static bool match_any(json_t *vals, bool (*pred)(const rt_container *, const char *), const rt_container *c)
+{
+    if (!json_array_size(vals))
+        return true;
+    size_t i;
+    json_t *v;
+    json_array_foreach(vals, i, v) if (pred(c, json_string_value(v))) return true;
+    return false;
+}
+
+static bool by_status(const rt_container *c, const char *s)
+{
+    const char *st = rt_state_name(c->state);
+    if (c->state == RT_STATE_EXITED && !c->has_been_started)
+        st = "created";
+    return !strcmp(st, s);
+}
+
+static bool by_name(const rt_container *c, const char *pattern)
+{
+    regex_t re;
+    if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+        return false;
+    char slashed[260];
+    snprintf(slashed, sizeof slashed, "/%s", c->name);
+    bool hit = regexec(&re, slashed, 0, NULL, 0) == 0;
+    regfree(&re);
+    return hit;
+}
+
+static bool by_id(const rt_container *c, const char *p) { return !strncmp(c->id, p, strlen(p)); }
+
+static bool by_exited(const rt_container *c, const char *code)
+{
+    return c->state == RT_STATE_EXITED && c->has_been_started && atoi(code) == c->exit_code;
+}
+
+static bool by_health(const rt_container *c, const char *h)
+{
+    return !strcmp(h, c->health_status[0] ? c->health_status : "none");
+}
+
+static bool by_ancestor_ctx(api_request *r, const rt_container *c, json_t *vals)
+{
+    if (!json_array_size(vals))
+        return true;
+    size_t i;
+    json_t *v;
+    json_array_foreach(vals, i, v) {
+        const char *want = json_string_value(v);
+        rt_image *img = NULL;
+        if (!strcmp(image_name(c), want))
+            return true;
+        if (rt_image_resolve(r->d->images, want, &img, NULL) == 0) {
+            bool hit = !strcmp(img->id, c->image_id);
+            rt_image_free(img);
+            if (hit)
+                return true;
+        }
+    }
+    return false;
+}
+
+static int container_time(api_request *r, json_t *f, const char *key, long long *out, berr *e)
+{
+    json_t *v = json_array_get(json_object_get(f, key), 0);
+    if (!v)
+        return 0;
+    rt_container *c;
+    int rc = rt_container_find(mgr(r), json_string_value(v), &c, e);
+    if (rc < 0)
+        return rc;
+    *out = created_unix(c) * 1000000000LL + 1;  /* any value; compared by order below */
+    *out = (long long)(uintptr_t)c;
+    return 1;
+}
+
+static json_t *summary(api_request *r, rt_container *c, bool size)
+{
+    const char *path;
+    json_t *args;
+    command_parts(c, &path, &args);
+    cleanup_buf buf cmd = BUF_INIT;
+    buf_puts(&cmd, path);
+    size_t i;
+    json_t *v;
+    json_array_foreach(args, i, v) buf_printf(&cmd, " %s", json_string_value(v));
+    json_decref(args);
+    char status[128];
+    status_text(c, status, sizeof status);
+    const char *state = rt_state_name(c->state);
+    if (c->state == RT_STATE_EXITED && !c->has_been_started)
+        state = "created";
+    json_t *o = json_pack("{s:s, s:[s+], s:s, s:s, s:s, s:I, s:[], s:O, s:s, s:s, s:{s:s}, s:{s:{}}, s:[]}", "Id",
+                          c->id, "Names", "/", c->name, "Image", image_name(c), "ImageID", c->image_id, "Command",
+                          cmd.data ? cmd.data : "", "Created", (json_int_t)created_unix(c), "Ports", "Labels",
+                          json_object_get(c->config, "Labels"), "State", state, "Status", status, "HostConfig",
+                          "NetworkMode", json_string_value(json_object_get(c->host_config, "NetworkMode")),
+                          "NetworkSettings", "Networks", "Mounts");
+    if (size) {
+        long long rw, rootfs;
+        sizes(r, c, &rw, &rootfs);
+        json_object_set_new(o, "SizeRw", json_integer(rw));
+        json_object_set_new(o, "SizeRootFs", json_integer(rootfs));
+    }
+    return o;
+}
+
+void api_containers_list(api_request *r)
+{
+    static const char *const allowed[] = {"ancestor", "before", "expose", "exited", "health", "id", "isolation",
+                                          "is-task", "label", "name", "network", "publish", "since", "status",
+                                          "volume", NULL};
+    berr e = {0};
+    list_filter lf = {0};
+    if (filters_parse(api_query(r, "filters"), allowed, &lf.f, &e) < 0) {
+        api_reply_berr(r, &e);
+        return;
+    }
+    static const char *const statuses[] = {"created", "restarting", "running", "removing", "paused", "exited", "dead", NULL};
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(lf.f, "status"), i, v) {
+        bool ok = false;
+        for (const char *const *s = statuses; *s; s++)
+            ok |= !strcmp(*s, json_string_value(v));
+        if (!ok) {
+            json_decref(lf.f);
+            api_reply_error(r, -EINVAL, "invalid filter 'status'");
+            return;
+        }
+    }
+    long long before_ptr = 0, since_ptr = 0;
+    if (container_time(r, lf.f, "before", &before_ptr, &e) < 0 || container_time(r, lf.f, "since", &since_ptr, &e) < 0) {
+        json_decref(lf.f);
+        api_reply_berr(r, &e);
+        return;
+    }
+    bool all = api_query_bool(r, "all", false) || filters_has(lf.f, "status") || filters_has(lf.f, "exited");
+    const char *limit_s = api_query(r, "limit");
+    long limit = limit_s ? strtol(limit_s, NULL, 10) : -1;
+    if (limit > 0)
+        all = true;
+    bool size = api_query_bool(r, "size", false);
+    rt_containers *m = mgr(r);
+    json_t *out = json_array();
+    /* newest first; before/since count in creation order */
+    bool seen_before = before_ptr == 0, seen_since = false;
+    for (size_t k = m->n; k-- > 0;) {
+        rt_container *c = m->list[k];
+        if (since_ptr && (uintptr_t)c == (uintptr_t)since_ptr) {
+            seen_since = true;
+        }
+        if (before_ptr && (uintptr_t)c == (uintptr_t)before_ptr) {
+            seen_before = true;
+            continue;
+        }
+        if (!seen_before || seen_since || (since_ptr && (uintptr_t)c == (uintptr_t)since_ptr))
+            continue;
+        if (!all && !rt_container_running(c) && c->state != RT_STATE_RESTARTING)
+            continue;
+        json_t *f = lf.f;
+        if (!match_any(json_object_get(f, "status"), by_status, c) || !match_any(json_object_get(f, "name"), by_name, c) ||
+            !match_any(json_object_get(f, "id"), by_id, c) || !match_any(json_object_get(f, "exited"), by_exited, c) ||
+            !match_any(json_object_get(f, "health"), by_health, c) ||
+            !filters_match_labels(f, "label", json_object_get(c->config, "Labels")) ||
+            !by_ancestor_ctx(r, c, json_object_get(f, "ancestor")))
+            continue;
+        if (limit > 0 && (long)json_array_size(out) >= limit)
+            break;
+        json_array_append_new(out, summary(r, c, size));
+    }
+    json_decref(lf.f);
+    api_reply_json(r, 200, out);
+}
+
+/* ---- GET /containers/{id}/json -------------------------------------------------- */
+
+static json_t *state_json(const rt_container *c)
+{
+    const char *status = rt_state_name(c->state);
+    if (c->state == RT_STATE_EXITED && !c->has_been_started)
+        status = "created";
+    json_t *s = json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}", "Status", status, "Running",
+                          c->state == RT_STATE_RUNNING || c->state == RT_STATE_PAUSED, "Paused",
+                          c->state == RT_STATE_PAUSED, "Restarting", c->state == RT_STATE_RESTARTING, "OOMKilled",
+                          c->oom_killed, "Dead", c->state == RT_STATE_DEAD, "Pid", c->pid, "ExitCode", c->exit_code,
+                          "Error", c->error, "StartedAt", c->started_at, "FinishedAt", c->finished_at);
+    if (c->health_status[0])
+        json_object_set_new(s, "Health", json_pack("{s:s, s:i, s:O}", "Status", c->health_status, "FailingStreak",
+                                                   c->health_failing_streak, "Log",
+                                                   c->health_log ? c->health_log : json_array()));
+    return s;
+}
+
+void api_container_inspect(api_request *r)
+{
+    rt_container *c = target(r);
+    if (!c)
+        return;
+    rt_containers *m = mgr(r);
+    char dir[PATH_MAX], logpath[PATH_MAX], upper[PATH_MAX], merged[PATH_MAX], work[PATH_MAX];
+    rt_container_dir(m, c, dir);
+    rt_io_log_path(m, c, logpath);
+    rt_rwlayer_paths(&r->d->driver, c->id, upper, merged, work);
+    const char *path;
+    json_t *args;
+    command_parts(c, &path, &args);
+    json_t *execs = json_array();
+    for (rt_exec *x = m->execs; x; x = x->next)
+        if (!x->internal && !strcmp(x->container_id, c->id))
+            json_array_append_new(execs, json_string(x->id));
+    char name[260];
+    snprintf(name, sizeof name, "/%s", c->name);
+    json_t *gd = json_pack("{s:s, s:n}", "Name", rt_driver_name(&r->d->driver), "Data");
+    if (r->d->driver.kind == RT_DRIVER_OVERLAY2)
+        json_object_set_new(gd, "Data", json_pack("{s:s, s:s, s:s}", "UpperDir", upper, "MergedDir", merged, "WorkDir", work));
+    json_t *o = json_object();
+    json_object_set_new(o, "Id", json_string(c->id));
+    json_object_set_new(o, "Created", json_string(c->created));
+    json_object_set_new(o, "Path", json_string(path));
+    json_object_set_new(o, "Args", args);
+    json_object_set_new(o, "State", state_json(c));
+    json_object_set_new(o, "Image", json_string(c->image_id));
+    json_object_set_new(o, "ResolvConfPath", json_sprintf("%s/resolv.conf", dir));
+    json_object_set_new(o, "HostnamePath", json_sprintf("%s/hostname", dir));
+    json_object_set_new(o, "HostsPath", json_sprintf("%s/hosts", dir));
+    json_object_set_new(o, "LogPath", json_string(logpath));
+    json_object_set_new(o, "Name", json_string(name));
+    json_object_set_new(o, "RestartCount", json_integer(c->restart_count));
+    json_object_set_new(o, "Driver", json_string(rt_driver_name(&r->d->driver)));
+    json_object_set_new(o, "Platform", json_string("linux"));
+    json_object_set_new(o, "MountLabel", json_string(""));
+    json_object_set_new(o, "ProcessLabel", json_string(""));
+    json_object_set_new(o, "AppArmorProfile", json_string(""));
+    json_object_set_new(o, "ExecIDs", json_array_size(execs) ? execs : json_null());
+    if (!json_array_size(execs))
+        json_decref(execs);
+    json_object_set(o, "HostConfig", c->host_config);
+    json_object_set_new(o, "GraphDriver", gd);
+    if (api_query_bool(r, "size", false)) {
+        long long rw, rootfs;
+        sizes(r, c, &rw, &rootfs);
+        json_object_set_new(o, "SizeRw", json_integer(rw));
+        json_object_set_new(o, "SizeRootFs", json_integer(rootfs));
+    }
+    json_object_set_new(o, "Mounts", json_array());
+    json_object_set(o, "Config", c->config);
+    json_object_set_new(o, "NetworkSettings",
+                        json_pack("{s:s, s:s, s:s, s:{}, s:{}}", "Bridge", "", "SandboxID", "", "SandboxKey",
+                                  c->pid > 0 ? "" : "", "Ports", "Networks"));
+    api_reply_json(r, 200, o);
+}
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+void api_container_start(api_request *r)
+{
+    rt_container *c = target(r);
+    if (!c)
+        return;
+    if (rt_container_running(c)) {
+        api_reply_empty(r, 304);
+        return;
+    }
+    berr e = {0};
+    if (rt_container_start(mgr(r), c, &e) < 0) {
+        api_reply_berr(r, &e);
+        return;
+    }
+    api_reply_empty(r, 204);
+}
+
+/* ?t= and ?timeout= (the CLI's flag), seconds; -1 when absent. */
+static int query_timeout(api_request *r)
+{
+    const char *t = api_query(r, "t");
+    if (!t)
+        t = api_query(r, "timeout");
+    return t && *t ? atoi(t) : -1;
+}
+
+void api_container_stop(api_request *r)
+{
+    rt_container *c = target(r);
+    if (!c)
+        return;
+    if (!rt_container_running(c) && c->state != RT_STATE_RESTARTING) {
+        api_reply_empty(r, 304);
+        return;
+    }
+    berr e = {0};
+    const char *sig = api_query(r, "signal");
+    if (sig && *sig && rt_signal_parse(sig) < 0) {
+        api_reply_error(r, -EINVAL, "Invalid signal");
+        return;
+    }
+    if (rt_container_stop(mgr(r), c, query_timeout(r), reply_status, r, &e) < 0)
+        api_reply_berr(r, &e);
+}
+
+void api_container_restart(api_request *r)
+{
+    rt_container *c = target(r);
+    if (!c)
+        return;
+    berr e = {0};
+    if (rt_container_restart(mgr(r), c, query_timeout(r), reply_status, r, &e) < 0)
+        api_reply_berr(r, &e);
+}
+
+void api_container_kill(api_request *r)
+{
+    rt_container *c = target(r);
+    if (!c)
+        return;
+    const char *s = api_query(r, "signal");
+    int sig = s && *s ? rt_signal_parse(s) : SIGKILL;
+    berr e = {0};
+    if (sig < 0) {
+        api_reply_error(r, -EINVAL, "Invalid signal");
+        return;
+    }
+    if (!rt_container_running(c)) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "cannot kill container: %s: container %s is not running", r->params[0], c->id);
+        api_reply_error(r, -EBUSY, msg);
+        return;
+    }
+    if (rt_container_kill(mgr(r), c, sig, &e) < 0)
+        api_reply_berr(r, &e);
+    else
+        api_reply_empty(r, 204);
+}
+
+static void pause_or_unpause(api_request *r, bool pause)
+{
+    rt_container *c = target(r);
+    if (!c)
+        return;
+    berr e = {0};
+    if (rt_container_pause(mgr(r), c, pause, &e) < 0)
+        api_reply_berr(r, &e);
+    else
+        api_reply_empty(r, 204);
+}
+
+void api_container_pause(api_request *r) { pause_or_unpause(r, true); }
+void api_container_unpause(api_request *r) { pause_or_unpause(r, false); }
+
+void api_container_delete(api_request *r)
+{
+    rt_container *c = target(r);
+    if (!c)
+        return;
+    berr e = {0};
+    if (api_query_bool(r, "link", false)) {
+        api_reply_error(r, -ENOSYS, "links are not supported by berthd");
+        return;
+    }
+    if (rt_container_remove(mgr(r), c, api_query_bool(r, "force", false), api_query_bool(r, "v", false),
+                            reply_status, r, &e) < 0)
+        api_reply_berr(r, &e);
+}
+
+void api_container_rename(api_request *r)
+{
+    rt_container *c = target(r);
+    if (!c)
+        return;
+    berr e = {0};
+    if (rt_container_rename(mgr(r), c, api_query(r, "name"), &e) < 0)
+        api_reply_berr(r, &e);
+    else
+        api_reply_empty(r, 204);
+}
+
+void api_container_resize(api_request *r)
+{
+    rt_container *c = target(r);
+    if (!c)
+        return;
+    berr e = {0};
+    const char *h = api_query(r, "h"), *w = api_query(r, "w");
+    if (!h || !w) {
+        api_reply_error(r, -EINVAL, "h and w are required");
+        return;
+    }
+    if (!c->io) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "Container %s is not running", c->id);
+        api_reply_error(r, -EBUSY, msg);
+        return;
+    }
+    if (rt_io_resize(c->io, (unsigned)atoi(h), (unsigned)atoi(w), &e) < 0)
+        api_reply_berr(r, &e);
+    else
+        api_reply_empty(r, 200);
+}
+
+/* ---- wait ---------------------------------------------------------------------- */
+
+typedef struct wait_ctx {
+    api_request *r;
+    api_stream *s;
+    struct rt_waiter *w;
+    bool gone;
+} wait_ctx;
+
+static void wait_gone(void *arg)
+{
+    wait_ctx *w = arg;
+    w->gone = true;
+    if (w->w) {
+        rt_container_wait_cancel(&w->r->d->containers, w->w);
+        free(w);
+    }
+}
+
+static void wait_done(void *arg, int exit_code, const char *error)
+{
+    wait_ctx *w = arg;
+    w->w = NULL;
+    json_t *o = json_pack("{s:i, s:n}", "StatusCode", exit_code, "Error");
+    if (error)
+        json_object_set_new(o, "Error", json_pack("{s:s}", "Message", error));
+    api_stream_json(w->s, o);
+    api_stream_end(w->s);
+    free(w);
+}
+
+void api_container_wait(api_request *r)
+{
+    rt_container *c = target(r);
+    if (!c)
+        return;
+    const char *cond = api_query(r, "condition");
+    rt_wait_cond wc = RT_WAIT_NOT_RUNNING;
+    if (cond && *cond) {
+        if (!strcmp(cond, "next-exit"))
+            wc = RT_WAIT_NEXT_EXIT;
+        else if (!strcmp(cond, "removed"))
+            wc = RT_WAIT_REMOVED;
+        else if (strcmp(cond, "not-running")) {
+            api_reply_error(r, -EINVAL, "invalid condition");
+            return;
+        }
+    }
+    /* The headers go out now, as dockerd flushes them: the CLI starts the
+     * container only once the wait is known to be registered. */
+    wait_ctx *w = xcalloc(1, sizeof *w);
+    w->r = r;
+    w->s = api_reply_stream(r, 200, "application/json", wait_gone, w);
+    w->w = rt_container_wait(mgr(r), c, wc, wait_done, w);
+}
+
+/* ---- prune ------------------------------------------------------------------------ */
+
+void api_containers_prune(api_request *r)
+{
+    static const char *const allowed[] = {"until", "label", "label!", NULL};
+    berr e = {0};
+    json_t *f;
+    if (filters_parse(api_query(r, "filters"), allowed, &f, &e) < 0) {
+        api_reply_berr(r, &e);
+        return;
+    }
+    long long until = 0;
+    json_t *u = json_array_get(json_object_get(f, "until"), 0);
+    if (u && time_parse_filter(json_string_value(u), (long long)time(NULL), &until) < 0) {
+        json_decref(f);
+        api_reply_error(r, -EINVAL, "invalid filter 'until'");
+        return;
+    }
+    rt_containers *m = mgr(r);
+    json_t *deleted = json_array();
+    long long reclaimed = 0;
+    size_t n = m->n;
+    rt_container **all = xmalloc((n ? n : 1) * sizeof *all);
+    memcpy(all, m->list, n * sizeof *all);
+    for (size_t i = 0; i < n; i++) {
+        rt_container *c = all[i];
+        if (rt_container_running(c) || c->state == RT_STATE_RESTARTING || c->removing)
+            continue;
+        json_t *labels = json_object_get(c->config, "Labels");
+        if (!filters_match_labels(f, "label", labels) || (until && created_unix(c) >= until))
+            continue;
+        bool excluded = false;
+        size_t k;
+        json_t *v;
+        json_array_foreach(json_object_get(f, "label!"), k, v) {
+            json_t *one = json_pack("{s:[O]}", "label", v);
+            excluded |= filters_match_labels(one, "label", labels);
+            json_decref(one);
+        }
+        if (excluded)
+            continue;
+        long long rw, rootfs;
+        sizes(r, c, &rw, &rootfs);
+        char id[DIGEST_HEX_LEN + 1];
+        snprintf(id, sizeof id, "%s", c->id);
+        if (rt_container_remove(m, c, false, false, NULL, NULL, &e) == 0) {
+            json_array_append_new(deleted, json_string(id));
+            reclaimed += rw;
+        }
+    }
+    free(all);
+    json_decref(f);
+    api_reply_json(r, 200, json_pack("{s:o, s:I}", "ContainersDeleted",
+                                     json_array_size(deleted) ? deleted : (json_decref(deleted), json_null()),
+                                     "SpaceReclaimed", (json_int_t)reclaimed));
+}

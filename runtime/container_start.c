@@ -1,0 +1,336 @@
+/* Starting containers and watching them: spawn, exit, restart policies. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
+#include "runtime/container_internal.h"
+#include "runtime/container_io.h"
+#include "runtime/container_spec.h"
+#include "runtime/rwlayer.h"
+
+#define RESTART_BACKOFF_MIN_MS 100
+#define RESTART_BACKOFF_MAX_MS 60000
+#define RESTART_RESET_AFTER_MS 10000
+
+bool rt_container_running(const rt_container *c)
+{
+    return (c->state == RT_STATE_RUNNING || c->state == RT_STATE_PAUSED) && c->proc.pidfd >= 0;
+}
+
+const char *rt_restart_policy(const rt_container *c, int *max_retries)
+{
+    json_t *rp = json_object_get(c->host_config, "RestartPolicy");
+    const char *name = json_string_value(json_object_get(rp, "Name"));
+    if (max_retries)
+        *max_retries = (int)json_integer_value(json_object_get(rp, "MaximumRetryCount"));
+    return name && *name ? name : "no";
+}
+
+static void set_now(char *dst) { time_now_rfc3339(dst); }
+
+/* ---- mounting the root --------------------------------------------------- */
+
+static int mount_root(rt_containers *m, rt_container *c, berr *e)
+{
+    rt_image *img = NULL;
+    int r = rt_image_resolve(m->images, c->image_id, &img, e);
+    if (r < 0)
+        return r;
+    char **chains = NULL;
+    long long *sizes = NULL;
+    size_t n = 0;
+    r = rt_image_layers(m->images, img, &chains, &sizes, &n, e);
+    rt_image_free(img);
+    if (r < 0)
+        return r;
+    /* overlay wants the top layer first */
+    for (size_t i = 0; i < n / 2; i++) {
+        char *t = chains[i];
+        chains[i] = chains[n - 1 - i];
+        chains[n - 1 - i] = t;
+    }
+    r = rt_rwlayer_mount(m->driver, c->id, chains, n, c->rootfs, e);
+    for (size_t i = 0; i < n; i++)
+        free(chains[i]);
+    free(chains);
+    free(sizes);
+    return r;
+}
+
+/* ---- waiters -------------------------------------------------------------- */
+
+typedef struct rt_waiter {
+    rt_container *c;
+    rt_wait_cond cond;
+    rt_wait_fn fn;
+    void *arg;
+    struct rt_waiter *next;
+} rt_waiter;
+
+struct rt_waiter *rt_container_wait(rt_containers *m, rt_container *c, rt_wait_cond cond, rt_wait_fn fn, void *arg)
+{
+    (void)m;
+    if (cond == RT_WAIT_NOT_RUNNING && !rt_container_running(c) && c->state != RT_STATE_RESTARTING) {
+        fn(arg, c->exit_code, c->error[0] ? c->error : NULL);
+        return NULL;
+    }
+    rt_waiter *w = xcalloc(1, sizeof *w);
+    *w = (rt_waiter){c, cond, fn, arg, c->waiters};
+    c->waiters = w;
+    return w;
+}
+
+void rt_container_wait_cancel(rt_containers *m, struct rt_waiter *w)
+{
+    (void)m;
+    if (!w)
+        return;
+    for (rt_waiter **p = &w->c->waiters; *p; p = &(*p)->next)
+        if (*p == w) {
+            *p = w->next;
+            free(w);
+            return;
+        }
+}
+
+/* Fires the waiters whose condition now holds (all of them when removed). */
+void rt_container_fire_waiters(rt_container *c, bool removed, const char *error)
+{
+    rt_waiter **p = &c->waiters;
+    while (*p) {
+        rt_waiter *w = *p;
+        if (removed || w->cond != RT_WAIT_REMOVED) {
+            *p = w->next;
+            w->fn(w->arg, c->exit_code, error ? error : (c->error[0] ? c->error : NULL));
+            free(w);
+        } else {
+            p = &w->next;
+        }
+    }
+}
+
+/* ---- exit --------------------------------------------------------------- */
+
+static void restart_later(rt_containers *m, rt_container *c);
+
+static void close_exit_watch(rt_container *c)
+{
+    if (c->exit_watch) {
+        uv_poll_stop(c->exit_watch);
+        uv_close((uv_handle_t *)c->exit_watch, (uv_close_cb)free);
+        c->exit_watch = NULL;
+    }
+    if (c->proc.pidfd >= 0)
+        close(c->proc.pidfd);
+    c->proc.pidfd = -1;
+}
+
+static void stop_timer_cancel(rt_container *c)
+{
+    if (c->stop_timer) {
+        uv_timer_stop(c->stop_timer);
+        uv_close((uv_handle_t *)c->stop_timer, (uv_close_cb)free);
+        c->stop_timer = NULL;
+    }
+}
+
+/* Releases what a run holds: stdio, cgroup, mounted root. */
+static void release_run(rt_containers *m, rt_container *c)
+{
+    berr e = {0};
+    if (c->io)
+        rt_io_close(c->io);
+    if (rt_cgroup_destroy(&m->cgroups, c->id, &e) < 0)
+        log_warn("container %.12s: %s", c->id, e.msg);
+    if (rt_rwlayer_unmount(m->driver, c->id, &e) < 0)
+        log_warn("container %.12s: %s", c->id, e.msg);
+    c->rootfs[0] = 0;
+}
+
+static bool should_restart(rt_containers *m, rt_container *c)
+{
+    if (c->manual_stop || c->removing || m->shutting_down)
+        return false;
+    int max;
+    const char *policy = rt_restart_policy(c, &max);
+    if (!strcmp(policy, "always") || !strcmp(policy, "unless-stopped"))
+        return true;
+    if (!strcmp(policy, "on-failure"))
+        return c->exit_code != 0 && (max == 0 || c->restart_count < max);
+    return false;
+}
+
+static void handle_exit(rt_containers *m, rt_container *c, int code)
+{
+    uint64_t ooms = 0;
+    if (rt_cgroup_oom_kills(&m->cgroups, c->id, &ooms, NULL) == 0 && ooms > c->oom_before)
+        c->oom_killed = true;
+    stop_timer_cancel(c);
+    close_exit_watch(c);
+    rt_container_health_stop(c);
+    release_run(m, c);
+    c->exit_code = code;
+    c->pid = 0;
+    c->state = RT_STATE_EXITED;
+    set_now(c->finished_at);
+    if (c->oom_killed)
+        rt_container_emit(m, c, "oom", NULL);
+    char code_s[16];
+    snprintf(code_s, sizeof code_s, "%d", code);
+    rt_container_emit(m, c, "die", json_pack("{s:s}", "exitCode", code_s));
+    bool restart = should_restart(m, c);
+    if (restart)
+        c->state = RT_STATE_RESTARTING;
+    berr e = {0};
+    if (rt_container_save(m, c, &e) < 0)
+        log_error("%s", e.msg);
+    rt_container_fire_waiters(c, false, NULL);
+    if (restart) {
+        restart_later(m, c);
+        return;
+    }
+    if (json_is_true(json_object_get(c->host_config, "AutoRemove")) && !c->removing && !m->shutting_down)
+        rt_container_remove(m, c, true, true, NULL, NULL, NULL);
+}
+
+static void on_exit_ready(uv_poll_t *p, int status, int events)
+{
+    (void)status;
+    (void)events;
+    rt_container *c = p->data;
+    rt_containers *m = c->manager;
+    siginfo_t si = {0};
+    if (waitid((idtype_t)P_PIDFD, (id_t)c->proc.pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+        return;
+    int code = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+    handle_exit(m, c, code);
+}
+
+/* ---- start --------------------------------------------------------------- */
+
+static int enter_cgroup(pid_t pid, void *ctx, berr *e)
+{
+    rt_container *c = ctx;
+    return rt_cgroup_enter(&c->manager->cgroups, c->id, pid, e);
+}
+
+/* The exit code dockerd records for a start that failed, so `docker run`
+ * exits 127 for a missing command and 126 for one it cannot run. */
+static int failed_start_code(int err)
+{
+    return err == -ENOENT ? 127 : err == -EACCES ? 126 : 128;
+}
+
+static int do_start(rt_containers *m, rt_container *c, berr *e)
+{
+    c->manager = m;
+    int r = mount_root(m, c, e);
+    if (r < 0)
+        return r;
+    rt_spec_storage st;
+    r = rt_spec_build(m, c, c->rootfs, &st, e);
+    if (r == 0)
+        r = rt_cgroup_create(&m->cgroups, c->id, &st.resources, st.spec.privileged,
+                             (const char *const *)st.device_rules, st.n_device_rules, e);
+    uint64_t ooms = 0;
+    rt_cgroup_oom_kills(&m->cgroups, c->id, &ooms, NULL);
+    c->oom_before = ooms;
+    int child[3] = {-1, -1, -1};
+    if (r == 0)
+        r = rt_io_open(m, c, child, e);
+    if (r == 0) {
+        memcpy(st.spec.stdio, child, sizeof child);
+        st.spec.before_exec = enter_cgroup;
+        st.spec.ctx = c;
+        r = rt_spawn(&st.spec, &c->proc, e);
+    }
+    rt_spec_free(&st);
+    if (r < 0) {
+        c->proc.pidfd = -1;
+        release_run(m, c);
+        return r;
+    }
+    rt_io_started(c->io);
+    c->pid = c->proc.pid;
+    c->exit_watch = xcalloc(1, sizeof *c->exit_watch);
+    uv_poll_init(m->loop, c->exit_watch, c->proc.pidfd);
+    c->exit_watch->data = c;
+    uv_poll_start(c->exit_watch, UV_READABLE, on_exit_ready);
+    return 0;
+}
+
+int rt_container_start(rt_containers *m, rt_container *c, berr *e)
+{
+    if (rt_container_running(c))
+        return 0;
+    if (c->removing || c->state == RT_STATE_REMOVING || c->state == RT_STATE_DEAD)
+        return berr_set(e, -EBUSY, "container is marked for removal and cannot be started");
+    if (c->restart_timer) {
+        uv_timer_stop(c->restart_timer);
+        uv_close((uv_handle_t *)c->restart_timer, (uv_close_cb)free);
+        c->restart_timer = NULL;
+    }
+    int r = do_start(m, c, e);
+    if (r < 0) {
+        c->exit_code = failed_start_code(r);
+        snprintf(c->error, sizeof c->error, "%s", e->msg);
+        if (c->state == RT_STATE_RESTARTING)
+            c->state = RT_STATE_EXITED;
+        rt_container_save(m, c, NULL);
+        rt_container_fire_waiters(c, false, c->error);
+        return r;
+    }
+    c->state = RT_STATE_RUNNING;
+    c->has_been_started = true;
+    c->manual_stop = false;
+    c->oom_killed = false;
+    c->exit_code = 0;
+    c->error[0] = 0;
+    set_now(c->started_at);
+    c->started_mono_ms = uv_now(m->loop);
+    rt_container_save(m, c, NULL);
+    rt_container_emit(m, c, "start", NULL);
+    rt_container_health_start(m, c);
+    return 0;
+}
+
+/* ---- restart policy ---------------------------------------------------------- */
+
+static void on_restart_timer(uv_timer_t *t)
+{
+    rt_container *c = t->data;
+    rt_containers *m = c->manager;
+    uv_close((uv_handle_t *)t, (uv_close_cb)free);
+    c->restart_timer = NULL;
+    if (c->state != RT_STATE_RESTARTING)
+        return;
+    c->restart_count++;
+    berr e = {0};
+    if (rt_container_start(m, c, &e) < 0)
+        log_error("container %.12s: restart failed: %s", c->id, e.msg);
+}
+
+/* dockerd's back-off: 100 ms, doubling up to a minute, back to 100 ms once
+ * a run lasted 10 s. */
+static void restart_later(rt_containers *m, rt_container *c)
+{
+    c->restart_delay_ms = rt_restart_backoff_next(c->restart_delay_ms, uv_now(m->loop) - c->started_mono_ms);
+    c->restart_timer = xcalloc(1, sizeof *c->restart_timer);
+    uv_timer_init(m->loop, c->restart_timer);
+    c->restart_timer->data = c;
+    uv_timer_start(c->restart_timer, on_restart_timer, c->restart_delay_ms, 0);
+}
+
+uint64_t rt_restart_backoff_next(uint64_t current_ms, uint64_t ran_ms)
+{
+    if (ran_ms >= RESTART_RESET_AFTER_MS || current_ms == 0)
+        return RESTART_BACKOFF_MIN_MS;
+    return current_ms * 2 > RESTART_BACKOFF_MAX_MS ? RESTART_BACKOFF_MAX_MS : current_ms * 2;
+}
