@@ -31,6 +31,8 @@ typedef struct attachment {
     rt_io_sink sink;
     bool sink_on;
     detach_keys keys;
+    bool detached;           /* the client typed the detach keys */
+    bool stdin_ended;        /* the client closed its sending side */
     buf early_stdin;         /* typed before the container had stdin */
 } attachment;
 
@@ -102,17 +104,31 @@ static void on_client_data(void *ctx, api_hijack *h, const char *data, size_t le
     if (pass.len)
         stdin_forward(a, pass.data, pass.len);
     buf_free(&pass);
-    if (detach)
+    if (detach) {
+        a->detached = true;
         api_hijack_close(h);
+    }
+}
+
+/* As dockerd: the end of a client's stdin closes the container's stdin
+ * only for StdinOnce without a TTY (docker run -i); detaching never does. */
+static void end_stdin(attachment *a)
+{
+    rt_container *c = attached_container(a);
+    if (a->stdin_ended || a->detached || !a->want_stdin || !a->stdin_once || a->tty || !c || !c->io)
+        return;
+    a->stdin_ended = true;
+    if (a->early_stdin.len) {
+        rt_io_stdin_write(c->io, a->early_stdin.data, a->early_stdin.len);
+        buf_free(&a->early_stdin);
+    }
+    rt_io_stdin_close(c->io);
 }
 
 static void on_client_eof(void *ctx, api_hijack *h)
 {
     (void)h;
-    attachment *a = ctx;
-    rt_container *c = attached_container(a);
-    if (a->want_stdin && a->stdin_once && c && c->io)
-        rt_io_stdin_close(c->io);
+    end_stdin(ctx);
 }
 
 static void on_open(void *ctx, api_hijack *h)
@@ -129,8 +145,7 @@ static void on_close(void *ctx, api_hijack *h)
     rt_container *c = attached_container(a);
     if (a->sink_on && c)
         rt_container_detach_sink(c, &a->sink);
-    if (a->want_stdin && a->stdin_once && c && c->io)
-        rt_io_stdin_close(c->io);
+    end_stdin(a);
     attachment_free(a);
 }
 

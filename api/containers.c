@@ -72,8 +72,8 @@ static void command_parts(const rt_container *c, const char **path, json_t **arg
     json_t *all = json_array();
     json_t *ep = json_object_get(c->config, "Entrypoint"), *cmd = json_object_get(c->config, "Cmd");
     bool ep_reset = json_array_size(ep) == 1 && !strcmp(json_string_value(json_array_get(ep, 0)) ?: "x", "");
-    if (!ep_reset)
-        json_array_extend(all, json_is_array(ep) ? ep : json_array());
+    if (!ep_reset && json_is_array(ep))
+        json_array_extend(all, ep);
     if (json_is_array(cmd))
         json_array_extend(all, cmd);
     *path = json_string_value(json_array_get(all, 0));
@@ -585,32 +585,40 @@ void api_container_resize(api_request *r)
 /* ---- wait ---------------------------------------------------------------------- */
 
 typedef struct wait_ctx {
-    api_request *r;
+    rt_containers *m;
     api_stream *s;
     struct rt_waiter *w;
-    bool gone;
+    bool registering;        /* inside rt_container_wait */
+    bool fired;
+    bool gone;               /* the client left; the stream is gone */
 } wait_ctx;
 
 static void wait_gone(void *arg)
 {
     wait_ctx *w = arg;
     w->gone = true;
-    if (w->w) {
-        rt_container_wait_cancel(&w->r->d->containers, w->w);
+    w->s = NULL;
+    /* A waiter already being fired will still call wait_done, which frees. */
+    if (w->w && rt_container_wait_cancel(w->m, w->w))
         free(w);
-    }
 }
 
 static void wait_done(void *arg, int exit_code, const char *error)
 {
     wait_ctx *w = arg;
     w->w = NULL;
+    w->fired = true;
+    if (w->gone) {
+        free(w);
+        return;
+    }
     json_t *o = json_pack("{s:i, s:n}", "StatusCode", exit_code, "Error");
     if (error)
         json_object_set_new(o, "Error", json_pack("{s:s}", "Message", error));
     api_stream_json(w->s, o);
     api_stream_end(w->s);
-    free(w);
+    if (!w->registering)
+        free(w);
 }
 
 void api_container_wait(api_request *r)
@@ -633,9 +641,15 @@ void api_container_wait(api_request *r)
     /* The headers go out now, as dockerd flushes them: the CLI starts the
      * container only once the wait is known to be registered. */
     wait_ctx *w = xcalloc(1, sizeof *w);
-    w->r = r;
+    w->m = mgr(r);
     w->s = api_reply_stream(r, 200, "application/json", wait_gone, w);
-    w->w = rt_container_wait(mgr(r), c, wc, wait_done, w);
+    w->registering = true;
+    struct rt_waiter *handle = rt_container_wait(mgr(r), c, wc, wait_done, w);
+    w->registering = false;
+    if (w->fired)
+        free(w);   /* the condition already held: answered above */
+    else
+        w->w = handle;
 }
 
 /* ---- prune ------------------------------------------------------------------------ */

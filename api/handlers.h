@@ -49,6 +49,11 @@ void api_exec_start(api_request *r);
 void api_exec_inspect(api_request *r);
 void api_exec_resize(api_request *r);
 
+/* api/stats.c */
+void api_container_top(api_request *r);
+void api_container_stats(api_request *r);
+void api_container_update(api_request *r);
+
 /* api/events.c */
 void api_events(api_request *r);
 

@@ -50,8 +50,10 @@ static void finish(api_hijack *h)
     h->closed = true;
     api_server_remove_hijack(h->srv, h);
     uv_poll_stop(&h->poll);
-    /* MHD owns the socket: it closes it. */
+    /* MHD owns the socket: it closes it, on its next run (make that now,
+     * or the client waits for EOF until something else wakes MHD). */
     MHD_upgrade_action(h->urh, MHD_UPGRADE_ACTION_CLOSE);
+    api_server_kick(h->srv);
     if (h->ops->on_close)
         h->ops->on_close(h->ctx, h);
     uv_close((uv_handle_t *)&h->poll, on_poll_closed);

@@ -159,7 +159,9 @@ typedef enum rt_wait_cond { RT_WAIT_NOT_RUNNING, RT_WAIT_NEXT_EXIT, RT_WAIT_REMO
  * if it already does.  Returns a handle to cancel (client gone). */
 typedef void (*rt_wait_fn)(void *arg, int exit_code, const char *error);
 struct rt_waiter *rt_container_wait(rt_containers *m, rt_container *c, rt_wait_cond cond, rt_wait_fn done, void *arg);
-void rt_container_wait_cancel(rt_containers *m, struct rt_waiter *w);
+/* Cancels a waiter; false if it was already being fired (its callback will
+ * still run). */
+bool rt_container_wait_cancel(rt_containers *m, struct rt_waiter *w);
 
 bool rt_container_running(const rt_container *c);  /* running, paused or restarting with a process */
 

@@ -14,6 +14,7 @@
 #include "lib/log.h"
 #include "lib/timefmt.h"
 #include "runtime/container_internal.h"
+#include "runtime/container_validate.h"
 #include "runtime/rwlayer.h"
 #include "runtime/signals.h"
 
@@ -132,7 +133,7 @@ static const char *str_of(json_t *o, const char *key)
     return s ? s : "";
 }
 
-static int validate_restart(json_t *hc, berr *e)
+int rt_container_validate_restart(json_t *hc, berr *e)
 {
     json_t *rp = json_object_get(hc, "RestartPolicy");
     const char *name = str_of(rp, "Name");
@@ -150,13 +151,13 @@ static int validate_restart(json_t *hc, berr *e)
     return 0;
 }
 
-static int validate_resources(json_t *hc, json_t *warnings, berr *e)
+int rt_container_validate_resources(json_t *hc, bool update, json_t *warnings, berr *e)
 {
     (void)warnings;
     int64_t mem = int_of(hc, "Memory"), swap = int_of(hc, "MemorySwap");
     if (mem > 0 && mem < 6 * 1024 * 1024)
         return berr_set(e, -EINVAL, "Minimum memory limit allowed is 6MB");
-    if (swap > 0 && mem == 0)
+    if (swap > 0 && mem == 0 && !update)
         return berr_set(e, -EINVAL, "You should always set the Memory limit when using Memoryswap limit, see usage");
     if (swap > 0 && swap < mem)
         return berr_set(e, -EINVAL, "Minimum memoryswap limit should be larger than memory limit, see usage");
@@ -352,8 +353,9 @@ int rt_container_create(rt_containers *m, const char *name, json_t *body, rt_con
         r = berr_set(e, -EINVAL, "no command specified");
         goto fail;
     }
-    if ((r = validate_restart(hc, e)) < 0 || (r = validate_resources(hc, warnings, e)) < 0 ||
-        (r = validate_modes(m, hc, e)) < 0 || (r = validate_caps(hc, e)) < 0 || (r = validate_misc(cfg, hc, e)) < 0)
+    if ((r = rt_container_validate_restart(hc, e)) < 0 ||
+        (r = rt_container_validate_resources(hc, false, warnings, e)) < 0 || (r = validate_modes(m, hc, e)) < 0 ||
+        (r = validate_caps(hc, e)) < 0 || (r = validate_misc(cfg, hc, e)) < 0)
         goto fail;
 
     unsigned char raw[32];

@@ -305,7 +305,8 @@ void rt_containers_recover(rt_containers *m)
     /* Iterate over a copy: starting or removing changes the list. */
     size_t n = m->n;
     rt_container **all = xmalloc((n ? n : 1) * sizeof *all);
-    memcpy(all, m->list, n * sizeof *all);
+    if (n)
+        memcpy(all, m->list, n * sizeof *all);
     for (size_t i = 0; i < n; i++) {
         rt_container *c = all[i];
         berr e = {0};

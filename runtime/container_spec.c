@@ -345,6 +345,23 @@ static int sysctls(rt_container *c, rt_spec_storage *st, berr *e)
     return 0;
 }
 
+/* --ipc shareable: /dev/shm is a tmpfs on the host, so that containers
+ * joining this one's IPC namespace can bind the same one. */
+static int shareable_shm(rt_containers *m, rt_container *c, rt_spec_storage *st, berr *e)
+{
+    char dir[PATH_MAX];
+    rt_container_dir(m, c, dir);
+    cleanup_free char *shm = xasprintf("%s/shm", dir);
+    if (mkdir(shm, 0755) < 0 && errno != EEXIST)
+        return berr_sys(e, -errno, "mkdir %s", shm);
+    int64_t size = json_integer_value(json_object_get(c->host_config, "ShmSize"));
+    cleanup_free char *opts = xasprintf("mode=1777,size=%lld", (long long)(size > 0 ? size : 64 << 20));
+    if (mount("shm", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
+        return berr_sys(e, -errno, "mount shm on %s", shm);
+    add_mount(st, shm, "/dev/shm", "bind", MS_BIND, NULL);
+    return 0;
+}
+
 /* ---- namespaces ------------------------------------------------------------- */
 
 static int join(rt_containers *m, rt_spec_storage *st, const char *mode, int nstype, const char *nsname, berr *e)
@@ -382,9 +399,21 @@ static int namespaces(rt_containers *m, rt_container *c, rt_spec_storage *st, be
         r = join(m, st, pid, CLONE_NEWPID, "pid", e);
     else if (strcmp(pid, "host"))
         flags |= CLONE_NEWPID;
-    if (r == 0 && !strncmp(ipc, "container:", 10))
+    if (r == 0 && !strncmp(ipc, "container:", 10)) {
         r = join(m, st, ipc, CLONE_NEWIPC, "ipc", e);
-    else if (strcmp(ipc, "host"))
+        /* POSIX shared memory lives in /dev/shm: share the donor's, which
+         * must have made it shareable (a host tmpfs), as with dockerd. */
+        rt_container *other;
+        if (r == 0 && rt_container_find(m, ipc + 10, &other, NULL) == 0) {
+            if (strcmp(str_of(other->host_config, "IpcMode"), "shareable") != 0)
+                return berr_set(e, -EINVAL, "cannot join IPC of a non-shareable container %.12s (hint: use --ipc shareable for the donor container)",
+                                other->id);
+            char dir[PATH_MAX];
+            rt_container_dir(m, other, dir);
+            cleanup_free char *shm = xasprintf("%s/shm", dir);
+            add_mount(st, shm, "/dev/shm", "bind", MS_BIND, NULL);
+        }
+    } else if (strcmp(ipc, "host"))
         flags |= CLONE_NEWIPC;
     if (strcmp(uts, "host"))
         flags |= CLONE_NEWUTS;
@@ -487,6 +516,8 @@ int rt_spec_build(rt_containers *m, rt_container *c, const char *rootfs, rt_spec
         return r;
     if (json_is_true(json_object_get(hc, "Init")))
         add_mount(st, m->init_path, "/sbin/docker-init", "bind", MS_BIND | MS_RDONLY, NULL);
+    if (!strcmp(str_of(hc, "IpcMode"), "shareable") && (r = shareable_shm(m, c, st, e)) < 0)
+        return r;
 
     rt_spawn_spec *s = &st->spec;
     s->argv = st->argv;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,32 +88,45 @@ struct rt_waiter *rt_container_wait(rt_containers *m, rt_container *c, rt_wait_c
     return w;
 }
 
-void rt_container_wait_cancel(rt_containers *m, struct rt_waiter *w)
+bool rt_container_wait_cancel(rt_containers *m, struct rt_waiter *w)
 {
     (void)m;
     if (!w)
-        return;
+        return false;
     for (rt_waiter **p = &w->c->waiters; *p; p = &(*p)->next)
         if (*p == w) {
             *p = w->next;
             free(w);
-            return;
+            return true;
         }
+    return false;   /* already being fired */
 }
 
-/* Fires the waiters whose condition now holds (all of them when removed). */
+/* Fires the waiters whose condition now holds (all of them when removed).
+ * They are taken off the container first: a callback may remove (and
+ * free) the container, so nothing here touches c after the first call. */
 void rt_container_fire_waiters(rt_container *c, bool removed, const char *error)
 {
-    rt_waiter **p = &c->waiters;
-    while (*p) {
+    rt_waiter *ready = NULL, **tail = &ready;
+    for (rt_waiter **p = &c->waiters; *p;) {
         rt_waiter *w = *p;
         if (removed || w->cond != RT_WAIT_REMOVED) {
             *p = w->next;
-            w->fn(w->arg, c->exit_code, error ? error : (c->error[0] ? c->error : NULL));
-            free(w);
+            w->next = NULL;
+            *tail = w;
+            tail = &w->next;
         } else {
             p = &w->next;
         }
+    }
+    int code = c->exit_code;
+    char msg[sizeof c->error];
+    snprintf(msg, sizeof msg, "%s", error ? error : (!removed && c->error[0]) ? c->error : "");
+    while (ready) {
+        rt_waiter *w = ready;
+        ready = w->next;
+        w->fn(w->arg, code, msg[0] ? msg : NULL);
+        free(w);
     }
 }
 
@@ -151,6 +165,10 @@ static void release_run(rt_containers *m, rt_container *c)
         log_warn("container %.12s: %s", c->id, e.msg);
     if (rt_rwlayer_unmount(m->driver, c->id, &e) < 0)
         log_warn("container %.12s: %s", c->id, e.msg);
+    char dir[PATH_MAX];
+    rt_container_dir(m, c, dir);
+    cleanup_free char *shm = xasprintf("%s/shm", dir);
+    umount2(shm, MNT_DETACH);   /* --ipc shareable; nothing mounted otherwise */
     c->rootfs[0] = 0;
 }
 
@@ -191,13 +209,21 @@ static void handle_exit(rt_containers *m, rt_container *c, int code)
     berr e = {0};
     if (rt_container_save(m, c, &e) < 0)
         log_error("%s", e.msg);
-    rt_container_fire_waiters(c, false, NULL);
-    if (restart) {
+    bool auto_remove = !restart && json_is_true(json_object_get(c->host_config, "AutoRemove")) && !c->removing &&
+                       !m->shutting_down;
+    if (restart)
         restart_later(m, c);
-        return;
-    }
-    if (json_is_true(json_object_get(c->host_config, "AutoRemove")) && !c->removing && !m->shutting_down)
+    else if (auto_remove)
+        c->removing = true;   /* no one may start it again; removed right after the waiters */
+    char id[sizeof c->id];
+    snprintf(id, sizeof id, "%s", c->id);
+    /* A waiter may remove the container (rm -f): look it up again after. */
+    rt_container_fire_waiters(c, false, NULL);
+    rt_container *still;
+    if (auto_remove && rt_container_find(m, id, &still, NULL) == 0 && still == c) {
+        c->removing = false;
         rt_container_remove(m, c, true, true, NULL, NULL, NULL);
+    }
 }
 
 static void on_exit_ready(uv_poll_t *p, int status, int events)
@@ -284,7 +310,10 @@ int rt_container_start(rt_containers *m, rt_container *c, berr *e)
         if (c->state == RT_STATE_RESTARTING)
             c->state = RT_STATE_EXITED;
         rt_container_save(m, c, NULL);
-        rt_container_fire_waiters(c, false, c->error);
+        /* It never ran: a wait for its next exit keeps waiting, as with
+         * dockerd, but --rm still means gone (the CLI waits for that). */
+        if (json_is_true(json_object_get(c->host_config, "AutoRemove")))
+            rt_container_remove(m, c, true, true, NULL, NULL, NULL);
         return r;
     }
     c->state = RT_STATE_RUNNING;

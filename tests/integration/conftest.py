@@ -128,8 +128,11 @@ class Daemon:
     def docker(self, *args, check=True, input=None, timeout=120):
         env = dict(os.environ, DOCKER_HOST="unix://" + self.sock, DOCKER_CONFIG=self.docker_config)
         env.pop("DOCKER_CONTEXT", None)
+        started = time.time()
         res = subprocess.run(["docker"] + list(args), capture_output=True, input=input, env=env,
                              timeout=timeout)
+        if time.time() - started > 5:
+            print("slow docker command (%.1fs): %s" % (time.time() - started, " ".join(args)))
         res.out = res.stdout.decode(errors="replace") if isinstance(res.stdout, bytes) else res.stdout
         res.err = res.stderr.decode(errors="replace") if isinstance(res.stderr, bytes) else res.stderr
         if check and res.returncode != 0:
