@@ -349,7 +349,8 @@ void api_container_logs(api_request *r)
         log_warn("logs of %.12s: %s", c->id, e.msg);
     bool follow = api_query_bool(r, "follow", false) && until == 0 && rt_container_running(c);
     if (!follow) {
-        api_stream_end(l->s);   /* logs_gone frees l */
+        api_stream_end(l->s);   /* an ended stream tells no one: free here */
+        free(l);
         return;
     }
     l->following = true;

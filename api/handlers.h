@@ -54,6 +54,19 @@ void api_container_top(api_request *r);
 void api_container_stats(api_request *r);
 void api_container_update(api_request *r);
 
+/* api/container_fs.c */
+void api_container_archive_head(api_request *r);
+void api_container_archive_get(api_request *r);
+void api_container_archive_put(api_request *r);
+void api_container_export(api_request *r);
+void api_container_changes(api_request *r);
+void api_commit(api_request *r);
+
+/* api/absent.c */
+void api_network_absent(api_request *r);
+void api_volume_absent(api_request *r);
+void api_plugin_absent(api_request *r);
+
 /* api/events.c */
 void api_events(api_request *r);
 

@@ -22,6 +22,7 @@ struct api_hijack {
     bool closing;            /* close once out is drained */
     bool read_eof;
     bool closed;
+    bool in_upgrade;         /* inside MHD's upgrade callback */
     const api_hijack_ops *ops;
     void *ctx;
     api_hijack *next;        /* the server's list */
@@ -61,6 +62,8 @@ static void finish(api_hijack *h)
 
 static void flush(api_hijack *h)
 {
+    if (h->in_upgrade)
+        return;
     while (h->out_off < h->out.len) {
         ssize_t n = send(h->fd, h->out.data + h->out_off, h->out.len - h->out_off, MSG_NOSIGNAL);
         if (n < 0) {
@@ -111,7 +114,8 @@ static void on_poll(uv_poll_t *p, int status, int events)
 
 static void update_poll(api_hijack *h)
 {
-    int want = (h->read_eof ? 0 : UV_READABLE) | (h->out.len > h->out_off ? UV_WRITABLE : 0);
+    /* closing asks for writable too: the next turn flushes and finishes */
+    int want = (h->read_eof ? 0 : UV_READABLE) | (h->out.len > h->out_off || h->closing ? UV_WRITABLE : 0);
     if (!want)
         want = UV_DISCONNECT;
     if (want != h->events) {
@@ -131,14 +135,16 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, co
     uv_poll_init_socket(api_server_loop(h->srv), &h->poll, sock);
     h->poll.data = h;
     api_server_add_hijack(h->srv, h);
+    h->in_upgrade = true;
     if (h->ops->on_open)
         h->ops->on_open(h->ctx, h);
     if (extra_in_size && h->ops->on_data)
         h->ops->on_data(h->ctx, h, extra_in, extra_in_size);
-    if (!h->closed) {
+    h->in_upgrade = false;
+    /* Writing and closing wait for the poll: MHD loses a close requested
+     * from inside its own upgrade callback. */
+    if (!h->closed)
         update_poll(h);
-        flush(h);
-    }
 }
 
 void api_reply_hijack(api_request *r, const char *content_type, const api_hijack_ops *ops, void *ctx)
@@ -171,8 +177,8 @@ void api_hijack_close(api_hijack *h)
     if (h->closed || h->closing)
         return;
     h->closing = true;
-    if (h->fd < 0)
-        return;   /* not open yet: finish once it is */
+    if (h->fd < 0 || h->in_upgrade)
+        return;   /* not open yet, or inside MHD's callback: the poll finishes it */
     if (h->out.len == h->out_off)
         finish(h);
     else

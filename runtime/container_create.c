@@ -294,8 +294,15 @@ static void fill_defaults(json_t *cfg, json_t *hc, const char *id)
         json_object_set_new(hc, "RestartPolicy", json_pack("{s:s, s:i}", "Name", "no", "MaximumRetryCount", 0));
     else if (!*str_of(json_object_get(hc, "RestartPolicy"), "Name"))
         json_object_set_new(json_object_get(hc, "RestartPolicy"), "Name", json_string("no"));
-    if (!json_is_object(json_object_get(hc, "LogConfig")) || !*str_of(json_object_get(hc, "LogConfig"), "Type"))
-        json_object_set_new(hc, "LogConfig", json_pack("{s:s, s:{}}", "Type", "json-file", "Config"));
+    json_t *lc = json_object_get(hc, "LogConfig");
+    if (!json_is_object(lc)) {
+        lc = json_object();
+        json_object_set_new(hc, "LogConfig", lc);
+    }
+    if (!*str_of(lc, "Type"))   /* the daemon's default driver; the options stay */
+        json_object_set_new(lc, "Type", json_string("json-file"));
+    if (!json_is_object(json_object_get(lc, "Config")))
+        json_object_set_new(lc, "Config", json_object());
     if (!int_of(hc, "ShmSize"))
         json_object_set_new(hc, "ShmSize", json_integer(64 * 1024 * 1024));
 }

@@ -118,10 +118,42 @@ class Daemon:
         return rc
 
     def destroy(self):
-        if self.proc:
-            self.stop()
-        subprocess.run(["ip", "netns", "del", self.netns], stderr=subprocess.DEVNULL)
-        shutil.rmtree(self.base, ignore_errors=True)
+        try:
+            if self.proc:
+                self.stop()
+        finally:
+            self.sweep()
+            subprocess.run(["ip", "netns", "del", self.netns], stderr=subprocess.DEVNULL)
+            shutil.rmtree(self.base, ignore_errors=True)
+
+    def sweep(self):
+        """After a failed test the daemon may have died with containers
+        still running: kill them, drop their cgroups and mounts, so one
+        failure does not leak into the host or the next test."""
+        cdir = os.path.join(self.data_root, "containers")
+        ids = os.listdir(cdir) if os.path.isdir(cdir) else []
+        for cid in ids:
+            for root, dirs, files in os.walk("/sys/fs/cgroup"):
+                if os.path.basename(root) == cid and "cgroup.procs" in files:
+                    try:
+                        for pid in open(os.path.join(root, "cgroup.procs")).read().split():
+                            os.kill(int(pid), signal.SIGKILL)
+                    except OSError:
+                        pass
+                dirs[:] = [x for x in dirs if x in ("berth", cid) or root == "/sys/fs/cgroup"]
+        time.sleep(0.1 if ids else 0)
+        for cid in ids:
+            for ctl in os.listdir("/sys/fs/cgroup"):
+                path = os.path.join("/sys/fs/cgroup", ctl, "berth", cid)
+                if os.path.isdir(path):
+                    try:
+                        os.rmdir(path)
+                    except OSError:
+                        pass
+        with open("/proc/mounts") as f:
+            mounts = [l.split()[1] for l in f if l.split()[1].startswith(self.base)]
+        for m in sorted(mounts, reverse=True):
+            subprocess.run(["umount", "-l", m], stderr=subprocess.DEVNULL)
 
     # ---- clients -----------------------------------------------------------
 
