@@ -256,12 +256,18 @@ static _Noreturn void child_main(spawn_child *c)
 
     /* The daemon's handlers must not run here (they would write to the
      * daemon's own descriptors); all signals stay blocked until execve. */
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
+    /* The raw system call: glibc's sigaction refuses the two signals it
+     * keeps for itself (32, 33), which the daemon may have inherited as
+     * ignored and the container must not. */
+    struct kernel_sigaction {
+        void (*handler)(int);
+        unsigned long flags;
+        void (*restorer)(void);
+        unsigned long mask;
+    } dfl = {SIG_DFL, 0, NULL, 0};
     for (int sig = 1; sig < _NSIG; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
-            sigaction(sig, &dfl, NULL);
+            syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
     umask(0);
 
     close(c->go_parent_fd);
