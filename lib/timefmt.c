@@ -81,7 +81,8 @@ int time_parse_filter(const char *s, long long now, long long *out)
     if (!s || !*s)
         return -EINVAL;
     long long ns;
-    if (time_parse_duration(s, &ns) == 0) {
+    /* "0" is the epoch, not a zero duration (as dockerd's GetTimestamp) */
+    if (strcmp(s, "0") != 0 && time_parse_duration(s, &ns) == 0) {
         *out = now - ns / 1000000000LL;
         return 0;
     }

@@ -59,6 +59,8 @@ static void test_filter_times(void **state)
     assert_true(t == 1704067200);
     assert_int_equal(time_parse_filter("2024-01-01", 0, &t), 0);
     assert_true(t == 1704067200);
+    assert_int_equal(time_parse_filter("0", 1000000, &t), 0);
+    assert_true(t == 0);
     assert_int_equal(time_parse_filter("soon", 0, &t), -EINVAL);
     assert_int_equal(time_parse_filter("", 0, &t), -EINVAL);
 }
