@@ -80,6 +80,11 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
+# The sanitizer build finds its init beside itself, like the plain one.
+build/asan/berth-init: build/berth-init
+	@mkdir -p build/asan
+	@cp $< $@
+
 run: deps build/berthd build/berth-init
 	./build/berthd $(ARGS)
 
@@ -89,13 +94,13 @@ fixtures: deps
 unit: build/berthd build/berth-init $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-unit-asan: build/asan/berthd build/berth-init $(UNIT_BINS_ASAN)
+unit-asan: build/asan/berthd build/asan/berth-init $(UNIT_BINS_ASAN)
 	@set -e; for t in $(UNIT_BINS_ASAN); do echo "== $$t"; $$t; done
 
 integration: build/berthd build/berth-init fixtures
 	BERTHD=$(CURDIR)/build/berthd /usr/bin/python3 -m pytest -q tests/integration $(PYTEST_ARGS)
 
-integration-asan: build/asan/berthd build/berth-init fixtures
+integration-asan: build/asan/berthd build/asan/berth-init fixtures
 	BERTHD=$(CURDIR)/build/asan/berthd BERTH_SANITIZED=1 /usr/bin/python3 -m pytest -q tests/integration $(PYTEST_ARGS)
 
 test: deps

@@ -371,9 +371,9 @@ static json_t *state_json(const rt_container *c)
                           c->oom_killed, "Dead", c->state == RT_STATE_DEAD, "Pid", c->pid, "ExitCode", c->exit_code,
                           "Error", c->error, "StartedAt", c->started_at, "FinishedAt", c->finished_at);
     if (c->health_status[0])
-        json_object_set_new(s, "Health", json_pack("{s:s, s:i, s:O}", "Status", c->health_status, "FailingStreak",
+        json_object_set_new(s, "Health", json_pack("{s:s, s:i, s:o}", "Status", c->health_status, "FailingStreak",
                                                    c->health_failing_streak, "Log",
-                                                   c->health_log ? c->health_log : json_array()));
+                                                   c->health_log ? json_incref(c->health_log) : json_array()));
     return s;
 }
 

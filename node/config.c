@@ -41,6 +41,7 @@ static const opt_def opts[] = {
     {"tlscert", 0, "tlscert", T_STR, F(tlscert), false, "Path to TLS certificate file"},
     {"tlskey", 0, "tlskey", T_STR, F(tlskey), false, "Path to TLS key file"},
     {"storage-driver", 's', "storage-driver", T_STR, F(storage_driver), false, "Storage driver to use (overlay2, vfs)"},
+    {"init-path", 0, "init-path", T_STR, F(init_path), false, "Path to the init binary run by --init (default: berth-init beside berthd, then PATH)"},
     {"validate", 0, NULL, T_BOOL, F(validate), false, "Validate daemon configuration and exit"},
     {"version", 'v', NULL, T_BOOL, F(show_version), false, "Print version information and quit"},
     {"help", 'h', NULL, T_BOOL, F(show_help), false, "Print usage"},
@@ -343,6 +344,8 @@ static int validate(berth_config *c, berr *e)
         return berr_set(e, -EINVAL, "data-root must be an absolute path: %s", c->data_root);
     if (c->exec_root[0] != '/')
         return berr_set(e, -EINVAL, "exec-root must be an absolute path: %s", c->exec_root);
+    if (c->init_path && *c->init_path && access(c->init_path, X_OK) < 0)
+        return berr_set(e, -EINVAL, "init-path %s: not an executable file", c->init_path);
     if (c->storage_driver && *c->storage_driver && strcmp(c->storage_driver, "overlay2") && strcmp(c->storage_driver, "vfs"))
         return berr_set(e, -EINVAL, "error initializing graphdriver: driver not supported: %s", c->storage_driver);
     return 0;
@@ -401,6 +404,8 @@ int config_load(berth_config *c, int argc, char **argv, berr *e)
         c->group = xstrdup("docker");
     if (!c->storage_driver)
         c->storage_driver = xstrdup("");
+    if (!c->init_path)
+        c->init_path = xstrdup("");
     return validate(c, e);
 }
 

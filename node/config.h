@@ -36,6 +36,7 @@ typedef struct berth_config {
     char *tlscert;           /* --tlscert, "tlscert" */
     char *tlskey;            /* --tlskey, "tlskey" */
     char *storage_driver;    /* -s/--storage-driver, "storage-driver" ("" = automatic) */
+    char *init_path;         /* --init-path, "init-path": the --init binary ("" = look beside berthd) */
     bool validate;           /* --validate: check and exit */
     bool show_version;       /* -v/--version */
     bool show_help;          /* -h/--help */

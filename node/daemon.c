@@ -167,8 +167,10 @@ int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e)
     if (r == 0)
         r = rt_images_open(&d->images, loop, d->db, &d->driver, d->cfg.data_root, e);
     if (r == 0) {
+        rt_images_set_events(d->images, (rt_event_sink){emit_event, d});
         d->containers.events = (rt_event_sink){emit_event, d};
-        r = rt_containers_open(&d->containers, loop, d->db, &d->driver, d->images, d->cfg.data_root, e);
+        r = rt_containers_open(&d->containers, loop, d->db, &d->driver, d->images, d->cfg.data_root,
+                               d->cfg.init_path, e);
         d->containers_open = r == 0;
     }
     if (r == 0)

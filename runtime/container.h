@@ -18,6 +18,7 @@
 #include "lib/err.h"
 #include "lib/timefmt.h"
 #include "runtime/cgroup.h"
+#include "runtime/event_sink.h"
 #include "runtime/graphdriver.h"
 #include "runtime/image_store.h"
 #include "runtime/spawn.h"
@@ -81,12 +82,6 @@ typedef struct rt_container {
     bool removing;               /* rm in progress: no restart */
 } rt_container;
 
-typedef struct rt_event_sink {
-    /* Emits a Docker event (type "container"/"image", action, actor id and
-     * attributes object, which it takes). */
-    void (*emit)(void *ctx, const char *type, const char *action, const char *id, json_t *attributes);
-    void *ctx;
-} rt_event_sink;
 
 typedef struct rt_containers {
     uv_loop_t *loop;
@@ -107,8 +102,9 @@ typedef struct rt_containers {
     void *shutdown_arg;
 } rt_containers;
 
+/* init_path: the --init binary, "" to look beside berthd and in PATH. */
 int rt_containers_open(rt_containers *m, uv_loop_t *loop, sqlite3 *db, const rt_graphdriver *driver,
-                       rt_image_store *images, const char *data_root, berr *e);
+                       rt_image_store *images, const char *data_root, const char *init_path, berr *e);
 /* Stops every running container (SIGTERM, then SIGKILL after its stop
  * timeout) and calls done when all have exited. */
 void rt_containers_shutdown(rt_containers *m, void (*done)(void *), void *arg);

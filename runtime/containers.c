@@ -261,7 +261,7 @@ static void find_init(rt_containers *m)
 }
 
 int rt_containers_open(rt_containers *m, uv_loop_t *loop, sqlite3 *db, const rt_graphdriver *driver,
-                       rt_image_store *images, const char *data_root, berr *e)
+                       rt_image_store *images, const char *data_root, const char *init_path, berr *e)
 {
     m->loop = loop;
     m->db = db;
@@ -276,7 +276,10 @@ int rt_containers_open(rt_containers *m, uv_loop_t *loop, sqlite3 *db, const rt_
         r = load_all(m, e);
     if (r < 0)
         return r;
-    find_init(m);
+    if (init_path && *init_path)
+        snprintf(m->init_path, sizeof m->init_path, "%s", init_path);
+    else
+        find_init(m);
     rt_images_set_user_check(images, rt_containers_image_in_use, m);
     rt_containers_recover(m);
     return 0;

@@ -274,6 +274,21 @@ static int delete_locked(rt_image_store *s, rt_image *img, const char *name, boo
     return r;
 }
 
+/* untag/delete events for what a removal reported (layers are not images) */
+static void emit_report(rt_image_store *s, const char *id, json_t *report)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(report, i, v) {
+        const char *untagged = json_string_value(json_object_get(v, "Untagged"));
+        const char *deleted = json_string_value(json_object_get(v, "Deleted"));
+        if (untagged)
+            images_emit(s, "untag", id, untagged);
+        else if (deleted)
+            images_emit(s, "delete", deleted, NULL);
+    }
+}
+
 int rt_image_delete(rt_image_store *s, const char *name, bool force, bool noprune, json_t *report, berr *e)
 {
     rt_image *img = NULL;
@@ -290,6 +305,8 @@ int rt_image_delete(rt_image_store *s, const char *name, bool force, bool noprun
         /* What the report claims did not happen. */
         json_array_clear(report);
     }
+    if (r == 0)
+        emit_report(s, img->id, report);
     rt_image_free(img);
     if (r == 0)
         images_gc(s, report);
@@ -312,6 +329,7 @@ int rt_images_prune(rt_image_store *s, bool all, rt_image_keep_fn keep, void *ct
             continue;
         if (keep && keep(ctx, img))
             continue;
+        size_t before = json_array_size(report);
         r = localstore_exec(s->db, "BEGIN IMMEDIATE", e);
         for (size_t t = 0; t < img->n_tags && r == 0; t++)
             r = untag(s, img->tags[t], report, e);
@@ -321,8 +339,20 @@ int rt_images_prune(rt_image_store *s, bool all, rt_image_keep_fn keep, void *ct
             r = localstore_exec(s->db, "COMMIT", e);
         else
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        if (r == 0) {
+            json_t *mine = json_array();
+            for (size_t k = before; k < json_array_size(report); k++)
+                json_array_append(mine, json_array_get(report, k));
+            emit_report(s, img->id, mine);
+            json_decref(mine);
+        }
     }
     rt_images_free(imgs, n);
     *reclaimed = images_gc(s, report);
+    if (s->events.emit) {
+        char bytes[32];
+        snprintf(bytes, sizeof bytes, "%lld", *reclaimed);
+        s->events.emit(s->events.ctx, "image", "prune", "", json_pack("{s:s}", "reclaimed", bytes));
+    }
     return r;
 }

@@ -35,6 +35,14 @@ int rt_images_open(rt_image_store **out, uv_loop_t *loop, sqlite3 *db, const rt_
 
 void rt_images_close(rt_image_store *s) { free(s); }
 
+void rt_images_set_events(rt_image_store *s, rt_event_sink sink) { s->events = sink; }
+
+void images_emit(rt_image_store *s, const char *action, const char *id, const char *name)
+{
+    if (s->events.emit)
+        s->events.emit(s->events.ctx, "image", action, id, name ? json_pack("{s:s}", "name", name) : json_object());
+}
+
 void rt_images_set_user_check(rt_image_store *s, rt_image_user_fn fn, void *ctx)
 {
     s->user_fn = fn;
@@ -300,6 +308,7 @@ int rt_image_tag(rt_image_store *s, const char *id, const char *ref, char moved_
     sqlite3_bind_text(tt, 1, now, -1, SQLITE_STATIC);
     sqlite3_bind_text(tt, 2, id, -1, SQLITE_STATIC);
     sqlite3_step(tt);
+    images_emit(s, "tag", id, ref);
     return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "lib/buf.h"
 #include "lib/digest.h"
 #include "lib/err.h"
+#include "runtime/event_sink.h"
 #include "runtime/graphdriver.h"
 
 typedef struct rt_image_store rt_image_store;
@@ -26,6 +27,9 @@ typedef struct rt_image_store rt_image_store;
 int rt_images_open(rt_image_store **out, uv_loop_t *loop, sqlite3 *db, const rt_graphdriver *driver,
                    const char *data_root, berr *e);
 void rt_images_close(rt_image_store *s);
+
+/* Where image events (load, import, tag, untag, delete, save, prune) go. */
+void rt_images_set_events(rt_image_store *s, rt_event_sink sink);
 
 /* An image as the API shows it. */
 typedef struct rt_image {

@@ -18,7 +18,11 @@ struct rt_image_store {
     bool gc_pending;             /* a collection was deferred until they end */
     rt_image_user_fn user_fn;
     void *user_ctx;
+    rt_event_sink events;
 };
+
+/* Emits an image event with {"name": name} (name may be NULL). */
+void images_emit(rt_image_store *s, const char *action, const char *id, const char *name);
 
 /* A layer to record: what a load or import unpacked. */
 typedef struct layer_rec {

@@ -171,6 +171,7 @@ static int load_record(rt_image_store *s, loaded_image *li, char ***msgs, size_t
         return r;
     if (li->n_tags == 0)
         push_msg(msgs, n, xasprintf("Loaded image ID: %s", li->id));
+    images_emit(s, "load", li->id, li->n_tags ? li->tags[0] : NULL);
     for (size_t t = 0; t < li->n_tags; t++) {
         image_ref ref;
         if (ref_parse(li->tags[t], &ref, e) < 0)
@@ -271,6 +272,8 @@ static void import_after(uv_work_t *w, int status)
         char old[DIGEST_BUF];
         j->status = rt_image_tag(j->s, j->id, j->ref, old, &j->e);
     }
+    if (j->status == 0)
+        images_emit(j->s, "import", j->id, j->ref[0] ? j->ref : NULL);
     images_transfer_end(j->s);
     j->done(j->arg, j->status, &j->e, j->id);
     json_decref(j->config);
@@ -338,6 +341,9 @@ static void save_after(uv_work_t *w, int status)
         close(j->fd);
         j->fd = -1;
     }
+    for (size_t i = 0; i < j->n && j->status == 0; i++)
+        images_emit(j->s, "save", j->imgs[i].config_digest,
+                    j->imgs[i].n_tags ? j->imgs[i].repo_tags[0] : NULL);
     j->done(j->arg, j->status, &j->e, j->fd, j->len);
     for (size_t i = 0; i < j->n; i++) {
         free((void *)j->imgs[i].layer_diff_ids);

@@ -183,3 +183,18 @@ def test_sigterm_lets_a_load_in_flight_finish(make_daemon, tmp_path):
     assert d.stop() == 0
     d.start()
     assert "big" in d.docker("images").out
+
+
+def test_init_path(make_daemon, fixtures, tmp_path):
+    import conftest
+    cfg = tmp_path / "c.json"
+    cfg.write_text("{}")
+    res = run_berthd("--config-file", str(cfg), "--init-path", "/no/such/init", "--validate")
+    assert res.returncode != 0 and "init-path /no/such/init" in res.stderr
+    init = os.path.join(os.path.dirname(conftest.BERTHD), "berth-init")
+    copy = str(tmp_path / "my-init")
+    subprocess.run(["cp", init, copy], check=True)
+    d = make_daemon(config={"init-path": copy})
+    d.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    out = d.docker("run", "--rm", "--network", "none", "--init", "busybox", "cat", "/proc/1/cmdline").out
+    assert out.startswith("/sbin/docker-init\0--\0cat")

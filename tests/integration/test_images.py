@@ -307,3 +307,19 @@ def test_docker_py_images(loaded, fixtures, tmp_path):
     assert "No such image" in str(exc.value)
     res = c.images.prune(filters={"dangling": True})
     assert "SpaceReclaimed" in res
+
+
+def test_image_events(make_daemon, fixtures, tmp_path):
+    import time
+    d = make_daemon()
+    since = str(time.time() - 1)
+    d.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    d.docker("tag", "busybox", "evt/img:1")
+    d.docker("rmi", "evt/img:1")
+    d.docker("save", "busybox")
+    d.docker("rmi", "busybox")
+    out = d.docker("events", "--since", since, "--until", str(time.time()), "--filter", "type=image",
+                   "--format", "{{.Action}} {{.Actor.Attributes.name}}").out.splitlines()
+    for want in ("load busybox:latest", "tag evt/img:1", "untag evt/img:1", "save busybox:latest",
+                 "untag busybox:latest", "delete "):
+        assert any(line.startswith(want) for line in out), (want, out)
