@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,22 +72,32 @@ static int open_log(rt_io *io, rt_containers *m, rt_container *c, berr *e)
     return rt_logfile_open(path, max_size, max_file, &io->log, e);
 }
 
-static int make_pty(rt_io *io, berr *e)
+/* ptmx: the multiplexer to open, NULL for the daemon's own.  An exec
+ * passes its container's (/proc/<pid>/root/dev/pts/ptmx), so the terminal
+ * lives in the container's devpts and `tty` finds it there.  The peer is
+ * taken with TIOCGPTPEER, never by a path the container could swap. */
+static int make_pty(rt_io *io, const char *ptmx, berr *e)
 {
-    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    int master = ptmx ? open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
+                      : posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (master < 0)
-        return berr_sys(e, -errno, "open pty");
-    char name[64];
-    if (grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof name) != 0) {
+        return berr_sys(e, -errno, "open pty %s", ptmx ? ptmx : "");
+    struct stat st;
+    if (ptmx && (fstat(master, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 || minor(st.st_rdev) != 2)) {
+        /* the container controls that path: only a real ptmx will do */
+        close(master);
+        return berr_set(e, -EPERM, "%s is not a pty multiplexer", ptmx);
+    }
+    if (unlockpt(master) < 0) {
         int r = -errno;
         close(master);
         return berr_sys(e, r, "set up pty");
     }
-    int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (slave < 0) {
         int r = -errno;
         close(master);
-        return berr_sys(e, r, "open %s", name);
+        return berr_sys(e, r, "open the pty's peer");
     }
     fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
     io->out_fd = master;
@@ -137,10 +149,10 @@ static rt_io *io_new(uv_loop_t *loop, const char *id)
     return io;
 }
 
-static int io_setup(rt_io *io, bool tty, bool open_stdin, int child[3], berr *e)
+static int io_setup(rt_io *io, bool tty, const char *ptmx, bool open_stdin, int child[3], berr *e)
 {
     io->tty = tty;
-    int r = tty ? make_pty(io, e) : make_pipes(io, open_stdin, e);
+    int r = tty ? make_pty(io, ptmx, e) : make_pipes(io, open_stdin, e);
     if (r < 0)
         return r;
     if (tty && !open_stdin) {
@@ -171,7 +183,7 @@ int rt_io_open(rt_containers *m, rt_container *c, int child[3], berr *e)
     rt_io *io = io_new(m->loop, c->id);
     int r = open_log(io, m, c, e);
     if (r == 0)
-        r = io_setup(io, json_is_true(json_object_get(c->config, "Tty")),
+        r = io_setup(io, json_is_true(json_object_get(c->config, "Tty")), NULL,
                      json_is_true(json_object_get(c->config, "OpenStdin")), child, e);
     if (r < 0) {
         io_discard(io);
@@ -188,10 +200,11 @@ int rt_io_open(rt_containers *m, rt_container *c, int child[3], berr *e)
     return 0;
 }
 
-int rt_io_open_plain(uv_loop_t *loop, const char *id, bool tty, bool open_stdin, int child[3], rt_io **out, berr *e)
+int rt_io_open_plain(uv_loop_t *loop, const char *id, bool tty, const char *ptmx, bool open_stdin, int child[3],
+                     rt_io **out, berr *e)
 {
     rt_io *io = io_new(loop, id);
-    int r = io_setup(io, tty, open_stdin, child, e);
+    int r = io_setup(io, tty, ptmx, open_stdin, child, e);
     if (r < 0) {
         io_discard(io);
         return r;

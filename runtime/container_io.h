@@ -31,9 +31,10 @@ typedef struct rt_io rt_io;
  * passes them to rt_spawn; rt_io closes them in rt_io_started). */
 int rt_io_open(rt_containers *m, rt_container *c, int child[3], berr *e);
 /* The same without a log, for exec: *out is set, and cleared again when
- * the io is closed. */
-int rt_io_open_plain(uv_loop_t *loop, const char *id, bool tty, bool open_stdin, int child[3], struct rt_io **out,
-                     berr *e);
+ * the io is closed.  ptmx (with tty) is the pty multiplexer to use, NULL
+ * for the daemon's. */
+int rt_io_open_plain(uv_loop_t *loop, const char *id, bool tty, const char *ptmx, bool open_stdin, int child[3],
+                     struct rt_io **out, berr *e);
 /* The container is running: close the child's ends, start reading. */
 void rt_io_started(rt_io *io);
 /* The container exited: drain, end sinks, close.  io is freed. */

@@ -302,8 +302,10 @@ int rt_exec_start(rt_containers *m, rt_exec *x, rt_io_sink *sink, berr *e)
     exec_spec es = {.m = m, .c = c};
     int r = build(&es, x, e);
     int child[3] = {-1, -1, -1};
+    char ptmx[64];
+    snprintf(ptmx, sizeof ptmx, "/proc/%d/root/dev/pts/ptmx", c->pid);
     if (r == 0)
-        r = rt_io_open_plain(m->loop, x->id, json_is_true(json_object_get(x->config, "Tty")),
+        r = rt_io_open_plain(m->loop, x->id, json_is_true(json_object_get(x->config, "Tty")), ptmx,
                              json_is_true(json_object_get(x->config, "AttachStdin")), child, &x->io, e);
     if (r == 0) {
         if (sink)

@@ -121,30 +121,39 @@ def test_isolation(make_daemon, fixtures):
     assert res.returncode != 0  # the devices cgroup (v1) or missing caps refuse block devices
 
 
-def counts(d):
+def counts(d, ids):
+    """What this daemon holds: mounts under its base, cgroups of the given
+    containers, its open descriptors, container dirs and writable layers.
+    (Scoped to this daemon, so other daemons on the host do not count.)"""
     with open("/proc/mounts") as f:
-        mounts = sum(1 for l in f)
+        mounts = sum(1 for l in f if l.split()[1].startswith(d.base))
     cg = 0
     for ctl in os.listdir("/sys/fs/cgroup"):
         base = os.path.join("/sys/fs/cgroup", ctl, "berth")
         if os.path.isdir(base):
-            cg += sum(1 for x in os.listdir(base) if len(x) == 64)
+            cg += sum(1 for x in os.listdir(base) if x in ids)
     fds = len(os.listdir("/proc/%d/fd" % d.proc.pid))
     files = len(os.listdir(os.path.join(d.data_root, "containers")))
-    layers = len(os.listdir(os.path.join(d.data_root, "overlay2"))) if os.path.isdir(os.path.join(d.data_root, "overlay2")) else 0
+    driver_root = os.path.join(d.data_root, "overlay2")
+    layers = len(os.listdir(driver_root)) if os.path.isdir(driver_root) else 0
     return mounts, cg, fds, files, layers
 
 
-def test_no_residue_after_100_runs(make_daemon, fixtures):
+def test_no_residue_after_100_runs(make_daemon, fixtures, tmp_path):
     d = make_daemon()
     load(d, fixtures)
     d.docker("run", "--rm", *NET, "busybox", "true")
-    before = counts(d)
+    ids = set()
+    before = counts(d, ids)
     for i in range(100):
         if i % 2:
-            d.docker("run", "--rm", *NET, "busybox", "true")
+            cidfile = str(tmp_path / ("cid-%d" % i))
+            d.docker("run", "--rm", "--cidfile", cidfile, *NET, "busybox", "true")
+            ids.add(open(cidfile).read().strip())
         else:
             cid = d.docker("run", "-d", *NET, "busybox", "sleep", "30").out.strip()
+            ids.add(cid)
             d.docker("exec", cid, "true")
             d.docker("rm", "-f", cid)
-    assert wait_for(lambda: counts(d) == before, 10), (before, counts(d))
+    assert len(ids) == 100
+    assert wait_for(lambda: counts(d, ids) == before, 10), (before, counts(d, ids))
