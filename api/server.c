@@ -367,7 +367,7 @@ static int listener_start(api_server *s, api_listener *l, berr *e)
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
-                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
                               MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
                               MHD_OPTION_ARRAY, tls_opts,
                               MHD_OPTION_END);

@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <uv.h>
 
 #include "api/server.h"
 #include "lib/buf.h"
@@ -13,17 +15,57 @@ struct api_stream {
     buf data;                /* written, not yet sent */
     size_t off;              /* how much of data was sent */
     bool ended;
-    bool gone;               /* the request is over: only free remains */
+    bool gone;
+    int fd;                  /* the connection's socket (MHD's) */
+    bool peer_gone;          /* seen by the watch: end the request */               /* the request is over: only free remains */
     bool parked;             /* the reader suspended the connection */
+    uv_poll_t *watch;        /* while parked: the socket, to see the client leave */
     void (*on_gone)(void *ctx);
     void *ctx;
     api_stream *next;        /* the server's list of open streams */
 };
 
+static void unpark(api_stream *s);
+
+/* MHD does not look at a suspended connection, so a client that leaves an
+ * idle stream (docker run -d abandons its /wait) would hold it until the
+ * next write.  While parked we watch the socket ourselves; when the peer
+ * has gone, resuming lets MHD find out and end the request. */
+static void on_watch(uv_poll_t *p, int status, int events)
+{
+    (void)events;
+    api_stream *s = p->data;
+    char c;
+    ssize_t n = status < 0 ? 0 : recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0)
+        return;   /* the client sent something (pipelined); not our business */
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    uv_poll_stop(p);
+    s->peer_gone = true;
+    unpark(s);
+}
+
+static void watch_start(api_stream *s)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(s->r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci)
+        return;
+    s->fd = ci->connect_fd;
+    if (!s->watch) {
+        s->watch = xcalloc(1, sizeof *s->watch);
+        uv_poll_init_socket(api_server_loop(s->r->srv), s->watch, s->fd);
+        s->watch->data = s;
+    }
+    uv_poll_start(s->watch, UV_READABLE | UV_DISCONNECT, on_watch);
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 {
     (void)pos;
     api_stream *s = cls;
+    if (s->peer_gone)
+        return MHD_CONTENT_READER_END_WITH_ERROR;   /* MHD closes and completes the request */
     size_t avail = s->data.len - s->off;
     if (avail == 0) {
         if (s->ended)
@@ -31,6 +73,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
         /* Nothing to send: park until the next write. */
         MHD_suspend_connection(s->r->conn);
         s->parked = true;
+        watch_start(s);
         return 0;
     }
     size_t n = avail < max ? avail : max;
@@ -48,6 +91,8 @@ static void unpark(api_stream *s)
     if (!s->parked)
         return;
     s->parked = false;
+    if (s->watch)
+        uv_poll_stop(s->watch);
     MHD_resume_connection(s->r->conn);
     api_server_kick(s->r->srv);
 }
@@ -118,6 +163,10 @@ void api_stream_request_done(api_stream *s)
     if (gone)
         gone(s->ctx);
     buf_free(&s->data);
+    if (s->watch) {
+        uv_poll_stop(s->watch);
+        uv_close((uv_handle_t *)s->watch, (uv_close_cb)free);
+    }
     free(s);
 }
 

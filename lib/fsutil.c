@@ -1,6 +1,7 @@
 #include "lib/fsutil.h"
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
@@ -93,14 +94,14 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-int fs_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, berr *e)
+static int write_replace(const char *path, const void *data, size_t len, mode_t mode, bool durable, berr *e)
 {
     cleanup_free char *tmp = xasprintf("%s.tmp-%d", path, getpid());
     cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         return berr_sys(e, -errno, "create %s", tmp);
     int r = write_all(fd, data, len);
-    if (r == 0 && fsync(fd) < 0)
+    if (r == 0 && durable && fsync(fd) < 0)
         r = -errno;
     if (r < 0) {
         unlink(tmp);
@@ -112,6 +113,16 @@ int fs_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
         return berr_sys(e, r, "rename %s", path);
     }
     return 0;
+}
+
+int fs_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, berr *e)
+{
+    return write_replace(path, data, len, mode, true, e);
+}
+
+int fs_write_file_replace(const char *path, const void *data, size_t len, mode_t mode, berr *e)
+{
+    return write_replace(path, data, len, mode, false, e);
 }
 
 int fs_copy_file(const char *src, const char *dst, mode_t mode, berr *e)

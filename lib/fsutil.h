@@ -16,6 +16,9 @@ int fs_rm_rf(const char *path, berr *e);
 int fs_read_file(const char *path, char **data, size_t *len, berr *e);
 /* Writes data to path via a temporary file, fsync and rename. */
 int fs_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, berr *e);
+/* The same without fsync: for files rebuilt at every use (a container's
+ * /etc/hosts), where a torn write after a power loss costs nothing. */
+int fs_write_file_replace(const char *path, const void *data, size_t len, mode_t mode, berr *e);
 /* Copies a regular file's content (used when rename crosses filesystems). */
 int fs_copy_file(const char *src, const char *dst, mode_t mode, berr *e);
 /* Total bytes of regular files below path (st_size, hard links counted once

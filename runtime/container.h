@@ -96,6 +96,11 @@ typedef struct rt_containers {
     rt_container **list;
     size_t n;
     struct rt_exec *execs;       /* exec instances, all containers */
+    struct {                     /* the default seccomp profile, compiled per capability set */
+        uint64_t caps;
+        struct sock_fprog *prog;
+    } seccomp_cache[8];
+    size_t seccomp_cached;
     bool shutting_down;          /* the daemon is stopping: no restarts */
     size_t stopping;             /* containers shutdown still waits for */
     void (*shutdown_done)(void *);
@@ -109,6 +114,11 @@ int rt_containers_open(rt_containers *m, uv_loop_t *loop, sqlite3 *db, const rt_
  * timeout) and calls done when all have exited. */
 void rt_containers_shutdown(rt_containers *m, void (*done)(void *), void *arg);
 void rt_containers_close(rt_containers *m);
+
+/* Docker's default seccomp profile compiled for caps: compiling takes
+ * tens of milliseconds, so the manager keeps the programs.  The result is
+ * borrowed (owned by the manager). */
+int rt_containers_default_seccomp(rt_containers *m, uint64_t caps, const struct sock_fprog **prog, berr *e);
 
 /* Lookup by full ID, unique ID prefix or name (with or without '/'), as
  * dockerd resolves them.  -ENOENT "No such container: x". */

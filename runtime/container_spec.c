@@ -121,9 +121,10 @@ static void build_env(rt_container *c, rt_spec_storage *st)
 
 /* ---- /etc files ------------------------------------------------------------ */
 
+/* Rewritten at every start: no need to wait for the disk. */
 static int write_file(const char *path, const char *text, berr *e)
 {
-    return fs_write_file_atomic(path, text, strlen(text), 0644, e);
+    return fs_write_file_replace(path, text, strlen(text), 0644, e);
 }
 
 static void resolv_conf(rt_container *c, bool host_net, buf *out)
@@ -423,7 +424,7 @@ static int namespaces(rt_containers *m, rt_container *c, rt_spec_storage *st, be
 
 /* ---- privileges ------------------------------------------------------------- */
 
-static int security(rt_container *c, rt_spec_storage *st, berr *e)
+static int security(rt_containers *m, rt_container *c, rt_spec_storage *st, berr *e)
 {
     json_t *hc = c->host_config;
     bool privileged = json_is_true(json_object_get(hc, "Privileged"));
@@ -461,7 +462,10 @@ static int security(rt_container *c, rt_spec_storage *st, berr *e)
         else if (!strncmp(opt, "seccomp=", 8) || !strncmp(opt, "seccomp:", 8))
             profile = opt + 8;
     }
-    if (profile) {
+    if (profile == rt_seccomp_default_profile()) {
+        if (rt_containers_default_seccomp(m, caps, &st->spec.seccomp, e) < 0)
+            return berr_wrap(e, "seccomp profile");
+    } else if (profile) {
         int r = rt_seccomp_compile(profile, caps, &st->seccomp, e);
         if (r < 0)
             return berr_wrap(e, "seccomp profile");
@@ -512,7 +516,7 @@ int rt_spec_build(rt_containers *m, rt_container *c, const char *rootfs, rt_spec
     build_env(c, st);
     if ((r = etc_files(m, c, st, e)) < 0 || (r = tmpfs_mounts(c, st, e)) < 0 || (r = devices(c, st, e)) < 0 ||
         (r = ulimits(c, st, e)) < 0 || (r = sysctls(c, st, e)) < 0 || (r = namespaces(m, c, st, e)) < 0 ||
-        (r = security(c, st, e)) < 0)
+        (r = security(m, c, st, e)) < 0)
         return r;
     if (json_is_true(json_object_get(hc, "Init")))
         add_mount(st, m->init_path, "/sbin/docker-init", "bind", MS_BIND | MS_RDONLY, NULL);

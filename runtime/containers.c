@@ -12,6 +12,7 @@
 #include "node/localstore.h"
 #include "runtime/container.h"
 #include "runtime/container_internal.h"
+#include "runtime/seccomp.h"
 
 static const char *const state_names[] = {"created", "running", "paused", "restarting", "removing", "exited", "dead"};
 
@@ -285,8 +286,36 @@ int rt_containers_open(rt_containers *m, uv_loop_t *loop, sqlite3 *db, const rt_
     return 0;
 }
 
+int rt_containers_default_seccomp(rt_containers *m, uint64_t caps, const struct sock_fprog **prog, berr *e)
+{
+    size_t n = sizeof m->seccomp_cache / sizeof m->seccomp_cache[0];
+    for (size_t i = 0; i < m->seccomp_cached; i++)
+        if (m->seccomp_cache[i].caps == caps) {
+            *prog = m->seccomp_cache[i].prog;
+            return 0;
+        }
+    struct sock_fprog *p = NULL;
+    int r = rt_seccomp_compile(rt_seccomp_default_profile(), caps, &p, e);
+    if (r < 0)
+        return r;
+    if (m->seccomp_cached == n) {   /* full: the oldest goes */
+        rt_seccomp_free(m->seccomp_cache[0].prog);
+        memmove(&m->seccomp_cache[0], &m->seccomp_cache[1], (n - 1) * sizeof m->seccomp_cache[0]);
+        m->seccomp_cached--;
+    }
+    m->seccomp_cache[m->seccomp_cached].caps = caps;
+    m->seccomp_cache[m->seccomp_cached].prog = p;
+    m->seccomp_cached++;
+    *prog = p;
+    return 0;
+}
+
 void rt_containers_close(rt_containers *m)
 {
+    for (size_t i = 0; i < m->seccomp_cached; i++)
+        if (m->seccomp_cache[i].prog)
+            rt_seccomp_free(m->seccomp_cache[i].prog);
+    m->seccomp_cached = 0;
     for (size_t i = 0; i < m->n; i++)
         rt_container_free(m->list[i]);
     free(m->list);

@@ -257,8 +257,14 @@ static int build(exec_spec *es, rt_exec *x, berr *e)
         else if (!strncmp(opt, "no-new-privileges", 17) && !strstr(opt, "false"))
             es->spec.no_new_privs = true;
     }
-    if (profile && (r = rt_seccomp_compile(profile, caps, &es->seccomp, e)) < 0)
-        return r;
+    if (profile == rt_seccomp_default_profile()) {
+        if ((r = rt_containers_default_seccomp(es->m, caps, &es->spec.seccomp, e)) < 0)
+            return r;
+    } else if (profile) {
+        if ((r = rt_seccomp_compile(profile, caps, &es->seccomp, e)) < 0)
+            return r;
+        es->spec.seccomp = es->seccomp;
+    }
     const char *wd = *str_of(cfg, "WorkingDir") ? str_of(cfg, "WorkingDir") : str_of(c->config, "WorkingDir");
     es->spec.argv = es->argv;
     es->spec.env = es->env;
@@ -269,7 +275,6 @@ static int build(exec_spec *es, rt_exec *x, berr *e)
     es->spec.groups = es->user.groups;
     es->spec.n_groups = es->user.n_groups;
     es->spec.caps = caps;
-    es->spec.seccomp = es->seccomp;
     es->spec.tty = json_is_true(json_object_get(cfg, "Tty"));
     es->spec.before_exec = exec_enter_cgroup;
     es->spec.ctx = es;

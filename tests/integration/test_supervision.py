@@ -157,3 +157,32 @@ def test_no_residue_after_100_runs(make_daemon, fixtures, tmp_path):
             d.docker("rm", "-f", cid)
     assert len(ids) == 100
     assert wait_for(lambda: counts(d, ids) == before, 10), (before, counts(d, ids))
+
+
+def sockets(d):
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % d.proc.pid):
+        try:
+            n += os.readlink("/proc/%d/fd/%s" % (d.proc.pid, fd)).startswith("socket:")
+        except OSError:
+            pass
+    return n
+
+
+def test_abandoned_streams_are_released(make_daemon, fixtures):
+    """docker run -d leaves its /wait behind; a killed `logs -f` leaves its
+    stream: the daemon notices the clients are gone and lets go."""
+    import subprocess
+    d = make_daemon()
+    load(d, fixtures)
+    base = sockets(d)
+    ids = [d.docker("run", "-d", *NET, "busybox", "sleep", "60").out.strip() for _ in range(10)]
+    followers = [subprocess.Popen(["docker", "-H", "unix://" + d.sock, "logs", "-f", ids[0]],
+                                  stdout=subprocess.DEVNULL, env=dict(os.environ, DOCKER_CONFIG=d.docker_config))
+                 for _ in range(5)]
+    time.sleep(0.5)
+    for f in followers:
+        f.kill()
+        f.wait()
+    assert wait_for(lambda: sockets(d) <= base, 10), (base, sockets(d))
+    d.docker("rm", "-f", *ids)
