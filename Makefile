@@ -119,8 +119,9 @@ install: deps build/berthd build/berth-init
 	install -d -m 0755 $(DESTDIR)/etc/docker
 	getent group docker >/dev/null || groupadd --system docker
 
-bench: build/berthd fixtures
+bench: build/berthd build/berth-init fixtures
 	bench/run.sh
+	/usr/bin/python3 bench/containers.py
 
 clean:
 	rm -rf build
