@@ -105,10 +105,16 @@ void api_info(api_request *r)
 
     json_t *o = json_object();
     json_object_set_new(o, "ID", json_string(d->id));
-    json_object_set_new(o, "Containers", json_integer(0));
-    json_object_set_new(o, "ContainersRunning", json_integer(0));
-    json_object_set_new(o, "ContainersPaused", json_integer(0));
-    json_object_set_new(o, "ContainersStopped", json_integer(0));
+    size_t running = 0, paused = 0;
+    for (size_t i = 0; i < d->containers.n; i++) {
+        rt_state st = d->containers.list[i]->state;
+        running += st == RT_STATE_RUNNING || st == RT_STATE_RESTARTING;
+        paused += st == RT_STATE_PAUSED;
+    }
+    json_object_set_new(o, "Containers", json_integer((json_int_t)d->containers.n));
+    json_object_set_new(o, "ContainersRunning", json_integer((json_int_t)running));
+    json_object_set_new(o, "ContainersPaused", json_integer((json_int_t)paused));
+    json_object_set_new(o, "ContainersStopped", json_integer((json_int_t)(d->containers.n - running - paused)));
     json_object_set_new(o, "Images", json_integer(rt_images_count(d->images)));
     json_object_set_new(o, "Driver", json_string(rt_driver_name(&d->driver)));
     json_object_set_new(o, "DriverStatus", driver_status(d));
@@ -130,7 +136,7 @@ void api_info(api_request *r)
     json_object_set_new(o, "LoggingDriver", json_string("json-file"));
     json_object_set_new(o, "CgroupDriver", json_string("cgroupfs"));
     json_object_set_new(o, "CgroupVersion", json_string(cgv));
-    json_object_set_new(o, "NEventsListener", json_integer(0));
+    json_object_set_new(o, "NEventsListener", json_integer((json_int_t)events_listeners(&d->events)));
     json_object_set_new(o, "KernelVersion", json_string(h.kernel));
     json_object_set_new(o, "OperatingSystem", json_string(h.os_name));
     json_object_set_new(o, "OSVersion", json_string(h.os_version));
@@ -160,7 +166,7 @@ void api_info(api_request *r)
     json_object_set_new(o, "ContainerdCommit", json_pack("{s:s, s:s}", "ID", "", "Expected", ""));
     json_object_set_new(o, "RuncCommit", json_pack("{s:s, s:s}", "ID", "", "Expected", ""));
     json_object_set_new(o, "InitCommit", json_pack("{s:s, s:s}", "ID", "", "Expected", ""));
-    json_object_set_new(o, "SecurityOptions", json_pack("[s]", "name=cgroupns"));
+    json_object_set_new(o, "SecurityOptions", json_pack("[s, s]", "name=seccomp,profile=builtin", "name=cgroupns"));
     json_object_set_new(o, "Warnings", json_array());
     api_reply_json(r, 200, o);
 }

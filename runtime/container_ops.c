@@ -52,8 +52,8 @@ int rt_container_kill(rt_containers *m, rt_container *c, int sig, berr *e)
 {
     if (!rt_container_running(c))
         return berr_set(e, -EBUSY, "cannot kill container: %s: container %s is not running", c->name, c->id);
-    if (c->state == RT_STATE_PAUSED && sig != SIGKILL) {
-        /* a frozen process cannot take the signal until it thaws */
+    if (c->state == RT_STATE_PAUSED) {
+        /* a frozen process cannot take a signal, not even SIGKILL, until it thaws */
         int r = rt_container_pause(m, c, false, e);
         if (r < 0)
             return r;

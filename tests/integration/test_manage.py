@@ -264,3 +264,16 @@ def test_health(d):
                       "--filter", "event=health_status", "--format", "{{.Action}}").out.split("\n")
     assert "health_status: healthy" in events and "health_status: unhealthy" in events
     d.docker("rm", "-f", cid)
+
+
+def test_info_counts_containers(make_daemon, fixtures):
+    e = make_daemon()
+    e.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    run = e.docker("run", "-d", *NET, "busybox", "sleep", "30").out.strip()
+    paused = e.docker("run", "-d", *NET, "busybox", "sleep", "30").out.strip()
+    e.docker("pause", paused)
+    e.docker("create", *NET, "busybox", "true")
+    info = json.loads(e.docker("info", "--format", "{{json .}}").out)
+    assert (info["Containers"], info["ContainersRunning"], info["ContainersPaused"], info["ContainersStopped"]) == (3, 1, 1, 1)
+    assert "name=seccomp,profile=builtin" in info["SecurityOptions"]
+    e.docker("rm", "-f", run, paused)
