@@ -21,6 +21,7 @@ struct rt_io {
     char name[16];             /* for log messages: short container or exec ID */
     rt_io **slot;              /* the owner's pointer, cleared at close */
     bool tty;
+    bool open_stdin;           /* the tty's master also takes our stdin */
     int child[3];              /* the container's ends, closed once it runs */
     int in_fd;                 /* our end of stdin (pipe write end or pty master), -1 */
     int out_fd, err_fd;        /* our read ends (out_fd is the pty master with a TTY) */
@@ -72,18 +73,29 @@ static int open_log(rt_io *io, rt_containers *m, rt_container *c, berr *e)
     return rt_logfile_open(path, max_size, max_file, &io->log, e);
 }
 
-/* ptmx: the multiplexer to open, NULL for the daemon's own.  An exec
- * passes its container's (/proc/<pid>/root/dev/pts/ptmx), so the terminal
- * lives in the container's devpts and `tty` finds it there.  The peer is
- * taken with TIOCGPTPEER, never by a path the container could swap. */
+/* The pty's master is our output and, with open stdin, our input too. */
+static void take_master(rt_io *io, int master)
+{
+    fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+    io->out_fd = master;
+    if (io->open_stdin) {
+        io->in_fd = fcntl(master, F_DUPFD_CLOEXEC, 0);
+        if (io->in_fd < 0)
+            log_warn("container %s: stdin: %s", io->name, strerror(errno));
+    }
+}
+
+/* ptmx: the multiplexer to open.  An exec passes its container's
+ * (/proc/<pid>/root/dev/pts/ptmx), so the terminal lives in the container's
+ * devpts and `tty` finds it there.  The peer is taken with TIOCGPTPEER,
+ * never by a path the container could swap. */
 static int make_pty(rt_io *io, const char *ptmx, berr *e)
 {
-    int master = ptmx ? open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
-                      : posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    int master = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
     if (master < 0)
-        return berr_sys(e, -errno, "open pty %s", ptmx ? ptmx : "");
+        return berr_sys(e, -errno, "open pty %s", ptmx);
     struct stat st;
-    if (ptmx && (fstat(master, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 || minor(st.st_rdev) != 2)) {
+    if (fstat(master, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 || minor(st.st_rdev) != 2) {
         /* the container controls that path: only a real ptmx will do */
         close(master);
         return berr_set(e, -EPERM, "%s is not a pty multiplexer", ptmx);
@@ -99,10 +111,7 @@ static int make_pty(rt_io *io, const char *ptmx, berr *e)
         close(master);
         return berr_sys(e, r, "open the pty's peer");
     }
-    fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
-    io->out_fd = master;
-    io->in_fd = dup(master);
-    fcntl(io->in_fd, F_SETFD, FD_CLOEXEC);
+    take_master(io, master);
     io->child[0] = slave;
     io->child[1] = dup(slave);
     io->child[2] = dup(slave);
@@ -149,18 +158,26 @@ static rt_io *io_new(uv_loop_t *loop, const char *id)
     return io;
 }
 
+/* A container's own tty (no ptmx) comes later from rt_io_set_console. */
 static int io_setup(rt_io *io, bool tty, const char *ptmx, bool open_stdin, int child[3], berr *e)
 {
     io->tty = tty;
-    int r = tty ? make_pty(io, ptmx, e) : make_pipes(io, open_stdin, e);
+    io->open_stdin = open_stdin;
+    int r = !tty ? make_pipes(io, open_stdin, e) : ptmx ? make_pty(io, ptmx, e) : 0;
     if (r < 0)
         return r;
-    if (tty && !open_stdin) {
-        close(io->in_fd);
-        io->in_fd = -1;
-    }
     memcpy(child, io->child, sizeof io->child);
     return 0;
+}
+
+void rt_io_set_console(rt_io *io, int master)
+{
+    if (io->out_fd >= 0)
+        close(io->out_fd);
+    if (io->in_fd >= 0)
+        close(io->in_fd);
+    io->in_fd = -1;
+    take_master(io, master);
 }
 
 static void io_discard(rt_io *io)

@@ -26,13 +26,18 @@ typedef struct rt_io_sink {
 
 typedef struct rt_io rt_io;
 
-/* Makes pipes (or a pty) and opens the log per HostConfig.LogConfig.
+/* Makes pipes and opens the log per HostConfig.LogConfig.
  * child[3] receives the fds the container gets as 0, 1, 2 (the caller
- * passes them to rt_spawn; rt_io closes them in rt_io_started). */
+ * passes them to rt_spawn; rt_io closes them in rt_io_started).  With Tty
+ * there is no pty yet: child[] is all -1, and the terminal rt_spawn makes
+ * in the container (console_master) is handed over with rt_io_set_console
+ * before rt_io_started. */
 int rt_io_open(rt_containers *m, rt_container *c, int child[3], berr *e);
+/* The pty master of a Tty container; io takes ownership of master. */
+void rt_io_set_console(rt_io *io, int master);
 /* The same without a log, for exec: *out is set, and cleared again when
- * the io is closed.  ptmx (with tty) is the pty multiplexer to use, NULL
- * for the daemon's. */
+ * the io is closed.  ptmx (with tty) is the pty multiplexer to use; NULL
+ * means the master comes later, with rt_io_set_console, as for rt_io_open. */
 int rt_io_open_plain(uv_loop_t *loop, const char *id, bool tty, const char *ptmx, bool open_stdin, int child[3],
                      struct rt_io **out, berr *e);
 /* The container is running: close the child's ends, start reading. */

@@ -271,8 +271,13 @@ static int do_start(rt_containers *m, rt_container *c, berr *e)
     int child[3] = {-1, -1, -1};
     if (r == 0)
         r = rt_io_open(m, c, child, e);
+    /* With Tty the terminal is made in the container's own devpts, as runc
+     * does, and its master comes back from the spawn. */
+    int master = -1;
+    bool tty = r == 0 && st.spec.tty;
     if (r == 0) {
         memcpy(st.spec.stdio, child, sizeof child);
+        st.spec.console_master = tty ? &master : NULL;
         st.spec.before_exec = enter_cgroup;
         st.spec.ctx = c;
         r = rt_spawn(&st.spec, &c->proc, e);
@@ -283,6 +288,8 @@ static int do_start(rt_containers *m, rt_container *c, berr *e)
         release_run(m, c);
         return r;
     }
+    if (tty)
+        rt_io_set_console(c->io, master);
     rt_io_started(c->io);
     c->pid = c->proc.pid;
     c->exit_watch = xcalloc(1, sizeof *c->exit_watch);

@@ -6,7 +6,11 @@
  *   go   a socket pair: the child waits for one byte, sent once the parent
  *        has run before_exec (cgroup placement), so everything the child does
  *        is accounted to the container.  A socket, not a pipe, so a child
- *        killed early cannot raise SIGPIPE in the daemon (MSG_NOSIGNAL).
+ *        killed early cannot raise SIGPIPE in the daemon (MSG_NOSIGNAL), and
+ *        so the child can send back the pty master of a console it made in
+ *        the container (SCM_RIGHTS), as runc does over its console socket.
+ *        The parent then waits for that message; a child that fails first
+ *        exits, the socket reads EOF and the err pipe has the report.
  *   err  a close-on-exec pipe: the child writes a spawn_report and exits on
  *        failure; EOF without a report means execve succeeded.
  * Filesystem setup lives in spawn_fs.c. */
@@ -127,7 +131,8 @@ static int fd_high(const spawn_child *c, int fd, const char *what)
     return n;
 }
 
-static void setup_stdio(const spawn_child *c)
+/* console: the peer of the pty made in the container, or -1 for spec->stdio. */
+static void setup_stdio(const spawn_child *c, int console)
 {
     const rt_spawn_spec *s = c->spec;
     int hi[3];
@@ -135,8 +140,9 @@ static void setup_stdio(const spawn_child *c)
     /* First lift every source above 2, then dup2 down: stdio = {1, 0, 2}
      * and friends come out right. */
     for (int i = 0; i < 3; i++) {
-        if (s->stdio[i] >= 0) {
-            hi[i] = fd_high(c, s->stdio[i], "duplicate stdio");
+        int src = console >= 0 ? console : s->stdio[i];
+        if (src >= 0) {
+            hi[i] = fd_high(c, src, "duplicate stdio");
         } else {
             if (null_fd < 0) {
                 int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -155,6 +161,30 @@ static void setup_stdio(const spawn_child *c)
         spawn_fail(c, errno, SPAWN_STEP_SETUP, "setsid", NULL);
     if (s->tty && ioctl(0, TIOCSCTTY, 0) < 0)
         spawn_fail(c, errno, SPAWN_STEP_SETUP, "set controlling terminal", NULL);
+}
+
+/* Hands the console's pty master to the parent on the go socket. */
+static void send_console(const spawn_child *c, int master)
+{
+    char byte = 'c';
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &master, sizeof master);
+    ssize_t n;
+    do
+        n = sendmsg(c->go_fd, &msg, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n != 1)
+        spawn_fail(c, n < 0 ? errno : EIO, SPAWN_STEP_SETUP, "send the console to the daemon", NULL);
 }
 
 static void set_cwd(const spawn_child *c, bool after_setuid)
@@ -282,7 +312,6 @@ static _Noreturn void child_main(spawn_child *c)
     while (n < 0 && errno == EINTR);
     if (n != 1)
         _exit(1);   /* the parent gave up on us; it reports the reason */
-    close(c->go_fd);
 
     /* After the parent put us into the container's cgroups, so that they
      * become the root of the new cgroup namespace. */
@@ -300,8 +329,9 @@ static _Noreturn void child_main(spawn_child *c)
             spawn_fail(c, errno, SPAWN_STEP_SETUP, "setrlimit", rlimit_name(s->rlimits[i].resource));
     }
 
+    int console[2] = {-1, -1};
     if (s->rootfs) {
-        spawn_fs_setup(c);
+        spawn_fs_setup(c, console);
     } else {
         for (size_t i = 0; i < s->n_sysctls; i++)
             if (write_file(c->sysctl_paths[i], s->sysctls[i].value) < 0)
@@ -315,7 +345,12 @@ static _Noreturn void child_main(spawn_child *c)
             spawn_fail(c, errno, SPAWN_STEP_SETUP, "setdomainname", s->domainname);
     }
 
-    setup_stdio(c);
+    if (console[0] >= 0) {
+        send_console(c, console[0]);
+        close(console[0]);
+    }
+    close(c->go_fd);
+    setup_stdio(c, console[1]);
 
     /* Docker creates a missing WORKDIR in the container; exec into a running
      * container (no rootfs) only changes into it. */
@@ -398,6 +433,36 @@ static int report_error(const rt_spawn_spec *s, const spawn_report *r, berr *e)
     }
 }
 
+/* The console's pty master from the child (see send_console): the fd, or
+ * -EPIPE when the child went away without sending one (it failed: the err
+ * pipe says why), or another negative errno. */
+static int recv_console(int sock)
+{
+    char byte;
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    ssize_t n;
+    do
+        n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    if (n == 0)
+        return -EPIPE;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    if ((msg.msg_flags & MSG_CTRUNC) || !cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+        cm->cmsg_len != CMSG_LEN(sizeof(int)))
+        return -EPROTO;
+    int fd;
+    memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+    return fd;
+}
+
 /* Reaps a child that failed or that we abandon. */
 static void reap(int pidfd, bool kill_it)
 {
@@ -419,10 +484,14 @@ static void free_strv(char ***v)
 
 int rt_spawn(const rt_spawn_spec *s, rt_process *out, berr *e)
 {
+    if (s && s->console_master)
+        *s->console_master = -1;
     if (!s || !out || !s->argv || !s->argv[0] || !s->argv[0][0])
         return berr_set(e, -EINVAL, "no command specified");
     if (s->rootfs && !(s->clone_flags & CLONE_NEWNS))
         return berr_set(e, -EINVAL, "a rootfs needs a new mount namespace");
+    if (s->console_master && !(s->tty && s->rootfs))
+        return berr_set(e, -EINVAL, "a console needs a tty and a rootfs");
 
     spawn_child c;
     memset(&c, 0, sizeof c);
@@ -458,7 +527,8 @@ int rt_spawn(const rt_spawn_spec *s, rt_process *out, berr *e)
     else
         snprintf(c.shm_data, sizeof c.shm_data, "mode=1777,size=65536k");
     snprintf(c.oom, sizeof c.oom, "%d", s->oom_score_adj);
-    if (s->tty && s->rootfs && s->stdio[0] >= 0) {
+    c.new_console = s->console_master != NULL;
+    if (s->tty && s->rootfs && !c.new_console && s->stdio[0] >= 0) {
         char link[64];
         snprintf(link, sizeof link, "/proc/self/fd/%d", s->stdio[0]);
         ssize_t n = readlink(link, c.console, sizeof c.console - 1);
@@ -555,6 +625,9 @@ int rt_spawn(const rt_spawn_spec *s, rt_process *out, berr *e)
         return r;
     }
 
+    /* Before the err pipe: the child sends the console before it execs. */
+    cleanup_close int master = c.new_console ? recv_console(go_parent) : -1;
+
     spawn_report rep;
     size_t got = 0;
     while (got < sizeof rep) {
@@ -565,7 +638,13 @@ int rt_spawn(const rt_spawn_spec *s, rt_process *out, berr *e)
             break;
         got += (size_t)n;
     }
+    if (got == 0 && c.new_console && master < 0) {
+        reap(pidfd, true);
+        return berr_sys(e, master, "receive the container's console");
+    }
     if (got == 0) {
+        if (c.new_console)
+            *s->console_master = steal_fd(&master);
         out->pid = pid;
         out->pidfd = pidfd;
         return 0;

@@ -113,6 +113,14 @@ typedef struct rt_spawn_spec {
      * terminal (setsid + TIOCSCTTY). */
     int stdio[3];
     bool tty;
+    /* With tty and a rootfs: the terminal is allocated as runc does, in the
+     * container's own devpts (so `tty` says /dev/pts/0), its peer owned by
+     * uid, bound onto /dev/console and made the child's 0, 1, 2 and
+     * controlling terminal;
+     * stdio is then unused.  On success *console_master is the pty master
+     * (close-on-exec, blocking, owned by the caller); else -1.  NULL: no
+     * such terminal (stdio is used as above). */
+    int *console_master;
 
     /* Called in the parent after clone and before the child continues:
      * put the pid into cgroups, etc.  A negative return aborts the spawn

@@ -7,13 +7,16 @@
  * a symlink in the image ("/proc -> /") cannot send a mount onto the host;
  * mounts then target the resolved object through /proc/self/fd/N.  After a
  * mount, the same path is resolved again to reach the new mount's root
- * (needed for remounts).  Child context: system calls only, no allocation. */
+ * (needed for remounts).  With a console asked for, the pty is opened in the
+ * container's devpts here too.  Child context: system calls only, no
+ * allocation. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -402,25 +405,58 @@ static void readonly_paths(const spawn_child *c, int rootfd)
     }
 }
 
-/* With a tty, /dev/console is the container's terminal, as with runc.  The
- * slave is bound by its host path: the descriptor's mount belongs to the
- * daemon's mount namespace, and a bind across namespaces is refused. */
-static void bind_console(const spawn_child *c, int rootfd)
+/* runc's console: a pty of the container's own devpts, so `tty` in the
+ * container names /dev/pts/N.  A /dev/pts the spec mounted itself could hold
+ * anything under that name: O_NONBLOCK so a FIFO cannot stall us, and only
+ * a real multiplexer (5:2) will do.  The peer comes from TIOCGPTPEER, never
+ * by a path. */
+static void open_console(const spawn_child *c, int rootfd, int console[2])
 {
-    if (!c->console[0] || user_mounts(c->spec, "/dev"))
+    int m = root_open(rootfd, "/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_NONBLOCK, 0);
+    struct stat st;
+    if (m < 0 || fstat(m, &st) < 0)
+        spawn_fail(c, errno, SPAWN_STEP_SETUP, "open", "/dev/pts/ptmx");
+    if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 || minor(st.st_rdev) != 2)
+        spawn_fail(c, ENOTTY, SPAWN_STEP_SETUP, "not a pty multiplexer:", "/dev/pts/ptmx");
+    int unlock = 0;
+    if (ioctl(m, TIOCSPTLCK, &unlock) < 0)
+        spawn_fail(c, errno, SPAWN_STEP_SETUP, "unlock the console pty", NULL);
+    if (fcntl(m, F_SETFL, O_RDWR) < 0)   /* the master leaves blocking, as any new descriptor */
+        spawn_fail(c, errno, SPAWN_STEP_SETUP, "set console flags", NULL);
+    int peer = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (peer < 0)
+        spawn_fail(c, errno, SPAWN_STEP_SETUP, "open the console's peer", NULL);
+    /* The user's terminal, as runc's fixStdioPermissions makes it (the
+     * group stays tty). */
+    if (fchown(peer, c->spec->uid, (gid_t)-1) < 0)
+        spawn_fail(c, errno, SPAWN_STEP_SETUP, "chown the console", NULL);
+    console[0] = m;
+    console[1] = peer;
+}
+
+/* With a tty, /dev/console is the container's terminal, as with runc.  Our
+ * own pty's peer is bound through its descriptor; a slave the caller gave
+ * by its host path: that descriptor's mount belongs to the daemon's mount
+ * namespace, and a bind across namespaces is refused. */
+static void bind_console(const spawn_child *c, int rootfd, int peer)
+{
+    if ((peer < 0 && !c->console[0]) || user_mounts(c->spec, "/dev"))
         return;
+    char src[32];
+    if (peer >= 0)
+        fd_path(src, peer);
     int fd = c->spec->privileged ? root_open(rootfd, "/dev/console", O_PATH, 0)
                                  : root_mkfile(rootfd, "/dev/console");
     if (fd < 0 && errno == ENOENT && c->spec->privileged)
         return;
     if (fd < 0)
         spawn_fail(c, errno, SPAWN_STEP_SETUP, "create", "/dev/console");
-    if (mount_on(c->console, fd, NULL, MS_BIND, NULL) < 0)
+    if (mount_on(peer >= 0 ? src : c->console, fd, NULL, MS_BIND, NULL) < 0)
         spawn_fail(c, errno, SPAWN_STEP_SETUP, "mount", "/dev/console");
     close(fd);
 }
 
-void spawn_fs_setup(const spawn_child *c)
+void spawn_fs_setup(const spawn_child *c, int console[2])
 {
     const rt_spawn_spec *s = c->spec;
     /* Nothing we mount may propagate back to the host, and pivot_root
@@ -440,7 +476,11 @@ void spawn_fs_setup(const spawn_child *c)
     setup_sys(c, rootfd);
     make_devices(c, rootfd);
     spec_mounts(c, rootfd);
-    bind_console(c, rootfd);
+    /* After the spec's mounts: a /dev/pts of its own is where the pty goes. */
+    console[0] = console[1] = -1;
+    if (c->new_console)
+        open_console(c, rootfd, console);
+    bind_console(c, rootfd, console[1]);
     /* Before /proc/sys turns read-only. */
     write_sysctls(c, rootfd);
     mask_paths(c, rootfd);

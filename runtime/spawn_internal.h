@@ -27,6 +27,7 @@ typedef struct spawn_child {
     char shm_data[64];               /* tmpfs data for /dev/shm */
     char oom[16];                    /* oom_score_adj as text */
     char console[64];                /* host path of the tty's pty slave, "" if none */
+    bool new_console;                /* spec->console_master: make the pty in the container */
     bool mqueue;                     /* the container has its own IPC namespace */
     bool new_cgroupns;               /* unshare it after the parent placed us */
 
@@ -55,8 +56,11 @@ enum {
 _Noreturn void spawn_fail(const spawn_child *c, int err, int step, const char *what, const char *subject);
 
 /* Mounts the container's filesystems below spec->rootfs and pivots into it
- * (runtime/spawn_fs.c).  Runs in the child; exits through spawn_fail. */
-void spawn_fs_setup(const spawn_child *c);
+ * (runtime/spawn_fs.c).  Runs in the child; exits through spawn_fail.
+ * With c->new_console it also opens a pty in the container's devpts and
+ * binds its peer onto /dev/console: console[0] is the master, console[1]
+ * the peer (both close-on-exec); otherwise both are -1. */
+void spawn_fs_setup(const spawn_child *c, int console[2]);
 
 /* mkdir -p of path below the directory rootfd, symlinks resolved inside it.
  * Returns an O_PATH descriptor of the directory, or -1 with errno. */

@@ -101,3 +101,13 @@ def test_tty_output_is_not_multiplexed(d):
     time.sleep(0.5)
     assert d.docker("logs", cid).out == "logged\r\n"
     d.docker("rm", "-f", cid)
+
+
+def test_run_t_terminal_in_the_containers_devpts(d):
+    # as with runc: the pty is the container's own, and /dev/console is it
+    assert d.docker("run", "-t", "--rm", *NET, "busybox", "tty").out == "/dev/pts/0\r\n"
+    out = d.docker("run", "-t", "--rm", *NET, "busybox", "sh", "-c", "stat -c %t,%T /dev/console; ls /dev/pts").out
+    assert out.split() == ["88,0", "0", "ptmx"]
+    assert d.docker("run", "-t", "--rm", "--privileged", *NET, "busybox", "tty").out == "/dev/pts/0\r\n"
+    # the user owns it, as runc makes it
+    assert d.docker("run", "-t", "--rm", "-u", "1000", *NET, "busybox", "sh", "-c", "stat -c %u:%g $(tty)").out == "1000:5\r\n"

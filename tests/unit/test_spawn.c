@@ -97,7 +97,7 @@ static int group_setup(void **state)
     berr e = {0};
     assert_int_equal(fs_copy_file("/bin/busybox", p, 0755, &e), 0);
     static const char *const applets[] = {"sh", "cat", "ls", "id", "sleep", "echo", "mount", "hostname", "ps",
-                                          "unshare", "touch", "grep", "wc", "mkdir", "pwd", "stat", "head"};
+                                          "unshare", "touch", "grep", "wc", "mkdir", "pwd", "stat", "head", "tty"};
     for (size_t i = 0; i < sizeof applets / sizeof applets[0]; i++) {
         snprintf(p, sizeof p, "%s/bin/%s", rootfs, applets[i]);
         assert_int_equal(symlink("busybox", p), 0);
@@ -749,6 +749,111 @@ static void test_tty(void **state)
     assert_string_equal(out, "tty\r\nleader\r\nctty\r\ncharacter special file\r\n");
 }
 
+/* Reads the pty master until the peer's last holder is gone (EIO). */
+static void read_master(int master, char *out, size_t cap)
+{
+    size_t len = 0;
+    ssize_t n;
+    while (len + 1 < cap && (n = read(master, out + len, cap - 1 - len)) > 0)
+        len += (size_t)n;
+    out[len] = 0;
+}
+
+/* docker run -t: the terminal is made in the container's own devpts, as runc
+ * does, so `tty` names /dev/pts/0; it is /dev/console too, the child's
+ * controlling terminal, and the parent reads it through the master. */
+static void test_console(void **state)
+{
+    (void)state;
+    rt_spawn_spec s;
+    base_spec(&s, "tty; stat -c %t,%T /dev/console; read a b c d e f g rest < /proc/self/stat; "
+                  "[ $f = 1 ] && echo leader; [ $g != 0 ] && echo ctty; [ -t 2 ] && echo err-tty");
+    s.tty = true;
+    int master = -2;
+    s.console_master = &master;
+    rt_process proc;
+    berr e = {0};
+    int rc = rt_spawn(&s, &proc, &e);
+    if (rc != 0)
+        fail_msg("rt_spawn: %d %s", rc, e.msg);
+    assert_true(master >= 0);
+    assert_int_equal(fcntl(master, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+    assert_int_equal(fcntl(master, F_GETFL) & O_NONBLOCK, 0);
+    char out[1024];
+    read_master(master, out, sizeof out);
+    close(master);
+    assert_int_equal(wait_pidfd(proc.pidfd), 0);
+    /* 136 = 0x88 is the major of every pty slave. */
+    assert_string_equal(out, "/dev/pts/0\r\n88,0\r\nleader\r\nctty\r\nerr-tty\r\n");
+
+    /* Another user owns it, as with runc; stdin reaches the command. */
+    base_spec(&s, "read line; echo got-$line; stat -c %u:%g:%a $(tty)");
+    s.tty = true;
+    s.uid = s.gid = 1000;
+    s.console_master = &master;
+    rc = rt_spawn(&s, &proc, &e);
+    if (rc != 0)
+        fail_msg("rt_spawn: %d %s", rc, e.msg);
+    assert_int_equal(write(master, "hello\n", 6), 6);
+    read_master(master, out, sizeof out);
+    close(master);
+    assert_int_equal(wait_pidfd(proc.pidfd), 0);
+    assert_string_equal(out, "hello\r\ngot-hello\r\n1000:5:620\r\n");
+    assert_no_children();
+}
+
+/* A spawn that fails with a console asked for neither hangs nor leaks it. */
+static void test_console_errors(void **state)
+{
+    (void)state;
+    rt_spawn_spec s;
+    run_result r;
+    int master = -2;
+    /* The console is sent before the exec fails: it is closed again. */
+    char *argv[] = {"nosuch", NULL};
+    base_spec(&s, NULL);
+    s.argv = argv;
+    s.tty = true;
+    s.console_master = &master;
+    run(&s, &r);
+    assert_int_equal(r.rc, -ENOENT);
+    assert_string_equal(r.e.msg, "exec: \"nosuch\": executable file not found in $PATH");
+    assert_int_equal(master, -1);
+    /* No devpts where the console would be made: the spawn fails before. */
+    rt_mount m = {.source = "tmpfs", .destination = "/dev/pts", .type = "tmpfs"};
+    base_spec(&s, "true");
+    s.mounts = &m;
+    s.n_mounts = 1;
+    s.tty = true;
+    master = -2;
+    s.console_master = &master;
+    run(&s, &r);
+    assert_int_equal(r.rc, -ENOENT);
+    assert_string_equal(r.e.msg, "open /dev/pts/ptmx: No such file or directory");
+    assert_int_equal(master, -1);
+    /* Only for a new container with a tty. */
+    base_spec(&s, "true");
+    master = -2;
+    s.console_master = &master;
+    run(&s, &r);
+    assert_int_equal(r.rc, -EINVAL);
+    assert_int_equal(master, -1);
+    assert_no_children();
+    /* No master stayed open here. */
+    char self[64], target[256];
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        snprintf(self, sizeof self, "/proc/self/fd/%s", de->d_name);
+        ssize_t n = readlink(self, target, sizeof target - 1);
+        target[n > 0 ? n : 0] = 0;
+        if (strstr(target, "ptmx"))
+            fail_msg("a pty master stayed open: fd %s", de->d_name);
+    }
+    closedir(d);
+}
+
 /* Names in the host's /dev, sorted. */
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 static char *dev_listing(void)
@@ -832,6 +937,8 @@ int main(void)
         cmocka_unit_test(test_before_exec),
         cmocka_unit_test(test_exec_into),
         cmocka_unit_test(test_tty),
+        cmocka_unit_test(test_console),
+        cmocka_unit_test(test_console_errors),
         cmocka_unit_test(test_privileged),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
