@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/fsutil.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "runtime/cgroup_internal.h"
@@ -83,26 +84,9 @@ int rt_cg_read(const char *dir, const char *file, char **out, berr *e)
     int r = join(path, sizeof path, dir, file, e);
     if (r < 0)
         return r;
-    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return berr_sys(e, -errno, "read %s", path);
-    /* cgroup files report a size of 0 or 4096 whatever they hold: read to
-     * EOF rather than trusting st_size. */
-    cleanup_buf buf b = BUF_INIT;
-    char block[4096];
-    for (;;) {
-        ssize_t n = read(fd, block, sizeof block);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return berr_sys(e, -errno, "read %s", path);
-        }
-        if (n == 0)
-            break;
-        buf_append(&b, block, (size_t)n);
-    }
-    *out = buf_steal(&b);
-    return 0;
+    /* fs_read_file reads to EOF: cgroup files report a size of 0 or 4096
+     * whatever they hold. */
+    return fs_read_file(path, out, NULL, e);
 }
 
 char *rt_cg_strip(char *s)
