@@ -15,6 +15,7 @@
 #include "lib/timefmt.h"
 #include "node/daemon.h"
 #include "runtime/container_io.h"
+#include "runtime/container_mounts.h"
 #include "runtime/exec.h"
 #include "runtime/rwlayer.h"
 #include "runtime/signals.h"
@@ -428,7 +429,7 @@ void api_container_inspect(api_request *r)
         json_object_set_new(o, "SizeRw", json_integer(rw));
         json_object_set_new(o, "SizeRootFs", json_integer(rootfs));
     }
-    json_object_set_new(o, "Mounts", json_array());
+    json_object_set_new(o, "Mounts", rt_mounts_inspect(c->host_config));
     json_object_set(o, "Config", c->config);
     json_object_set_new(o, "NetworkSettings",
                         json_pack("{s:s, s:s, s:s, s:{}, s:{}}", "Bridge", "", "SandboxID", "", "SandboxKey",

@@ -14,6 +14,7 @@
 #include "lib/log.h"
 #include "lib/timefmt.h"
 #include "runtime/container_internal.h"
+#include "runtime/container_mounts.h"
 #include "runtime/container_validate.h"
 #include "runtime/rwlayer.h"
 #include "runtime/signals.h"
@@ -252,10 +253,11 @@ static int validate_misc(json_t *cfg, json_t *hc, berr *e)
             continue;
         return berr_set(e, -EINVAL, "invalid --security-opt: %s", opt);
     }
-    if (json_array_size(json_object_get(hc, "Binds")) || json_array_size(json_object_get(hc, "Mounts")) ||
-        json_array_size(json_object_get(hc, "VolumesFrom")))
-        return berr_set(e, -ENOSYS, "volumes and bind mounts are not available in berthd yet");
-    return 0;
+    rt_mount_req *mounts;
+    size_t n_mounts;
+    int r = rt_mounts_parse(hc, &mounts, &n_mounts, e);
+    rt_mounts_free(mounts, n_mounts);
+    return r;
 }
 
 /* Splits the create body into Config and HostConfig. */

@@ -14,6 +14,7 @@
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
+#include "runtime/container_mounts.h"
 #include "runtime/seccomp.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -253,6 +254,28 @@ static void tmpfs_options(const char *opts, unsigned long *flags, buf *data)
         if (!known)
             buf_printf(data, "%s%s", data->len ? "," : "", tok);
     }
+}
+
+/* -v and --mount: binds (a missing -v source directory is created, as
+ * dockerd does) and tmpfs. */
+static int user_mounts(rt_container *c, rt_spec_storage *st, berr *e)
+{
+    rt_mount_req *m;
+    size_t n;
+    int r = rt_mounts_parse(c->host_config, &m, &n, e);
+    for (size_t i = 0; i < n && r == 0; i++) {
+        if (m[i].tmpfs) {
+            add_mount(st, "tmpfs", m[i].target, "tmpfs", MS_NOSUID | MS_NODEV | (m[i].readonly ? MS_RDONLY : 0),
+                      m[i].tmpfs_data);
+            continue;
+        }
+        if (m[i].create_source && access(m[i].source, F_OK) < 0 && (r = fs_mkdir_p(m[i].source, 0755, e)) < 0)
+            break;
+        add_mount(st, m[i].source, m[i].target, "bind", MS_BIND | MS_REC | (m[i].readonly ? MS_RDONLY : 0), NULL);
+        st->mounts[st->n_mounts - 1].propagation = m[i].propagation;
+    }
+    rt_mounts_free(m, n);
+    return r;
 }
 
 static int tmpfs_mounts(rt_container *c, rt_spec_storage *st, berr *e)
@@ -514,7 +537,7 @@ int rt_spec_build(rt_containers *m, rt_container *c, const char *rootfs, rt_spec
     if (r < 0)
         return r;
     build_env(c, st);
-    if ((r = etc_files(m, c, st, e)) < 0 || (r = tmpfs_mounts(c, st, e)) < 0 || (r = devices(c, st, e)) < 0 ||
+    if ((r = etc_files(m, c, st, e)) < 0 || (r = tmpfs_mounts(c, st, e)) < 0 || (r = user_mounts(c, st, e)) < 0 || (r = devices(c, st, e)) < 0 ||
         (r = ulimits(c, st, e)) < 0 || (r = sysctls(c, st, e)) < 0 || (r = namespaces(m, c, st, e)) < 0 ||
         (r = security(m, c, st, e)) < 0)
         return r;
