@@ -178,11 +178,6 @@ static void sizes(api_request *r, const rt_container *c, long long *rw, long lon
 
 /* ---- GET /containers/json ----------------------------------------------------- */
 
-typedef struct list_filter {
-    json_t *f;
-    long long before, since;   /* creation times; 0 when not set */
-} list_filter;
-
 static bool match_any(json_t *vals, bool (*pred)(const rt_container *, const char *), const rt_container *c)
 {
     if (!json_array_size(vals))
@@ -246,18 +241,15 @@ static bool by_ancestor_ctx(api_request *r, const rt_container *c, json_t *vals)
     return false;
 }
 
-static int container_time(api_request *r, json_t *f, const char *key, long long *out, berr *e)
+/* before= / since= name a container; returns 1 and sets *out when given. */
+static int filter_container(api_request *r, json_t *f, const char *key, rt_container **out, berr *e)
 {
+    *out = NULL;
     json_t *v = json_array_get(json_object_get(f, key), 0);
     if (!v)
         return 0;
-    rt_container *c;
-    int rc = rt_container_find(mgr(r), json_string_value(v), &c, e);
-    if (rc < 0)
-        return rc;
-    *out = created_unix(c) * 1000000000LL + 1;  /* any value; compared by order below */
-    *out = (long long)(uintptr_t)c;
-    return 1;
+    int rc = rt_container_find(mgr(r), json_string_value(v), out, e);
+    return rc < 0 ? rc : 1;
 }
 
 static json_t *summary(api_request *r, rt_container *c, bool size)
@@ -297,31 +289,31 @@ void api_containers_list(api_request *r)
                                           "is-task", "label", "name", "network", "publish", "since", "status",
                                           "volume", NULL};
     berr e = {0};
-    list_filter lf = {0};
-    if (filters_parse(api_query(r, "filters"), allowed, &lf.f, &e) < 0) {
+    json_t *f;
+    if (filters_parse(api_query(r, "filters"), allowed, &f, &e) < 0) {
         api_reply_berr(r, &e);
         return;
     }
     static const char *const statuses[] = {"created", "restarting", "running", "removing", "paused", "exited", "dead", NULL};
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(lf.f, "status"), i, v) {
+    json_array_foreach(json_object_get(f, "status"), i, v) {
         bool ok = false;
         for (const char *const *s = statuses; *s; s++)
             ok |= !strcmp(*s, json_string_value(v));
         if (!ok) {
-            json_decref(lf.f);
+            json_decref(f);
             api_reply_error(r, -EINVAL, "invalid filter 'status'");
             return;
         }
     }
-    long long before_ptr = 0, since_ptr = 0;
-    if (container_time(r, lf.f, "before", &before_ptr, &e) < 0 || container_time(r, lf.f, "since", &since_ptr, &e) < 0) {
-        json_decref(lf.f);
+    rt_container *before, *since;
+    if (filter_container(r, f, "before", &before, &e) < 0 || filter_container(r, f, "since", &since, &e) < 0) {
+        json_decref(f);
         api_reply_berr(r, &e);
         return;
     }
-    bool all = api_query_bool(r, "all", false) || filters_has(lf.f, "status") || filters_has(lf.f, "exited");
+    bool all = api_query_bool(r, "all", false) || filters_has(f, "status") || filters_has(f, "exited");
     const char *limit_s = api_query(r, "limit");
     long limit = limit_s ? strtol(limit_s, NULL, 10) : -1;
     if (limit > 0)
@@ -329,22 +321,18 @@ void api_containers_list(api_request *r)
     bool size = api_query_bool(r, "size", false);
     rt_containers *m = mgr(r);
     json_t *out = json_array();
-    /* newest first; before/since count in creation order */
-    bool seen_before = before_ptr == 0, seen_since = false;
+    /* newest first: skip down to `before`, stop at `since` (both excluded) */
+    bool past_before = before == NULL;
     for (size_t k = m->n; k-- > 0;) {
         rt_container *c = m->list[k];
-        if (since_ptr && (uintptr_t)c == (uintptr_t)since_ptr) {
-            seen_since = true;
-        }
-        if (before_ptr && (uintptr_t)c == (uintptr_t)before_ptr) {
-            seen_before = true;
+        if (c == since)
+            break;
+        if (!past_before) {
+            past_before = c == before;
             continue;
         }
-        if (!seen_before || seen_since || (since_ptr && (uintptr_t)c == (uintptr_t)since_ptr))
-            continue;
         if (!all && !rt_container_running(c) && c->state != RT_STATE_RESTARTING)
             continue;
-        json_t *f = lf.f;
         if (!match_any(json_object_get(f, "status"), by_status, c) || !match_any(json_object_get(f, "name"), by_name, c) ||
             !match_any(json_object_get(f, "id"), by_id, c) || !match_any(json_object_get(f, "exited"), by_exited, c) ||
             !match_any(json_object_get(f, "health"), by_health, c) ||
@@ -355,7 +343,7 @@ void api_containers_list(api_request *r)
             break;
         json_array_append_new(out, summary(r, c, size));
     }
-    json_decref(lf.f);
+    json_decref(f);
     api_reply_json(r, 200, out);
 }
 
@@ -432,8 +420,8 @@ void api_container_inspect(api_request *r)
     json_object_set_new(o, "Mounts", rt_mounts_inspect(c->host_config));
     json_object_set(o, "Config", c->config);
     json_object_set_new(o, "NetworkSettings",
-                        json_pack("{s:s, s:s, s:s, s:{}, s:{}}", "Bridge", "", "SandboxID", "", "SandboxKey",
-                                  c->pid > 0 ? "" : "", "Ports", "Networks"));
+                        json_pack("{s:s, s:s, s:s, s:{}, s:{}}", "Bridge", "", "SandboxID", "", "SandboxKey", "",
+                                  "Ports", "Networks"));
     api_reply_json(r, 200, o);
 }
 
@@ -684,15 +672,7 @@ void api_containers_prune(api_request *r)
         json_t *labels = json_object_get(c->config, "Labels");
         if (!filters_match_labels(f, "label", labels) || (until && created_unix(c) >= until))
             continue;
-        bool excluded = false;
-        size_t k;
-        json_t *v;
-        json_array_foreach(json_object_get(f, "label!"), k, v) {
-            json_t *one = json_pack("{s:[O]}", "label", v);
-            excluded |= filters_match_labels(one, "label", labels);
-            json_decref(one);
-        }
-        if (excluded)
+        if (filters_match_any_label(f, "label!", labels))
             continue;
         long long rw, rootfs;
         sizes(r, c, &rw, &rootfs);

@@ -78,9 +78,8 @@ static int until_bound(json_t *f, long long *out, berr *e)
     return 1;
 }
 
-static json_t *image_summary(api_request *r, const rt_image *img, bool digests)
+static json_t *image_summary(api_request *r, const rt_image *img)
 {
-    (void)digests;
     json_t *o = json_pack("{s:s, s:s, s:o, s:[], s:I, s:I, s:I, s:O, s:I}", "Id", img->id, "ParentId", img->parent,
                           "RepoTags", tags_json(img), "RepoDigests", "Created", (json_int_t)img->created, "Size",
                           (json_int_t)img->size, "SharedSize", (json_int_t)-1, "Labels", img->labels, "Containers",
@@ -115,7 +114,6 @@ void api_images_list(api_request *r)
         api_reply_berr(r, &e);
         return;
     }
-    bool digests = api_query_bool(r, "digests", false);
     json_t *out = json_array();
     for (size_t i = 0; i < n; i++) {
         rt_image *img = imgs[i];
@@ -125,7 +123,7 @@ void api_images_list(api_request *r)
             continue;
         if ((hb && img->created >= before) || (hs && img->created <= since) || (hu && img->created >= until))
             continue;
-        json_array_append_new(out, image_summary(r, img, digests));
+        json_array_append_new(out, image_summary(r, img));
     }
     rt_images_free(imgs, n);
     json_decref(f);
@@ -337,16 +335,8 @@ static bool prune_keep(void *ctx, const rt_image *img)
     prune_filter *pf = ctx;
     if (!filters_match_labels(pf->f, "label", img->labels))
         return true;
-    json_t *neg = json_object_get(pf->f, "label!");
-    size_t i;
-    json_t *v;
-    json_array_foreach(neg, i, v) {
-        json_t *one = json_pack("{s:[O]}", "label", v);
-        bool hit = filters_match_labels(one, "label", img->labels);
-        json_decref(one);
-        if (hit)
-            return true;
-    }
+    if (filters_match_any_label(pf->f, "label!", img->labels))
+        return true;
     return pf->until && img->created >= pf->until;
 }
 

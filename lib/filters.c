@@ -1,5 +1,6 @@
 #include "lib/filters.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int filters_parse(const char *text, const char *const *allowed, json_t **out, berr *e)
@@ -74,21 +75,30 @@ int filters_bool(json_t *f, const char *name, bool *out, berr *e)
     return 0;
 }
 
+/* "key" or "key=value" against a labels object. */
+static bool label_matches(const char *want, json_t *labels)
+{
+    const char *eq = strchr(want, '=');
+    char key[512];
+    snprintf(key, sizeof key, "%.*s", (int)(eq ? (size_t)(eq - want) : strlen(want)), want);
+    json_t *have = json_object_get(labels, key);
+    if (!have)
+        return false;
+    return !eq || (json_is_string(have) && strcmp(json_string_value(have), eq + 1) == 0);
+}
+
 bool filters_match_labels(json_t *f, const char *name, json_t *labels)
 {
-    json_t *vals = json_object_get(f, name);
     size_t i;
     json_t *it;
-    json_array_foreach(vals, i, it) {
-        const char *want = json_string_value(it);
-        const char *eq = strchr(want, '=');
-        char key[512];
-        snprintf(key, sizeof key, "%.*s", (int)(eq ? (size_t)(eq - want) : strlen(want)), want);
-        json_t *have = json_object_get(labels, key);
-        if (!have)
-            return false;
-        if (eq && (!json_is_string(have) || strcmp(json_string_value(have), eq + 1) != 0))
-            return false;
-    }
+    json_array_foreach(json_object_get(f, name), i, it) if (!label_matches(json_string_value(it), labels)) return false;
     return true;
+}
+
+bool filters_match_any_label(json_t *f, const char *name, json_t *labels)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(f, name), i, it) if (label_matches(json_string_value(it), labels)) return true;
+    return false;
 }

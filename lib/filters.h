@@ -25,5 +25,7 @@ int filters_bool(json_t *f, const char *name, bool *out, berr *e);
 /* Matches labels (a JSON object) against "label" style values: every
  * "key" must exist and every "key=value" must match. */
 bool filters_match_labels(json_t *f, const char *name, json_t *labels);
+/* True if any of the values matches (for "label!" exclusions). */
+bool filters_match_any_label(json_t *f, const char *name, json_t *labels);
 
 #endif

@@ -15,6 +15,7 @@
 #include "lib/timefmt.h"
 #include "runtime/container_internal.h"
 #include "runtime/container_mounts.h"
+#include "runtime/container_spec.h"
 #include "runtime/container_validate.h"
 #include "runtime/rwlayer.h"
 #include "runtime/signals.h"
@@ -218,20 +219,8 @@ static int validate_modes(rt_containers *m, json_t *hc, berr *e)
 
 static int validate_caps(json_t *hc, berr *e)
 {
-    json_t *lists[2] = {json_object_get(hc, "CapAdd"), json_object_get(hc, "CapDrop")};
-    const char **names[2] = {NULL, NULL};
-    size_t counts[2] = {0, 0};
-    for (int l = 0; l < 2; l++) {
-        size_t i;
-        json_t *v;
-        names[l] = xcalloc(json_array_size(lists[l]) + 1, sizeof *names[l]);
-        json_array_foreach(lists[l], i, v) if (json_is_string(v)) names[l][counts[l]++] = json_string_value(v);
-    }
     uint64_t caps;
-    int r = rt_caps_adjust(rt_caps_default(), names[0], counts[0], names[1], counts[1], &caps, e);
-    free(names[0]);
-    free(names[1]);
-    return r;
+    return rt_spec_caps(hc, false, &caps, e);
 }
 
 static int validate_misc(json_t *cfg, json_t *hc, berr *e)

@@ -76,7 +76,7 @@ static int build_argv(rt_containers *m, rt_container *c, rt_spec_storage *st, be
     return 0;
 }
 
-static bool env_has(char **env, const char *key)
+bool rt_env_has(char **env, const char *key)
 {
     size_t k = strlen(key);
     for (char **p = env; p && *p; p++)
@@ -85,38 +85,40 @@ static bool env_has(char **env, const char *key)
     return false;
 }
 
+void rt_env_put(char ***env, size_t *n, const char *kv)
+{
+    if (!kv || !strchr(kv, '='))
+        return;
+    size_t klen = strcspn(kv, "=");
+    for (size_t j = 0; j < *n; j++)
+        if (strncmp((*env)[j], kv, klen) == 0 && (*env)[j][klen] == '=') {
+            free((*env)[j]);
+            (*env)[j] = xstrdup(kv);
+            return;
+        }
+    push_str(env, n, kv);
+}
+
+void rt_env_put_all(char ***env, size_t *n, json_t *list)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) rt_env_put(env, n, json_string_value(v));
+}
+
 static void build_env(rt_container *c, rt_spec_storage *st)
 {
     size_t n = 0;
     push_str(&st->env, &n, DEFAULT_PATH);
     /* Docker puts HOSTNAME first; the image and user Env follow and win. */
-    char *host = xasprintf("HOSTNAME=%s", str_of(c->config, "Hostname"));
+    cleanup_free char *host = xasprintf("HOSTNAME=%s", str_of(c->config, "Hostname"));
     push_str(&st->env, &n, host);
-    free(host);
     if (json_is_true(json_object_get(c->config, "Tty")))
         push_str(&st->env, &n, "TERM=xterm");
-    size_t i;
-    json_t *v;
-    json_array_foreach(json_object_get(c->config, "Env"), i, v) {
-        const char *kv = json_string_value(v);
-        if (!kv || !strchr(kv, '='))
-            continue;
-        size_t klen = strcspn(kv, "=");
-        bool replaced = false;
-        for (size_t j = 0; j < n; j++) {
-            if (strncmp(st->env[j], kv, klen) == 0 && st->env[j][klen] == '=') {
-                free(st->env[j]);
-                st->env[j] = xstrdup(kv);
-                replaced = true;
-            }
-        }
-        if (!replaced)
-            push_str(&st->env, &n, kv);
-    }
-    if (!env_has(st->env, "HOME")) {
-        char *home = xasprintf("HOME=%s", st->user.home[0] ? st->user.home : "/");
+    rt_env_put_all(&st->env, &n, json_object_get(c->config, "Env"));
+    if (!rt_env_has(st->env, "HOME")) {
+        cleanup_free char *home = xasprintf("HOME=%s", st->user.home[0] ? st->user.home : "/");
         push_str(&st->env, &n, home);
-        free(home);
     }
 }
 
@@ -447,29 +449,31 @@ static int namespaces(rt_containers *m, rt_container *c, rt_spec_storage *st, be
 
 /* ---- privileges ------------------------------------------------------------- */
 
-static int security(rt_containers *m, rt_container *c, rt_spec_storage *st, berr *e)
+int rt_spec_caps(json_t *hc, bool privileged, uint64_t *caps, berr *e)
 {
-    json_t *hc = c->host_config;
-    bool privileged = json_is_true(json_object_get(hc, "Privileged"));
-    st->spec.privileged = privileged;
-    uint64_t caps = privileged ? rt_caps_all() : rt_caps_default();
-    if (!privileged) {
-        json_t *lists[2] = {json_object_get(hc, "CapAdd"), json_object_get(hc, "CapDrop")};
-        const char **names[2];
-        size_t counts[2] = {0, 0};
-        for (int l = 0; l < 2; l++) {
-            names[l] = xcalloc(json_array_size(lists[l]) + 1, sizeof *names[l]);
-            size_t i;
-            json_t *v;
-            json_array_foreach(lists[l], i, v) if (json_is_string(v)) names[l][counts[l]++] = json_string_value(v);
-        }
-        int r = rt_caps_adjust(caps, names[0], counts[0], names[1], counts[1], &caps, e);
-        free(names[0]);
-        free(names[1]);
-        if (r < 0)
-            return r;
+    *caps = privileged ? rt_caps_all() : rt_caps_default();
+    if (privileged)
+        return 0;
+    json_t *lists[2] = {json_object_get(hc, "CapAdd"), json_object_get(hc, "CapDrop")};
+    const char **names[2];
+    size_t counts[2] = {0, 0};
+    for (int l = 0; l < 2; l++) {
+        names[l] = xcalloc(json_array_size(lists[l]) + 1, sizeof *names[l]);
+        size_t i;
+        json_t *v;
+        json_array_foreach(lists[l], i, v) if (json_is_string(v)) names[l][counts[l]++] = json_string_value(v);
     }
-    st->spec.caps = caps;
+    int r = rt_caps_adjust(*caps, names[0], counts[0], names[1], counts[1], caps, e);
+    free(names[0]);
+    free(names[1]);
+    return r;
+}
+
+int rt_spec_seccomp(rt_containers *m, json_t *hc, bool privileged, uint64_t caps, bool *no_new_privs,
+                    const struct sock_fprog **prog, struct sock_fprog **owned, berr *e)
+{
+    *prog = NULL;
+    *owned = NULL;
     const char *profile = privileged ? NULL : rt_seccomp_default_profile();
     size_t i;
     json_t *v;
@@ -479,22 +483,29 @@ static int security(rt_containers *m, rt_container *c, rt_spec_storage *st, berr
             continue;
         if (!strcmp(opt, "no-new-privileges") || !strcmp(opt, "no-new-privileges=true") ||
             !strcmp(opt, "no-new-privileges:true"))
-            st->spec.no_new_privs = true;
+            *no_new_privs = true;
         else if (!strcmp(opt, "seccomp=unconfined") || !strcmp(opt, "seccomp:unconfined"))
             profile = NULL;
         else if (!strncmp(opt, "seccomp=", 8) || !strncmp(opt, "seccomp:", 8))
             profile = opt + 8;
     }
-    if (profile == rt_seccomp_default_profile()) {
-        if (rt_containers_default_seccomp(m, caps, &st->spec.seccomp, e) < 0)
-            return berr_wrap(e, "seccomp profile");
-    } else if (profile) {
-        int r = rt_seccomp_compile(profile, caps, &st->seccomp, e);
-        if (r < 0)
-            return berr_wrap(e, "seccomp profile");
-        st->spec.seccomp = st->seccomp;
-    }
-    return 0;
+    int r = 0;
+    if (profile == rt_seccomp_default_profile())
+        r = rt_containers_default_seccomp(m, caps, prog, e);
+    else if (profile && (r = rt_seccomp_compile(profile, caps, owned, e)) == 0)
+        *prog = *owned;
+    return r < 0 ? berr_wrap(e, "seccomp profile") : 0;
+}
+
+static int security(rt_containers *m, rt_container *c, rt_spec_storage *st, berr *e)
+{
+    json_t *hc = c->host_config;
+    st->spec.privileged = json_is_true(json_object_get(hc, "Privileged"));
+    int r = rt_spec_caps(hc, st->spec.privileged, &st->spec.caps, e);
+    if (r == 0)
+        r = rt_spec_seccomp(m, hc, st->spec.privileged, st->spec.caps, &st->spec.no_new_privs, &st->spec.seccomp,
+                            &st->seccomp, e);
+    return r;
 }
 
 void rt_spec_resources(json_t *hc, rt_resources *r)

@@ -37,6 +37,21 @@ typedef struct rt_spec_storage {
 int rt_spec_build(rt_containers *m, rt_container *c, const char *rootfs, rt_spec_storage *st, berr *e);
 void rt_spec_free(rt_spec_storage *st);
 
+/* Environments as "K=V" string lists (NULL-terminated, *n entries):
+ * rt_env_put replaces K or appends (strings without '=' are ignored). */
+bool rt_env_has(char **env, const char *key);
+void rt_env_put(char ***env, size_t *n, const char *kv);
+void rt_env_put_all(char ***env, size_t *n, json_t *list);
+
+/* The capabilities HostConfig gives (all when privileged, else Docker's
+ * default set with CapAdd/CapDrop applied). */
+int rt_spec_caps(json_t *host_config, bool privileged, uint64_t *caps, berr *e);
+/* The seccomp program SecurityOpt asks for (NULL when unconfined or
+ * privileged) and whether no-new-privileges is set.  *prog is either the
+ * manager's cached default (borrowed) or *owned (freed by the caller). */
+int rt_spec_seccomp(rt_containers *m, json_t *host_config, bool privileged, uint64_t caps, bool *no_new_privs,
+                    const struct sock_fprog **prog, struct sock_fprog **owned, berr *e);
+
 /* HostConfig -> cgroup limits (also for docker update). */
 void rt_spec_resources(json_t *host_config, rt_resources *r);
 

@@ -12,6 +12,7 @@
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "runtime/container_internal.h"
+#include "runtime/container_fs.h"
 #include "runtime/container_io.h"
 #include "runtime/container_spec.h"
 #include "runtime/rwlayer.h"
@@ -35,35 +36,6 @@ const char *rt_restart_policy(const rt_container *c, int *max_retries)
 }
 
 static void set_now(char *dst) { time_now_rfc3339(dst); }
-
-/* ---- mounting the root --------------------------------------------------- */
-
-static int mount_root(rt_containers *m, rt_container *c, berr *e)
-{
-    rt_image *img = NULL;
-    int r = rt_image_resolve(m->images, c->image_id, &img, e);
-    if (r < 0)
-        return r;
-    char **chains = NULL;
-    long long *sizes = NULL;
-    size_t n = 0;
-    r = rt_image_layers(m->images, img, &chains, &sizes, &n, e);
-    rt_image_free(img);
-    if (r < 0)
-        return r;
-    /* overlay wants the top layer first */
-    for (size_t i = 0; i < n / 2; i++) {
-        char *t = chains[i];
-        chains[i] = chains[n - 1 - i];
-        chains[n - 1 - i] = t;
-    }
-    r = rt_rwlayer_mount(m->driver, c->id, chains, n, c->rootfs, e);
-    for (size_t i = 0; i < n; i++)
-        free(chains[i]);
-    free(chains);
-    free(sizes);
-    return r;
-}
 
 /* ---- waiters -------------------------------------------------------------- */
 
@@ -257,7 +229,7 @@ static int failed_start_code(int err)
 static int do_start(rt_containers *m, rt_container *c, berr *e)
 {
     c->manager = m;
-    int r = mount_root(m, c, e);
+    int r = rt_container_mount_root(m, c, c->rootfs, e);
     if (r < 0)
         return r;
     rt_spec_storage st;

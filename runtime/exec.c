@@ -12,6 +12,7 @@
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "runtime/container_internal.h"
+#include "runtime/container_spec.h"
 #include "runtime/seccomp.h"
 #include "runtime/user.h"
 
@@ -192,79 +193,23 @@ static int build(exec_spec *es, rt_exec *x, berr *e)
     size_t n = 0;
     json_array_foreach(json_object_get(cfg, "Cmd"), i, v) if (json_is_string(v)) strv_push(&es->argv, &n, json_string_value(v));
     n = 0;
-    json_t *lists[2] = {json_object_get(c->config, "Env"), json_object_get(cfg, "Env")};
     strv_push(&es->env, &n, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    for (int l = 0; l < 2; l++) {
-        json_array_foreach(lists[l], i, v) {
-            const char *kv = json_string_value(v);
-            if (!kv || !strchr(kv, '='))
-                continue;
-            size_t k = strcspn(kv, "=");
-            bool replaced = false;
-            for (size_t j = 0; j < n; j++)
-                if (strncmp(es->env[j], kv, k) == 0 && es->env[j][k] == '=') {
-                    free(es->env[j]);
-                    es->env[j] = xstrdup(kv);
-                    replaced = true;
-                }
-            if (!replaced)
-                strv_push(&es->env, &n, kv);
-        }
-    }
-    bool has_home = false;
-    for (size_t j = 0; j < n; j++)
-        has_home |= strncmp(es->env[j], "HOME=", 5) == 0;
-    if (!has_home) {
+    rt_env_put_all(&es->env, &n, json_object_get(c->config, "Env"));
+    rt_env_put_all(&es->env, &n, json_object_get(cfg, "Env"));
+    if (!rt_env_has(es->env, "HOME")) {
         cleanup_free char *home = xasprintf("HOME=%s", es->user.home[0] ? es->user.home : "/");
         strv_push(&es->env, &n, home);
     }
-    if (json_is_true(json_object_get(cfg, "Tty"))) {
-        bool has_term = false;
-        for (size_t j = 0; j < n; j++)
-            has_term |= strncmp(es->env[j], "TERM=", 5) == 0;
-        if (!has_term)
-            strv_push(&es->env, &n, "TERM=xterm");
-    }
+    if (json_is_true(json_object_get(cfg, "Tty")) && !rt_env_has(es->env, "TERM"))
+        strv_push(&es->env, &n, "TERM=xterm");
 
     bool privileged = json_is_true(json_object_get(cfg, "Privileged")) ||
                       json_is_true(json_object_get(c->host_config, "Privileged"));
-    uint64_t caps = rt_caps_default();
-    if (privileged) {
-        caps = rt_caps_all();
-    } else {
-        json_t *cl[2] = {json_object_get(c->host_config, "CapAdd"), json_object_get(c->host_config, "CapDrop")};
-        const char **names[2];
-        size_t counts[2] = {0, 0};
-        for (int l = 0; l < 2; l++) {
-            names[l] = xcalloc(json_array_size(cl[l]) + 1, sizeof *names[l]);
-            json_array_foreach(cl[l], i, v) if (json_is_string(v)) names[l][counts[l]++] = json_string_value(v);
-        }
-        r = rt_caps_adjust(caps, names[0], counts[0], names[1], counts[1], &caps, e);
-        free(names[0]);
-        free(names[1]);
-        if (r < 0)
-            return r;
-    }
-    const char *profile = privileged ? NULL : rt_seccomp_default_profile();
-    json_array_foreach(json_object_get(c->host_config, "SecurityOpt"), i, v) {
-        const char *opt = json_string_value(v);
-        if (!opt)
-            continue;
-        if (!strcmp(opt, "seccomp=unconfined") || !strcmp(opt, "seccomp:unconfined"))
-            profile = NULL;
-        else if (!strncmp(opt, "seccomp=", 8) || !strncmp(opt, "seccomp:", 8))
-            profile = opt + 8;
-        else if (!strncmp(opt, "no-new-privileges", 17) && !strstr(opt, "false"))
-            es->spec.no_new_privs = true;
-    }
-    if (profile == rt_seccomp_default_profile()) {
-        if ((r = rt_containers_default_seccomp(es->m, caps, &es->spec.seccomp, e)) < 0)
-            return r;
-    } else if (profile) {
-        if ((r = rt_seccomp_compile(profile, caps, &es->seccomp, e)) < 0)
-            return r;
-        es->spec.seccomp = es->seccomp;
-    }
+    uint64_t caps;
+    if ((r = rt_spec_caps(c->host_config, privileged, &caps, e)) < 0 ||
+        (r = rt_spec_seccomp(es->m, c->host_config, privileged, caps, &es->spec.no_new_privs, &es->spec.seccomp,
+                             &es->seccomp, e)) < 0)
+        return r;
     const char *wd = *str_of(cfg, "WorkingDir") ? str_of(cfg, "WorkingDir") : str_of(c->config, "WorkingDir");
     es->spec.argv = es->argv;
     es->spec.env = es->env;

@@ -11,7 +11,7 @@
 
 #include "lib/filters.h"
 
-static const char *const allowed[] = {"dangling", "label", "reference", "until", NULL};
+static const char *const allowed[] = {"dangling", "label", "label!", "reference", "until", NULL};
 
 static void assert_values(json_t *f, const char *name, const char *const *want, size_t n)
 {
@@ -269,6 +269,17 @@ static void test_match_labels(void **state)
     assert_true(filters_match_labels(f, "label", none));
     json_decref(f);
     json_decref(none);
+
+    /* label! excludes when any of its values matches */
+    f = parse_ok("{\"label!\":[\"zzz\",\"a=1\"]}");
+    assert_true(filters_match_any_label(f, "label!", labels));
+    json_decref(f);
+    f = parse_ok("{\"label!\":[\"a=2\",\"zzz\"]}");
+    assert_false(filters_match_any_label(f, "label!", labels));
+    json_decref(f);
+    f = parse_ok("{}");
+    assert_false(filters_match_any_label(f, "label!", labels));
+    json_decref(f);
     json_decref(labels);
 }
 
