@@ -95,3 +95,10 @@ void digest_chain_id(const char *parent_chain, const char *diff_id, char out[DIG
     int n = snprintf(joined, sizeof joined, "%s %s", parent_chain, diff_id);
     digest_mem(joined, (size_t)n, out);
 }
+
+void digest_random_id(char out[DIGEST_HEX_LEN + 1])
+{
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(out, DIGEST_HEX_LEN + 1, raw, sizeof raw);
+}

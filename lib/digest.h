@@ -36,6 +36,9 @@ const char *digest_hex(const char *digest);
 
 /* Chain ID of a layer (the OCI "ChainID"): for the base layer its diff ID,
  * else sha256 of "<parent chain ID> <diff ID>". */
+/* 64 random hex digits: the IDs of containers, networks, endpoints, execs. */
+void digest_random_id(char out[DIGEST_HEX_LEN + 1]);
+
 void digest_chain_id(const char *parent_chain, const char *diff_id, char out[DIGEST_BUF]);
 
 #endif

@@ -70,9 +70,7 @@ int rt_exec_create(rt_containers *m, rt_container *c, json_t *body, rt_exec **ou
     if (!json_is_array(cmd) || json_array_size(cmd) == 0)
         return berr_set(e, -EINVAL, "No exec command specified");
     rt_exec *x = xcalloc(1, sizeof *x);
-    unsigned char raw[32];
-    randombytes_buf(raw, sizeof raw);
-    sodium_bin2hex(x->id, sizeof x->id, raw, sizeof raw);
+    digest_random_id(x->id);
     snprintf(x->container_id, sizeof x->container_id, "%s", c->id);
     x->config = json_deep_copy(body);
     x->proc.pidfd = -1;

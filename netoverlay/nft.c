@@ -1,0 +1,237 @@
+/* The berth nftables table, generated whole from the model and replaced in
+ * one libnftables batch.  "add table" before "delete table" makes the
+ * delete succeed whether or not the table was there, and the kernel
+ * applies the batch as one transaction: the old rules hold until the new
+ * ones are in.
+ *
+ * The script is text, so every name and address from the model is checked
+ * before it goes in (nft_apply): a bridge name with a quote in it must not
+ * become a rule of its own. */
+#include "netoverlay/nft.h"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <nftables/libnftables.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool any_addr(const char *ip)
+{
+    return !ip || !*ip || strcmp(ip, "0.0.0.0") == 0;
+}
+
+/* A table ip only sees IPv4: a port published on an IPv6 host address
+ * ("::", "::1") has no rule here. */
+static bool v6_host(const char *ip)
+{
+    return ip && strchr(ip, ':');
+}
+
+static void publish_chain(const nft_model *m, buf *out)
+{
+    buf_puts(out, "\tchain publish {\n");
+    for (size_t i = 0; i < m->n_ports; i++) {
+        const nft_port *p = &m->ports[i];
+        if (v6_host(p->host_ip))
+            continue;
+        buf_puts(out, "\t\t");
+        if (!any_addr(p->host_ip))
+            buf_printf(out, "ip daddr %s ", p->host_ip);
+        buf_printf(out, "%s dport %u dnat to %s:%u\n", p->proto, p->host_port, p->container_ip,
+                   p->container_port);
+    }
+    buf_puts(out, "\t}\n");
+}
+
+static void postrouting_chain(const nft_model *m, buf *out)
+{
+    buf_puts(out, "\tchain postrouting {\n"
+                  "\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
+    for (size_t i = 0; i < m->n_nets; i++) {
+        const nft_net *n = &m->nets[i];
+        if (n->masquerade && !n->internal)
+            buf_printf(out, "\t\tip saddr %s oifname != \"%s\" masquerade\n", n->subnet, n->bridge);
+    }
+    /* The host reaching a published port at 127.0.0.1: after DNAT the
+     * packet leaves on the bridge with a loopback source the container
+     * could not answer. */
+    for (size_t i = 0; i < m->n_nets; i++)
+        buf_printf(out, "\t\toifname \"%s\" ip saddr 127.0.0.0/8 masquerade\n", m->nets[i].bridge);
+    /* Hairpin: a container reaching its own published port comes back to
+     * itself, and would answer itself directly without this. */
+    for (size_t i = 0; i < m->n_ports; i++) {
+        const nft_port *p = &m->ports[i];
+        if (v6_host(p->host_ip))
+            continue;
+        buf_printf(out, "\t\tip saddr %s ip daddr %s %s dport %u masquerade\n", p->container_ip,
+                   p->container_ip, p->proto, p->container_port);
+    }
+    buf_puts(out, "\t}\n");
+}
+
+static void forward_chain(const nft_model *m, buf *out)
+{
+    buf_puts(out, "\tchain forward {\n"
+                  "\t\ttype filter hook forward priority filter; policy accept;\n"
+                  "\t\tct state established,related accept\n"
+                  "\t\tct status dnat accept\n");
+    for (size_t i = 0; i < m->n_nets; i++) {
+        const nft_net *n = &m->nets[i];
+        if (n->internal)
+            buf_printf(out,
+                       "\t\tiifname \"%s\" oifname != \"%s\" drop\n"
+                       "\t\toifname \"%s\" iifname != \"%s\" drop\n",
+                       n->bridge, n->bridge, n->bridge, n->bridge);
+    }
+    for (size_t i = 0; i < m->n_nets; i++) {
+        const nft_net *n = &m->nets[i];
+        buf_printf(out, "\t\tiifname \"%s\" oifname \"%s\" %s\n", n->bridge, n->bridge,
+                   n->icc ? "accept" : "drop");
+    }
+    /* Networks do not reach each other.  An anonymous set rejects a
+     * duplicate element, hence the dedup. */
+    buf set = BUF_INIT;
+    size_t distinct = 0;
+    for (size_t i = 0; i < m->n_nets; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(m->nets[i].bridge, m->nets[j].bridge) == 0;
+        if (seen)
+            continue;
+        buf_printf(&set, "%s\"%s\"", distinct ? ", " : "", m->nets[i].bridge);
+        distinct++;
+    }
+    if (distinct >= 2)
+        buf_printf(out, "\t\tiifname { %s } oifname { %s } drop\n", set.data, set.data);
+    buf_free(&set);
+    buf_puts(out, "\t}\n");
+}
+
+void nft_ruleset(const nft_model *model, buf *out)
+{
+    static const nft_model empty = {0};
+    const nft_model *m = model ? model : &empty;
+    buf_puts(out, "add table ip " NFT_TABLE "\n"
+                  "delete table ip " NFT_TABLE "\n"
+                  "table ip " NFT_TABLE " {\n");
+    /* publish first so the jumps below name a chain already declared. */
+    publish_chain(m, out);
+    buf_puts(out, "\tchain prerouting {\n"
+                  "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
+                  "\t\tfib daddr type local jump publish\n"
+                  "\t}\n"
+                  "\tchain output {\n"
+                  "\t\ttype nat hook output priority -100; policy accept;\n"
+                  "\t\tfib daddr type local jump publish\n"
+                  "\t}\n");
+    postrouting_chain(m, out);
+    forward_chain(m, out);
+    buf_puts(out, "}\n");
+}
+
+int nft_run(const char *script, berr *e)
+{
+    struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+    if (!ctx)
+        return berr_set(e, -ENOMEM, "nft_ctx_new");
+    /* Buffered so nft prints nothing on the daemon's stderr, and its error
+     * text can go into e. */
+    if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0) {
+        nft_ctx_free(ctx);
+        return berr_set(e, -ENOMEM, "nft: cannot buffer output");
+    }
+    int r = 0;
+    if (nft_run_cmd_from_buffer(ctx, script) != 0) {
+        const char *err = nft_ctx_get_error_buffer(ctx);
+        size_t n = err ? strlen(err) : 0;
+        while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
+            n--;
+        r = berr_set(e, -EIO, "nft: %.*s", (int)n, n ? err : "failed");
+    }
+    nft_ctx_free(ctx);
+    return r;
+}
+
+/* Checks of what goes into the script: see the comment at the top. */
+static bool ifname_ok(const char *s)
+{
+    if (!s || !*s || strlen(s) >= IF_NAMESIZE)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (*p <= ' ' || *p > '~' || *p == '"' || *p == '\\' || *p == '/')
+            return false;
+    return true;
+}
+
+static bool ip4_ok(const char *s)
+{
+    struct in_addr a;
+    return s && inet_pton(AF_INET, s, &a) == 1;
+}
+
+static bool subnet_ok(const char *s)
+{
+    const char *slash = s ? strchr(s, '/') : NULL;
+    if (!slash || slash - s >= INET_ADDRSTRLEN)
+        return false;
+    char ip[INET_ADDRSTRLEN];
+    memcpy(ip, s, (size_t)(slash - s));
+    ip[slash - s] = 0;
+    char *end;
+    long len = strtol(slash + 1, &end, 10);
+    return ip4_ok(ip) && slash[1] && !*end && len >= 0 && len <= 32;
+}
+
+int nft_model_check(const nft_model *model, berr *e)
+{
+    static const nft_model empty = {0};
+    const nft_model *m = model ? model : &empty;
+    for (size_t i = 0; i < m->n_nets; i++) {
+        const nft_net *n = &m->nets[i];
+        if (!ifname_ok(n->bridge))
+            return berr_set(e, -EINVAL, "nft: invalid bridge name \"%s\"", n->bridge ? n->bridge : "");
+        if (!subnet_ok(n->subnet))
+            return berr_set(e, -EINVAL, "nft: invalid subnet \"%s\" for %s", n->subnet ? n->subnet : "",
+                            n->bridge);
+    }
+    for (size_t i = 0; i < m->n_ports; i++) {
+        const nft_port *p = &m->ports[i];
+        if (!p->proto || (strcmp(p->proto, "tcp") && strcmp(p->proto, "udp") && strcmp(p->proto, "sctp")))
+            return berr_set(e, -EINVAL, "nft: invalid protocol \"%s\"", p->proto ? p->proto : "");
+        if (!any_addr(p->host_ip) && !v6_host(p->host_ip) && !ip4_ok(p->host_ip))
+            return berr_set(e, -EINVAL, "nft: invalid host address \"%s\"", p->host_ip);
+        if (v6_host(p->host_ip)) {
+            struct in6_addr a;
+            if (inet_pton(AF_INET6, p->host_ip, &a) != 1)
+                return berr_set(e, -EINVAL, "nft: invalid host address \"%s\"", p->host_ip);
+        }
+        if (!ip4_ok(p->container_ip))
+            return berr_set(e, -EINVAL, "nft: invalid container address \"%s\"",
+                            p->container_ip ? p->container_ip : "");
+        if (p->host_port == 0 || p->container_port == 0)
+            return berr_set(e, -EINVAL, "nft: port 0 in %s:%u -> %s:%u", p->proto, p->host_port,
+                            p->container_ip, p->container_port);
+    }
+    return 0;
+}
+
+int nft_apply(const nft_model *model, berr *e)
+{
+    static const nft_model empty = {0};
+    const nft_model *m = model ? model : &empty;
+    int r = nft_model_check(m, e);
+    if (r < 0)
+        return r;
+    buf script = BUF_INIT;
+    nft_ruleset(m, &script);
+    r = nft_run(script.data, e);
+    buf_free(&script);
+    return r;
+}
+
+int nft_remove(berr *e)
+{
+    return nft_run("add table ip " NFT_TABLE "\n"
+                   "delete table ip " NFT_TABLE "\n", e);
+}

@@ -1,0 +1,66 @@
+/* Berth's nftables rules: NAT for published ports, masquerade and the
+ * isolation of bridge networks, all in one table that berth owns
+ * ("table ip berth").  Berth never touches a rule outside it.
+ *
+ * The table is regenerated whole from a model of networks and published
+ * ports and replaced in one nftables transaction, so the kernel never
+ * sees half of a change, and a daemon that was killed puts back exactly
+ * what its store says on the next start. */
+#ifndef BERTH_NETOVERLAY_NFT_H
+#define BERTH_NETOVERLAY_NFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/buf.h"
+#include "lib/err.h"
+
+#define NFT_TABLE "berth"
+
+typedef struct nft_net {
+    const char *bridge;      /* "docker0", "br-0123456789ab" */
+    const char *subnet;      /* "172.17.0.0/16" */
+    bool internal;           /* no traffic in or out of the bridge but its own */
+    bool icc;                /* containers on the bridge may talk to each other */
+    bool masquerade;         /* outbound NAT (com.docker.network.bridge.enable_ip_masquerade) */
+} nft_net;
+
+typedef struct nft_port {
+    const char *proto;       /* "tcp", "udp" or "sctp" */
+    const char *host_ip;     /* "" or "0.0.0.0": every local address */
+    uint16_t host_port;
+    const char *bridge;      /* the bridge the container is reached on */
+    const char *container_ip;
+    uint16_t container_port;
+} nft_port;
+
+typedef struct nft_model {
+    const nft_net *nets;
+    size_t n_nets;
+    const nft_port *ports;
+    size_t n_ports;
+} nft_model;
+
+/* The nft script that replaces the berth table with model's rules
+ * ("add table", "delete table", "table ip berth { ... }"), appended to
+ * out.  Pure: no kernel involved. */
+void nft_ruleset(const nft_model *model, buf *out);
+
+/* Checks that every name, address and protocol in model is one that can
+ * go into the script as it is (no quote in a bridge name, addresses that
+ * parse): -EINVAL naming the first that cannot.  nft_apply calls it; a
+ * caller using nft_ruleset + nft_run should too. */
+int nft_model_check(const nft_model *model, berr *e);
+
+/* Runs an nft script through libnftables in one transaction; -EIO with
+ * nft's own error text on failure. */
+int nft_run(const char *script, berr *e);
+
+/* nft_ruleset + nft_run. */
+int nft_apply(const nft_model *model, berr *e);
+
+/* Removes the berth table (absent: 0). */
+int nft_remove(berr *e);
+
+#endif

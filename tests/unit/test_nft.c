@@ -1,0 +1,294 @@
+/* Unit tests for netoverlay/nft.c: the generated script for several
+ * models, then the real thing inside a private network namespace (tests
+ * run as root; the host's own rules are never touched). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+
+#include <cmocka.h>
+
+#include "lib/buf.h"
+#include "netoverlay/nft.h"
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+#define assert_has(s, needle) assert_non_null(strstr((s), (needle)))
+#define assert_hasnt(s, needle) assert_null(strstr((s), (needle)))
+
+/* The text of one chain: from "chain NAME {" to its closing brace. */
+static char *chain_text(const char *script, const char *name)
+{
+    char head[64];
+    snprintf(head, sizeof head, "\tchain %s {\n", name);
+    const char *p = strstr(script, head);
+    assert_non_null(p);
+    const char *end = strstr(p, "\n\t}\n");
+    assert_non_null(end);
+    return strndup(p, (size_t)(end - p) + 1);
+}
+
+static void test_empty_model(void **state)
+{
+    (void)state;
+    buf b = BUF_INIT;
+    nft_model m = {0};
+    nft_ruleset(&m, &b);
+    const char *s = b.data;
+    assert_int_equal(strncmp(s, "add table ip berth\ndelete table ip berth\ntable ip berth {\n",
+                             strlen("add table ip berth\ndelete table ip berth\ntable ip berth {\n")),
+                     0);
+    assert_int_equal(count(s, "table ip berth"), 3);
+    assert_int_equal(count(s, "table "), 3);
+    assert_has(s, "type nat hook prerouting priority dstnat; policy accept;\n\t\tfib daddr type local jump publish\n");
+    assert_has(s, "type nat hook output priority -100; policy accept;\n\t\tfib daddr type local jump publish\n");
+    assert_has(s, "type nat hook postrouting priority srcnat; policy accept;\n");
+    assert_has(s, "type filter hook forward priority filter; policy accept;\n"
+                  "\t\tct state established,related accept\n"
+                  "\t\tct status dnat accept\n");
+    assert_hasnt(s, "dnat to");
+    assert_hasnt(s, "masquerade");
+    assert_hasnt(s, "drop");
+    /* NULL is the empty model too */
+    buf b2 = BUF_INIT;
+    nft_ruleset(NULL, &b2);
+    assert_string_equal(b.data, b2.data);
+    buf_free(&b);
+    buf_free(&b2);
+}
+
+static const nft_net nets3[] = {
+    {.bridge = "docker0", .subnet = "172.17.0.0/16", .internal = false, .icc = true, .masquerade = true},
+    {.bridge = "br-aaaaaaaaaaaa", .subnet = "172.18.0.0/16", .internal = true, .icc = true, .masquerade = true},
+    {.bridge = "br-bbbbbbbbbbbb", .subnet = "172.19.0.0/16", .internal = false, .icc = false, .masquerade = false},
+};
+
+static const nft_port ports3[] = {
+    {.proto = "tcp", .host_ip = "", .host_port = 8080, .bridge = "docker0", .container_ip = "172.17.0.2", .container_port = 80},
+    {.proto = "udp", .host_ip = "0.0.0.0", .host_port = 5353, .bridge = "docker0", .container_ip = "172.17.0.2", .container_port = 53},
+    {.proto = "tcp", .host_ip = "127.0.0.1", .host_port = 9000, .bridge = "br-bbbbbbbbbbbb", .container_ip = "172.19.0.5", .container_port = 9001},
+    {.proto = "sctp", .host_ip = "::", .host_port = 7000, .bridge = "docker0", .container_ip = "172.17.0.3", .container_port = 7000},
+};
+
+static void test_single_network(void **state)
+{
+    (void)state;
+    nft_model m = {.nets = nets3, .n_nets = 1, .ports = ports3, .n_ports = 1};
+    buf b = BUF_INIT;
+    nft_ruleset(&m, &b);
+    char *pub = chain_text(b.data, "publish");
+    assert_has(pub, "\t\ttcp dport 8080 dnat to 172.17.0.2:80\n");
+    assert_hasnt(pub, "ip daddr");
+    free(pub);
+    char *post = chain_text(b.data, "postrouting");
+    assert_has(post, "\t\tip saddr 172.17.0.0/16 oifname != \"docker0\" masquerade\n");
+    assert_has(post, "\t\toifname \"docker0\" ip saddr 127.0.0.0/8 masquerade\n");
+    assert_has(post, "\t\tip saddr 172.17.0.2 ip daddr 172.17.0.2 tcp dport 80 masquerade\n");
+    free(post);
+    char *fwd = chain_text(b.data, "forward");
+    assert_has(fwd, "\t\tiifname \"docker0\" oifname \"docker0\" accept\n");
+    assert_hasnt(fwd, "{ ");     /* no isolation set with one network */
+    assert_hasnt(fwd, "drop");
+    free(fwd);
+    buf_free(&b);
+}
+
+static void test_three_networks(void **state)
+{
+    (void)state;
+    nft_model m = {.nets = nets3, .n_nets = 3, .ports = ports3, .n_ports = 4};
+    buf b = BUF_INIT;
+    nft_ruleset(&m, &b);
+
+    char *pub = chain_text(b.data, "publish");
+    assert_has(pub, "\t\ttcp dport 8080 dnat to 172.17.0.2:80\n");
+    assert_has(pub, "\t\tudp dport 5353 dnat to 172.17.0.2:53\n");
+    assert_has(pub, "\t\tip daddr 127.0.0.1 tcp dport 9000 dnat to 172.19.0.5:9001\n");
+    assert_hasnt(pub, "7000");   /* an IPv6 host address has no rule in table ip */
+    assert_int_equal(count(pub, "dnat to"), 3);
+    free(pub);
+
+    char *post = chain_text(b.data, "postrouting");
+    assert_has(post, "ip saddr 172.17.0.0/16 oifname != \"docker0\" masquerade\n");
+    assert_hasnt(post, "172.18.0.0/16");   /* internal */
+    assert_hasnt(post, "172.19.0.0/16");   /* masquerade off */
+    assert_has(post, "\t\toifname \"docker0\" ip saddr 127.0.0.0/8 masquerade\n");
+    assert_has(post, "\t\toifname \"br-aaaaaaaaaaaa\" ip saddr 127.0.0.0/8 masquerade\n");
+    assert_has(post, "\t\toifname \"br-bbbbbbbbbbbb\" ip saddr 127.0.0.0/8 masquerade\n");
+    assert_has(post, "\t\tip saddr 172.17.0.2 ip daddr 172.17.0.2 udp dport 53 masquerade\n");
+    assert_has(post, "\t\tip saddr 172.19.0.5 ip daddr 172.19.0.5 tcp dport 9001 masquerade\n");
+    free(post);
+
+    char *fwd = chain_text(b.data, "forward");
+    const char *est = strstr(fwd, "ct state established,related accept");
+    const char *dnat = strstr(fwd, "ct status dnat accept");
+    const char *in1 = strstr(fwd, "\t\tiifname \"br-aaaaaaaaaaaa\" oifname != \"br-aaaaaaaaaaaa\" drop\n");
+    const char *in2 = strstr(fwd, "\t\toifname \"br-aaaaaaaaaaaa\" iifname != \"br-aaaaaaaaaaaa\" drop\n");
+    const char *icc = strstr(fwd, "\t\tiifname \"br-bbbbbbbbbbbb\" oifname \"br-bbbbbbbbbbbb\" drop\n");
+    const char *iso = strstr(fwd, "\t\tiifname { \"docker0\", \"br-aaaaaaaaaaaa\", \"br-bbbbbbbbbbbb\" } "
+                                  "oifname { \"docker0\", \"br-aaaaaaaaaaaa\", \"br-bbbbbbbbbbbb\" } drop\n");
+    assert_non_null(est);
+    assert_non_null(dnat);
+    assert_non_null(in1);
+    assert_non_null(in2);
+    assert_non_null(icc);
+    assert_non_null(iso);
+    assert_true(est < dnat && dnat < in1 && in1 < icc && icc < iso);
+    assert_has(fwd, "\t\tiifname \"docker0\" oifname \"docker0\" accept\n");
+    assert_has(fwd, "\t\tiifname \"br-aaaaaaaaaaaa\" oifname \"br-aaaaaaaaaaaa\" accept\n");
+    assert_hasnt(fwd, "\"docker0\" oifname != ");   /* docker0 is not internal */
+    assert_int_equal(count(fwd, "{ "), 2);
+    free(fwd);
+    buf_free(&b);
+}
+
+static void test_duplicate_bridge_in_set(void **state)
+{
+    (void)state;
+    nft_net nets[] = {
+        {.bridge = "br-x", .subnet = "10.1.0.0/24", .icc = true, .masquerade = true},
+        {.bridge = "br-x", .subnet = "10.2.0.0/24", .icc = true, .masquerade = true},
+    };
+    nft_model m = {.nets = nets, .n_nets = 2};
+    buf b = BUF_INIT;
+    nft_ruleset(&m, &b);
+    assert_hasnt(b.data, "{ \"br-x\", \"br-x\" }");
+    assert_hasnt(b.data, "iifname {");  /* one distinct bridge: no isolation */
+    buf_free(&b);
+}
+
+static void test_apply_rejects_bad_model(void **state)
+{
+    (void)state;
+    berr e = {0};
+    nft_model good = {.nets = nets3, .n_nets = 3, .ports = ports3, .n_ports = 4};
+    assert_int_equal(nft_model_check(&good, &e), 0);
+    assert_int_equal(nft_model_check(NULL, &e), 0);
+
+    nft_net bad_name[] = {{.bridge = "br\" accept", .subnet = "10.1.0.0/24"}};
+    nft_model m = {.nets = bad_name, .n_nets = 1};
+    assert_int_equal(nft_apply(&m, &e), -EINVAL);
+    assert_has(e.msg, "bridge name");
+
+    nft_net bad_subnet[] = {{.bridge = "br-x", .subnet = "10.1.0.0"}};
+    m = (nft_model){.nets = bad_subnet, .n_nets = 1};
+    assert_int_equal(nft_apply(&m, &e), -EINVAL);
+
+    nft_port bad_proto[] = {{.proto = "icmp", .host_ip = "", .host_port = 1, .container_ip = "10.0.0.2", .container_port = 1}};
+    m = (nft_model){.ports = bad_proto, .n_ports = 1};
+    assert_int_equal(nft_apply(&m, &e), -EINVAL);
+
+    nft_port bad_ip[] = {{.proto = "tcp", .host_ip = "1.2.3.4; flush ruleset", .host_port = 1, .container_ip = "10.0.0.2", .container_port = 1}};
+    m = (nft_model){.ports = bad_ip, .n_ports = 1};
+    assert_int_equal(nft_apply(&m, &e), -EINVAL);
+    assert_int_equal(nft_model_check(&m, &e), -EINVAL);
+    assert_has(e.msg, "host address");
+}
+
+/* `nft list table ip berth` run in this process's (private) namespace. */
+static char *list_table(int *status)
+{
+    FILE *f = popen("nft list table ip berth 2>&1", "r");
+    assert_non_null(f);
+    buf b = BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_append(&b, chunk, n);
+    *status = pclose(f);
+    buf_puts(&b, "");
+    return buf_steal(&b);
+}
+
+static void test_kernel_apply_replace_remove(void **state)
+{
+    (void)state;
+    berr e = {0};
+    int st;
+
+    nft_model a = {.nets = nets3, .n_nets = 3, .ports = ports3, .n_ports = 4};
+    assert_int_equal(nft_apply(&a, &e), 0);
+    char *out = list_table(&st);
+    assert_int_equal(st, 0);
+    assert_has(out, "dnat to 172.17.0.2:80");
+    assert_has(out, "ip daddr 127.0.0.1 tcp dport 9000 dnat to 172.19.0.5:9001");
+    assert_has(out, "fib daddr type local jump publish");
+    assert_has(out, "masquerade");
+    assert_has(out, "ct status dnat accept");
+    free(out);
+
+    /* Applying again replaces, it does not add a second copy. */
+    nft_model b = {.nets = nets3, .n_nets = 1, .ports = ports3 + 2, .n_ports = 1};
+    assert_int_equal(nft_apply(&b, &e), 0);
+    assert_int_equal(nft_apply(&b, &e), 0);
+    out = list_table(&st);
+    assert_int_equal(st, 0);
+    assert_hasnt(out, "172.17.0.2:80");
+    assert_hasnt(out, "br-aaaaaaaaaaaa");
+    assert_int_equal(count(out, "dnat to 172.19.0.5:9001"), 1);
+    assert_int_equal(count(out, "chain forward"), 1);
+    free(out);
+
+    /* A batch that fails leaves the table as it was. */
+    e = (berr){0};
+    assert_int_equal(nft_run("add table ip berth\ndelete table ip berth\n"
+                             "table ip berth {\n\tchain forward {\n\t\tnosuchkeyword\n\t}\n}\n", &e),
+                     -EIO);
+    assert_has(e.msg, "nft:");
+    out = list_table(&st);
+    assert_int_equal(st, 0);
+    assert_int_equal(count(out, "dnat to 172.19.0.5:9001"), 1);
+    free(out);
+
+    /* sctp is NATed like the others. */
+    nft_port sctp[] = {{.proto = "sctp", .host_ip = "", .host_port = 7000, .bridge = "docker0",
+                        .container_ip = "172.17.0.3", .container_port = 7001}};
+    nft_model c = {.nets = nets3, .n_nets = 1, .ports = sctp, .n_ports = 1};
+    assert_int_equal(nft_apply(&c, &e), 0);
+    out = list_table(&st);
+    assert_int_equal(st, 0);
+    assert_has(out, "sctp dport 7000 dnat to 172.17.0.3:7001");
+    free(out);
+
+    /* The empty model is a valid table. */
+    assert_int_equal(nft_apply(NULL, &e), 0);
+    out = list_table(&st);
+    assert_int_equal(st, 0);
+    assert_has(out, "chain postrouting");
+    assert_hasnt(out, "dnat to");
+    free(out);
+
+    assert_int_equal(nft_remove(&e), 0);
+    assert_int_equal(nft_remove(&e), 0);
+    out = list_table(&st);
+    assert_int_not_equal(st, 0);
+    free(out);
+}
+
+int main(void)
+{
+    /* Everything below happens in a namespace of our own. */
+    if (unshare(CLONE_NEWNET) < 0) {
+        perror("unshare(CLONE_NEWNET)");
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_empty_model),
+        cmocka_unit_test(test_single_network),
+        cmocka_unit_test(test_three_networks),
+        cmocka_unit_test(test_duplicate_bridge_in_set),
+        cmocka_unit_test(test_apply_rejects_bad_model),
+        cmocka_unit_test(test_kernel_apply_replace_remove),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
