@@ -1,4 +1,4 @@
-/* Lookups of objects berthd cannot have yet (networks, volumes, plugins).
+/* Lookups of objects berthd cannot have yet (plugins).
  *
  * Their endpoints are not built, but a lookup by name has a true answer
  * today: there is no such object.  `docker inspect NAME` tries containers,
@@ -16,6 +16,4 @@ static void absent(api_request *r, const char *what)
     api_reply_error(r, -ENOENT, msg);
 }
 
-void api_network_absent(api_request *r) { absent(r, "network"); }
-void api_volume_absent(api_request *r) { absent(r, "volume"); }
 void api_plugin_absent(api_request *r) { absent(r, "plugin"); }

@@ -16,6 +16,7 @@
 #include "node/daemon.h"
 #include "runtime/container_io.h"
 #include "runtime/container_mounts.h"
+#include "runtime/container_network.h"
 #include "runtime/exec.h"
 #include "runtime/rwlayer.h"
 #include "runtime/signals.h"
@@ -215,6 +216,22 @@ static bool by_exited(const rt_container *c, const char *code)
     return c->state == RT_STATE_EXITED && c->has_been_started && atoi(code) == c->exit_code;
 }
 
+/* volume=NAME or volume=/destination (a bind by its host path) */
+static bool by_volume(const rt_container *c, const char *want)
+{
+    json_t *list = rt_mounts_inspect_container(c);
+    bool hit = false;
+    size_t i;
+    json_t *m;
+    json_array_foreach(list, i, m) {
+        const char *name = json_string_value(json_object_get(m, "Name"));
+        const char *key = name ? name : json_string_value(json_object_get(m, "Source"));
+        hit |= !strcmp(key ? key : "", want) || !strcmp(json_string_value(json_object_get(m, "Destination")), want);
+    }
+    json_decref(list);
+    return hit;
+}
+
 static bool by_health(const rt_container *c, const char *h)
 {
     return !strcmp(h, c->health_status[0] ? c->health_status : "none");
@@ -252,7 +269,7 @@ static int filter_container(api_request *r, json_t *f, const char *key, rt_conta
     return rc < 0 ? rc : 1;
 }
 
-static json_t *summary(api_request *r, rt_container *c, bool size)
+json_t *api_container_summary(api_request *r, rt_container *c, bool size)
 {
     const char *path;
     json_t *args;
@@ -268,12 +285,16 @@ static json_t *summary(api_request *r, rt_container *c, bool size)
     const char *state = rt_state_name(c->state);
     if (c->state == RT_STATE_EXITED && !c->has_been_started)
         state = "created";
-    json_t *o = json_pack("{s:s, s:[s+], s:s, s:s, s:s, s:I, s:[], s:O, s:s, s:s, s:{s:s}, s:{s:{}}, s:[]}", "Id",
+    json_t *settings = rt_container_network_settings(mgr(r), c);
+    json_t *o = json_pack("{s:s, s:[s+], s:s, s:s, s:s, s:I, s:o, s:O, s:s, s:s, s:{s:s}, s:{s:O}, s:o}", "Id",
                           c->id, "Names", "/", c->name, "Image", image_name(c), "ImageID", c->image_id, "Command",
-                          cmd.data ? cmd.data : "", "Created", (json_int_t)created_unix(c), "Ports", "Labels",
-                          json_object_get(c->config, "Labels"), "State", state, "Status", status, "HostConfig",
-                          "NetworkMode", json_string_value(json_object_get(c->host_config, "NetworkMode")),
-                          "NetworkSettings", "Networks", "Mounts");
+                          cmd.data ? cmd.data : "", "Created", (json_int_t)created_unix(c), "Ports",
+                          rt_container_ports_summary(mgr(r), c), "Labels", json_object_get(c->config, "Labels"),
+                          "State", state, "Status", status, "HostConfig", "NetworkMode",
+                          json_string_value(json_object_get(c->host_config, "NetworkMode")), "NetworkSettings",
+                          "Networks", json_object_get(settings, "Networks"), "Mounts",
+                          rt_mounts_inspect_container(c));
+    json_decref(settings);
     if (size) {
         long long rw, rootfs;
         sizes(r, c, &rw, &rootfs);
@@ -336,12 +357,13 @@ void api_containers_list(api_request *r)
         if (!match_any(json_object_get(f, "status"), by_status, c) || !match_any(json_object_get(f, "name"), by_name, c) ||
             !match_any(json_object_get(f, "id"), by_id, c) || !match_any(json_object_get(f, "exited"), by_exited, c) ||
             !match_any(json_object_get(f, "health"), by_health, c) ||
+            !match_any(json_object_get(f, "volume"), by_volume, c) ||
             !filters_match_labels(f, "label", json_object_get(c->config, "Labels")) ||
             !by_ancestor_ctx(r, c, json_object_get(f, "ancestor")))
             continue;
         if (limit > 0 && (long)json_array_size(out) >= limit)
             break;
-        json_array_append_new(out, summary(r, c, size));
+        json_array_append_new(out, api_container_summary(r, c, size));
     }
     json_decref(f);
     api_reply_json(r, 200, out);
@@ -417,11 +439,9 @@ void api_container_inspect(api_request *r)
         json_object_set_new(o, "SizeRw", json_integer(rw));
         json_object_set_new(o, "SizeRootFs", json_integer(rootfs));
     }
-    json_object_set_new(o, "Mounts", rt_mounts_inspect(c->host_config));
+    json_object_set_new(o, "Mounts", rt_mounts_inspect_container(c));
     json_object_set(o, "Config", c->config);
-    json_object_set_new(o, "NetworkSettings",
-                        json_pack("{s:s, s:s, s:s, s:{}, s:{}}", "Bridge", "", "SandboxID", "", "SandboxKey", "",
-                                  "Ports", "Networks"));
+    json_object_set_new(o, "NetworkSettings", rt_container_network_settings(mgr(r), c));
     api_reply_json(r, 200, o);
 }
 

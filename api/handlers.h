@@ -4,6 +4,8 @@
 
 #include "api/api.h"
 
+struct rt_container;
+
 /* api/system.c */
 void api_ping(api_request *r);
 void api_version(api_request *r);
@@ -38,6 +40,8 @@ void api_container_rename(api_request *r);
 void api_container_resize(api_request *r);
 void api_container_wait(api_request *r);
 void api_containers_prune(api_request *r);
+/* An entry of GET /containers/json (also for /system/df). */
+json_t *api_container_summary(api_request *r, struct rt_container *c, bool size);
 
 /* api/attach.c */
 void api_container_attach(api_request *r);
@@ -62,9 +66,27 @@ void api_container_export(api_request *r);
 void api_container_changes(api_request *r);
 void api_commit(api_request *r);
 
+/* api/networks.c */
+void api_networks_list(api_request *r);
+void api_network_inspect(api_request *r);
+void api_network_create(api_request *r);
+void api_network_delete(api_request *r);
+void api_networks_prune(api_request *r);
+void api_network_connect(api_request *r);
+void api_network_disconnect(api_request *r);
+
+/* api/volumes.c */
+void api_volumes_list(api_request *r);
+void api_volume_create(api_request *r);
+void api_volume_inspect(api_request *r);
+void api_volume_delete(api_request *r);
+void api_volumes_prune(api_request *r);
+
+/* api/system_df.c */
+void api_system_df(api_request *r);
+void api_build_prune(api_request *r);
+
 /* api/absent.c */
-void api_network_absent(api_request *r);
-void api_volume_absent(api_request *r);
 void api_plugin_absent(api_request *r);
 
 /* api/events.c */

@@ -10,8 +10,9 @@
 #include "lib/buf.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
+#include "netoverlay/ipam.h"
 
-typedef enum opt_type { T_STR, T_BOOL, T_LIST, T_LEVEL } opt_type;
+typedef enum opt_type { T_STR, T_BOOL, T_LIST, T_LEVEL, T_INT, T_POOLS } opt_type;
 
 typedef struct opt_def {
     const char *flag;       /* long flag name without "--" */
@@ -42,6 +43,16 @@ static const opt_def opts[] = {
     {"tlskey", 0, "tlskey", T_STR, F(tlskey), false, "Path to TLS key file"},
     {"storage-driver", 's', "storage-driver", T_STR, F(storage_driver), false, "Storage driver to use (overlay2, vfs)"},
     {"init-path", 0, "init-path", T_STR, F(init_path), false, "Path to the init binary run by --init (default: berth-init beside berthd, then PATH)"},
+    {"bridge", 'b', "bridge", T_STR, F(bridge), false, "Attach containers to a network bridge (default \"docker0\"; \"none\": no default bridge)"},
+    {"bip", 0, "bip", T_STR, F(bip), false, "Specify default-bridge IPv4 network (\"a.b.c.d/len\")"},
+    {"fixed-cidr", 0, "fixed-cidr", T_STR, F(fixed_cidr), false, "IPv4 subnet for the default bridge's container addresses"},
+    {"default-address-pool", 0, "default-address-pools", T_POOLS, F(address_pools), false, "Default address pools for networks (\"base=10.10.0.0/16,size=24\")"},
+    {"icc", 0, "icc", T_BOOL, F(icc), false, "Enable inter-container communication on the default bridge (default true)"},
+    {"ip-masq", 0, "ip-masq", T_BOOL, F(ip_masq), false, "Enable IP masquerading for the default bridge (default true)"},
+    {"iptables", 0, "iptables", T_BOOL, F(iptables), false, "Enable addition of berth's nftables rules (default true)"},
+    {"ip-forward", 0, "ip-forward", T_BOOL, F(ip_forward), false, "Enable net.ipv4.ip_forward (default true)"},
+    {"ip", 0, "ip", T_STR, F(ip), false, "Default IP when binding container ports (default \"0.0.0.0\")"},
+    {"mtu", 0, "mtu", T_INT, F(mtu), false, "Set the MTU of the default bridge and its containers (default 1500)"},
     {"validate", 0, NULL, T_BOOL, F(validate), false, "Validate daemon configuration and exit"},
     {"version", 'v', NULL, T_BOOL, F(show_version), false, "Print version information and quit"},
     {"help", 'h', NULL, T_BOOL, F(show_help), false, "Print usage"},
@@ -105,6 +116,22 @@ static int set_from_text(berth_config *c, const opt_def *o, const char *v, const
         if (log_level_parse(v, FIELD(c, o, log_level)) < 0)
             return berr_set(e, -EINVAL, "invalid argument \"%s\" for \"%s\" flag: unable to parse logging level: %s", v, as, v);
         return 0;
+    case T_INT: {
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (!*v || *end || n < 0)
+            return berr_set(e, -EINVAL, "invalid argument \"%s\" for \"%s\" flag: invalid syntax", v, as);
+        *FIELD(c, o, long) = n;
+        return 0;
+    }
+    case T_POOLS: {
+        ipam_default_pool p;
+        berr pe = {0};
+        if (ipam_parse_default_pool(v, &p, &pe) < 0)
+            return berr_set(e, -EINVAL, "invalid argument \"%s\" for \"%s\" flag: %s", v, as, pe.msg);
+        list_push(&c->address_pools, &c->n_address_pools, v);
+        return 0;
+    }
     }
     return -EINVAL;
 }
@@ -196,6 +223,37 @@ static int set_from_json(berth_config *c, const opt_def *o, json_t *v, const cha
             return berr_set(e, -EINVAL, "unable to configure the daemon with file %s: invalid log-level \"%s\": use one of debug, info, warn, error, fatal",
                             file, json_string_value(v));
         return 0;
+    case T_INT:
+        if (!json_is_integer(v) || json_integer_value(v) < 0) {
+            bad = "a non-negative integer";
+            break;
+        }
+        *FIELD(c, o, long) = (long)json_integer_value(v);
+        return 0;
+    case T_POOLS: {
+        /* [{"base": "10.10.0.0/16", "size": 24}, ...] */
+        if (!json_is_array(v)) {
+            bad = "an array of {\"base\", \"size\"} objects";
+            break;
+        }
+        size_t i;
+        json_t *it;
+        json_array_foreach(v, i, it) {
+            const char *base = json_string_value(json_object_get(it, "base"));
+            json_t *size = json_object_get(it, "size");
+            if (!base || !json_is_integer(size)) {
+                bad = "an array of {\"base\", \"size\"} objects";
+                break;
+            }
+            cleanup_free char *spec = xasprintf("base=%s,size=%lld", base, (long long)json_integer_value(size));
+            int r = set_from_text(c, o, spec, o->key, e);
+            if (r < 0)
+                return r;
+        }
+        if (bad)
+            break;
+        return 0;
+    }
     case T_LIST: {
         if (!json_is_array(v)) {
             bad = "an array of strings";
@@ -229,6 +287,13 @@ static void describe_flag_value(const berth_config *c, const opt_def *o, buf *b)
         break;
     case T_LEVEL:
         buf_puts(b, log_level_name(*FIELD(c, o, log_level)));
+        break;
+    case T_INT:
+        buf_printf(b, "%ld", *FIELD(c, o, long));
+        break;
+    case T_POOLS:
+        for (size_t i = 0; i < c->n_address_pools; i++)
+            buf_printf(b, "%s%s", i ? " " : "", c->address_pools[i]);
         break;
     case T_LIST:
         buf_puts(b, "[");
@@ -355,6 +420,7 @@ int config_load(berth_config *c, int argc, char **argv, berr *e)
 {
     bool set[N_OPTS] = {false};
     c->level = LOG_INFO;
+    c->icc = c->ip_masq = c->iptables = c->ip_forward = true;
     int r = parse_flags(c, argc, argv, set, e);
     if (r < 0)
         return r;
@@ -406,6 +472,14 @@ int config_load(berth_config *c, int argc, char **argv, berr *e)
         c->storage_driver = xstrdup("");
     if (!c->init_path)
         c->init_path = xstrdup("");
+    if (!c->bridge)
+        c->bridge = xstrdup("");
+    if (!c->bip)
+        c->bip = xstrdup("");
+    if (!c->fixed_cidr)
+        c->fixed_cidr = xstrdup("");
+    if (!c->ip)
+        c->ip = xstrdup("0.0.0.0");
     return validate(c, e);
 }
 
@@ -451,7 +525,10 @@ void config_usage(void)
             snprintf(names, sizeof names, "-%c, --%s", opts[i].shorthand, opts[i].flag);
         else
             snprintf(names, sizeof names, "    --%s", opts[i].flag);
-        const char *arg = opts[i].type == T_BOOL ? "" : opts[i].type == T_LIST ? " list" : " string";
+        const char *arg = opts[i].type == T_BOOL  ? ""
+                          : opts[i].type == T_LIST || opts[i].type == T_POOLS ? " list"
+                          : opts[i].type == T_INT ? " int"
+                                                  : " string";
         printf("  %s%-*s %s\n", names, (int)(28 - strlen(names)), arg, opts[i].help);
     }
 }
@@ -459,6 +536,9 @@ void config_usage(void)
 void config_free(berth_config *c)
 {
     list_free(c->hosts);
+    list_free(c->address_pools);
+    c->address_pools = NULL;
+    c->n_address_pools = 0;
     for (size_t i = 0; i < N_OPTS; i++)
         if (opts[i].type == T_STR) {
             free(*FIELD(c, &opts[i], char *));

@@ -37,6 +37,18 @@ typedef struct berth_config {
     char *tlskey;            /* --tlskey, "tlskey" */
     char *storage_driver;    /* -s/--storage-driver, "storage-driver" ("" = automatic) */
     char *init_path;         /* --init-path, "init-path": the --init binary ("" = look beside berthd) */
+    /* Networking (the default bridge and published ports). */
+    char *bridge;            /* -b/--bridge, "bridge": the default bridge's device ("none": no default bridge) */
+    char *bip;               /* --bip, "bip": the default bridge's address and subnet */
+    char *fixed_cidr;        /* --fixed-cidr, "fixed-cidr": the default bridge's address range */
+    char **address_pools;    /* --default-address-pool, "default-address-pools": "base=CIDR,size=N" */
+    size_t n_address_pools;
+    bool icc;                /* --icc, "icc" (default true) */
+    bool ip_masq;            /* --ip-masq, "ip-masq" (default true) */
+    bool iptables;           /* --iptables, "iptables": berth's nftables rules (default true) */
+    bool ip_forward;         /* --ip-forward, "ip-forward" (default true) */
+    char *ip;                /* --ip, "ip": default address of published ports */
+    long mtu;                /* --mtu, "mtu" (0: 1500) */
     bool validate;           /* --validate: check and exit */
     bool show_version;       /* -v/--version */
     bool show_help;          /* -h/--help */

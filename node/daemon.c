@@ -16,6 +16,8 @@
 #include "lib/log.h"
 #include "node/localstore.h"
 #include "runtime/image_store.h"
+#include "runtime/container_mounts.h"
+#include "runtime/volumes.h"
 
 #define SHUTDOWN_GRACE_MS 10000
 
@@ -131,6 +133,13 @@ static void close_stores(berth_daemon *d)
     if (d->containers_open)
         rt_containers_close(&d->containers);
     d->containers_open = false;
+    if (d->networks_open)
+        net_manager_close(&d->networks);
+    d->networks_open = false;
+    free(d->address_pools);
+    d->address_pools = NULL;
+    rt_volumes_close(d->volumes);
+    d->volumes = NULL;
     events_free(&d->events);
     if (d->images)
         rt_images_close(d->images);
@@ -143,6 +152,37 @@ static void emit_event(void *ctx, const char *type, const char *action, const ch
 {
     berth_daemon *d = ctx;
     events_emit(&d->events, type, action, id, attributes);
+}
+
+static int open_networks(berth_daemon *d, berr *e)
+{
+    const berth_config *c = &d->cfg;
+    d->address_pools = xcalloc(c->n_address_pools + 1, sizeof *d->address_pools);
+    for (size_t i = 0; i < c->n_address_pools; i++) {
+        int r = ipam_parse_default_pool(c->address_pools[i], &d->address_pools[i], e);
+        if (r < 0)
+            return r;
+    }
+    net_config nc = {
+        .bridge = c->bridge,
+        .bip = c->bip,
+        .fixed_cidr = c->fixed_cidr,
+        .pools = c->n_address_pools ? d->address_pools : NULL,
+        .n_pools = c->n_address_pools,
+        .icc = c->icc,
+        .ip_masq = c->ip_masq,
+        .iptables = c->iptables,
+        .ip_forward = c->ip_forward,
+        .default_ip = c->ip,
+        .mtu = (int)c->mtu,
+    };
+    int r = net_manager_open(&d->networks, d->loop, d->db, &nc, (rt_event_sink){emit_event, d}, e);
+    if (r < 0) {
+        net_manager_close(&d->networks);
+        return berr_wrap(e, "error initializing networks");
+    }
+    d->networks_open = true;
+    return 0;
 }
 
 int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e)
@@ -166,9 +206,17 @@ int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e)
     }
     if (r == 0)
         r = rt_images_open(&d->images, loop, d->db, &d->driver, d->cfg.data_root, e);
+    if (r == 0)
+        r = open_networks(d, e);
+    if (r == 0)
+        r = rt_volumes_open(&d->volumes, loop, d->db, d->cfg.data_root, e);
     if (r == 0) {
         rt_images_set_events(d->images, (rt_event_sink){emit_event, d});
         d->containers.events = (rt_event_sink){emit_event, d};
+        d->containers.net = &d->networks;
+        rt_volumes_set_events(d->volumes, (rt_event_sink){emit_event, d});
+        rt_volumes_set_users(d->volumes, rt_mounts_volume_users, &d->containers);
+        d->containers.volumes = d->volumes;
         r = rt_containers_open(&d->containers, loop, d->db, &d->driver, d->images, d->cfg.data_root,
                                d->cfg.init_path, e);
         d->containers_open = r == 0;

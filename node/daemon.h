@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "node/config.h"
+#include "netoverlay/networks.h"
 #include "node/events.h"
 #include "runtime/container.h"
 #include "runtime/graphdriver.h"
@@ -24,6 +25,10 @@ typedef struct berth_daemon {
     sqlite3 *db;                    /* the local store */
     rt_graphdriver driver;
     struct rt_image_store *images;
+    struct rt_volumes *volumes;
+    net_manager networks;
+    bool networks_open;
+    ipam_default_pool *address_pools;  /* parsed --default-address-pool */
     rt_containers containers;
     bool containers_open;
     events events;

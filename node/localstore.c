@@ -36,6 +36,22 @@ static const char *const migrations[] = {
     "  created TEXT NOT NULL,"
     "  doc TEXT NOT NULL"             /* {Config, HostConfig, State, ...} */
     ");",
+    /* 3: local networks, each as the document network inspect shows
+     * (without Containers, which come from the containers' endpoints) */
+    "CREATE TABLE networks ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  created TEXT NOT NULL,"
+    "  doc TEXT NOT NULL"
+    ");",
+    /* 4: volumes (the local driver's; the data is <data-root>/volumes/<name>/_data) */
+    "CREATE TABLE volumes ("
+    "  name TEXT PRIMARY KEY,"
+    "  driver TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"       /* unix seconds */
+    "  labels TEXT,"                    /* JSON object, NULL when none were given */
+    "  options TEXT"                    /* driver options as a JSON object, or NULL */
+    ");",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

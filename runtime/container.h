@@ -65,6 +65,8 @@ typedef struct rt_container {
     char health_status[16];      /* "" (none), "starting", "healthy", "unhealthy" */
     int health_failing_streak;
     json_t *health_log;          /* array of the last results, owned */
+    json_t *networks;            /* NetworkSettings.Networks: name -> EndpointSettings, owned */
+    json_t *mount_points;        /* resolved mounts (runtime/container_volumes.c), owned; NULL: from HostConfig */
 
     /* Runtime (not persisted). */
     rt_process proc;             /* pid/pidfd of PID 1 while running */
@@ -80,6 +82,7 @@ typedef struct rt_container {
     uint64_t started_mono_ms;    /* loop time at the last start */
     char rootfs[4096];           /* mounted root while running */
     bool removing;               /* rm in progress: no restart */
+    struct net_sandbox *sandbox; /* its network while it runs (bridge and user networks) */
 } rt_container;
 
 
@@ -93,6 +96,8 @@ typedef struct rt_containers {
     char containers_dir[4096];   /* <data-root>/containers */
     char init_path[4096];        /* berth-init binary for --init, "" if none */
     rt_event_sink events;
+    struct net_manager *net;     /* local networks; NULL: only none/host/container: modes */
+    struct rt_volumes *volumes;  /* the volume store (borrowed); NULL: no volumes */
     rt_container **list;
     size_t n;
     struct rt_exec *execs;       /* exec instances, all containers */

@@ -13,8 +13,10 @@
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/timefmt.h"
+#include "netoverlay/ports.h"
 #include "runtime/container_internal.h"
 #include "runtime/container_mounts.h"
+#include "runtime/container_network.h"
 #include "runtime/container_spec.h"
 #include "runtime/container_validate.h"
 #include "runtime/rwlayer.h"
@@ -192,16 +194,22 @@ int rt_container_validate_resources(json_t *hc, bool update, json_t *warnings, b
 static int validate_modes(rt_containers *m, json_t *hc, berr *e)
 {
     const char *net = str_of(hc, "NetworkMode");
-    if (!*net || !strcmp(net, "default") || !strcmp(net, "bridge"))
-        return berr_set(e, -ENOSYS, "the default bridge network is not available in berthd yet: "
-                                    "use --network none, --network host or --network container:<name>");
     if (strncmp(net, "container:", 10) == 0) {
         rt_container *other;
         if (rt_container_find(m, net + 10, &other, e) < 0)
             return berr_wrap(e, "cannot join network of a non running container");
-    } else if (strcmp(net, "none") && strcmp(net, "host")) {
-        return berr_set(e, -ENOSYS, "network %s: user-defined networks are not available in berthd yet", net);
+        if (json_array_size(json_object_get(hc, "Dns")) || json_array_size(json_object_get(hc, "ExtraHosts")))
+            return berr_set(e, -EINVAL, "conflicting options: dns and the network mode");
     }
+    if (!rt_network_mode_sandboxed(net) && json_object_size(json_object_get(hc, "PortBindings")) &&
+        strcmp(net, "host"))
+        return berr_set(e, -EINVAL, "conflicting options: port publishing and the container type network mode");
+    net_port_binding *ports = NULL;
+    size_t n_ports = 0;
+    int r = net_ports_parse(json_object_get(hc, "PortBindings"), NULL, false, "", &ports, &n_ports, e);
+    net_ports_free(ports, n_ports);
+    if (r < 0)
+        return r;
     const char *pid = str_of(hc, "PidMode");
     if (*pid && strcmp(pid, "host") && strncmp(pid, "container:", 10))
         return berr_set(e, -EINVAL, "invalid PID mode: %s", pid);
@@ -356,13 +364,15 @@ int rt_container_create(rt_containers *m, const char *name, json_t *body, rt_con
         (r = validate_caps(hc, e)) < 0 || (r = validate_misc(cfg, hc, e)) < 0)
         goto fail;
 
-    unsigned char raw[32];
-    randombytes_buf(raw, sizeof raw);
-    sodium_bin2hex(c->id, sizeof c->id, raw, sizeof raw);
+    digest_random_id(c->id);
     time_now_rfc3339(c->created);
     snprintf(c->started_at, sizeof c->started_at, "0001-01-01T00:00:00Z");
     snprintf(c->finished_at, sizeof c->finished_at, "0001-01-01T00:00:00Z");
     fill_defaults(cfg, hc, c->id);
+    if ((r = rt_container_networks_init(m, c, json_object_get(body, "NetworkingConfig"), e)) < 0)
+        goto fail;
+    if ((r = rt_mounts_resolve(m, c, e)) < 0)
+        goto fail;
     c->state = RT_STATE_CREATED;
 
     char dir[PATH_MAX];
@@ -383,6 +393,7 @@ int rt_container_create(rt_containers *m, const char *name, json_t *body, rt_con
     *out = c;
     return 0;
 fail:
+    rt_mounts_remove_anonymous(m, c);
     rt_container_free(c);
     return r;
 }

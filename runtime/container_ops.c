@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "runtime/container_internal.h"
 #include "runtime/container_io.h"
+#include "runtime/container_mounts.h"
 #include "runtime/exec.h"
 #include "runtime/rwlayer.h"
 #include "runtime/signals.h"
@@ -189,9 +190,10 @@ typedef struct remove_ctx {
     rt_container *c;
     rt_done_fn done;
     void *arg;
+    bool volumes;
 } remove_ctx;
 
-static int finish_remove(rt_containers *m, rt_container *c, berr *e)
+static int finish_remove(rt_containers *m, rt_container *c, bool volumes, berr *e)
 {
     int r = rt_rwlayer_remove(m->driver, c->id, e);
     char dir[PATH_MAX];
@@ -217,6 +219,8 @@ static int finish_remove(rt_containers *m, rt_container *c, berr *e)
             s->ended(s->ctx);
     }
     rt_containers_forget(m, c);
+    if (volumes)   /* now that c no longer counts as a user */
+        rt_mounts_remove_anonymous(m, c);
     rt_container_fire_waiters(c, true, NULL);
     rt_container_free(c);
     return 0;
@@ -227,7 +231,7 @@ static void remove_after_stop(void *arg, int status, const berr *err)
     (void)err;
     remove_ctx *rc = arg;
     berr e = {0};
-    int r = status == 0 ? finish_remove(rc->m, rc->c, &e) : status;
+    int r = status == 0 ? finish_remove(rc->m, rc->c, rc->volumes, &e) : status;
     if (rc->done)
         rc->done(rc->arg, r, r < 0 ? &e : NULL);
     free(rc);
@@ -236,7 +240,6 @@ static void remove_after_stop(void *arg, int status, const berr *err)
 int rt_container_remove(rt_containers *m, rt_container *c, bool force, bool volumes, rt_done_fn done, void *arg,
                         berr *e)
 {
-    (void)volumes;  /* anonymous volumes arrive with the volumes work */
     if (c->removing)
         return berr_set(e, -EBUSY, "removal of container %s is already in progress", c->id);
     if (c->state == RT_STATE_PAUSED && !force)
@@ -253,13 +256,13 @@ int rt_container_remove(rt_containers *m, rt_container *c, bool force, bool volu
         c->state = RT_STATE_EXITED;
     }
     if (!rt_container_running(c)) {
-        int r = finish_remove(m, c, e);
+        int r = finish_remove(m, c, volumes, e);
         if (done)
             done(arg, r, r < 0 ? e : NULL);
         return r;
     }
     remove_ctx *rc = xcalloc(1, sizeof *rc);
-    *rc = (remove_ctx){m, c, done, arg};
+    *rc = (remove_ctx){m, c, done, arg, volumes};
     int r = rt_container_stop(m, c, 0, remove_after_stop, rc, e);
     if (r < 0)
         c->removing = false;

@@ -14,6 +14,7 @@
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
+#include "netoverlay/sandbox.h"
 #include "runtime/container_mounts.h"
 #include "runtime/seccomp.h"
 
@@ -130,11 +131,41 @@ static int write_file(const char *path, const char *text, berr *e)
     return fs_write_file_replace(path, text, strlen(text), 0644, e);
 }
 
+static void resolv_conf_embedded(json_t *search, json_t *opts, buf *out)
+{
+    buf_puts(out, "nameserver 127.0.0.11\n");
+    cleanup_free char *host = NULL;
+    if (!json_array_size(search) && fs_read_file("/etc/resolv.conf", &host, NULL, NULL) == 0) {
+        for (char *save = NULL, *line = strtok_r(host, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+            if (!strncmp(line, "search", 6) || !strncmp(line, "domain", 6))
+                buf_printf(out, "%s\n", line);
+    }
+    size_t i;
+    json_t *v;
+    if (json_array_size(search)) {
+        buf_puts(out, "search");
+        json_array_foreach(search, i, v) buf_printf(out, " %s", json_string_value(v));
+        buf_puts(out, "\n");
+    }
+    /* ndots:0 as dockerd writes it: names with no dot go to the resolver as they are. */
+    buf_puts(out, "options ndots:0");
+    json_array_foreach(opts, i, v) if (strncmp(json_string_value(v), "ndots:", 6)) buf_printf(out, " %s", json_string_value(v));
+    json_array_foreach(opts, i, v) if (!strncmp(json_string_value(v), "ndots:", 6)) buf_printf(out, " %s", json_string_value(v));
+    buf_puts(out, "\n");
+}
+
+/* On a user-defined network the container asks berth's resolver at
+ * 127.0.0.11, which forwards what it does not know to --dns or the host's
+ * servers; elsewhere it gets those servers itself. */
 static void resolv_conf(rt_container *c, bool host_net, buf *out)
 {
     json_t *hc = c->host_config;
     json_t *dns = json_object_get(hc, "Dns"), *search = json_object_get(hc, "DnsSearch"),
            *opts = json_object_get(hc, "DnsOptions");
+    if (c->sandbox && net_sandbox_embedded_dns(c->sandbox)) {
+        resolv_conf_embedded(search, opts, out);
+        return;
+    }
     cleanup_free char *host = NULL;
     fs_read_file("/etc/resolv.conf", &host, NULL, NULL);
     int servers = 0;
@@ -175,7 +206,7 @@ static void resolv_conf(rt_container *c, bool host_net, buf *out)
     }
 }
 
-static void hosts_file(rt_container *c, bool host_net, buf *out)
+static void hosts_file(rt_container *c, bool host_net, const char *hostname, buf *out)
 {
     cleanup_free char *host = NULL;
     if (host_net && fs_read_file("/etc/hosts", &host, NULL, NULL) == 0) {
@@ -189,9 +220,16 @@ static void hosts_file(rt_container *c, bool host_net, buf *out)
     json_array_foreach(json_object_get(c->host_config, "ExtraHosts"), i, v) {
         const char *eh = json_string_value(v);
         const char *sep = eh ? strchr(eh, ':') : NULL;
-        if (sep)
-            buf_printf(out, "%s\t%.*s\n", sep + 1, (int)(sep - eh), eh);
+        if (!sep)
+            continue;
+        /* host-gateway: the address the host has on the container's network. */
+        const char *addr = sep + 1;
+        if (!strcmp(addr, "host-gateway") && c->sandbox)
+            addr = net_sandbox_gateway(c->sandbox);
+        buf_printf(out, "%s\t%.*s\n", addr, (int)(sep - eh), eh);
     }
+    if (c->sandbox)
+        net_sandbox_hosts(c->sandbox, hostname, out);
 }
 
 static void add_mount(rt_spec_storage *st, const char *src, const char *dst, const char *type, unsigned long flags,
@@ -219,7 +257,7 @@ static int etc_files(rt_containers *m, rt_container *c, rt_spec_storage *st, ber
     buf_printf(&text, "%s\n", hostname);
     int r = write_file(hostname_path, text.data, e);
     buf_reset(&text);
-    hosts_file(c, host_net, &text);
+    hosts_file(c, host_net, hostname, &text);
     if (r == 0)
         r = write_file(hosts_path, text.data, e);
     buf_reset(&text);
@@ -258,13 +296,16 @@ static void tmpfs_options(const char *opts, unsigned long *flags, buf *data)
     }
 }
 
-/* -v and --mount: binds (a missing -v source directory is created, as
- * dockerd does) and tmpfs. */
-static int user_mounts(rt_container *c, rt_spec_storage *st, berr *e)
+/* -v, --mount, --volumes-from and image volumes: binds (a missing -v
+ * source directory is created, as dockerd does), volumes (mounted and
+ * filled from the image first) and tmpfs. */
+static int user_mounts(rt_containers *mgr, rt_container *c, const char *rootfs, rt_spec_storage *st, berr *e)
 {
-    rt_mount_req *m;
-    size_t n;
-    int r = rt_mounts_parse(c->host_config, &m, &n, e);
+    rt_mount_req *m = NULL;
+    size_t n = 0;
+    int r = rt_mounts_setup(mgr, c, rootfs, e);
+    if (r == 0)
+        r = rt_mounts_list(mgr, c, &m, &n, e);
     for (size_t i = 0; i < n && r == 0; i++) {
         if (m[i].tmpfs) {
             add_mount(st, "tmpfs", m[i].target, "tmpfs", MS_NOSUID | MS_NODEV | (m[i].readonly ? MS_RDONLY : 0),
@@ -278,6 +319,28 @@ static int user_mounts(rt_container *c, rt_spec_storage *st, berr *e)
     }
     rt_mounts_free(m, n);
     return r;
+}
+
+static int mount_depth(const rt_mount *m)
+{
+    int d = 0;
+    for (const char *p = m->destination; *p; p++)
+        d += *p == '/' && p[1] && p[1] != '/';
+    return d;
+}
+
+/* Parents before children, as dockerd's sortMounts: a volume on /etc must
+ * go under /etc/hosts, not over it.  Stable, so a user's mount on
+ * /etc/hosts still comes after (and wins over) the generated one. */
+static void sort_mounts(rt_spec_storage *st)
+{
+    for (size_t i = 1; i < st->n_mounts; i++) {
+        rt_mount t = st->mounts[i];
+        size_t j = i;
+        for (; j > 0 && mount_depth(&st->mounts[j - 1]) > mount_depth(&t); j--)
+            st->mounts[j] = st->mounts[j - 1];
+        st->mounts[j] = t;
+    }
 }
 
 static int tmpfs_mounts(rt_container *c, rt_spec_storage *st, berr *e)
@@ -410,6 +473,19 @@ static int join(rt_containers *m, rt_spec_storage *st, const char *mode, int nst
     return 0;
 }
 
+/* Joins a namespace the daemon holds open (a network sandbox's). */
+static int join_fd(rt_spec_storage *st, int ns_fd, int nstype, berr *e)
+{
+    int fd = fcntl(ns_fd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0)
+        return berr_sys(e, -errno, "dup namespace fd");
+    size_t i = st->spec.n_joins++;
+    st->join_fds[i] = fd;
+    st->joins[i] = (rt_ns_join){nstype, fd};
+    st->spec.joins = st->joins;
+    return 0;
+}
+
 static int namespaces(rt_containers *m, rt_container *c, rt_spec_storage *st, berr *e)
 {
     json_t *hc = c->host_config;
@@ -419,6 +495,8 @@ static int namespaces(rt_containers *m, rt_container *c, rt_spec_storage *st, be
     int r = 0;
     if (!strncmp(net, "container:", 10))
         r = join(m, st, net, CLONE_NEWNET, "net", e);
+    else if (c->sandbox)
+        r = join_fd(st, net_sandbox_ns_fd(c->sandbox), CLONE_NEWNET, e);
     else if (strcmp(net, "host"))
         flags |= CLONE_NEWNET;
     if (r == 0 && !strncmp(pid, "container:", 10))
@@ -548,7 +626,7 @@ int rt_spec_build(rt_containers *m, rt_container *c, const char *rootfs, rt_spec
     if (r < 0)
         return r;
     build_env(c, st);
-    if ((r = etc_files(m, c, st, e)) < 0 || (r = tmpfs_mounts(c, st, e)) < 0 || (r = user_mounts(c, st, e)) < 0 || (r = devices(c, st, e)) < 0 ||
+    if ((r = etc_files(m, c, st, e)) < 0 || (r = tmpfs_mounts(c, st, e)) < 0 || (r = user_mounts(m, c, rootfs, st, e)) < 0 || (r = devices(c, st, e)) < 0 ||
         (r = ulimits(c, st, e)) < 0 || (r = sysctls(c, st, e)) < 0 || (r = namespaces(m, c, st, e)) < 0 ||
         (r = security(m, c, st, e)) < 0)
         return r;
@@ -556,6 +634,7 @@ int rt_spec_build(rt_containers *m, rt_container *c, const char *rootfs, rt_spec
         add_mount(st, m->init_path, "/sbin/docker-init", "bind", MS_BIND | MS_RDONLY, NULL);
     if (!strcmp(str_of(hc, "IpcMode"), "shareable") && (r = shareable_shm(m, c, st, e)) < 0)
         return r;
+    sort_mounts(st);
 
     rt_spawn_spec *s = &st->spec;
     s->argv = st->argv;

@@ -12,8 +12,10 @@
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "runtime/container_internal.h"
+#include "runtime/container_network.h"
 #include "runtime/container_fs.h"
 #include "runtime/container_io.h"
+#include "runtime/container_mounts.h"
 #include "runtime/container_spec.h"
 #include "runtime/rwlayer.h"
 
@@ -133,6 +135,8 @@ static void release_run(rt_containers *m, rt_container *c)
     berr e = {0};
     if (c->io)
         rt_io_close(c->io);
+    rt_container_net_down(m, c);
+    rt_mounts_release(m, c);
     if (rt_cgroup_destroy(&m->cgroups, c->id, &e) < 0)
         log_warn("container %.12s: %s", c->id, e.msg);
     if (rt_rwlayer_unmount(m->driver, c->id, &e) < 0)
@@ -232,6 +236,12 @@ static int do_start(rt_containers *m, rt_container *c, berr *e)
     int r = rt_container_mount_root(m, c, c->rootfs, e);
     if (r < 0)
         return r;
+    /* The network comes first: /etc/hosts needs its addresses and the
+     * process joins its namespace. */
+    if ((r = rt_container_net_up(m, c, e)) < 0) {
+        release_run(m, c);
+        return r;
+    }
     rt_spec_storage st;
     r = rt_spec_build(m, c, c->rootfs, &st, e);
     if (r == 0)

@@ -40,6 +40,8 @@ void rt_container_free(rt_container *c)
     json_decref(c->config);
     json_decref(c->host_config);
     json_decref(c->health_log);
+    json_decref(c->networks);
+    json_decref(c->mount_points);
     free(c);
 }
 
@@ -57,8 +59,11 @@ static json_t *state_json(const rt_container *c)
 
 int rt_container_save(rt_containers *m, rt_container *c, berr *e)
 {
-    json_t *doc = json_pack("{s:O, s:O, s:o}", "Config", c->config, "HostConfig", c->host_config, "State",
-                            state_json(c));
+    json_t *doc = json_pack("{s:O, s:O, s:o, s:{s:o}}", "Config", c->config, "HostConfig", c->host_config, "State",
+                            state_json(c), "NetworkSettings", "Networks",
+                            c->networks ? json_incref(c->networks) : json_object());
+    if (c->mount_points)
+        json_object_set(doc, "MountPoints", c->mount_points);
     cleanup_free char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     cleanup_stmt sqlite3_stmt *st = NULL;
@@ -124,6 +129,10 @@ static rt_container *container_from_row(sqlite3_stmt *st)
     c->has_been_started = json_is_true(json_object_get(s, "HasBeenStarted"));
     c->manual_stop = json_is_true(json_object_get(s, "ManualStop"));
     c->health_failing_streak = (int)json_integer_value(json_object_get(s, "FailingStreak"));
+    json_t *nets = json_object_get(json_object_get(doc, "NetworkSettings"), "Networks");
+    c->networks = json_is_object(nets) ? json_incref(nets) : json_object();
+    json_t *mps = json_object_get(doc, "MountPoints");
+    c->mount_points = json_is_array(mps) ? json_incref(mps) : NULL;
     json_t *hl = json_object_get(s, "HealthLog");
     c->health_log = json_is_array(hl) ? json_incref(hl) : NULL;
     c->proc.pidfd = -1;

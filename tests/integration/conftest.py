@@ -171,6 +171,17 @@ class Daemon:
             raise AssertionError("docker %s failed (%d):\n%s\n%s" % (" ".join(args), res.returncode, res.out, res.err))
         return res
 
+    def netns_run(self, *cmd, check=True, timeout=30, input=None):
+        """Runs cmd in the daemon's network namespace: "the host" as its
+        containers and published ports see it."""
+        res = subprocess.run(["nsenter", "--net=/run/netns/" + self.netns] + list(cmd), capture_output=True,
+                             timeout=timeout, input=input)
+        res.out = res.stdout.decode(errors="replace")
+        res.err = res.stderr.decode(errors="replace")
+        if check and res.returncode != 0:
+            raise AssertionError("%s failed (%d):\n%s\n%s" % (" ".join(cmd), res.returncode, res.out, res.err))
+        return res
+
     def client(self, version="1.41"):
         import docker
         return docker.DockerClient(base_url="unix://" + self.sock, version=version, timeout=120)

@@ -1,4 +1,4 @@
-"""Bind mounts and tmpfs mounts (-v /host:/ctr, --mount); volumes come later."""
+"""Bind mounts and tmpfs mounts (-v /host:/ctr, --mount); volumes are in test_volumes.py."""
 
 import json
 import os
@@ -50,8 +50,7 @@ def test_inspect_mounts(d, tmp_path):
     d.docker("rm", cid)
 
 
-def test_volumes_not_yet(d):
-    res = run(d, "-v", "named:/data", "busybox", "true", check=False)
-    assert res.returncode == 125 and "named volumes" in res.err
+def test_bad_specs(d):
+    # named and anonymous volumes: tests/integration/test_volumes.py
     res = run(d, "-v", "/a:/", "busybox", "true", check=False)
     assert res.returncode == 125

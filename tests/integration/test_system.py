@@ -66,7 +66,7 @@ def test_error_contract(daemon):
     assert headers["Content-Type"] == "application/json"
     status, _, body = daemon.request("POST", "/version")
     assert status == 405 and "message" in json.loads(body)
-    status, _, body = daemon.request("GET", "/networks")
+    status, _, body = daemon.request("GET", "/plugins")
     assert status == 501
     assert "not implemented" in json.loads(body)["message"]
     status, _, body = daemon.request("GET", '/images/json?filters={"dangling":')

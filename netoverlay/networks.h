@@ -1,0 +1,95 @@
+/* Local networks: the default bridge, user-defined bridge networks and the
+ * predefined host and none networks, with the endpoints of the containers
+ * running on them.
+ *
+ * A network is a row in the local store (its inspect document) plus, for
+ * the bridge driver, a bridge device and an address pool.  An endpoint is
+ * one running container's attachment to one network: an address from the
+ * pool, a veth pair, DNS names.  Endpoints live only while their container
+ * runs; what a container asked for (NetworkingConfig) and what it got last
+ * (its address, kept to be asked for again) stays in the container's own
+ * document.  The nftables table is regenerated from networks and published
+ * ports whenever they change (netoverlay/nft.h).
+ *
+ * Everything runs on the loop thread. */
+#ifndef BERTH_NETOVERLAY_NETWORKS_H
+#define BERTH_NETOVERLAY_NETWORKS_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "lib/buf.h"
+#include "lib/err.h"
+#include "lib/timefmt.h"
+#include "netoverlay/ipam.h"
+#include "runtime/event_sink.h"
+
+typedef struct net_config {
+    const char *bridge;       /* -b/--bridge: the default bridge's device ("" docker0, "none": no default bridge) */
+    const char *bip;          /* --bip "a.b.c.d/len": the default bridge's address */
+    const char *fixed_cidr;   /* --fixed-cidr: the default bridge's --ip-range */
+    const ipam_default_pool *pools;  /* --default-address-pool (NULL: Docker's) */
+    size_t n_pools;
+    bool icc;                 /* --icc on the default bridge */
+    bool ip_masq;             /* --ip-masq */
+    bool iptables;            /* --iptables: berth's nftables rules */
+    bool ip_forward;          /* --ip-forward: set net.ipv4.ip_forward */
+    const char *default_ip;   /* --ip: default host address of published ports ("0.0.0.0") */
+    int mtu;                  /* --mtu (0: 1500) */
+} net_config;
+
+struct net_endpoint;
+struct net_sandbox;
+
+typedef struct net_network {
+    char id[65];
+    char name[256];
+    char created[TIME_RFC3339_BUF];
+    char driver[16];           /* "bridge", "host", "null" */
+    char bridge[16];           /* device, bridge driver only */
+    bool internal, attachable, icc, masquerade, predefined, user_subnet;
+    int mtu;
+    char subnet[IPAM_CIDR_BUF], ip_range[IPAM_CIDR_BUF], gateway[IPAM_ADDR_BUF];
+    char host_binding[IPAM_ADDR_BUF]; /* com.docker.network.bridge.host_binding_ipv4 */
+    ipam_pool pool;
+    json_t *labels, *options;  /* owned */
+    struct net_endpoint *endpoints;
+} net_network;
+
+typedef struct net_manager {
+    uv_loop_t *loop;
+    sqlite3 *db;
+    net_config cfg;            /* strings copied */
+    rt_event_sink events;
+    struct netlink *nl;        /* the daemon's namespace */
+    net_network **nets;
+    size_t n_nets;
+    struct net_sandbox *sandboxes;
+    char *applied_rules;       /* the ruleset last given to nft */
+} net_manager;
+
+int net_manager_open(net_manager *nm, uv_loop_t *loop, sqlite3 *db, const net_config *cfg, rt_event_sink events,
+                     berr *e);
+/* Removes berth's rules (bridges stay, as dockerd leaves its own). */
+void net_manager_close(net_manager *nm);
+
+/* By full ID, exact name, then unique ID prefix.  -ENOENT "network X not found". */
+int net_network_find(net_manager *nm, const char *ref, net_network **out, berr *e);
+
+/* POST /networks/create: req is the request body; *id gets the new ID. */
+int net_network_create(net_manager *nm, json_t *req, char id[65], berr *e);
+/* -EPERM for predefined networks, -EBUSY while containers run on it. */
+int net_network_remove(net_manager *nm, net_network *n, berr *e);
+/* The document of GET /networks/{id} (with Containers). */
+json_t *net_network_inspect(net_manager *nm, net_network *n);
+bool net_network_in_use(const net_network *n);
+/* bridge, host and none are built in; "custom" is everything else. */
+bool net_network_is_user(const net_network *n);
+
+/* Rewrites the nftables table if networks or published ports changed. */
+int net_rules_sync(net_manager *nm, berr *e);
+
+#endif
