@@ -45,6 +45,7 @@ class Bench:
 
     def start(self):
         subprocess.run(["ip", "netns", "add", self.ns], check=True)
+        subprocess.run(["ip", "-n", self.ns, "link", "set", "lo", "up"], check=True)
         cfg = os.path.join(self.tmp, "daemon.json")
         with open(cfg, "w") as f:
             f.write("{}")

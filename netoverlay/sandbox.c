@@ -244,12 +244,15 @@ static void endpoint_free(net_endpoint *ep)
 }
 
 /* Everything an endpoint made goes: the veth (its peer with it), the
- * address, its place on the network. */
-static void endpoint_detach(net_sandbox *sb, net_endpoint *ep)
+ * address, its place on the network.  When the whole sandbox goes the
+ * veth is left to the kernel: the namespace's teardown deletes the pair
+ * once the last process and fd are gone, off our path (deleting it here
+ * waits for RCU grace periods, 10-25 ms per docker run). */
+static void endpoint_detach(net_sandbox *sb, net_endpoint *ep, bool delete_veth)
 {
     net_manager *nm = sb->nm;
     berr e = {0};
-    if (ep->veth[0] && netlink_link_delete(nm->nl, ep->veth, &e) < 0)
+    if (delete_veth && ep->veth[0] && netlink_link_delete(nm->nl, ep->veth, &e) < 0)
         log_warn("container %.12s: %s", sb->container_id, e.msg);
     ipam_release(&ep->net->pool, ep->ip);
     for (net_endpoint **p = &ep->net->endpoints; *p; p = &(*p)->next)
@@ -330,7 +333,7 @@ static int endpoint_attach(net_sandbox *sb, net_network *n, json_t *settings, be
     sb->eps[sb->n_eps++] = ep;
     if (r < 0) {
         berr_wrap(e, "failed to set up container networking for %s on %s", sb->name, n->name);
-        endpoint_detach(sb, ep);
+        endpoint_detach(sb, ep, true);
         return r;
     }
     fill_settings(ep, settings);
@@ -459,7 +462,7 @@ void net_sandbox_close(net_sandbox *sb)
     if (sb->dns)
         dns_resolver_stop(sb->dns);
     while (sb->n_eps)
-        endpoint_detach(sb, sb->eps[sb->n_eps - 1]);
+        endpoint_detach(sb, sb->eps[sb->n_eps - 1], false);
     net_ports_free(sb->ports, sb->n_ports);
     if (sb->ns_fd >= 0)
         close(sb->ns_fd);
@@ -488,7 +491,7 @@ int net_sandbox_disconnect(net_sandbox *sb, net_network *net, berr *e)
     net_endpoint *ep = endpoint_on(sb, net);
     if (!ep)
         return berr_set(e, -ENOENT, "container %.12s is not connected to network %s", sb->container_id, net->name);
-    endpoint_detach(sb, ep);
+    endpoint_detach(sb, ep, true);
     if (sb->dns)
         upstreams(sb);
     return net_rules_sync(sb->nm, e);
