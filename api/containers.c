@@ -232,6 +232,36 @@ static bool by_volume(const rt_container *c, const char *want)
     return hit;
 }
 
+static bool by_network(const rt_container *c, const char *want)
+{
+    const char *name;
+    json_t *ep;
+    json_object_foreach(c->networks, name, ep) {
+        const char *id = json_string_value(json_object_get(ep, "NetworkID"));
+        if (!strcmp(name, want) || (id && *want && !strncmp(id, want, strlen(want))))
+            return true;
+    }
+    return false;
+}
+
+/* "80" means "80/tcp", as the keys of ExposedPorts and PortBindings. */
+static bool has_port_key(json_t *obj, const char *want)
+{
+    char key[32];
+    snprintf(key, sizeof key, "%s%s", want, strchr(want, '/') ? "" : "/tcp");
+    return json_object_get(obj, key) != NULL;
+}
+
+static bool by_publish(const rt_container *c, const char *want)
+{
+    return has_port_key(json_object_get(c->host_config, "PortBindings"), want);
+}
+
+static bool by_expose(const rt_container *c, const char *want)
+{
+    return has_port_key(json_object_get(c->config, "ExposedPorts"), want) || by_publish(c, want);
+}
+
 static bool by_health(const rt_container *c, const char *h)
 {
     return !strcmp(h, c->health_status[0] ? c->health_status : "none");
@@ -358,6 +388,9 @@ void api_containers_list(api_request *r)
             !match_any(json_object_get(f, "id"), by_id, c) || !match_any(json_object_get(f, "exited"), by_exited, c) ||
             !match_any(json_object_get(f, "health"), by_health, c) ||
             !match_any(json_object_get(f, "volume"), by_volume, c) ||
+            !match_any(json_object_get(f, "network"), by_network, c) ||
+            !match_any(json_object_get(f, "publish"), by_publish, c) ||
+            !match_any(json_object_get(f, "expose"), by_expose, c) ||
             !filters_match_labels(f, "label", json_object_get(c->config, "Labels")) ||
             !by_ancestor_ctx(r, c, json_object_get(f, "ancestor")))
             continue;

@@ -90,6 +90,25 @@ static bool any_equal(json_t *vals, const char *s)
     return false;
 }
 
+/* The container=, network= and volume= filters: events of that type whose
+ * actor has that name or an ID starting with the value. */
+static bool object_filter(json_t *f, const char *key, const char *type, const char *id, const char *name)
+{
+    json_t *vals = json_object_get(f, key);
+    if (!json_array_size(vals))
+        return true;
+    if (strcmp(type, key) != 0)
+        return false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(vals, i, v) {
+        const char *want = json_string_value(v);
+        if ((name && strcmp(name, want) == 0) || (id && strncmp(id, want, strlen(want)) == 0))
+            return true;
+    }
+    return false;
+}
+
 bool events_match(json_t *f, json_t *e)
 {
     const char *type = json_string_value(json_object_get(e, "Type"));
@@ -115,19 +134,9 @@ bool events_match(json_t *f, json_t *e)
         if (!hit)
             return false;
     }
-    if (json_array_size(vals = json_object_get(f, "container"))) {
-        if (strcmp(type, "container") != 0)
-            return false;
-        bool hit = false;
-        size_t i;
-        json_t *v;
-        json_array_foreach(vals, i, v) {
-            const char *want = json_string_value(v);
-            hit |= (name && strcmp(name, want) == 0) || (id && strncmp(id, want, strlen(want)) == 0);
-        }
-        if (!hit)
-            return false;
-    }
+    if (!object_filter(f, "container", type, id, name) || !object_filter(f, "network", type, id, name) ||
+        !object_filter(f, "volume", type, id, name))
+        return false;
     if (json_array_size(vals = json_object_get(f, "image"))) {
         const char *image = json_string_value(json_object_get(attrs, "image"));
         if (!any_equal(vals, image) && !(strcmp(type, "image") == 0 && any_equal(vals, id)))

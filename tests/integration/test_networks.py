@@ -379,3 +379,26 @@ def test_addresses_and_ports_survive_daemon_restart(make_daemon, fixtures):
     assert fetch(host, "http://127.0.0.1:18100/") == "hello from berth\n"
     assert inspect(d, cid, "{{.NetworkSettings.Networks.keep.IPAddress}}") == ip
     d.docker("rm", "-f", cid)
+
+
+def test_ps_filters_and_network_events(d):
+    since = str(int(time.time()) - 1)
+    d.docker("network", "create", "evnet")
+    try:
+        cid = d.docker("run", "-d", "--network", "evnet", "-p", "18200:80", "--expose", "81", "busybox", "sleep",
+                       "30").out.strip()
+        other = d.docker("run", "-d", "busybox", "sleep", "30").out.strip()
+        try:
+            ids = lambda *f: d.docker("ps", "-q", "--no-trunc", *sum((["--filter", x] for x in f), [])).out.split()
+            assert ids("network=evnet") == [cid]
+            assert other in ids("network=bridge") and cid not in ids("network=bridge")
+            assert ids("publish=80") == [cid] and ids("publish=80/tcp") == [cid] and ids("publish=81") == []
+            assert ids("expose=81") == [cid] and ids("expose=80/udp") == []
+        finally:
+            d.docker("rm", "-f", cid, other)
+    finally:
+        d.docker("network", "rm", "evnet")
+    out = d.docker("events", "--since", since, "--until", str(int(time.time()) + 1), "--filter", "network=evnet",
+                   "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}").out.strip().split("\n")
+    assert out[0] == "network create evnet" and out[-1] == "network destroy evnet"
+    assert "network connect evnet" in out and "network disconnect evnet" in out

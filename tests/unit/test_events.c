@@ -51,7 +51,7 @@ static void test_ring_and_replay(void **state)
 
 static bool matches(const char *filters, const char *type, const char *action, const char *id, json_t *attrs)
 {
-    static const char *const allowed[] = {"type", "event", "container", "image", "label", "scope", NULL};
+    static const char *const allowed[] = {"type", "event", "container", "image", "label", "scope", "network", "volume", NULL};
     json_t *f;
     assert_int_equal(filters_parse(filters, allowed, &f, NULL), 0);
     events ev = {0};
@@ -71,6 +71,11 @@ static void test_filters(void **state)
     assert_false(matches("{\"event\":[\"die\"]}", "container", "start", "a", NULL));
     assert_true(matches("{\"container\":[\"web\"]}", "container", "start", "abcdef", json_pack("{s:s}", "name", "web")));
     assert_true(matches("{\"container\":[\"abc\"]}", "container", "start", "abcdef", json_pack("{s:s}", "name", "web")));
+    assert_true(matches("{\"network\":[\"front\"]}", "network", "connect", "f00d", json_pack("{s:s}", "name", "front")));
+    assert_true(matches("{\"network\":[\"f0\"]}", "network", "create", "f00d", json_pack("{s:s}", "name", "front")));
+    assert_false(matches("{\"network\":[\"front\"]}", "container", "start", "f00d", json_pack("{s:s}", "name", "front")));
+    assert_true(matches("{\"volume\":[\"data\"]}", "volume", "mount", "data", NULL));
+    assert_false(matches("{\"volume\":[\"data\"]}", "volume", "mount", "other", NULL));
     assert_false(matches("{\"container\":[\"xyz\"]}", "container", "start", "abcdef", json_pack("{s:s}", "name", "web")));
     assert_true(matches("{\"label\":[\"team=blue\"]}", "container", "start", "a", json_pack("{s:s}", "team", "blue")));
     assert_false(matches("{\"label\":[\"team=red\"]}", "container", "start", "a", json_pack("{s:s}", "team", "blue")));
