@@ -53,6 +53,7 @@ static const opt_def opts[] = {
     {"ip-forward", 0, "ip-forward", T_BOOL, F(ip_forward), false, "Enable net.ipv4.ip_forward (default true)"},
     {"ip", 0, "ip", T_STR, F(ip), false, "Default IP when binding container ports (default \"0.0.0.0\")"},
     {"mtu", 0, "mtu", T_INT, F(mtu), false, "Set the MTU of the default bridge and its containers (default 1500)"},
+    {"userland-proxy", 0, "userland-proxy", T_BOOL, F(userland_proxy), false, "Accepted for compatibility: berthd publishes ports with NAT only, 127.0.0.1 included"},
     {"validate", 0, NULL, T_BOOL, F(validate), false, "Validate daemon configuration and exit"},
     {"version", 'v', NULL, T_BOOL, F(show_version), false, "Print version information and quit"},
     {"help", 'h', NULL, T_BOOL, F(show_help), false, "Print usage"},
@@ -420,7 +421,7 @@ int config_load(berth_config *c, int argc, char **argv, berr *e)
 {
     bool set[N_OPTS] = {false};
     c->level = LOG_INFO;
-    c->icc = c->ip_masq = c->iptables = c->ip_forward = true;
+    c->icc = c->ip_masq = c->iptables = c->ip_forward = c->userland_proxy = true;
     int r = parse_flags(c, argc, argv, set, e);
     if (r < 0)
         return r;

@@ -49,6 +49,7 @@ typedef struct berth_config {
     bool ip_forward;         /* --ip-forward, "ip-forward" (default true) */
     char *ip;                /* --ip, "ip": default address of published ports */
     long mtu;                /* --mtu, "mtu" (0: 1500) */
+    bool userland_proxy;     /* --userland-proxy, "userland-proxy": accepted; berthd never proxies (NAT reaches 127.0.0.1 too) */
     bool validate;           /* --validate: check and exit */
     bool show_version;       /* -v/--version */
     bool show_help;          /* -h/--help */

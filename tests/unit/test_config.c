@@ -727,6 +727,51 @@ static void test_reload_without_file(void **state)
     assert_true(c.debug);
 }
 
+/* ---- networking options ------------------------------------------------ */
+
+static void test_network_options(void **state)
+{
+    (void)state;
+    berth_config c;
+    berr e;
+    assert_int_equal(LOAD(&c, &e, "--config-file", empty_json), 0);
+    assert_true(c.icc && c.ip_masq && c.iptables && c.ip_forward && c.userland_proxy);
+    assert_string_equal(c.ip, "0.0.0.0");
+    assert_string_equal(c.bip, "");
+    assert_int_equal(c.mtu, 0);
+    assert_int_equal(c.n_address_pools, 0);
+    config_free(&c);
+
+    assert_int_equal(LOAD(&c, &e, "--config-file", empty_json, "--bip", "10.9.0.1/24", "--icc=false", "--mtu", "1400",
+                          "--default-address-pool", "base=10.20.0.0/16,size=24", "-b", "br9"),
+                     0);
+    assert_string_equal(c.bip, "10.9.0.1/24");
+    assert_false(c.icc);
+    assert_int_equal(c.mtu, 1400);
+    assert_int_equal(c.n_address_pools, 1);
+    assert_string_equal(c.address_pools[0], "base=10.20.0.0/16,size=24");
+    assert_string_equal(c.bridge, "br9");
+    config_free(&c);
+
+    assert_int_equal(LOAD_FILE(&c, &e, "{\"default-address-pools\": [{\"base\": \"10.30.0.0/16\", \"size\": 20}],"
+                                       " \"ip-masq\": false, \"mtu\": 9000, \"userland-proxy\": false}"),
+                     0);
+    assert_int_equal(c.n_address_pools, 1);
+    assert_string_equal(c.address_pools[0], "base=10.30.0.0/16,size=20");
+    assert_false(c.ip_masq);
+    assert_int_equal(c.mtu, 9000);
+    config_free(&c);
+
+    assert_int_equal(LOAD(&c, &e, "--config-file", empty_json, "--default-address-pool", "base=10.20.0.0/16"), -EINVAL);
+    assert_msg_has(e, "base and size are both required");
+    config_free(&c);
+    assert_int_equal(LOAD_FILE(&c, &e, "{\"default-address-pools\": [\"10.0.0.0/8\"]}"), -EINVAL);
+    assert_msg_has(e, "default-address-pools");
+    config_free(&c);
+    assert_int_equal(LOAD(&c, &e, "--config-file", empty_json, "--mtu", "big"), -EINVAL);
+    config_free(&c);
+}
+
 static void test_config_log_level(void **state)
 {
     (void)state;
@@ -776,6 +821,7 @@ int main(void)
         cmocka_unit_test(test_reload_applies),
         cmocka_unit_test(test_reload_bad_file_changes_nothing),
         cmocka_unit_test(test_reload_without_file),
+        cmocka_unit_test(test_network_options),
         cmocka_unit_test(test_config_log_level),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
