@@ -9,7 +9,7 @@ PKGS_TEST = busybox-static python3-docker python3-pytest python3-yaml iproute2 n
 	sqlite3 util-linux procps openssl
 PKGS = $(PKGS_BUILD) $(PKGS_TEST)
 
-LIBS_PC = libuv libsodium sqlite3 libmicrohttpd jansson libarchive gnutls libseccomp libnl-3.0 libnl-route-3.0 libnftables
+LIBS_PC = libuv libsodium sqlite3 libmicrohttpd jansson libarchive gnutls libseccomp libnl-3.0 libnl-route-3.0 libnftables raft msgpack
 CC ?= cc
 CFLAGS_BASE = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
 	-fno-strict-aliasing -Wno-format-truncation $(shell pkg-config --cflags $(LIBS_PC) 2>/dev/null)

@@ -86,10 +86,44 @@ void api_volumes_prune(api_request *r);
 void api_system_df(api_request *r);
 void api_build_prune(api_request *r);
 
+/* api/services.c */
+void api_services_list(api_request *r);
+void api_service_create(api_request *r);
+void api_service_inspect(api_request *r);
+void api_service_update(api_request *r);
+void api_service_delete(api_request *r);
+void api_tasks_list(api_request *r);
+void api_task_inspect(api_request *r);
+
 /* api/absent.c */
 void api_plugin_absent(api_request *r);
 
 /* api/events.c */
 void api_events(api_request *r);
+
+/* api/swarm.c, api/swarm_init.c */
+void api_swarm_inspect(api_request *r);
+void api_swarm_init(api_request *r);
+void api_swarm_join(api_request *r);
+void api_swarm_leave(api_request *r);
+void api_swarm_update(api_request *r);
+void api_swarm_unlockkey(api_request *r);
+void api_swarm_unlock(api_request *r);
+/* For handlers that need the cluster store: while it is starting, r is
+ * parked and again(r) is called once it is ready (at most 20 s later), and
+ * these return false / NULL.  api_swarm_store also returns NULL, having
+ * replied 503, when the store is unavailable. */
+bool api_swarm_settled(api_request *r, void (*again)(api_request *r));
+struct cluster_store *api_swarm_store(api_request *r, void (*again)(api_request *r));
+/* The "Swarm" header of /_ping ("active/manager") and the Swarm section of
+ * /info (a new object). */
+const char *api_swarm_status(api_request *r);
+json_t *api_swarm_info(api_request *r);
+
+/* api/nodes.c */
+void api_nodes_list(api_request *r);
+void api_node_inspect(api_request *r);
+void api_node_update(api_request *r);
+void api_node_delete(api_request *r);
 
 #endif

@@ -16,11 +16,16 @@
 
 void api_ping(api_request *r)
 {
+    /* dockerd answers only once its swarm component is up: a starting
+     * cluster store holds the ping back (briefly) rather than say "pending"
+     * to a CLI that checks it before swarm commands. */
+    if (!api_swarm_settled(r, api_ping))
+        return;
     /* The CLI negotiates its API version from these headers. */
     struct MHD_Response *resp = MHD_create_response_from_buffer(2, "OK", MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
     MHD_add_response_header(resp, "Builder-Version", "1");
-    MHD_add_response_header(resp, "Swarm", "inactive");
+    MHD_add_response_header(resp, "Swarm", api_swarm_status(r));
     MHD_add_response_header(resp, "Cache-Control", "no-cache, no-store, must-revalidate");
     MHD_add_response_header(resp, "Pragma", "no-cache");
     api_reply_response(r, 200, resp);
@@ -46,12 +51,6 @@ void api_version(api_request *r)
                           "GitCommit", BERTH_GIT_COMMIT, "GoVersion", "n/a (C)", "Os", "linux", "Arch", h.goarch,
                           "KernelVersion", h.kernel, "BuildTime", build_time());
     api_reply_json(r, 200, v);
-}
-
-static json_t *swarm_info(void)
-{
-    return json_pack("{s:s, s:s, s:s, s:b, s:s, s:n}", "NodeID", "", "NodeAddr", "", "LocalNodeState", "inactive",
-                     "ControlAvailable", 0, "Error", "", "RemoteManagers");
 }
 
 /* dockerd's names for the filesystem under the data root. */
@@ -96,6 +95,8 @@ static json_t *driver_status(berth_daemon *d)
 
 void api_info(api_request *r)
 {
+    if (!api_swarm_settled(r, api_info))
+        return;
     berth_daemon *d = r->d;
     hostinfo h;
     hostinfo_read(&h);
@@ -159,7 +160,7 @@ void api_info(api_request *r)
     json_object_set_new(o, "ServerVersion", json_string(BERTH_VERSION));
     json_object_set_new(o, "Runtimes", json_pack("{s:{s:s}}", "berth", "path", "berthd (built in)"));
     json_object_set_new(o, "DefaultRuntime", json_string("berth"));
-    json_object_set_new(o, "Swarm", swarm_info());
+    json_object_set_new(o, "Swarm", api_swarm_info(r));
     json_object_set_new(o, "LiveRestoreEnabled", json_false());
     json_object_set_new(o, "Isolation", json_string(""));
     json_object_set_new(o, "InitBinary", json_string(""));

@@ -14,7 +14,9 @@
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
+#include "node/hostinfo.h"
 #include "node/localstore.h"
+#include "node/swarm.h"
 #include "runtime/image_store.h"
 #include "runtime/container_mounts.h"
 #include "runtime/volumes.h"
@@ -185,6 +187,24 @@ static int open_networks(berth_daemon *d, berr *e)
     return 0;
 }
 
+/* The cluster store starts last, once nothing after it can fail: its
+ * close is asynchronous, and a start that fails never runs the loop.  Its
+ * own failures leave swarm in error rather than stopping the daemon, as
+ * dockerd does. */
+static void open_swarm(berth_daemon *d)
+{
+    hostinfo h;
+    hostinfo_read(&h);
+    swarm_host sh = {
+        .hostname = h.hostname,
+        .arch = h.arch,
+        .nano_cpus = (long long)h.ncpu * 1000000000LL,
+        .memory_bytes = h.mem_total,
+        .engine_version = BERTH_VERSION,
+    };
+    d->swarm = swarm_open(d->loop, d->cfg.data_root, &sh);
+}
+
 int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e)
 {
     d->loop = loop;
@@ -228,22 +248,39 @@ int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e)
         pidfile_release(d);
         return r;
     }
+    open_swarm(d);
+    reconciler_start(&d->reconciler, d);
+    agent_start(&d->agent, d);
     signals_start(d);
     log_info("Daemon has completed initialization (storage driver %s, data root %s)", rt_driver_name(&d->driver),
              d->cfg.data_root);
     return 0;
 }
 
-static void on_api_stopped(void *arg)
+static void on_swarm_closed(void *arg)
 {
     berth_daemon *d = arg;
-    d->api = NULL;
+    d->swarm = NULL;
     close_stores(d);
     pidfile_release(d);
     uv_close((uv_handle_t *)&d->sig_term, NULL);
     uv_close((uv_handle_t *)&d->sig_int, NULL);
     uv_close((uv_handle_t *)&d->sig_hup, NULL);
     log_info("Daemon shutdown complete");
+}
+
+/* The cluster store closes once no request can use it, and before the
+ * local stores; raft's handles keep the loop alive until it is done. */
+static void on_api_stopped(void *arg)
+{
+    berth_daemon *d = arg;
+    d->api = NULL;
+    agent_stop(&d->agent);
+    reconciler_stop(&d->reconciler);
+    if (d->swarm)
+        swarm_close(d->swarm, on_swarm_closed, d);
+    else
+        on_swarm_closed(d);
 }
 
 /* Containers first: requests waiting on them (wait, attach) are answered

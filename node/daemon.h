@@ -10,12 +10,15 @@
 
 #include "node/config.h"
 #include "netoverlay/networks.h"
+#include "node/agent.h"
 #include "node/events.h"
+#include "node/reconcile.h"
 #include "runtime/container.h"
 #include "runtime/graphdriver.h"
 
 struct api_server;
 struct rt_image_store;
+struct swarm;
 
 typedef struct berth_daemon {
     uv_loop_t *loop;
@@ -33,6 +36,9 @@ typedef struct berth_daemon {
     bool containers_open;
     events events;
     struct api_server *api;
+    struct swarm *swarm;            /* swarm mode: the cluster store (node/swarm.h) */
+    reconciler reconciler;          /* the leader's orchestrators and scheduler (node/reconcile.h) */
+    agent agent;                    /* this node's tasks -> containers (node/agent.h) */
     uv_signal_t sig_term, sig_int, sig_hup;
     struct timespec started;
     bool stopping;
@@ -44,7 +50,8 @@ typedef struct berth_daemon {
 int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e);
 
 /* Begins a clean shutdown: stop accepting, let requests finish, close the
- * stores; the loop then runs dry and uv_run returns. */
+ * cluster store, then the local stores; the loop then runs dry and uv_run
+ * returns. */
 void daemon_stop(berth_daemon *d);
 
 /* Releases what daemon_start allocated (after the loop has returned). */

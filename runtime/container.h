@@ -125,6 +125,9 @@ void rt_containers_close(rt_containers *m);
  * borrowed (owned by the manager). */
 int rt_containers_default_seccomp(rt_containers *m, uint64_t caps, const struct sock_fprog **prog, berr *e);
 
+/* A name as Docker makes them ("focused_turing"; with_digit appends 0-9). */
+void rt_name_random(char *out, size_t n, bool with_digit);
+
 /* Lookup by full ID, unique ID prefix or name (with or without '/'), as
  * dockerd resolves them.  -ENOENT "No such container: x". */
 int rt_container_find(rt_containers *m, const char *ref, rt_container **out, berr *e);

@@ -31,15 +31,20 @@ static const char *const surnames[] = {
 
 #define N(a) (sizeof a / sizeof a[0])
 
+void rt_name_random(char *out, size_t n, bool with_digit)
+{
+    const char *a = adjectives[randombytes_uniform(N(adjectives))];
+    const char *s = surnames[randombytes_uniform(N(surnames))];
+    if (with_digit)
+        snprintf(out, n, "%s_%s%u", a, s, randombytes_uniform(10));
+    else
+        snprintf(out, n, "%s_%s", a, s);
+}
+
 void rt_name_generate(rt_containers *m, char *out, size_t n)
 {
     for (int attempt = 0;; attempt++) {
-        const char *a = adjectives[randombytes_uniform(N(adjectives))];
-        const char *s = surnames[randombytes_uniform(N(surnames))];
-        if (attempt < 10)
-            snprintf(out, n, "%s_%s", a, s);
-        else
-            snprintf(out, n, "%s_%s%u", a, s, randombytes_uniform(10));
+        rt_name_random(out, n, attempt >= 10);
         if (!rt_container_by_name(m, out))
             return;
     }

@@ -28,7 +28,9 @@ def test_docker_info_reports_true_figures(daemon):
     assert info["Driver"] in ("overlay2", "vfs")
     assert info["CgroupVersion"] in ("1", "2")
     assert info["OSType"] == "linux"
-    assert info["Swarm"]["LocalNodeState"] == "inactive"
+    # Cluster-first: every daemon is the manager of its own one-member swarm.
+    assert info["Swarm"]["LocalNodeState"] == "active"
+    assert info["Swarm"]["ControlAvailable"] is True
     assert info["Images"] == len(daemon.json("GET", "/images/json"))
     with open("/etc/os-release") as f:
         pretty = [l.split("=", 1)[1].strip().strip('"') for l in f if l.startswith("PRETTY_NAME=")][0]
@@ -43,7 +45,7 @@ def test_ping_headers(daemon):
         assert headers["Ostype"] == "linux"
         assert headers["Docker-Experimental"] == "false"
         assert "Builder-Version" in headers
-        assert headers["Swarm"] == "inactive"
+        assert headers["Swarm"] == "active/manager"
         assert "no-cache" in headers["Cache-Control"]
         assert body == (b"OK" if method == "GET" else b"")
 

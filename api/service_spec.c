@@ -1,0 +1,73 @@
+#include "api/service_spec.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "runtime/container.h"
+
+static const char *jstr(json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? v : "";
+}
+
+static int check_mode(json_t *spec, berr *e)
+{
+    json_t *mode = json_object_get(spec, "Mode");
+    if (!json_is_object(mode) || json_object_size(mode) == 0) {
+        json_object_set_new(spec, "Mode", json_pack("{s:{s:i}}", "Replicated", "Replicas", 1));
+        return 0;
+    }
+    static const char *const modes[] = {"Replicated", "Global", "ReplicatedJob", "GlobalJob"};
+    int n = 0;
+    for (size_t i = 0; i < 4; i++)
+        n += json_object_get(mode, modes[i]) != NULL;
+    if (n != 1)
+        return berr_set(e, -EINVAL, "rpc error: code = InvalidArgument desc = service mode must be one of replicated, global, replicated-job or global-job");
+    json_t *repl = json_object_get(mode, "Replicated");
+    if (repl) {
+        json_t *n_rep = json_object_get(repl, "Replicas");
+        if (!n_rep)
+            json_object_set_new(repl, "Replicas", json_integer(1));
+        else if (!json_is_integer(n_rep) || json_integer_value(n_rep) < 0)
+            return berr_set(e, -EINVAL, "rpc error: code = InvalidArgument desc = replicas must be a non-negative number");
+    }
+    json_t *job = json_object_get(mode, "ReplicatedJob");
+    if (job) {
+        if (!json_object_get(job, "TotalCompletions"))
+            json_object_set_new(job, "TotalCompletions", json_integer(1));
+        if (!json_object_get(job, "MaxConcurrent"))
+            json_object_set(job, "MaxConcurrent", json_object_get(job, "TotalCompletions"));
+    }
+    return 0;
+}
+
+int svc_spec_normalize(json_t *spec, struct rt_image_store *images, json_t *warnings, berr *e)
+{
+    (void)images;
+    if (!*jstr(spec, "Name")) {
+        char name[128];
+        rt_name_random(name, sizeof name, false);
+        json_object_set_new(spec, "Name", json_string(name));
+    }
+    if (strlen(jstr(spec, "Name")) > 63)
+        return berr_set(e, -EINVAL, "rpc error: code = InvalidArgument desc = name must be 63 characters or fewer");
+    json_t *tt = json_object_get(spec, "TaskTemplate");
+    json_t *cspec = json_object_get(tt, "ContainerSpec");
+    const char *image = jstr(cspec, "Image");
+    if (!*image)
+        return berr_set(e, -EINVAL, "rpc error: code = InvalidArgument desc = ContainerSpec: image reference must be provided");
+    int r = check_mode(spec, e);
+    if (r < 0)
+        return r;
+    if (!json_object_get(spec, "Labels"))
+        json_object_set_new(spec, "Labels", json_object());
+    if (!json_object_get(tt, "ForceUpdate"))
+        json_object_set_new(tt, "ForceUpdate", json_integer(0));
+    if (!json_object_get(tt, "Runtime"))
+        json_object_set_new(tt, "Runtime", json_string("container"));
+    /* The image is not pinned by digest (there is no registry to ask):
+     * the CLI already warns about that, having failed to resolve it. */
+    (void)warnings;
+    return 0;
+}

@@ -1,0 +1,383 @@
+/* The agent: on this node, the tasks the scheduler assigned here become
+ * containers, and what happens to those containers goes back to the
+ * cluster store as task states.
+ *
+ * It rescans this node's tasks after every applied entry (coalesced to one
+ * scan per loop turn) and listens to container events for exits.  Every
+ * report is a proposal conditioned on the task's version, so an
+ * orchestrator's concurrent change wins and the agent looks again. */
+#include "node/agent.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "lib/timefmt.h"
+#include "node/daemon.h"
+#include "node/swarm.h"
+#include "raft/cluster_store.h"
+#include "runtime/container.h"
+
+#define LABEL_TASK_ID "com.docker.swarm.task.id"
+#define LABEL_NODE_ID "com.docker.swarm.node.id"
+
+static const char *jstr(json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? v : "";
+}
+
+static json_t *jpath(json_t *o, const char *a, const char *b)
+{
+    return json_object_get(json_object_get(o, a), b);
+}
+
+/* Timestamps with nanoseconds, as swarmkit writes them. */
+static void now_ns(char out[40])
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, 40, "%s.%09ldZ", base, ts.tv_nsec);
+}
+
+static void schedule_scan(agent *a);
+
+/* ---- reporting ------------------------------------------------------------ */
+
+static void report_done(void *arg, int status, uint64_t index, const berr *e)
+{
+    (void)index;
+    agent *a = arg;
+    if (status < 0 && status != -EAGAIN)
+        log_warn("agent: task report: %s", e && e->msg[0] ? e->msg : "failed");
+    if (status == -EAGAIN)
+        schedule_scan(a);   /* someone else changed the task: look again */
+}
+
+/* Proposes task with Status replaced (state, message, err, container). */
+static void report(agent *a, json_t *task, const char *state, const char *message, const char *err,
+                   const rt_container *c, int exit_code)
+{
+    cluster_store *cs = swarm_store(a->d->swarm);
+    if (!cs)
+        return;
+    json_t *doc = json_deep_copy(task);
+    char ts[40];
+    now_ns(ts);
+    json_t *st = json_pack("{s:s, s:s, s:s}", "Timestamp", ts, "State", state, "Message", message);
+    if (err && *err)
+        json_object_set_new(st, "Err", json_string(err));
+    if (c)
+        json_object_set_new(st, "ContainerStatus", json_pack("{s:s, s:i, s:i}", "ContainerID", c->id, "PID",
+                                                             c->pid, "ExitCode", exit_code));
+    json_object_set_new(doc, "Status", st);
+    json_object_set_new(doc, "UpdatedAt", json_string(ts));
+    cs_op op = {.type = CS_PUT, .kind = CS_TASK, .doc = doc,
+                .if_version = json_integer_value(jpath(task, "Version", "Index"))};
+    snprintf(op.id, sizeof op.id, "%s", jstr(task, "ID"));
+    berr e = {0};
+    if (cluster_store_propose(cs, &op, 1, report_done, a, &e) < 0)
+        log_warn("agent: task %s: %s", op.id, e.msg);
+    json_decref(doc);
+}
+
+/* ---- tasks into containers -------------------------------------------------- */
+
+static void copy_key(json_t *dst, const char *dkey, json_t *src, const char *skey)
+{
+    json_t *v = json_object_get(src, skey);
+    if (v && !json_is_null(v))
+        json_object_set(dst, dkey, v);
+}
+
+/* The create body of a task's container, as swarmkit's container adapter
+ * builds it: Command is the entrypoint, Args the command. */
+static json_t *container_body(json_t *task, json_t *svc, const char *node_id, const char *name)
+{
+    json_t *cs = jpath(task, "Spec", "ContainerSpec");
+    json_t *res = jpath(task, "Spec", "Resources");
+    json_t *body = json_pack("{s:O}", "Image", json_object_get(cs, "Image"));
+    copy_key(body, "Entrypoint", cs, "Command");
+    copy_key(body, "Cmd", cs, "Args");
+    copy_key(body, "Env", cs, "Env");
+    copy_key(body, "WorkingDir", cs, "Dir");
+    copy_key(body, "User", cs, "User");
+    copy_key(body, "Hostname", cs, "Hostname");
+    copy_key(body, "StopSignal", cs, "StopSignal");
+    copy_key(body, "Healthcheck", cs, "HealthCheck");
+    copy_key(body, "Tty", cs, "TTY");
+    copy_key(body, "OpenStdin", cs, "OpenStdin");
+    json_t *grace = json_object_get(cs, "StopGracePeriod");
+    if (json_is_integer(grace))
+        json_object_set_new(body, "StopTimeout", json_integer(json_integer_value(grace) / 1000000000LL));
+    json_t *labels = json_object();
+    json_object_update(labels, json_object_get(cs, "Labels"));
+    json_object_set_new(labels, LABEL_NODE_ID, json_string(node_id));
+    json_object_set_new(labels, "com.docker.swarm.service.id", json_string(jstr(task, "ServiceID")));
+    json_object_set_new(labels, "com.docker.swarm.service.name", json_string(jstr(json_object_get(svc, "Spec"), "Name")));
+    json_object_set_new(labels, "com.docker.swarm.task", json_string(""));
+    json_object_set_new(labels, LABEL_TASK_ID, json_string(jstr(task, "ID")));
+    json_object_set_new(labels, "com.docker.swarm.task.name", json_string(name));
+    json_object_set_new(body, "Labels", labels);
+    /* Restarts are the orchestrator's business (a new task), never the
+     * container's. */
+    json_t *hc = json_pack("{s:s, s:{s:s}}", "NetworkMode", "bridge", "RestartPolicy", "Name", "no");
+    copy_key(hc, "Init", cs, "Init");
+    copy_key(hc, "ReadonlyRootfs", cs, "ReadOnly");
+    copy_key(hc, "Mounts", cs, "Mounts");
+    copy_key(hc, "CapAdd", cs, "CapabilityAdd");
+    copy_key(hc, "CapDrop", cs, "CapabilityDrop");
+    copy_key(hc, "Sysctls", cs, "Sysctls");
+    copy_key(hc, "Ulimits", cs, "Ulimits");
+    copy_key(hc, "GroupAdd", cs, "Groups");
+    json_t *lim = json_object_get(res, "Limits");
+    copy_key(hc, "NanoCpus", lim, "NanoCPUs");
+    copy_key(hc, "Memory", lim, "MemoryBytes");
+    copy_key(hc, "PidsLimit", lim, "Pids");
+    json_t *dns = json_object_get(cs, "DNSConfig");
+    copy_key(hc, "Dns", dns, "Nameservers");
+    copy_key(hc, "DnsSearch", dns, "Search");
+    copy_key(hc, "DnsOptions", dns, "Options");
+    copy_key(hc, "ExtraHosts", cs, "Hosts");
+    json_object_set_new(body, "HostConfig", hc);
+    return body;
+}
+
+/* "<service>.<slot>.<task id>", or "<service>.<node id>.<task id>" for
+ * global services: Docker's container names for tasks. */
+static void task_container_name(json_t *task, json_t *svc, char *out, size_t n)
+{
+    const char *sname = jstr(json_object_get(svc, "Spec"), "Name");
+    long long slot = json_integer_value(json_object_get(task, "Slot"));
+    if (slot > 0)
+        snprintf(out, n, "%s.%lld.%s", sname, slot, jstr(task, "ID"));
+    else
+        snprintf(out, n, "%s.%s.%s", sname, jstr(task, "NodeID"), jstr(task, "ID"));
+}
+
+static void run_task(agent *a, cluster_store *cs, json_t *task)
+{
+    rt_containers *m = &a->d->containers;
+    json_t *svc = NULL;
+    if (cs_get(cs, CS_SERVICE, jstr(task, "ServiceID"), &svc, NULL) < 0)
+        return;   /* the service is going: the orchestrator shuts the task down */
+    char name[512];
+    task_container_name(task, svc, name, sizeof name);
+    rt_container *c = NULL;
+    berr e = {0};
+    if (rt_container_find(m, name, &c, NULL) == 0) {
+        json_decref(svc);
+        return;   /* made by an earlier scan, its report still in flight */
+    }
+    json_t *body = container_body(task, svc, swarm_node_id(a->d->swarm), name);
+    json_t *warnings = json_array();
+    int r = rt_container_create(m, name, body, &c, warnings, &e);
+    json_decref(body);
+    json_decref(warnings);
+    json_decref(svc);
+    if (r < 0) {
+        /* A missing image rejects the task, with the reason service ps shows. */
+        report(a, task, r == -ENOENT ? "rejected" : "failed", "preparing", e.msg, NULL, 0);
+        return;
+    }
+    if ((r = rt_container_start(m, c, &e)) < 0) {
+        report(a, task, "failed", "starting", e.msg, c, c->exit_code);
+        return;
+    }
+    report(a, task, "running", "started", NULL, c, 0);
+}
+
+static void stopped(void *arg, int status, const berr *e)
+{
+    (void)arg;
+    if (status < 0 && e)
+        log_warn("agent: stopping a task's container: %s", e->msg);
+}
+
+static bool terminal(const char *state)
+{
+    static const char *const t[] = {"complete", "failed", "shutdown", "rejected", "orphaned", "remove"};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (!strcmp(state, t[i]))
+            return true;
+    return false;
+}
+
+static rt_container *task_container(agent *a, const char *task_id)
+{
+    rt_containers *m = &a->d->containers;
+    for (size_t i = 0; i < m->n; i++)
+        if (!strcmp(jstr(json_object_get(m->list[i]->config, "Labels"), LABEL_TASK_ID), task_id))
+            return m->list[i];
+    return NULL;
+}
+
+static void handle_task(agent *a, cluster_store *cs, json_t *task)
+{
+    const char *state = jstr(json_object_get(task, "Status"), "State");
+    const char *desired = jstr(task, "DesiredState");
+    bool want_run = !strcmp(desired, "running") || !strcmp(desired, "complete");
+    rt_container *c = task_container(a, jstr(task, "ID"));
+    /* "ready": a replacement waiting for its predecessor to stop (or its
+     * restart delay); it starts once the orchestrator says "running". */
+    if (!strcmp(desired, "ready"))
+        return;
+    if (want_run && (!strcmp(state, "assigned") || !strcmp(state, "accepted"))) {
+        run_task(a, cs, task);
+        return;
+    }
+    if (terminal(state))
+        return;
+    if (!want_run) {
+        /* shutdown or remove: stop what runs; report once it is down. */
+        if (c && rt_container_running(c))
+            rt_container_stop(&a->d->containers, c, -1, stopped, a, NULL);
+        else
+            report(a, task, "shutdown", "shutdown", NULL, c, c ? c->exit_code : 0);
+        return;
+    }
+    if (!strcmp(state, "running") && (!c || !rt_container_running(c))) {
+        /* It died while we were not looking (a daemon restart). */
+        char err[64];
+        int code = c ? c->exit_code : 255;
+        snprintf(err, sizeof err, "task: non-zero exit (%d)", code);
+        report(a, task, code == 0 ? "complete" : "failed", code == 0 ? "finished" : "started", code ? err : NULL, c,
+               code);
+    }
+}
+
+static void removed(void *arg, int status, const berr *e)
+{
+    (void)arg;
+    if (status < 0 && e)
+        log_warn("agent: removing a task's container: %s", e->msg);
+}
+
+/* Containers of tasks the store no longer has (history trimmed, service
+ * removed) go. */
+static void remove_orphans(agent *a, json_t *tasks)
+{
+    rt_containers *m = &a->d->containers;
+    const char *me = swarm_node_id(a->d->swarm);
+    size_t n = m->n;
+    rt_container **all = xmalloc((n ? n : 1) * sizeof *all);
+    memcpy(all, m->list, n * sizeof *all);
+    for (size_t i = 0; i < n; i++) {
+        json_t *labels = json_object_get(all[i]->config, "Labels");
+        const char *tid = jstr(labels, LABEL_TASK_ID);
+        if (!*tid || strcmp(jstr(labels, LABEL_NODE_ID), me) || all[i]->removing)
+            continue;
+        bool known = false;
+        size_t k;
+        json_t *t;
+        json_array_foreach(tasks, k, t) known |= !strcmp(jstr(t, "ID"), tid);
+        if (!known)
+            rt_container_remove(m, all[i], true, true, removed, a, NULL);
+    }
+    free(all);
+}
+
+static void scan(uv_timer_t *t)
+{
+    agent *a = t->data;
+    cluster_store *cs = a->d->swarm ? swarm_store(a->d->swarm) : NULL;
+    if (!cs || a->d->stopping)
+        return;
+    json_t *tasks = cs_list_where(cs, CS_TASK, "$.NodeID", swarm_node_id(a->d->swarm));
+    size_t i;
+    json_t *task;
+    json_array_foreach(tasks, i, task) handle_task(a, cs, task);
+    remove_orphans(a, tasks);
+    json_decref(tasks);
+}
+
+static void schedule_scan(agent *a)
+{
+    if (a->timer_on)
+        uv_timer_start(&a->timer, scan, 0, 0);
+}
+
+static void on_change(void *arg, uint64_t index, const cs_op *ops, size_t n)
+{
+    (void)index;
+    agent *a = arg;
+    for (size_t i = 0; i < n; i++)
+        if (ops[i].kind == CS_TASK || ops[i].kind == CS_SERVICE || ops[i].kind == CS_NODE) {
+            schedule_scan(a);
+            return;
+        }
+}
+
+static void on_swarm(void *arg, swarm_event ev)
+{
+    agent *a = arg;
+    if (ev == SWARM_EV_ACTIVE) {
+        cluster_store_watch(swarm_store(a->d->swarm), on_change, a);
+        schedule_scan(a);
+    }
+}
+
+/* Container exits become task states. */
+static bool on_event(void *ctx, json_t *ev)
+{
+    agent *a = ctx;
+    /* A stopping daemon stops every container: that is no news for the
+     * cluster (the next start finds them down and reports then). */
+    if (a->d->stopping || strcmp(jstr(ev, "Type"), "container") || strcmp(jstr(ev, "Action"), "die"))
+        return true;
+    json_t *attrs = jpath(ev, "Actor", "Attributes");
+    const char *tid = jstr(attrs, LABEL_TASK_ID);
+    cluster_store *cs = a->d->swarm ? swarm_store(a->d->swarm) : NULL;
+    json_t *task = NULL;
+    if (!*tid || !cs || cs_get(cs, CS_TASK, tid, &task, NULL) < 0)
+        return true;
+    rt_container *c = task_container(a, tid);
+    int code = atoi(jstr(attrs, "exitCode"));
+    const char *desired = jstr(task, "DesiredState");
+    if (terminal(jstr(json_object_get(task, "Status"), "State"))) {
+        /* already reported */
+    } else if (strcmp(desired, "running") && strcmp(desired, "complete")) {
+        report(a, task, "shutdown", "shutdown", NULL, c, code);
+    } else if (code == 0) {
+        report(a, task, "complete", "finished", NULL, c, 0);
+    } else {
+        char err[64];
+        snprintf(err, sizeof err, "task: non-zero exit (%d)", code);
+        report(a, task, "failed", "started", err, c, code);
+    }
+    json_decref(task);
+    return true;
+}
+
+void agent_start(agent *a, struct berth_daemon *d)
+{
+    memset(a, 0, sizeof *a);
+    a->d = d;
+    uv_timer_init(d->loop, &a->timer);
+    a->timer.data = a;
+    a->timer_on = true;
+    a->listener = (events_listener){.deliver = on_event, .ctx = a};
+    events_listen(&d->events, &a->listener);
+    if (d->swarm) {
+        swarm_subscribe(d->swarm, on_swarm, a);
+        if (swarm_store(d->swarm))
+            on_swarm(a, SWARM_EV_ACTIVE);
+    }
+}
+
+void agent_stop(agent *a)
+{
+    if (!a->d)
+        return;
+    events_unlisten(&a->d->events, &a->listener);
+    if (a->timer_on) {
+        uv_timer_stop(&a->timer);
+        uv_close((uv_handle_t *)&a->timer, NULL);
+        a->timer_on = false;
+    }
+}

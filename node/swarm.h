@@ -1,0 +1,128 @@
+/* Swarm mode on this node: the cluster store's life in the daemon, and the
+ * two objects every cluster has from its first moment.
+ *
+ * Berth is cluster-first: the daemon always runs the cluster store
+ * (raft/cluster_store.h) in <data-root>/swarm, and a single node is a
+ * one-member cluster.  Once the store is ready (this member is leader and
+ * has applied its log) swarm_ makes sure that
+ *   - the cluster object exists (CS_CLUSTER, ID = the store's cluster ID)
+ *     with Docker's default spec, join tokens and address pool, and
+ *   - this node's object exists (CS_NODE, ID = the store's node ID): a
+ *     ready, active manager and raft leader, described as this host is now
+ * and only then reports itself active.  So `docker info` says "active" and
+ * `docker service create` works without `docker swarm init`; init only
+ * records the advertise address, applies the spec, renews the tokens and
+ * marks the cluster initialized (which a second init refuses, as dockerd).
+ *
+ * The raft transport listens on 127.0.0.1:2377 until multi-node work gives
+ * it a real address: nothing outside this host can reach it, whatever
+ * address `swarm init --advertise-addr` records.
+ *
+ * Besides Docker's fields the two documents carry one private member,
+ * "Berth", that the API never shows: in the cluster object the root secret
+ * (the seed of the key the join tokens' digest pins, see swarm_token.h) and
+ * whether `swarm init` ran; in the node object the listen and data-path
+ * addresses given to init.
+ *
+ * `swarm leave --force` closes the store, wipes its directory and opens a
+ * fresh one: a new cluster with a new node ID.
+ *
+ * Owned by the daemon context; everything runs on the loop thread. */
+#ifndef BERTH_NODE_SWARM_H
+#define BERTH_NODE_SWARM_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#include "lib/err.h"
+#include "raft/cluster_store.h"
+
+#define SWARM_DIR "swarm"
+#define SWARM_RAFT_ADDRESS "127.0.0.1:2377"
+#define SWARM_RAFT_HOST "127.0.0.1"
+#define SWARM_RAFT_PORT "2377"
+/* How long requests wait for a starting store before they are told the
+ * manager is not ready (dockerd's swarmConnectTimeout). */
+#define SWARM_WAIT_MS 20000
+
+typedef struct swarm swarm;
+
+typedef enum swarm_state {
+    SWARM_PENDING,   /* the store is opening, electing itself, or being replaced (leave) */
+    SWARM_ACTIVE,    /* ready: the cluster and node objects exist */
+    SWARM_ERROR,     /* the store failed to open or to start; swarm_error() says why */
+} swarm_state;
+
+/* What subscribers hear (swarm_subscribe). */
+typedef enum swarm_event {
+    SWARM_EV_ACTIVE,   /* the store is ready (at start, and again after a leave) */
+    SWARM_EV_CLOSING,  /* the store is about to close: drop its pointer and watchers */
+    SWARM_EV_LEFT,     /* the node left its cluster (leave --force); the old node ID is gone */
+} swarm_event;
+
+typedef struct swarm_host {
+    const char *hostname;
+    const char *arch;          /* Docker's spelling in node descriptions: "x86_64" */
+    long long nano_cpus;
+    long long memory_bytes;
+    const char *engine_version;
+} swarm_host;
+
+/* Opens the store under <data_root>/swarm and starts it; it becomes active
+ * asynchronously.  A store that fails to open does not fail the daemon (as
+ * dockerd keeps running with its swarm in error): the swarm is then in
+ * SWARM_ERROR and the failure is logged.  host is copied.  Returns a new
+ * swarm, freed by swarm_close. */
+swarm *swarm_open(uv_loop_t *loop, const char *data_root, const swarm_host *host);
+
+/* Closes the store and frees s; done(arg) is called from the loop once
+ * everything is closed.  Waiters still queued are called first. */
+void swarm_close(swarm *s, void (*done)(void *arg), void *arg);
+
+swarm_state swarm_get_state(const swarm *s);
+/* "" unless SWARM_ERROR. */
+const char *swarm_error(const swarm *s);
+/* The store while active, else NULL (borrowed; do not keep it across a
+ * SWARM_EV_CLOSING). */
+cluster_store *swarm_store(swarm *s);
+/* IDs of this node and its cluster ("" until the store has opened). */
+const char *swarm_node_id(const swarm *s);
+const char *swarm_cluster_id(const swarm *s);
+
+/* While the store is pending, queues fn(arg) to be called once it leaves
+ * that state (or SWARM_WAIT_MS after it entered it) and returns true.
+ * Returns false, queueing nothing, when there is nothing to wait for: the
+ * store is active, in error, or has been pending longer than that. */
+bool swarm_wait(swarm *s, void (*fn)(void *arg), void *arg);
+
+/* At most 8 subscribers; fn is told of the events above. */
+int swarm_subscribe(swarm *s, void (*fn)(void *arg, swarm_event ev), void *arg);
+
+/* `swarm leave --force`: closes the store, wipes <data-root>/swarm, opens a
+ * fresh one-member cluster and calls done once it is active (status 0) or
+ * failed.  -EBUSY at once if a leave is already under way. */
+typedef void (*swarm_done_fn)(void *arg, int status, const berr *e);
+int swarm_leave(swarm *s, swarm_done_fn done, void *arg, berr *e);
+
+/* ---- the documents ------------------------------------------------------ */
+
+/* The cluster object (a new reference) or NULL when not active. */
+json_t *swarm_cluster_doc(swarm *s);
+/* This node's object (a new reference) or NULL when not active. */
+json_t *swarm_node_doc(swarm *s);
+/* Whether `swarm init` ran on this cluster. */
+bool swarm_initialized(swarm *s);
+
+/* Docker's default cluster spec (a new object), as `docker swarm inspect`
+ * shows it on a fresh swarm. */
+json_t *swarm_default_spec(void);
+
+/* Regenerates Worker and/or Manager in the cluster document's JoinTokens
+ * from its root secret. */
+int swarm_rotate_tokens(json_t *cluster, bool worker, bool manager, berr *e);
+
+/* Docker's "host:port" joins (brackets around IPv6 hosts). */
+char *swarm_join_host_port(const char *host, const char *port);
+
+#endif

@@ -1,0 +1,503 @@
+/* The cluster store: libraft (raft_uv on the daemon's loop) driving the
+ * SQLite state machine in raft/fsm.c.
+ *
+ * Leadership: libraft 0.15 has no state-change callback, so a timer polls
+ * raft_state().  Once this member is leader it appends a barrier; when the
+ * barrier applies, every entry committed before it has been applied too
+ * (and the leader has committed an entry of its own term, which is what
+ * makes its commit index trustworthy), so the store is ready.  A single
+ * voter self-elects inside raft_start(), so on one node readiness is one
+ * disk write after open. */
+#include "raft/cluster_store.h"
+
+#include <inttypes.h>
+#include <raft.h>
+#include <raft/uv.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/buf.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "raft/fsm.h"
+
+/* One voter elects itself at start; these matter once there are several,
+ * and are short so a restarted manager rejoins quickly. */
+#define CS_ELECTION_TIMEOUT_MS 500
+#define CS_HEARTBEAT_TIMEOUT_MS 50
+/* Leadership polling: fast until ready, then just often enough to notice a
+ * lost or regained leadership. */
+#define CS_POLL_FAST_MS 5
+#define CS_POLL_SLOW_MS 100
+/* raft_uv's default 8 MiB segments would hold tens of thousands of our
+ * small entries, and only whole segments are removed behind a snapshot, so
+ * the log on disk would grow to 8 MiB and more before the first trim. */
+#define CS_SEGMENT_SIZE (1024 * 1024)
+
+struct cluster_store {
+    uv_loop_t *loop;
+    char *dir;
+    char *raft_dir;
+    char *address;
+    char node_id[26];
+    char cluster_id[26];
+    raft_id raft_id;
+
+    cs_fsm *fsm;
+    struct raft_uv_transport transport;
+    struct raft_io io;
+    struct raft raft;
+    bool raft_inited;
+
+    uv_timer_t timer;
+    struct raft_barrier barrier;
+    bool barrier_pending;
+    raft_term barrier_term;
+    bool ready;
+    raft_term ready_term;
+    bool ready_fired;
+    void (*on_ready)(void *arg);
+    void *ready_arg;
+
+    bool closing;
+    int close_pending;
+    void (*close_done)(void *arg);
+    void *close_arg;
+};
+
+/* One proposal in flight; freed by its raft_apply callback, which libraft
+ * always calls (with RAFT_LEADERSHIPLOST when raft stops first). */
+typedef struct cs_request {
+    struct raft_apply req;
+    cs_done_fn done;
+    void *arg;
+} cs_request;
+
+void cs_new_id(char out[26])
+{
+    static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    /* 25 uniform base-36 digits carry 129 bits, like swarmkit's IDs. */
+    for (int i = 0; i < 25; i++)
+        out[i] = digits[randombytes_uniform(36)];
+    out[25] = 0;
+}
+
+static bool valid_id(const char *s)
+{
+    if (!s || strlen(s) != 25)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z')))
+            return false;
+    return true;
+}
+
+/* ---- identity ---------------------------------------------------------------- */
+
+static int identity_load(cluster_store *cs, berr *e)
+{
+    cleanup_free char *path = xasprintf("%s/identity.json", cs->dir);
+    cleanup_free char *data = NULL;
+    size_t len;
+    int rc = fs_read_file(path, &data, &len, e);
+    if (rc < 0)
+        return rc;
+    json_error_t je;
+    json_t *j = json_loadb(data, len, 0, &je);
+    const char *node = json_string_value(json_object_get(j, "NodeID"));
+    const char *cluster = json_string_value(json_object_get(j, "ClusterID"));
+    const char *raft = json_string_value(json_object_get(j, "RaftID"));
+    char *end = NULL;
+    unsigned long long rid = raft ? strtoull(raft, &end, 10) : 0;
+    if (!valid_id(node) || !valid_id(cluster) || !raft || *end || rid == 0) {
+        json_decref(j);
+        return berr_set(e, -EINVAL, "%s: malformed identity", path);
+    }
+    memcpy(cs->node_id, node, 26);
+    memcpy(cs->cluster_id, cluster, 26);
+    cs->raft_id = rid;
+    json_decref(j);
+    return 0;
+}
+
+static int identity_save(cluster_store *cs, berr *e)
+{
+    cleanup_free char *path = xasprintf("%s/identity.json", cs->dir);
+    char rid[24];
+    snprintf(rid, sizeof rid, "%llu", cs->raft_id);
+    /* The raft ID is a string: JSON readers lose integers above 2^53. */
+    json_t *j = json_pack("{s:s, s:s, s:s}", "NodeID", cs->node_id, "ClusterID", cs->cluster_id, "RaftID", rid);
+    char *text = json_dumps(j, JSON_INDENT(2));
+    json_decref(j);
+    int rc = fs_write_file_atomic(path, text, strlen(text), 0600, e);
+    free(text);
+    return rc;
+}
+
+static void identity_new(cluster_store *cs)
+{
+    cs_new_id(cs->node_id);
+    cs_new_id(cs->cluster_id);
+    do
+        randombytes_buf(&cs->raft_id, sizeof cs->raft_id);
+    while (cs->raft_id == 0);
+}
+
+/* ---- leadership and readiness ------------------------------------------------ */
+
+static void poll_leader(cluster_store *cs);
+
+static void barrier_cb(struct raft_barrier *req, int status)
+{
+    cluster_store *cs = req->data;
+    cs->barrier_pending = false;
+    if (status != 0 || cs->closing)
+        return;
+    if (raft_state(&cs->raft) != RAFT_LEADER || cs->raft.current_term != cs->barrier_term)
+        return;
+    cs->ready = true;
+    cs->ready_term = cs->barrier_term;
+    uv_timer_set_repeat(&cs->timer, CS_POLL_SLOW_MS);
+    if (!cs->ready_fired && cs->on_ready) {
+        cs->ready_fired = true;
+        cs->on_ready(cs->ready_arg);
+    }
+}
+
+static void poll_leader(cluster_store *cs)
+{
+    if (cs->closing)
+        return;
+    if (raft_state(&cs->raft) != RAFT_LEADER) {
+        if (cs->ready)
+            uv_timer_set_repeat(&cs->timer, CS_POLL_FAST_MS);
+        cs->ready = false;
+        return;
+    }
+    if ((cs->ready && cs->ready_term == cs->raft.current_term) || cs->barrier_pending)
+        return;
+    cs->ready = false;
+    cs->barrier.data = cs;
+    int rv = raft_barrier(&cs->raft, &cs->barrier, barrier_cb);
+    if (rv == 0) {
+        cs->barrier_pending = true;
+        cs->barrier_term = cs->raft.current_term;
+    } else {
+        log_debug("cluster store: barrier: %s", raft_strerror(rv));
+    }
+}
+
+static void timer_cb(uv_timer_t *t)
+{
+    poll_leader(t->data);
+}
+
+void cluster_store_on_ready(cluster_store *cs, void (*ready)(void *arg), void *arg)
+{
+    cs->on_ready = ready;
+    cs->ready_arg = arg;
+    if (ready && cs->ready && !cs->ready_fired) {
+        cs->ready_fired = true;
+        ready(arg);
+    }
+}
+
+bool cluster_store_ready(const cluster_store *cs)
+{
+    return cs->ready && !cs->closing && raft_state((struct raft *)&cs->raft) == RAFT_LEADER;
+}
+
+/* ---- open and close ----------------------------------------------------------- */
+
+static void store_free(cluster_store *cs)
+{
+    cs_fsm_free(cs->fsm);
+    free(cs->dir);
+    free(cs->raft_dir);
+    free(cs->address);
+    free(cs);
+}
+
+static void close_step(cluster_store *cs)
+{
+    if (--cs->close_pending > 0)
+        return;
+    void (*done)(void *) = cs->close_done;
+    void *arg = cs->close_arg;
+    store_free(cs);
+    if (done)
+        done(arg);
+}
+
+static void raft_closed(struct raft *r)
+{
+    cluster_store *cs = r->data;
+    /* raft_close has closed raft_uv's files, timers and sockets; these only
+     * release memory. */
+    raft_uv_close(&cs->io);
+    raft_uv_tcp_close(&cs->transport);
+    close_step(cs);
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+    close_step(h->data);
+}
+
+/* Stops raft (failing proposals still in flight) and frees everything once
+ * libuv has closed the last handle. */
+static void teardown(cluster_store *cs, void (*done)(void *), void *arg)
+{
+    cs->closing = true;
+    cs->close_done = done;
+    cs->close_arg = arg;
+    cs->close_pending = 2;
+    uv_close((uv_handle_t *)&cs->timer, timer_closed);
+    raft_close(&cs->raft, raft_closed);
+}
+
+void cluster_store_close(cluster_store *cs, void (*done)(void *arg), void *arg)
+{
+    teardown(cs, done, arg);
+}
+
+static int raft_error(cluster_store *cs, int rv, const char *what, berr *e)
+{
+    const char *msg = cs->raft_inited ? raft_errmsg(&cs->raft) : "";
+    if (!msg || !*msg)
+        msg = raft_strerror(rv);
+    return berr_set(e, rv == RAFT_NOMEM ? -ENOMEM : -EIO, "cluster store: %s: %s", what, msg);
+}
+
+/* Bootstraps the raft log with this member as the only voter. */
+static int bootstrap(cluster_store *cs, berr *e)
+{
+    struct raft_configuration conf;
+    raft_configuration_init(&conf);
+    int rv = raft_configuration_add(&conf, cs->raft_id, cs->address, RAFT_VOTER);
+    if (rv == 0)
+        rv = raft_bootstrap(&cs->raft, &conf);
+    raft_configuration_close(&conf);
+    return rv ? raft_error(cs, rv, "bootstrap", e) : 0;
+}
+
+int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out, berr *e)
+{
+    if (!o || !o->dir || !*o->dir || !o->raft_address || !*o->raft_address)
+        return berr_set(e, -EINVAL, "cluster store: a directory and a raft address are required");
+
+    cluster_store *cs = xcalloc(1, sizeof *cs);
+    cs->loop = loop;
+    cs->dir = xstrdup(o->dir);
+    cs->raft_dir = xasprintf("%s/raft", o->dir);
+    cs->address = xstrdup(o->raft_address);
+
+    int rc = fs_mkdir_p(cs->dir, 0700, e);
+    if (rc < 0)
+        goto fail;
+
+    /* identity.json is written last on the first start, so its presence
+     * says the raft log was bootstrapped too; without it, start over. */
+    bool fresh = false;
+    rc = identity_load(cs, e);
+    if (rc == -ENOENT) {
+        fresh = true;
+        identity_new(cs);
+        rc = fs_rm_rf(cs->raft_dir, e);
+    }
+    if (rc < 0)
+        goto fail;
+    if ((rc = fs_mkdir_p(cs->raft_dir, 0700, e)) < 0)
+        goto fail;
+    if ((rc = cs_fsm_new(&cs->fsm, e)) < 0)
+        goto fail;
+
+    int rv = raft_uv_tcp_init(&cs->transport, loop);
+    if (rv != 0) {
+        rc = raft_error(cs, rv, "transport", e);
+        goto fail;
+    }
+    rv = raft_uv_init(&cs->io, loop, cs->raft_dir, &cs->transport);
+    if (rv != 0) {
+        rc = berr_set(e, -EIO, "cluster store: %s: %s", cs->raft_dir, cs->io.errmsg);
+        raft_uv_tcp_close(&cs->transport);
+        goto fail;
+    }
+    raft_uv_set_segment_size(&cs->io, CS_SEGMENT_SIZE);
+    rv = raft_init(&cs->raft, &cs->io, cs_fsm_raft(cs->fsm), cs->raft_id, cs->address);
+    if (rv != 0) {
+        rc = berr_set(e, -EIO, "cluster store: raft: %s", cs->raft.errmsg[0] ? cs->raft.errmsg : raft_strerror(rv));
+        raft_uv_close(&cs->io);
+        raft_uv_tcp_close(&cs->transport);
+        goto fail;
+    }
+    cs->raft_inited = true;
+    cs->raft.data = cs;
+    cs_fsm_attach(cs->fsm, &cs->raft);
+    uv_timer_init(loop, &cs->timer);
+    cs->timer.data = cs;
+
+    /* From here on raft owns handles: failures unwind through teardown(),
+     * which frees cs from the loop. */
+    if (fresh && ((rc = bootstrap(cs, e)) < 0 || (rc = identity_save(cs, e)) < 0))
+        goto fail_raft;
+
+    raft_set_election_timeout(&cs->raft, CS_ELECTION_TIMEOUT_MS);
+    raft_set_heartbeat_timeout(&cs->raft, CS_HEARTBEAT_TIMEOUT_MS);
+    raft_set_snapshot_threshold(&cs->raft, o->snapshot_threshold ? o->snapshot_threshold : 1024);
+    raft_set_snapshot_trailing(&cs->raft, o->snapshot_trailing ? o->snapshot_trailing : 128);
+
+    rv = raft_start(&cs->raft);
+    if (rv != 0) {
+        rc = raft_error(cs, rv, "start", e);
+        goto fail_raft;
+    }
+    uv_timer_start(&cs->timer, timer_cb, CS_POLL_FAST_MS, CS_POLL_FAST_MS);
+    poll_leader(cs);
+    *out = cs;
+    return 0;
+
+fail_raft:
+    teardown(cs, NULL, NULL);
+    return rc;
+fail:
+    store_free(cs);
+    return rc;
+}
+
+int cluster_store_wipe(const char *dir, berr *e)
+{
+    return fs_rm_rf(dir, e);
+}
+
+const char *cluster_store_node_id(const cluster_store *cs) { return cs->node_id; }
+const char *cluster_store_cluster_id(const cluster_store *cs) { return cs->cluster_id; }
+
+/* ---- writes -------------------------------------------------------------------- */
+
+static int not_leader(berr *e)
+{
+    return berr_set(e, -ENOTCONN, "this node is not the cluster leader");
+}
+
+static void apply_cb(struct raft_apply *req, int status, void *result)
+{
+    cs_request *r = req->data;
+    berr e = {0};
+    if (status != 0) {
+        int code = (status == RAFT_NOTLEADER || status == RAFT_LEADERSHIPLOST || status == RAFT_SHUTDOWN)
+                       ? -ENOTCONN
+                       : -EIO;
+        berr_set(&e, code, "cluster store: %s", raft_strerror(status));
+        if (r->done)
+            r->done(r->arg, code, 0, &e);
+    } else {
+        const cs_fsm_result *res = result;
+        if (res->status)
+            berr_set(&e, res->status, "%s", res->msg);
+        if (r->done)
+            r->done(r->arg, res->status, res->index, &e);
+    }
+    free(r);
+}
+
+int cluster_store_propose(cluster_store *cs, const cs_op *ops, size_t n, cs_done_fn done, void *arg, berr *e)
+{
+    if (cs->closing || raft_state(&cs->raft) != RAFT_LEADER)
+        return not_leader(e);
+    struct raft_buffer buf;
+    int rc = cs_command_encode(ops, n, &buf, e);
+    if (rc < 0)
+        return rc;
+    cs_request *r = xcalloc(1, sizeof *r);
+    r->req.data = r;
+    r->done = done;
+    r->arg = arg;
+    int rv = raft_apply(&cs->raft, &r->req, &buf, 1, apply_cb);
+    if (rv != 0) {
+        raft_free(buf.base);
+        free(r);
+        if (rv == RAFT_NOTLEADER || rv == RAFT_LEADERSHIPLOST)
+            return not_leader(e);
+        return raft_error(cs, rv, "propose", e);
+    }
+    return 0;
+}
+
+/* ---- reads ---------------------------------------------------------------------- */
+
+/* Reads prepare their statements each time: a snapshot restore swaps the
+ * database underneath, and preparing costs microseconds. */
+static json_t *query_docs(cluster_store *cs, const char *sql, cs_kind kind, const char *a, const char *b)
+{
+    json_t *arr = json_array();
+    sqlite3 *db = cs_fsm_db(cs->fsm);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        log_error("cluster store: %s", sqlite3_errmsg(db));
+        return arr;
+    }
+    sqlite3_bind_text(st, 1, cs_kind_name(kind), -1, SQLITE_STATIC);
+    if (a)
+        sqlite3_bind_text(st, 2, a, -1, SQLITE_STATIC);
+    if (b)
+        sqlite3_bind_text(st, 3, b, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_error_t je;
+        json_t *doc = json_loadb((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), 0,
+                                 &je);
+        if (doc)
+            json_array_append_new(arr, doc);
+    }
+    sqlite3_finalize(st);
+    return arr;
+}
+
+int cs_get(cluster_store *cs, cs_kind kind, const char *id, json_t **doc, berr *e)
+{
+    if ((unsigned)kind >= CS_KIND_N || !id)
+        return berr_set(e, -EINVAL, "invalid object kind or ID");
+    json_t *arr = query_docs(cs, "SELECT doc FROM objects WHERE kind = ?1 AND id = ?2", kind, id, NULL);
+    json_t *d = json_array_get(arr, 0);
+    if (!d) {
+        json_decref(arr);
+        return berr_set(e, -ENOENT, "%s %s not found", cs_kind_name(kind), id);
+    }
+    *doc = json_incref(d);
+    json_decref(arr);
+    return 0;
+}
+
+json_t *cs_list(cluster_store *cs, cs_kind kind)
+{
+    return query_docs(cs, "SELECT doc FROM objects WHERE kind = ?1 ORDER BY seq", kind, NULL, NULL);
+}
+
+json_t *cs_list_where(cluster_store *cs, cs_kind kind, const char *json_path, const char *value)
+{
+    if (!json_path || !value)
+        return json_array();
+    return query_docs(cs, "SELECT doc FROM objects WHERE kind = ?1 AND json_extract(doc, ?2) = ?3 ORDER BY seq",
+                      kind, json_path, value);
+}
+
+/* ---- watchers and figures ---------------------------------------------------------- */
+
+void cluster_store_watch(cluster_store *cs, cs_watch_fn fn, void *arg)
+{
+    if (cs_fsm_watch(cs->fsm, fn, arg) < 0)
+        log_error("cluster store: more than %d watchers; one ignored", CS_MAX_WATCHERS);
+}
+
+void cluster_store_stats(const cluster_store *cs, cs_stats *out)
+{
+    struct raft *r = (struct raft *)&cs->raft;
+    const struct raft_log *l = &r->log;
+    out->applied = raft_last_applied(r);
+    out->log_entries = l->back >= l->front ? l->back - l->front : l->size - l->front + l->back;
+    out->snapshot_index = l->snapshot.last_index;
+    out->leader = raft_state(r) == RAFT_LEADER;
+}

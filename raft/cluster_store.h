@@ -1,0 +1,130 @@
+/* The cluster store: Docker's cluster objects (the cluster itself, nodes,
+ * services, tasks, networks, secrets, configs) in a SQLite database that
+ * only the raft state machine writes.
+ *
+ * Every node runs the same store; a single node is a one-member raft
+ * cluster bootstrapped on its first start.  A write is a list of
+ * operations proposed as one raft entry (msgpack-encoded); when the entry
+ * commits, every member applies it to its database in one transaction,
+ * all or nothing.  Reads are local SQL queries.  Snapshots are the
+ * serialized database (sqlite3_serialize); libraft keeps its log and
+ * snapshots under <dir>/raft and trims the log behind each snapshot, so
+ * memory and disk stay flat however many writes there are.
+ *
+ * Objects are stored as the JSON documents Docker's API shows (ID,
+ * Version.Index, CreatedAt, UpdatedAt, Spec, ...).  The state machine
+ * sets Version.Index to the raft index of the entry that last wrote the
+ * object (Docker's own meaning of the version index) and keeps CreatedAt
+ * from the first version; UpdatedAt (and CreatedAt of a new object) come
+ * from the proposer, so every member applies the same bytes.
+ *
+ * Everything runs on the daemon's loop thread. */
+#ifndef BERTH_RAFT_CLUSTER_STORE_H
+#define BERTH_RAFT_CLUSTER_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "lib/err.h"
+
+typedef enum cs_kind {
+    CS_CLUSTER,
+    CS_NODE,
+    CS_SERVICE,
+    CS_TASK,
+    CS_NETWORK,
+    CS_SECRET,
+    CS_CONFIG,
+    CS_KIND_N,
+} cs_kind;
+
+/* "cluster", "node", "service", ... */
+const char *cs_kind_name(cs_kind k);
+
+typedef enum cs_op_type { CS_PUT, CS_DEL } cs_op_type;
+
+typedef struct cs_op {
+    cs_op_type type;
+    cs_kind kind;
+    char id[65];
+    json_t *doc;          /* CS_PUT: the whole document (borrowed by propose) */
+    int64_t if_version;   /* -1: unconditional; 0: must not exist yet; n > 0: must be at Version.Index n */
+} cs_op;
+
+typedef struct cluster_store cluster_store;
+
+typedef struct cs_options {
+    const char *dir;               /* <data-root>/swarm: identity, raft log and snapshots */
+    const char *raft_address;      /* "127.0.0.1:2377": what raft listens on and records for this member */
+    unsigned snapshot_threshold;   /* entries between snapshots (0: 1024) */
+    unsigned snapshot_trailing;    /* entries kept behind a snapshot (0: 128) */
+} cs_options;
+
+/* Opens the store: on the first start makes a node ID, a raft ID and a
+ * cluster ID (kept in <dir>/identity.json) and bootstraps a one-member
+ * raft configuration; otherwise loads the last snapshot and the log.  The
+ * member becomes leader asynchronously; cluster_store_on_ready (set right
+ * after open) fires once it is leader and has applied every committed
+ * entry. */
+int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out, berr *e);
+void cluster_store_on_ready(cluster_store *cs, void (*ready)(void *arg), void *arg);
+bool cluster_store_ready(const cluster_store *cs);
+
+/* Stops raft (closing its files and sockets) and frees the store; done is
+ * called from the loop once everything is closed. */
+void cluster_store_close(cluster_store *cs, void (*done)(void *arg), void *arg);
+
+/* Removes everything under dir (the store must be closed): `swarm leave`
+ * starts over with a fresh identity. */
+int cluster_store_wipe(const char *dir, berr *e);
+
+/* Docker-style IDs: 25 lower-case base-36 characters. */
+const char *cluster_store_node_id(const cluster_store *cs);
+const char *cluster_store_cluster_id(const cluster_store *cs);
+void cs_new_id(char out[26]);
+
+/* ---- writes ---------------------------------------------------------------- */
+
+/* Completion of a proposal: status 0 with the entry's raft index, or
+ * -EAGAIN when a precondition failed (an object was not at the expected
+ * version: "update out of sequence"), -EEXIST / -ENOENT for if_version 0 /
+ * a missing object, -ENOTCONN when this member is not the leader. */
+typedef void (*cs_done_fn)(void *arg, int status, uint64_t index, const berr *e);
+
+/* Proposes ops (copied: the caller may free them on return) as one raft
+ * entry; done is called once it is applied here (never before propose
+ * returns).  Returns -ENOTCONN (not leader) or -EINVAL (bad op) at once. */
+int cluster_store_propose(cluster_store *cs, const cs_op *ops, size_t n, cs_done_fn done, void *arg, berr *e);
+
+/* ---- reads ------------------------------------------------------------------ */
+
+/* A new reference to the object's document; -ENOENT when absent. */
+int cs_get(cluster_store *cs, cs_kind kind, const char *id, json_t **doc, berr *e);
+
+/* Every object of kind, in creation order (a new array). */
+json_t *cs_list(cluster_store *cs, cs_kind kind);
+
+/* Objects of kind whose document has value (a string) at json_path
+ * (SQLite's json_extract syntax: "$.ServiceID", "$.Spec.Name"). */
+json_t *cs_list_where(cluster_store *cs, cs_kind kind, const char *json_path, const char *value);
+
+/* Called on every member after each applied entry, with its ops (for
+ * CS_DEL, doc is NULL).  Orchestrators, the scheduler, the agent and
+ * event emission hang off this.  At most 8 watchers. */
+typedef void (*cs_watch_fn)(void *arg, uint64_t index, const cs_op *ops, size_t n);
+void cluster_store_watch(cluster_store *cs, cs_watch_fn fn, void *arg);
+
+/* Raft figures for docker info and tests: last applied index, number of
+ * entries in the in-memory log, last snapshot index. */
+typedef struct cs_stats {
+    uint64_t applied;
+    uint64_t log_entries;
+    uint64_t snapshot_index;
+    bool leader;
+} cs_stats;
+void cluster_store_stats(const cluster_store *cs, cs_stats *out);
+
+#endif
