@@ -95,8 +95,14 @@ void api_service_delete(api_request *r);
 void api_tasks_list(api_request *r);
 void api_task_inspect(api_request *r);
 
+/* api/service_logs.c */
+void api_service_logs(api_request *r);
+void api_task_logs(api_request *r);
+
 /* api/absent.c */
 void api_plugin_absent(api_request *r);
+void api_secret_absent(api_request *r);
+void api_config_absent(api_request *r);
 
 /* api/events.c */
 void api_events(api_request *r);

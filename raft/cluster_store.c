@@ -28,10 +28,10 @@
  * and are short so a restarted manager rejoins quickly. */
 #define CS_ELECTION_TIMEOUT_MS 500
 #define CS_HEARTBEAT_TIMEOUT_MS 50
-/* Leadership polling: fast until ready, then just often enough to notice a
- * lost or regained leadership. */
-#define CS_POLL_FAST_MS 5
-#define CS_POLL_SLOW_MS 100
+/* Leadership polling.  It does not delay a single node, which is leader
+ * when raft_start returns and is checked right then; it only notices a
+ * leadership won or lost later, which costs an election timeout anyway. */
+#define CS_POLL_MS 50
 /* raft_uv's default 8 MiB segments would hold tens of thousands of our
  * small entries, and only whole segments are removed behind a snapshot, so
  * the log on disk would grow to 8 MiB and more before the first trim. */
@@ -148,8 +148,6 @@ static void identity_new(cluster_store *cs)
 
 /* ---- leadership and readiness ------------------------------------------------ */
 
-static void poll_leader(cluster_store *cs);
-
 static void barrier_cb(struct raft_barrier *req, int status)
 {
     cluster_store *cs = req->data;
@@ -160,7 +158,6 @@ static void barrier_cb(struct raft_barrier *req, int status)
         return;
     cs->ready = true;
     cs->ready_term = cs->barrier_term;
-    uv_timer_set_repeat(&cs->timer, CS_POLL_SLOW_MS);
     if (!cs->ready_fired && cs->on_ready) {
         cs->ready_fired = true;
         cs->on_ready(cs->ready_arg);
@@ -172,8 +169,6 @@ static void poll_leader(cluster_store *cs)
     if (cs->closing)
         return;
     if (raft_state(&cs->raft) != RAFT_LEADER) {
-        if (cs->ready)
-            uv_timer_set_repeat(&cs->timer, CS_POLL_FAST_MS);
         cs->ready = false;
         return;
     }
@@ -355,7 +350,7 @@ int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out
         rc = raft_error(cs, rv, "start", e);
         goto fail_raft;
     }
-    uv_timer_start(&cs->timer, timer_cb, CS_POLL_FAST_MS, CS_POLL_FAST_MS);
+    uv_timer_start(&cs->timer, timer_cb, CS_POLL_MS, CS_POLL_MS);
     poll_leader(cs);
     *out = cs;
     return 0;
@@ -388,7 +383,11 @@ static void apply_cb(struct raft_apply *req, int status, void *result)
     cs_request *r = req->data;
     berr e = {0};
     if (status != 0) {
-        int code = (status == RAFT_NOTLEADER || status == RAFT_LEADERSHIPLOST || status == RAFT_SHUTDOWN)
+        /* Leadership lost (raft_close included): the entry may still
+         * commit under another leader, so the caller re-reads rather than
+         * assumes it failed. */
+        int code = (status == RAFT_NOTLEADER || status == RAFT_LEADERSHIPLOST || status == RAFT_SHUTDOWN ||
+                    status == RAFT_CANCELED)
                        ? -ENOTCONN
                        : -EIO;
         berr_set(&e, code, "cluster store: %s", raft_strerror(status));

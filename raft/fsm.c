@@ -489,7 +489,7 @@ static int fsm_apply(struct raft_fsm *rf, const struct raft_buffer *buf, void **
         /* The database itself failed (in memory: out of memory).  Telling
          * raft keeps the entry unapplied here rather than letting this
          * member diverge from the others. */
-        if (f->own_index)
+        if (!f->raft)
             f->own_index--;
         return rc == SQLITE_NOMEM ? RAFT_NOMEM : RAFT_IOERR;
     }

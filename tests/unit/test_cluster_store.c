@@ -313,7 +313,17 @@ static void test_lifecycle(void **state)
     cluster_store_stats(cs, &st);
     assert_true(st.leader);
     assert_true(st.applied >= s1_version);
-    close_store(cs);
+
+    /* Closing with a proposal in flight: its done still comes, first. */
+    waiter inflight = {0};
+    cs_op late = op_put(CS_CONFIG, "late", -1, json_pack("{s:s}", "ID", "late"));
+    assert_int_equal(cluster_store_propose(cs, &late, 1, done_cb, &inflight, &e), 0);
+    json_decref(late.doc);
+    bool closed = false;
+    cluster_store_close(cs, flag_cb, &closed);
+    assert_true(inflight.done);
+    assert_int_equal(inflight.status, -ENOTCONN);
+    run_until(&closed, 10000);
 
     /* Reopened: same identity, the data replayed from the log. */
     o = open_store(dir, 0);
