@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "runtime/container.h"
 
@@ -11,9 +12,37 @@ static const char *jstr(json_t *o, const char *key)
     return v ? v : "";
 }
 
+/* Go's JSON decoding matches member names without regard to case, and
+ * clients rely on it (docker-py sends {"replicated": {"Replicas": 3}}):
+ * rename the members of o that match one of names to its spelling. */
+static void canonical_keys(json_t *o, const char *const *names, size_t n)
+{
+    const char *key;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(o, tmp, key, v) {
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(key, names[i]) && !strcasecmp(key, names[i])) {
+                json_object_set(o, names[i], v);
+                json_object_del(o, key);
+                break;
+            }
+    }
+}
+
 static int check_mode(json_t *spec, berr *e)
 {
+    static const char *const top[] = {"Name", "Labels", "TaskTemplate", "Mode", "UpdateConfig", "RollbackConfig",
+                                      "EndpointSpec"};
+    canonical_keys(spec, top, sizeof top / sizeof top[0]);
     json_t *mode = json_object_get(spec, "Mode");
+    static const char *const mode_keys[] = {"Replicated", "Global", "ReplicatedJob", "GlobalJob"};
+    if (json_is_object(mode))
+        canonical_keys(mode, mode_keys, 4);
+    static const char *const repl_keys[] = {"Replicas", "MaxConcurrent", "TotalCompletions"};
+    json_t *sub;
+    const char *k;
+    json_object_foreach(json_is_object(mode) ? mode : NULL, k, sub) if (json_is_object(sub)) canonical_keys(sub, repl_keys, 3);
     if (!json_is_object(mode) || json_object_size(mode) == 0) {
         json_object_set_new(spec, "Mode", json_pack("{s:{s:i}}", "Replicated", "Replicas", 1));
         return 0;
@@ -45,6 +74,9 @@ static int check_mode(json_t *spec, berr *e)
 int svc_spec_normalize(json_t *spec, struct rt_image_store *images, json_t *warnings, berr *e)
 {
     (void)images;
+    int r = check_mode(spec, e);
+    if (r < 0)
+        return r;
     if (!*jstr(spec, "Name")) {
         char name[128];
         rt_name_random(name, sizeof name, false);
@@ -57,9 +89,6 @@ int svc_spec_normalize(json_t *spec, struct rt_image_store *images, json_t *warn
     const char *image = jstr(cspec, "Image");
     if (!*image)
         return berr_set(e, -EINVAL, "rpc error: code = InvalidArgument desc = ContainerSpec: image reference must be provided");
-    int r = check_mode(spec, e);
-    if (r < 0)
-        return r;
     if (!json_object_get(spec, "Labels"))
         json_object_set_new(spec, "Labels", json_object());
     if (!json_object_get(tt, "ForceUpdate"))

@@ -266,7 +266,8 @@ static void remove_orphans(agent *a, json_t *tasks)
     const char *me = swarm_node_id(a->d->swarm);
     size_t n = m->n;
     rt_container **all = xmalloc((n ? n : 1) * sizeof *all);
-    memcpy(all, m->list, n * sizeof *all);
+    if (n)
+        memcpy(all, m->list, n * sizeof *all);
     for (size_t i = 0; i < n; i++) {
         json_t *labels = json_object_get(all[i]->config, "Labels");
         const char *tid = jstr(labels, LABEL_TASK_ID);
@@ -306,6 +307,10 @@ static void on_change(void *arg, uint64_t index, const cs_op *ops, size_t n)
 {
     (void)index;
     agent *a = arg;
+    if (n == 0) {   /* a snapshot was installed: everything may have changed */
+        schedule_scan(a);
+        return;
+    }
     for (size_t i = 0; i < n; i++)
         if (ops[i].kind == CS_TASK || ops[i].kind == CS_SERVICE || ops[i].kind == CS_NODE) {
             schedule_scan(a);

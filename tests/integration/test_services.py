@@ -1,0 +1,162 @@
+"""Swarm services on one node: create, ls, ps, scale, rolling update,
+rollback, logs, rm, restart policy, and convergence after kill -9 of the
+daemon, through the docker CLI and docker-py."""
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def d(daemon, fixtures):
+    daemon.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    daemon.docker("tag", "busybox:latest", "busybox:v2")
+    return daemon
+
+
+def wait_for(what, cond, timeout=30):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = cond()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+def replicas(d, name):
+    return d.docker("service", "ls", "--filter", "name=" + name, "--format", "{{.Replicas}}").out.strip()
+
+
+def running_tasks(d, name):
+    out = d.docker("service", "ps", "--filter", "desired-state=running", "--format",
+                   "{{.Name}} {{.CurrentState}}", name).out.split("\n")
+    return [l for l in out if " Running " in " " + l + " "]
+
+
+def containers_of(d, name):
+    return d.docker("ps", "-q", "--filter", "label=com.docker.swarm.service.name=" + name).out.split()
+
+
+def test_create_ls_ps_scale_rm(d):
+    sid = d.docker("service", "create", "-d", "--name", "web", "--replicas", "3", "--stop-grace-period", "1s",
+                   "--label", "tier=front", "busybox", "sleep", "1000").out.strip()
+    assert len(sid) == 25
+    wait_for("3/3", lambda: replicas(d, "web") == "3/3")
+    ls = d.docker("service", "ls", "--format", "{{.Name}} {{.Mode}} {{.Image}}").out.strip()
+    assert ls == "web replicated busybox:latest"
+    names = sorted(d.docker("ps", "--format", "{{.Names}}").out.split())
+    assert [n.rsplit(".", 1)[0] for n in names] == ["web.1", "web.2", "web.3"]
+    cid = containers_of(d, "web")[0]
+    labels = json.loads(d.docker("inspect", "-f", "{{json .Config.Labels}}", cid).out)
+    for key in ("com.docker.swarm.service.id", "com.docker.swarm.service.name", "com.docker.swarm.task.id",
+                "com.docker.swarm.task.name", "com.docker.swarm.node.id"):
+        assert key in labels
+    assert labels["com.docker.swarm.service.id"] == sid
+    svc = json.loads(d.docker("service", "inspect", "web").out)[0]
+    assert svc["Spec"]["Labels"] == {"tier": "front"} and svc["Version"]["Index"] > 0
+    assert "Berth" not in svc
+
+    d.docker("service", "scale", "-d", "web=10")
+    wait_for("10/10", lambda: replicas(d, "web") == "10/10")
+    assert len(containers_of(d, "web")) == 10
+    d.docker("service", "scale", "-d", "web=2")
+    wait_for("2 containers", lambda: len(containers_of(d, "web")) == 2)
+    assert replicas(d, "web") == "2/2"
+    slots = sorted(n.split()[0] for n in running_tasks(d, "web"))
+    assert slots == ["web.1", "web.2"]
+
+    d.docker("service", "rm", "web")
+    wait_for("no containers", lambda: d.docker("ps", "-aq", "--filter", "label=com.docker.swarm.service.name=web").out.strip() == "")
+    assert d.docker("service", "ls", "-q").out.strip() == ""
+    res = d.docker("service", "inspect", "web", check=False)
+    assert res.returncode != 0 and "no such service" in res.err.lower()
+
+
+def test_cli_progress_converges_and_rolling_update_rollback(d):
+    out = d.docker("service", "create", "--name", "roll", "--replicas", "2", "--stop-grace-period", "1s",
+                   "--update-parallelism", "1", "busybox", "sleep", "1000").out
+    assert "converged" in out
+    d.docker("service", "update", "-d", "--image", "busybox:v2", "roll")
+    wait_for("update completed",
+             lambda: json.loads(d.docker("service", "inspect", "-f", "{{json .UpdateStatus}}", "roll").out or "null")
+             and json.loads(d.docker("service", "inspect", "-f", "{{json .UpdateStatus}}", "roll").out)["State"] == "completed")
+    images = d.docker("service", "ps", "--filter", "desired-state=running", "--format", "{{.Image}}", "roll").out.split()
+    assert images == ["busybox:v2", "busybox:v2"]
+    # The old tasks stay as history, shut down.
+    hist = d.docker("service", "ps", "--format", "{{.Image}} {{.DesiredState}}", "roll").out.split("\n")
+    assert hist.count("busybox:latest Shutdown") == 2
+    d.docker("service", "rollback", "-d", "roll")
+    wait_for("rolled back", lambda: d.docker("service", "ps", "--filter", "desired-state=running", "--format",
+                                             "{{.Image}} {{.CurrentState}}", "roll").out.count("busybox:latest Running") == 2)
+    assert d.docker("service", "inspect", "-f", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", "roll").out.strip() == "busybox:latest"
+    # A stale version is refused as swarmkit refuses it.
+    svc = json.loads(d.docker("service", "inspect", "roll").out)[0]
+    status, _, body = d.request("POST", "/v1.47/services/%s/update?version=1" % svc["ID"],
+                                body=json.dumps(svc["Spec"]), headers={"Content-Type": "application/json"})
+    assert status in (500, 503) and "update out of sequence" in json.loads(body)["message"]
+    d.docker("service", "rm", "roll")
+
+
+def test_logs_rejected_image_and_restart_policy(d):
+    d.docker("service", "create", "-d", "--name", "talk", "--replicas", "2", "--stop-grace-period", "1s",
+             "--restart-delay", "1s", "busybox", "sh", "-c", "echo hello from $(hostname); sleep 1000")
+    wait_for("2/2", lambda: replicas(d, "talk") == "2/2")
+    logs = wait_for("logs", lambda: d.docker("service", "logs", "talk").out if
+                    d.docker("service", "logs", "talk").out.count("hello from") == 2 else None)
+    assert logs.count("talk.1.") == 1 and logs.count("talk.2.") == 1 and "@" in logs
+    # A task container killed by hand is replaced by the restart policy.
+    victim = containers_of(d, "talk")[0]
+    d.docker("kill", victim)
+    wait_for("replacement", lambda: len(containers_of(d, "talk")) == 2 and victim not in containers_of(d, "talk"))
+    failed = d.docker("service", "ps", "--format", "{{.CurrentState}} {{.Error}}", "talk").out
+    assert "non-zero exit (137)" in failed
+    d.docker("service", "rm", "talk")
+
+    d.docker("service", "create", "-d", "--name", "bad", "busybox:nope", "true")
+    err = wait_for("rejected", lambda: d.docker("service", "ps", "--no-trunc", "--format", "{{.CurrentState}} {{.Error}}",
+                                                "bad").out if "Rejected" in d.docker("service", "ps", "--format",
+                                                                                     "{{.CurrentState}}", "bad").out else None)
+    assert "No such image: busybox:nope" in err
+    d.docker("service", "rm", "bad")
+
+
+def test_docker_py_services_and_tasks(d):
+    client = d.client("1.41")
+    svc = client.services.create("busybox", ["sleep", "1000"], name="pysvc",
+                                 mode={"Replicated": {"Replicas": 2}}, stop_grace_period=1000000000)
+    wait_for("2 running", lambda: len([t for t in svc.tasks() if t["Status"]["State"] == "running"]) == 2)
+    tasks = client.api.tasks(filters={"service": "pysvc", "desired-state": "running"})
+    assert len(tasks) == 2 and all(t["ServiceID"] == svc.id for t in tasks)
+    assert client.api.inspect_task(tasks[0]["ID"])["ID"] == tasks[0]["ID"]
+    assert [s.name for s in client.services.list(filters={"name": "pysvc"})] == ["pysvc"]
+    svc.scale(3)
+    wait_for("3 running", lambda: len([t for t in svc.tasks() if t["Status"]["State"] == "running" and
+                                       t["DesiredState"] == "running"]) == 3)
+    svc.remove()
+    wait_for("gone", lambda: not containers_of(d, "pysvc"))
+
+
+def test_kill9_while_scaling_converges(make_daemon, fixtures):
+    d = make_daemon()
+    d.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    d.docker("service", "create", "-d", "--name", "k", "--replicas", "2", "--stop-grace-period", "1s",
+             "busybox", "sleep", "1000")
+    wait_for("2/2", lambda: replicas(d, "k") == "2/2")
+    node = d.docker("info", "-f", "{{.Swarm.NodeID}}").out.strip()
+    cluster = d.docker("info", "-f", "{{.Swarm.Cluster.ID}}").out.strip()
+    d.docker("service", "scale", "-d", "k=8")
+    time.sleep(0.3)
+    d.stop(sig=9)
+    d.start()
+    # Nothing committed is lost: the same cluster, node and service, and it converges.
+    assert d.docker("info", "-f", "{{.Swarm.NodeID}}").out.strip() == node
+    assert d.docker("info", "-f", "{{.Swarm.Cluster.ID}}").out.strip() == cluster
+    wait_for("8/8", lambda: replicas(d, "k") == "8/8", timeout=60)
+    wait_for("8 containers", lambda: len(containers_of(d, "k")) == 8, timeout=60)
+    d.docker("service", "rm", "k")
+    wait_for("no containers", lambda: not containers_of(d, "k"), timeout=60)
