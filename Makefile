@@ -123,6 +123,7 @@ bench: build/berthd build/berth-init fixtures
 	bench/run.sh
 	/usr/bin/python3 bench/containers.py
 	/usr/bin/python3 bench/network.py
+	/usr/bin/python3 bench/cluster.py
 
 clean:
 	rm -rf build
