@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "runtime/container.h"
+#include "scheduler/constraints.h"
 
 static const char *jstr(json_t *o, const char *key)
 {
@@ -89,6 +90,9 @@ int svc_spec_normalize(json_t *spec, struct rt_image_store *images, json_t *warn
     const char *image = jstr(cspec, "Image");
     if (!*image)
         return berr_set(e, -EINVAL, "rpc error: code = InvalidArgument desc = ContainerSpec: image reference must be provided");
+    json_t *constraints = json_object_get(json_object_get(tt, "Placement"), "Constraints");
+    if (constraints && (r = sched_constraint_validate(constraints, e)) < 0)
+        return r;
     if (!json_object_get(spec, "Labels"))
         json_object_set_new(spec, "Labels", json_object());
     if (!json_object_get(tt, "ForceUpdate"))
