@@ -127,11 +127,9 @@ static void reply_logs(api_request *r, json_t *tasks)
 
 void api_service_logs(api_request *r)
 {
-    cluster_store *cs = r->d->swarm ? swarm_store(r->d->swarm) : NULL;
-    if (!cs) {
-        api_reply_error(r, -ENOTCONN, "the swarm manager is not ready yet: try again");
+    cluster_store *cs = api_swarm_store(r, api_service_logs);
+    if (!cs)
         return;
-    }
     json_t *svc = NULL;
     if (cs_get(cs, CS_SERVICE, r->params[0], &svc, NULL) < 0) {
         json_t *all = cs_list(cs, CS_SERVICE);
@@ -158,9 +156,11 @@ void api_service_logs(api_request *r)
 
 void api_task_logs(api_request *r)
 {
-    cluster_store *cs = r->d->swarm ? swarm_store(r->d->swarm) : NULL;
+    cluster_store *cs = api_swarm_store(r, api_task_logs);
     json_t *task = NULL;
-    if (!cs || cs_get(cs, CS_TASK, r->params[0], &task, NULL) < 0) {
+    if (!cs)
+        return;
+    if (cs_get(cs, CS_TASK, r->params[0], &task, NULL) < 0) {
         char msg[300];
         snprintf(msg, sizeof msg, "task %s not found", r->params[0]);
         api_reply_error(r, -ENOENT, msg);

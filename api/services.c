@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "api/handlers.h"
+#include "api/swarm_api.h"
 #include "lib/cleanup.h"
 #include "lib/filters.h"
 #include "lib/timefmt.h"
@@ -15,18 +16,6 @@
 #include "scheduler/common.h"
 #include "scheduler/update.h"
 #include "api/service_spec.h"
-
-/* The store, or a reply saying why there is none (as dockerd's "This node
- * is not a swarm manager" when swarm mode is unavailable). */
-static cluster_store *store(api_request *r)
-{
-    cluster_store *cs = swarm_store(r->d->swarm);
-    if (!cs)
-        api_reply_error(r, -ENOTCONN,
-                        swarm_get_state(r->d->swarm) == SWARM_ERROR ? swarm_error(r->d->swarm)
-                                                                    : "the swarm manager is not ready yet: try again");
-    return cs;
-}
 
 static const char *jstr(json_t *o, const char *key)
 {
@@ -88,7 +77,10 @@ static void write_done(void *arg, int status, uint64_t index, const berr *e)
 {
     (void)index;
     write_req *w = arg;
-    if (status < 0) {
+    if (status == -EAGAIN) {
+        /* SwarmKit's sequence conflict reaches clients as a 500. */
+        api_reply_error(w->r, -EIO, API_SWARM_OUT_OF_SEQUENCE);
+    } else if (status < 0) {
         api_reply_berr(w->r, e);
     } else if (w->status == 201) {
         json_t *o = json_pack("{s:s}", "ID", w->id);
@@ -115,7 +107,8 @@ static int propose_one(api_request *r, cluster_store *cs, cs_op *op, write_req *
 
 void api_service_create(api_request *r)
 {
-    cluster_store *cs = store(r);
+    /* Parked while the store starts, replayed once it is ready. */
+    cluster_store *cs = api_swarm_store(r, api_service_create);
     if (!cs)
         return;
     berr e = {0};
@@ -165,7 +158,8 @@ void api_service_create(api_request *r)
 
 void api_service_update(api_request *r)
 {
-    cluster_store *cs = store(r);
+    /* Parked while the store starts, replayed once it is ready. */
+    cluster_store *cs = api_swarm_store(r, api_service_update);
     if (!cs)
         return;
     berr e = {0};
@@ -220,7 +214,8 @@ void api_service_update(api_request *r)
 
 void api_service_delete(api_request *r)
 {
-    cluster_store *cs = store(r);
+    /* Parked while the store starts, replayed once it is ready. */
+    cluster_store *cs = api_swarm_store(r, api_service_delete);
     if (!cs)
         return;
     berr e = {0};
@@ -300,7 +295,8 @@ static bool any_prefix(json_t *vals, const char *s, bool prefix)
 
 void api_services_list(api_request *r)
 {
-    cluster_store *cs = store(r);
+    /* Parked while the store starts, replayed once it is ready. */
+    cluster_store *cs = api_swarm_store(r, api_services_list);
     if (!cs)
         return;
     static const char *const allowed[] = {"id", "label", "mode", "name", NULL};
@@ -333,7 +329,8 @@ void api_services_list(api_request *r)
 
 void api_service_inspect(api_request *r)
 {
-    cluster_store *cs = store(r);
+    /* Parked while the store starts, replayed once it is ready. */
+    cluster_store *cs = api_swarm_store(r, api_service_inspect);
     if (!cs)
         return;
     berr e = {0};
@@ -376,7 +373,8 @@ static void task_name(cluster_store *cs, json_t *t, char *out, size_t n)
 
 void api_tasks_list(api_request *r)
 {
-    cluster_store *cs = store(r);
+    /* Parked while the store starts, replayed once it is ready. */
+    cluster_store *cs = api_swarm_store(r, api_tasks_list);
     if (!cs)
         return;
     static const char *const allowed[] = {"desired-state", "id", "label", "name", "node", "service", "_up-to-date",
@@ -426,7 +424,8 @@ void api_tasks_list(api_request *r)
 
 void api_task_inspect(api_request *r)
 {
-    cluster_store *cs = store(r);
+    /* Parked while the store starts, replayed once it is ready. */
+    cluster_store *cs = api_swarm_store(r, api_task_inspect);
     if (!cs)
         return;
     json_t *t = NULL;

@@ -15,6 +15,7 @@
 #include "lib/log.h"
 #include "lib/timefmt.h"
 #include "node/daemon.h"
+#include "netoverlay/sandbox.h"
 #include "node/swarm.h"
 #include "raft/cluster_store.h"
 #include "runtime/container.h"
@@ -75,6 +76,17 @@ static void report(agent *a, json_t *task, const char *state, const char *messag
     if (c)
         json_object_set_new(st, "ContainerStatus", json_pack("{s:s, s:i, s:i}", "ContainerID", c->id, "PID",
                                                              c->pid, "ExitCode", exit_code));
+    if (c && c->sandbox && c->sandbox->n_ports) {
+        /* Host-mode ports as `docker service ps` shows them. */
+        json_t *ports = json_array();
+        for (size_t i = 0; i < c->sandbox->n_ports; i++) {
+            const net_port_binding *b = &c->sandbox->ports[i];
+            json_array_append_new(ports, json_pack("{s:s, s:i, s:i, s:s}", "Protocol", b->proto, "TargetPort",
+                                                   b->container_port, "PublishedPort", b->host_port, "PublishMode",
+                                                   "host"));
+        }
+        json_object_set_new(st, "PortStatus", json_pack("{s:o}", "Ports", ports));
+    }
     json_object_set_new(doc, "Status", st);
     json_object_set_new(doc, "UpdatedAt", json_string(ts));
     cs_op op = {.type = CS_PUT, .kind = CS_TASK, .doc = doc,
@@ -144,6 +156,28 @@ static json_t *container_body(json_t *task, json_t *svc, const char *node_id, co
     copy_key(hc, "DnsSearch", dns, "Search");
     copy_key(hc, "DnsOptions", dns, "Options");
     copy_key(hc, "ExtraHosts", cs, "Hosts");
+    /* Host-mode published ports: the container's own -p. */
+    json_t *bindings = json_object();
+    size_t i;
+    json_t *port;
+    json_t *ports = json_object_get(json_object_get(json_object_get(task, "Berth"), "EndpointSpec"), "Ports");
+    if (!ports)
+        ports = json_object_get(json_object_get(json_object_get(svc, "Spec"), "EndpointSpec"), "Ports");
+    json_array_foreach(ports, i, port) {
+        if (strcmp(jstr(port, "PublishMode"), "host"))
+            continue;
+        char key[32], hp[16] = "";
+        snprintf(key, sizeof key, "%lld/%s", (long long)json_integer_value(json_object_get(port, "TargetPort")),
+                 *jstr(port, "Protocol") ? jstr(port, "Protocol") : "tcp");
+        long long pub = json_integer_value(json_object_get(port, "PublishedPort"));
+        if (pub > 0)
+            snprintf(hp, sizeof hp, "%lld", pub);
+        json_t *list = json_object_get(bindings, key);
+        if (!list)
+            json_object_set_new(bindings, key, list = json_array());
+        json_array_append_new(list, json_pack("{s:s, s:s}", "HostIp", "", "HostPort", hp));
+    }
+    json_object_set_new(hc, "PortBindings", bindings);
     json_object_set_new(body, "HostConfig", hc);
     return body;
 }
@@ -321,6 +355,19 @@ static void on_change(void *arg, uint64_t index, const cs_op *ops, size_t n)
 static void on_swarm(void *arg, swarm_event ev)
 {
     agent *a = arg;
+    if (ev == SWARM_EV_LEFT) {
+        /* Leaving the swarm takes its tasks with it, as on dockerd. */
+        rt_containers *m = &a->d->containers;
+        size_t n = m->n;
+        rt_container **all = xmalloc((n ? n : 1) * sizeof *all);
+        if (n)
+            memcpy(all, m->list, n * sizeof *all);
+        for (size_t i = 0; i < n; i++)
+            if (*jstr(json_object_get(all[i]->config, "Labels"), LABEL_TASK_ID) && !all[i]->removing)
+                rt_container_remove(m, all[i], true, true, removed, a, NULL);
+        free(all);
+        return;
+    }
     if (ev == SWARM_EV_ACTIVE) {
         cluster_store_watch(swarm_store(a->d->swarm), on_change, a);
         schedule_scan(a);

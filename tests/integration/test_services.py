@@ -160,3 +160,37 @@ def test_kill9_while_scaling_converges(make_daemon, fixtures):
     wait_for("8 containers", lambda: len(containers_of(d, "k")) == 8, timeout=60)
     d.docker("service", "rm", "k")
     wait_for("no containers", lambda: not containers_of(d, "k"), timeout=60)
+
+
+def test_published_ports_and_global_job_modes(d):
+    res = d.docker("service", "create", "-d", "--name", "ing", "-p", "18300:80", "busybox", "true", check=False)
+    assert res.returncode != 0 and "ingress mode" in res.err
+    d.docker("service", "create", "-d", "--name", "hostp", "--publish", "mode=host,published=18301,target=80",
+             "--stop-grace-period", "1s", "busybox", "sh", "-c",
+             "mkdir -p /w && echo from-service > /w/index.html && exec httpd -f -p 80 -h /w")
+    wait_for("1/1", lambda: replicas(d, "hostp") == "1/1")
+    assert d.docker("service", "ps", "--format", "{{.Ports}}", "hostp").out.strip() == "*:18301->80/tcp"
+    got = wait_for("fetch", lambda: d.netns_run("timeout", "5", "busybox", "wget", "-qO-", "http://127.0.0.1:18301/",
+                                                check=False).out)
+    assert got == "from-service\n"
+    d.docker("service", "rm", "hostp")
+    d.docker("service", "create", "-d", "--name", "glob", "--mode", "global", "--stop-grace-period", "1s",
+             "busybox", "sleep", "1000")
+    d.docker("service", "create", "-d", "--name", "job", "--mode", "replicated-job", "--replicas", "3",
+             "--max-concurrent", "2", "busybox", "true")
+    wait_for("global 1/1", lambda: replicas(d, "glob") == "1/1")
+    wait_for("job done", lambda: "3/3 completed" in replicas(d, "job"))
+    d.docker("service", "rm", "glob", "job")
+
+
+def test_leave_force_takes_tasks_along(make_daemon, fixtures):
+    d = make_daemon()
+    d.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    d.docker("service", "create", "-d", "--name", "gone", "--replicas", "2", "busybox", "sleep", "1000")
+    wait_for("2 containers", lambda: len(containers_of(d, "gone")) == 2)
+    old = d.docker("info", "-f", "{{.Swarm.NodeID}}").out.strip()
+    d.docker("swarm", "leave", "--force")
+    wait_for("no task containers", lambda: d.docker("ps", "-aq", "--filter", "label=com.docker.swarm.task.id").out.strip() == "")
+    new = wait_for("active again", lambda: d.docker("info", "-f", "{{.Swarm.NodeID}}").out.strip())
+    assert new != old
+    assert d.docker("service", "ls", "-q").out.strip() == ""
