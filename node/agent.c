@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/log.h"
 #include "lib/timefmt.h"
@@ -100,9 +101,21 @@ static void report(agent *a, json_t *task, const char *state, const char *messag
 
 /* ---- tasks into containers -------------------------------------------------- */
 
-static void copy_key(json_t *dst, const char *dkey, json_t *src, const char *skey)
+/* src's member skey, matched without regard to case as Go's JSON decoding
+ * matches it (the CLI sends "Healthcheck" for the spec's "HealthCheck"). */
+static json_t *member(json_t *src, const char *skey)
 {
     json_t *v = json_object_get(src, skey);
+    if (v)
+        return v;
+    const char *k;
+    json_object_foreach(src, k, v) if (!strcasecmp(k, skey)) return v;
+    return NULL;
+}
+
+static void copy_key(json_t *dst, const char *dkey, json_t *src, const char *skey)
+{
+    json_t *v = member(src, skey);
     if (v && !json_is_null(v))
         json_object_set(dst, dkey, v);
 }

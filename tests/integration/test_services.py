@@ -194,3 +194,24 @@ def test_leave_force_takes_tasks_along(make_daemon, fixtures):
     new = wait_for("active again", lambda: d.docker("info", "-f", "{{.Swarm.NodeID}}").out.strip())
     assert new != old
     assert d.docker("service", "ls", "-q").out.strip() == ""
+
+
+def test_container_spec_reaches_the_container_and_force_update(d):
+    d.docker("service", "create", "-d", "--name", "spec", "--stop-grace-period", "1s", "--env", "A=b", "--workdir",
+             "/tmp", "--hostname", "svchost", "--user", "nobody", "--read-only", "--init", "--mount",
+             "type=volume,source=svcdata,target=/data", "--health-cmd", "true", "--health-interval", "1s",
+             "--limit-memory", "64m", "busybox", "sleep", "1000")
+    wait_for("1/1", lambda: replicas(d, "spec") == "1/1")
+    cid = wait_for("container", lambda: (containers_of(d, "spec") or [None])[0])
+    info = json.loads(d.docker("inspect", cid).out)[0]
+    assert "A=b" in info["Config"]["Env"] and info["Config"]["WorkingDir"] == "/tmp"
+    assert info["Config"]["Hostname"] == "svchost" and info["Config"]["User"] == "nobody"
+    assert info["HostConfig"]["ReadonlyRootfs"] is True and info["HostConfig"]["Init"] is True
+    assert info["HostConfig"]["Memory"] == 64 << 20
+    assert any(m.get("Name") == "svcdata" and m["Destination"] == "/data" for m in info["Mounts"])
+    wait_for("healthy", lambda: d.docker("inspect", "-f", "{{.State.Health.Status}}", cid).out.strip() == "healthy")
+    first = json.loads(d.docker("service", "ps", "--format", "{{json .}}", "spec").out.split("\n")[0])["ID"]
+    d.docker("service", "update", "-d", "--force", "spec")
+    wait_for("replaced", lambda: first not in d.docker("service", "ps", "--filter", "desired-state=running",
+                                                        "--format", "{{.ID}}", "spec").out and replicas(d, "spec") == "1/1")
+    d.docker("service", "rm", "spec")
