@@ -215,3 +215,32 @@ def test_container_spec_reaches_the_container_and_force_update(d):
     wait_for("replaced", lambda: first not in d.docker("service", "ps", "--filter", "desired-state=running",
                                                         "--format", "{{.ID}}", "spec").out and replicas(d, "spec") == "1/1")
     d.docker("service", "rm", "spec")
+
+
+def test_constraints_and_task_history_limit(d):
+    node = d.docker("info", "-f", "{{.Swarm.NodeID}}").out.strip()
+    d.docker("service", "create", "-d", "--name", "east", "--constraint", "node.labels.zone==east",
+             "--stop-grace-period", "1s", "busybox", "sleep", "1000")
+    err = wait_for("pending", lambda: d.docker("service", "ps", "--no-trunc", "--format", "{{.CurrentState}} {{.Error}}",
+                                               "east").out if "Pending" in d.docker("service", "ps", "--format",
+                                                                                    "{{.CurrentState}}", "east").out else None)
+    assert "no suitable node" in err
+    d.docker("node", "update", "--label-add", "zone=east", node)
+    wait_for("placed", lambda: replicas(d, "east") == "1/1")
+    d.docker("service", "rm", "east")
+    d.docker("node", "update", "--label-rm", "zone", node)
+
+    d.docker("swarm", "update", "--task-history-limit", "2")
+    try:
+        d.docker("service", "create", "-d", "--name", "hist", "--restart-delay", "100ms", "--stop-grace-period", "1s",
+                 "busybox", "sh", "-c", "sleep 0.3; exit 1")
+        # Each failure makes a new task in slot 1; only 2 per slot are kept.
+        wait_for("several restarts", lambda: "Failed" in d.docker("service", "ps", "--format", "{{.CurrentState}}",
+                                                                  "hist").out and
+                 len(json.loads(d.request("GET", '/v1.47/tasks?filters={"service":["hist"]}')[2])) >= 2)
+        time.sleep(3)
+        tasks = json.loads(d.request("GET", '/v1.47/tasks?filters={"service":["hist"]}')[2])
+        assert 2 <= len(tasks) <= 3, [t["Status"]["State"] for t in tasks]
+    finally:
+        d.docker("service", "rm", "hist")
+        d.docker("swarm", "update", "--task-history-limit", "5")
