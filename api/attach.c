@@ -234,12 +234,9 @@ static int emit_entry(void *ctx, const rt_log_entry *ent)
     logs_ctx *l = ctx;
     buf line = BUF_INIT;
     if (l->timestamps) {
-        time_t secs = (time_t)(ent->time_ns / 1000000000LL);
-        struct tm tm;
-        gmtime_r(&secs, &tm);
-        char when[40];
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-        buf_printf(&line, "%s.%09lldZ ", when, (long long)(ent->time_ns % 1000000000LL));
+        char when[TIME_RFC3339_BUF];
+        time_format_rfc3339(ent->time_ns, when);
+        buf_printf(&line, "%s ", when);
     }
     buf_append(&line, ent->line, ent->len);
     if (l->tty) {

@@ -706,10 +706,9 @@ void api_containers_prune(api_request *r)
         return;
     }
     long long until = 0;
-    json_t *u = json_array_get(json_object_get(f, "until"), 0);
-    if (u && time_parse_filter(json_string_value(u), (long long)time(NULL), &until) < 0) {
+    if (filters_until(f, &until, &e) < 0) {
         json_decref(f);
-        api_reply_error(r, -EINVAL, "invalid filter 'until'");
+        api_reply_berr(r, &e);
         return;
     }
     rt_containers *m = mgr(r);

@@ -68,16 +68,6 @@ static int image_time_bound(api_request *r, json_t *f, const char *key, long lon
 }
 
 /* until= is a time, as dockerd takes it (timestamp, date or duration ago). */
-static int until_bound(json_t *f, long long *out, berr *e)
-{
-    json_t *v = json_array_get(json_object_get(f, "until"), 0);
-    if (!v)
-        return 0;
-    if (time_parse_filter(json_string_value(v), (long long)time(NULL), out) < 0)
-        return berr_set(e, -EINVAL, "invalid filter 'until=%s'", json_string_value(v));
-    return 1;
-}
-
 static json_t *image_summary(api_request *r, const rt_image *img)
 {
     json_t *o = json_pack("{s:s, s:s, s:o, s:[], s:I, s:I, s:I, s:O, s:I}", "Id", img->id, "ParentId", img->parent,
@@ -102,7 +92,7 @@ void api_images_list(api_request *r)
     long long before = 0, since = 0, until = 0;
     int hb = 0, hs = 0, hu = 0;
     if (filters_bool(f, "dangling", &dangling, &e) < 0 || (hb = image_time_bound(r, f, "before", &before, &e)) < 0 ||
-        (hs = image_time_bound(r, f, "since", &since, &e)) < 0 || (hu = until_bound(f, &until, &e)) < 0) {
+        (hs = image_time_bound(r, f, "since", &since, &e)) < 0 || (hu = filters_until(f, &until, &e)) < 0) {
         json_decref(f);
         api_reply_berr(r, &e);
         return;
@@ -352,7 +342,7 @@ void api_images_prune(api_request *r)
     bool dangling = true;
     int rc = filters_bool(pf.f, "dangling", &dangling, &e);
     if (rc == 0)
-        rc = until_bound(pf.f, &pf.until, &e) < 0 ? -EINVAL : 0;
+        rc = filters_until(pf.f, &pf.until, &e) < 0 ? -EINVAL : 0;
     json_t *report = json_array();
     long long reclaimed = 0;
     if (rc == 0)

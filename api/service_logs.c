@@ -13,6 +13,7 @@
 #include "api/stdcopy.h"
 #include "api/stream.h"
 #include "lib/cleanup.h"
+#include "lib/timefmt.h"
 #include "node/daemon.h"
 #include "node/swarm.h"
 #include "raft/cluster_store.h"
@@ -48,12 +49,9 @@ static int add_line(void *ctx, const rt_log_entry *ent)
     }
     buf b = BUF_INIT;
     if (c->timestamps) {
-        time_t secs = (time_t)(ent->time_ns / 1000000000LL);
-        struct tm tm;
-        gmtime_r(&secs, &tm);
-        char when[40];
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-        buf_printf(&b, "%s.%09lldZ ", when, (long long)(ent->time_ns % 1000000000LL));
+        char when[TIME_RFC3339_BUF];
+        time_format_rfc3339(ent->time_ns, when);
+        buf_printf(&b, "%s ", when);
     }
     if (*c->details)
         buf_printf(&b, "%s ", c->details);

@@ -2,6 +2,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+#include "lib/timefmt.h"
 
 int filters_parse(const char *text, const char *const *allowed, json_t **out, berr *e)
 {
@@ -101,4 +104,14 @@ bool filters_match_any_label(json_t *f, const char *name, json_t *labels)
     json_t *it;
     json_array_foreach(json_object_get(f, name), i, it) if (label_matches(json_string_value(it), labels)) return true;
     return false;
+}
+
+int filters_until(json_t *f, long long *out, berr *e)
+{
+    json_t *v = json_array_get(json_object_get(f, "until"), 0);
+    if (!v)
+        return 0;
+    if (time_parse_filter(json_string_value(v), (long long)time(NULL), out) < 0)
+        return berr_set(e, -EINVAL, "invalid filter 'until=%s'", json_string_value(v));
+    return 1;
 }

@@ -28,4 +28,9 @@ bool filters_match_labels(json_t *f, const char *name, json_t *labels);
 /* True if any of the values matches (for "label!" exclusions). */
 bool filters_match_any_label(json_t *f, const char *name, json_t *labels);
 
+/* The "until" filter (a timestamp or a duration before now) as unix
+ * seconds: 1 when given, 0 when absent, -EINVAL "invalid filter
+ * 'until=...'" when unreadable. */
+int filters_until(json_t *f, long long *out, berr *e);
+
 #endif

@@ -5,14 +5,20 @@
 #include <string.h>
 #include <time.h>
 
+void time_format_rfc3339(long long ns, char out[TIME_RFC3339_BUF])
+{
+    time_t secs = (time_t)(ns / 1000000000LL);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    size_t n = strftime(out, TIME_RFC3339_BUF, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, TIME_RFC3339_BUF - n, ".%09lldZ", ns % 1000000000LL);
+}
+
 void time_now_rfc3339(char out[TIME_RFC3339_BUF])
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, TIME_RFC3339_BUF, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, TIME_RFC3339_BUF - n, ".%09ldZ", ts.tv_nsec);
+    time_format_rfc3339((long long)ts.tv_sec * 1000000000LL + ts.tv_nsec, out);
 }
 
 long long time_parse_rfc3339(const char *s)

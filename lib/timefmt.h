@@ -9,6 +9,8 @@
 /* The current time as RFC 3339 with nanoseconds, UTC:
  * "2026-01-02T03:04:05.123456789Z". */
 void time_now_rfc3339(char out[TIME_RFC3339_BUF]);
+/* ns since the epoch as "2006-01-02T15:04:05.999999999Z" (9 digits). */
+void time_format_rfc3339(long long ns, char out[TIME_RFC3339_BUF]);
 
 /* Parses an RFC 3339 time ("2024-01-01T00:00:00Z", fractions and
  * "+01:00" offsets allowed) to unix seconds; 0 if it is not one. */

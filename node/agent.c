@@ -35,18 +35,6 @@ static json_t *jpath(json_t *o, const char *a, const char *b)
     return json_object_get(json_object_get(o, a), b);
 }
 
-/* Timestamps with nanoseconds, as swarmkit writes them. */
-static void now_ns(char out[40])
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char base[32];
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, 40, "%s.%09ldZ", base, ts.tv_nsec);
-}
-
 static void schedule_scan(agent *a);
 
 /* ---- reporting ------------------------------------------------------------ */
@@ -69,8 +57,8 @@ static void report(agent *a, json_t *task, const char *state, const char *messag
     if (!cs)
         return;
     json_t *doc = json_deep_copy(task);
-    char ts[40];
-    now_ns(ts);
+    char ts[TIME_RFC3339_BUF];
+    time_now_rfc3339(ts);   /* with nanoseconds, as swarmkit writes them */
     json_t *st = json_pack("{s:s, s:s, s:s}", "Timestamp", ts, "State", state, "Message", message);
     if (err && *err)
         json_object_set_new(st, "Err", json_string(err));

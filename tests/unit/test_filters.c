@@ -283,6 +283,26 @@ static void test_match_labels(void **state)
     json_decref(labels);
 }
 
+static void test_until(void **state)
+{
+    (void)state;
+    berr e = {0};
+    json_t *f = NULL;
+    long long until = 0;
+    static const char *const allowed_until[] = {"until", NULL};
+    assert_int_equal(filters_parse("{\"until\":[\"1700000000\"]}", allowed_until, &f, &e), 0);
+    assert_int_equal(filters_until(f, &until, &e), 1);
+    assert_int_equal(until, 1700000000LL);
+    json_decref(f);
+    assert_int_equal(filters_parse("{\"until\":[\"yesterday\"]}", allowed_until, &f, &e), 0);
+    assert_int_equal(filters_until(f, &until, &e), -EINVAL);
+    assert_string_equal(e.msg, "invalid filter 'until=yesterday'");
+    json_decref(f);
+    assert_int_equal(filters_parse(NULL, allowed_until, &f, &e), 0);
+    assert_int_equal(filters_until(f, &until, &e), 0);
+    json_decref(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_bool),
         cmocka_unit_test(test_bool_invalid_and_absent),
         cmocka_unit_test(test_match_labels),
+        cmocka_unit_test(test_until),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,12 +65,24 @@ static void test_filter_times(void **state)
     assert_int_equal(time_parse_filter("", 0, &t), -EINVAL);
 }
 
+static void test_format_ns(void **state)
+{
+    (void)state;
+    char out[TIME_RFC3339_BUF];
+    time_format_rfc3339(1700000000123456789LL, out);
+    assert_string_equal(out, "2023-11-14T22:13:20.123456789Z");
+    assert_int_equal(time_parse_rfc3339(out), 1700000000LL);
+    time_format_rfc3339(5, out);
+    assert_string_equal(out, "1970-01-01T00:00:00.000000005Z");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc3339),
         cmocka_unit_test(test_duration),
         cmocka_unit_test(test_filter_times),
+        cmocka_unit_test(test_format_ns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
