@@ -244,3 +244,26 @@ def test_constraints_and_task_history_limit(d):
     finally:
         d.docker("service", "rm", "hist")
         d.docker("swarm", "update", "--task-history-limit", "5")
+
+
+def test_service_logs_follow(d):
+    d.docker("service", "create", "-d", "--name", "chat", "--stop-grace-period", "1s", "busybox", "sh", "-c",
+             "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done")
+    wait_for("1/1", lambda: replicas(d, "chat") == "1/1")
+    env = dict(os.environ, DOCKER_HOST="unix://" + d.sock, DOCKER_CONFIG=d.docker_config)
+    proc = subprocess.Popen(["docker", "service", "logs", "-f", "--raw", "chat"], stdout=subprocess.PIPE, env=env)
+    try:
+        seen = []
+        deadline = time.time() + 10
+        while len(seen) < 5 and time.time() < deadline:
+            seen.append(proc.stdout.readline().decode())
+        assert len(seen) == 5 and all(l.startswith("tick ") for l in seen), seen
+        # A task started later is followed too.
+        d.docker("service", "scale", "-d", "chat=2")
+        wait_for("2/2", lambda: replicas(d, "chat") == "2/2")
+        lines = [proc.stdout.readline().decode() for _ in range(20)]
+        assert lines.count("tick 0\n") >= 1, lines
+    finally:
+        proc.kill()
+        proc.wait()
+    d.docker("service", "rm", "chat")
