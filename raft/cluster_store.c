@@ -10,6 +10,11 @@
  * disk write after open. */
 #include "raft/cluster_store.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <inttypes.h>
 #include <raft.h>
 #include <raft/uv.h>
@@ -267,6 +272,27 @@ static int raft_error(cluster_store *cs, int rv, const char *what, berr *e)
     return berr_set(e, rv == RAFT_NOMEM ? -ENOMEM : -EIO, "cluster store: %s: %s", what, msg);
 }
 
+/* Whether "host:port" cannot be bound because something holds it. */
+static bool address_in_use(const char *address)
+{
+    char host[64];
+    const char *colon = strrchr(address, ':');
+    if (!colon || (size_t)(colon - address) >= sizeof host)
+        return false;
+    snprintf(host, sizeof host, "%.*s", (int)(colon - address), address);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+        return false;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    bool busy = bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno == EADDRINUSE;
+    close(fd);
+    return busy;
+}
+
 /* Bootstraps the raft log with this member as the only voter. */
 static int bootstrap(cluster_store *cs, berr *e)
 {
@@ -347,7 +373,11 @@ int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out
 
     rv = raft_start(&cs->raft);
     if (rv != 0) {
-        rc = raft_error(cs, rv, "start", e);
+        /* libraft reports a taken port as a bare I/O error: say which. */
+        if (address_in_use(cs->address))
+            rc = berr_set(e, -EADDRINUSE, "cluster store: listen tcp %s: bind: address already in use", cs->address);
+        else
+            rc = raft_error(cs, rv, "start", e);
         goto fail_raft;
     }
     uv_timer_start(&cs->timer, timer_cb, CS_POLL_MS, CS_POLL_MS);
