@@ -1,6 +1,7 @@
 #include "netoverlay/sandbox.h"
 
 #include <arpa/inet.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,14 @@ static size_t lookup_a(void *ctx, const char *name, struct in_addr *out, size_t 
             if (!dup)
                 out[count++].s_addr = htonl(o->ip);
         }
+    }
+    /* Shuffled, as Docker's resolver does: round-robin across the
+     * containers behind an alias. */
+    for (size_t i = count; i > 1; i--) {
+        size_t k = randombytes_uniform((uint32_t)i);
+        struct in_addr t = out[i - 1];
+        out[i - 1] = out[k];
+        out[k] = t;
     }
     return count;
 }

@@ -402,3 +402,18 @@ def test_ps_filters_and_network_events(d):
                    "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}").out.strip().split("\n")
     assert out[0] == "network create evnet" and out[-1] == "network destroy evnet"
     assert "network connect evnet" in out and "network disconnect evnet" in out
+
+
+def test_alias_round_robin(d):
+    d.docker("network", "create", "rr")
+    try:
+        ids = [d.docker("run", "-d", "--network", "rr", "--network-alias", "pool", "busybox", "sleep", "60").out.strip()
+               for _ in range(2)]
+        ips = {inspect(d, c, "{{.NetworkSettings.Networks.rr.IPAddress}}") for c in ids}
+        out = run(d, "--network", "rr", "busybox", "sh", "-c",
+                  "for i in $(seq 20); do nslookup pool | grep -A1 '^Name:' | tail -1; done").out
+        firsts = {l.split()[-1] for l in out.splitlines() if l.startswith("Address")}
+        assert firsts == ips, out
+        d.docker("rm", "-f", *ids)
+    finally:
+        d.docker("network", "rm", "rr")
