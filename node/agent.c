@@ -36,6 +36,7 @@ static json_t *jpath(json_t *o, const char *a, const char *b)
 }
 
 static void schedule_scan(agent *a);
+static void flush(agent *a);
 
 /* ---- reporting ------------------------------------------------------------ */
 
@@ -53,8 +54,7 @@ static void report_done(void *arg, int status, uint64_t index, const berr *e)
 static void report(agent *a, json_t *task, const char *state, const char *message, const char *err,
                    const rt_container *c, int exit_code)
 {
-    cluster_store *cs = swarm_store(a->d->swarm);
-    if (!cs)
+    if (!a->batch || !swarm_store(a->d->swarm))
         return;
     json_t *doc = json_deep_copy(task);
     char ts[TIME_RFC3339_BUF];
@@ -78,13 +78,36 @@ static void report(agent *a, json_t *task, const char *state, const char *messag
     }
     json_object_set_new(doc, "Status", st);
     json_object_set_new(doc, "UpdatedAt", json_string(ts));
-    cs_op op = {.type = CS_PUT, .kind = CS_TASK, .doc = doc,
-                .if_version = json_integer_value(jpath(task, "Version", "Index"))};
-    snprintf(op.id, sizeof op.id, "%s", jstr(task, "ID"));
+    /* Reports made during a scan go out together (see flush). */
+    json_array_append_new(a->batch, doc);
+    if (!a->scanning)
+        flush(a);
+}
+
+/* Proposes the pending reports as one entry, each conditioned on the
+ * version its task was read at: 100 tasks started in one scan cost one
+ * raft entry, and a conflict on any of them makes the agent look again. */
+static void flush(agent *a)
+{
+    size_t n = json_array_size(a->batch);
+    cluster_store *cs = a->d->swarm ? swarm_store(a->d->swarm) : NULL;
+    if (!n || !cs) {
+        json_array_clear(a->batch);
+        return;
+    }
+    cs_op *ops = xcalloc(n, sizeof *ops);
+    size_t i;
+    json_t *doc;
+    json_array_foreach(a->batch, i, doc) {
+        ops[i] = (cs_op){.type = CS_PUT, .kind = CS_TASK, .doc = doc,
+                         .if_version = json_integer_value(jpath(doc, "Version", "Index"))};
+        snprintf(ops[i].id, sizeof ops[i].id, "%s", jstr(doc, "ID"));
+    }
     berr e = {0};
-    if (cluster_store_propose(cs, &op, 1, report_done, a, &e) < 0)
-        log_warn("agent: task %s: %s", op.id, e.msg);
-    json_decref(doc);
+    if (cluster_store_propose(cs, ops, n, report_done, a, &e) < 0)
+        log_warn("agent: task reports: %s", e.msg);
+    free(ops);
+    json_array_clear(a->batch);
 }
 
 /* ---- tasks into containers -------------------------------------------------- */
@@ -206,8 +229,17 @@ static void run_task(agent *a, cluster_store *cs, json_t *task)
     rt_container *c = NULL;
     berr e = {0};
     if (rt_container_find(m, name, &c, NULL) == 0) {
+        /* Made by an earlier scan whose report did not land (or has not
+         * yet): report again what the container is doing. */
         json_decref(svc);
-        return;   /* made by an earlier scan, its report still in flight */
+        char err[64];
+        snprintf(err, sizeof err, "task: non-zero exit (%d)", c->exit_code);
+        if (rt_container_running(c))
+            report(a, task, "running", "started", NULL, c, 0);
+        else if (c->has_been_started)
+            report(a, task, c->exit_code ? "failed" : "complete", c->exit_code ? "started" : "finished",
+                   c->exit_code ? err : NULL, c, c->exit_code);
+        return;
     }
     json_t *body = container_body(task, svc, swarm_node_id(a->d->swarm), name);
     json_t *warnings = json_array();
@@ -327,7 +359,10 @@ static void scan(uv_timer_t *t)
     json_t *tasks = cs_list_where(cs, CS_TASK, "$.NodeID", swarm_node_id(a->d->swarm));
     size_t i;
     json_t *task;
+    a->scanning = true;
     json_array_foreach(tasks, i, task) handle_task(a, cs, task);
+    a->scanning = false;
+    flush(a);
     remove_orphans(a, tasks);
     json_decref(tasks);
 }
@@ -411,6 +446,7 @@ void agent_start(agent *a, struct berth_daemon *d)
 {
     memset(a, 0, sizeof *a);
     a->d = d;
+    a->batch = json_array();
     uv_timer_init(d->loop, &a->timer);
     a->timer.data = a;
     a->timer_on = true;
@@ -427,6 +463,8 @@ void agent_stop(agent *a)
 {
     if (!a->d)
         return;
+    json_decref(a->batch);
+    a->batch = NULL;
     events_unlisten(&a->d->events, &a->listener);
     if (a->timer_on) {
         uv_timer_stop(&a->timer);

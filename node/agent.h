@@ -3,6 +3,7 @@
 #ifndef BERTH_NODE_AGENT_H
 #define BERTH_NODE_AGENT_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <uv.h>
 
@@ -15,6 +16,8 @@ typedef struct agent {
     uv_timer_t timer;            /* coalesces rescans to one per loop turn */
     bool timer_on;
     events_listener listener;    /* container exits */
+    json_t *batch;               /* task reports waiting for the end of a scan */
+    bool scanning;
 } agent;
 
 /* Starts following the swarm's store (when it becomes active) and the
