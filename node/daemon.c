@@ -251,6 +251,7 @@ int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e)
     open_swarm(d);
     reconciler_start(&d->reconciler, d);
     agent_start(&d->agent, d);
+    cluster_events_start(&d->cluster_events, d);
     signals_start(d);
     log_info("Daemon has completed initialization (storage driver %s, data root %s)", rt_driver_name(&d->driver),
              d->cfg.data_root);
@@ -276,6 +277,7 @@ static void on_api_stopped(void *arg)
     berth_daemon *d = arg;
     d->api = NULL;
     agent_stop(&d->agent);
+    cluster_events_stop(&d->cluster_events);
     reconciler_stop(&d->reconciler);
     if (d->swarm)
         swarm_close(d->swarm, on_swarm_closed, d);

@@ -90,7 +90,7 @@ static bool any_equal(json_t *vals, const char *s)
     return false;
 }
 
-/* The container=, network= and volume= filters: events of that type whose
+/* The container=, network=, volume=, service= and node= filters: events of that type whose
  * actor has that name or an ID starting with the value. */
 static bool object_filter(json_t *f, const char *key, const char *type, const char *id, const char *name)
 {
@@ -135,7 +135,8 @@ bool events_match(json_t *f, json_t *e)
             return false;
     }
     if (!object_filter(f, "container", type, id, name) || !object_filter(f, "network", type, id, name) ||
-        !object_filter(f, "volume", type, id, name))
+        !object_filter(f, "volume", type, id, name) || !object_filter(f, "service", type, id, name) ||
+        !object_filter(f, "node", type, id, name))
         return false;
     if (json_array_size(vals = json_object_get(f, "image"))) {
         const char *image = json_string_value(json_object_get(attrs, "image"));

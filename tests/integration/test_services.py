@@ -267,3 +267,19 @@ def test_service_logs_follow(d):
         proc.kill()
         proc.wait()
     d.docker("service", "rm", "chat")
+
+
+def test_service_and_node_events(d):
+    since = str(int(time.time()) - 1)
+    d.docker("service", "create", "-d", "--name", "evs", "busybox", "sleep", "1000")
+    d.docker("service", "scale", "-d", "evs=2")
+    d.docker("service", "rm", "evs")
+    node = d.docker("info", "-f", "{{.Swarm.NodeID}}").out.strip()
+    d.docker("node", "update", "--label-add", "ev=1", node)
+    d.docker("node", "update", "--label-rm", "ev", node)
+    out = d.docker("events", "--since", since, "--until", str(int(time.time()) + 1), "--filter", "type=service",
+                   "--format", "{{.Action}} {{.Actor.Attributes.name}}").out.strip().split("\n")
+    assert out[0] == "create evs" and out[-1] == "remove evs" and "update evs" in out
+    nodes = d.docker("events", "--since", since, "--until", str(int(time.time()) + 1), "--filter", "node=" + node,
+                     "--format", "{{.Type}} {{.Action}}").out.strip().split("\n")
+    assert "node update" in nodes
