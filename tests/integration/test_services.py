@@ -278,7 +278,7 @@ def test_service_and_node_events(d):
     d.docker("node", "update", "--label-add", "ev=1", node)
     d.docker("node", "update", "--label-rm", "ev", node)
     out = d.docker("events", "--since", since, "--until", str(int(time.time()) + 1), "--filter", "type=service",
-                   "--format", "{{.Action}} {{.Actor.Attributes.name}}").out.strip().split("\n")
+                   "--filter", "service=evs", "--format", "{{.Action}} {{.Actor.Attributes.name}}").out.strip().split("\n")
     assert out[0] == "create evs" and out[-1] == "remove evs" and "update evs" in out
     nodes = d.docker("events", "--since", since, "--until", str(int(time.time()) + 1), "--filter", "node=" + node,
                      "--format", "{{.Type}} {{.Action}}").out.strip().split("\n")
