@@ -90,16 +90,6 @@ int svc_spec_normalize(json_t *spec, struct rt_image_store *images, json_t *warn
     const char *image = jstr(cspec, "Image");
     if (!*image)
         return berr_set(e, -EINVAL, "rpc error: code = InvalidArgument desc = ContainerSpec: image reference must be provided");
-    /* Host-mode ports are the task containers' own published ports; the
-     * ingress routing mesh (the default mode) needs the overlay network. */
-    size_t i;
-    json_t *port;
-    json_array_foreach(json_object_get(json_object_get(spec, "EndpointSpec"), "Ports"), i, port) {
-        const char *pm = jstr(port, "PublishMode");
-        if (json_integer_value(json_object_get(port, "PublishedPort")) > 0 && strcmp(pm, "host"))
-            return berr_set(e, -ENOSYS, "published ports in ingress mode (the routing mesh) are not available in berthd yet: "
-                                        "use mode=host (--publish mode=host,published=P,target=T)");
-    }
     json_t *constraints = json_object_get(json_object_get(tt, "Placement"), "Constraints");
     if (constraints && (r = sched_constraint_validate(constraints, e)) < 0)
         return r;

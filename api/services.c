@@ -64,6 +64,68 @@ static long long now_ns(void)
     return (long long)ts.tv_sec * SCHED_NS_PER_SEC + ts.tv_nsec;
 }
 
+/* The service's Endpoint: its spec and the ports it publishes, ingress
+ * ports given a published port from 30000-32767 when the spec leaves it
+ * 0, and refused when another service has it, in swarmkit's words. */
+static int endpoint_of(cluster_store *cs, json_t *spec, const char *self_id, json_t *old_endpoint, json_t **out,
+                       berr *e)
+{
+    json_t *es = json_object_get(spec, "EndpointSpec");
+    json_t *ports = json_array();
+    json_t *others = cs_list(cs, CS_SERVICE);
+    size_t i, k;
+    json_t *p;
+    json_array_foreach(json_object_get(es, "Ports"), i, p) {
+        const char *mode = *jstr(p, "PublishMode") ? jstr(p, "PublishMode") : "ingress";
+        const char *proto = *jstr(p, "Protocol") ? jstr(p, "Protocol") : "tcp";
+        long long target = json_integer_value(json_object_get(p, "TargetPort"));
+        long long pub = json_integer_value(json_object_get(p, "PublishedPort"));
+        if (!strcmp(mode, "ingress") && pub == 0) {
+            /* Keep the port the previous version got. */
+            json_t *q;
+            json_array_foreach(json_object_get(old_endpoint, "Ports"), k, q)
+                if (json_integer_value(json_object_get(q, "TargetPort")) == target && !strcmp(jstr(q, "Protocol"), proto))
+                    pub = json_integer_value(json_object_get(q, "PublishedPort"));
+        }
+        for (long long cand = pub ? pub : 30000; !strcmp(mode, "ingress") && cand <= (pub ? pub : 32767); cand++) {
+            const char *user = NULL;
+            size_t j;
+            json_t *o;
+            json_array_foreach(others, j, o) {
+                if (!strcmp(jstr(o, "ID"), self_id))
+                    continue;
+                json_t *op;
+                json_array_foreach(json_object_get(json_object_get(o, "Endpoint"), "Ports"), k, op)
+                    if (json_integer_value(json_object_get(op, "PublishedPort")) == cand &&
+                        !strcmp(jstr(op, "Protocol"), proto) && !strcmp(jstr(op, "PublishMode"), "ingress"))
+                        user = jstr(o, "ID");
+            }
+            if (!user) {
+                pub = cand;
+                break;
+            }
+            if (pub) {
+                json_t *o = NULL;
+                cs_get(cs, CS_SERVICE, user, &o, NULL);
+                berr_set(e, -EINVAL, "rpc error: code = InvalidArgument desc = port '%lld' is already in use by service '%s' (%s) as an ingress port",
+                         pub, jstr(json_object_get(o, "Spec"), "Name"), user);
+                json_decref(o);
+                json_decref(others);
+                json_decref(ports);
+                return -EINVAL;
+            }
+        }
+        json_array_append_new(ports, json_pack("{s:s, s:I, s:I, s:s}", "Protocol", proto, "TargetPort",
+                                               (json_int_t)target, "PublishedPort", (json_int_t)pub, "PublishMode",
+                                               mode));
+    }
+    json_decref(others);
+    *out = json_pack("{s:o, s:o}", "Spec", es ? json_incref(es) : json_object(), "Ports", ports);
+    if (json_array_size(ports) == 0)
+        json_object_del(*out, "Ports");
+    return 0;
+}
+
 /* ---- create / update / delete ------------------------------------------------ */
 
 typedef struct write_req {
@@ -140,12 +202,20 @@ void api_service_create(api_request *r)
         return;
     }
     cs_new_id(w->id);
+    json_t *endpoint = NULL;
+    if ((rc = endpoint_of(cs, spec, w->id, NULL, &endpoint, &e)) < 0) {
+        json_decref(spec);
+        json_decref(w->warnings);
+        free(w);
+        api_reply_berr(r, &e);
+        return;
+    }
     char now[40];
     sched_time_format(now_ns(), now);
     json_t *mode = json_object_get(spec, "Mode");
     bool job = json_object_get(mode, "ReplicatedJob") || json_object_get(mode, "GlobalJob");
-    json_t *doc = json_pack("{s:s, s:{s:i}, s:s, s:s, s:o, s:{s:{s:s}}}", "ID", w->id, "Version", "Index", 0,
-                            "CreatedAt", now, "UpdatedAt", now, "Spec", spec, "Endpoint", "Spec", "Mode", "vip");
+    json_t *doc = json_pack("{s:s, s:{s:i}, s:s, s:s, s:o, s:o}", "ID", w->id, "Version", "Index", 0, "CreatedAt",
+                            now, "UpdatedAt", now, "Spec", spec, "Endpoint", endpoint);
     if (job)   /* as swarmkit: the iteration the job's tasks belong to */
         json_object_set_new(doc, "JobStatus", json_pack("{s:{s:i}, s:s}", "JobIteration", "Index", 0, "LastExecution", now));
     cs_op op = {.type = CS_PUT, .kind = CS_SERVICE, .doc = doc, .if_version = 0};
@@ -194,6 +264,14 @@ void api_service_update(api_request *r)
             rc = berr_set(&e, -EINVAL, "rpc error: code = Unimplemented desc = renaming services is not supported");
         if (rc == 0)
             doc = update_service_apply_spec(svc, spec, now_ns());
+    }
+    json_t *endpoint = NULL;
+    if (rc == 0 && (rc = endpoint_of(cs, json_object_get(doc, "Spec"), jstr(svc, "ID"),
+                                     json_object_get(svc, "Endpoint"), &endpoint, &e)) == 0)
+        json_object_set_new(doc, "Endpoint", endpoint);
+    else if (rc < 0 && doc) {
+        json_decref(doc);
+        doc = NULL;
     }
     json_decref(spec);
     if (rc < 0) {

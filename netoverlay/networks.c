@@ -321,6 +321,7 @@ void net_manager_close(net_manager *nm)
 {
     while (nm->sandboxes)
         net_sandbox_close(nm->sandboxes);
+    net_ingress_retain(nm, NULL);
     berr e = {0};
     if (nm->cfg.iptables && nm->applied_rules && nft_remove(&e) < 0)
         log_warn("removing berth's nftables table: %s", e.msg);
@@ -599,7 +600,22 @@ int net_rules_sync(net_manager *nm, berr *e)
             np++;
         }
     }
-    nft_model model = {nets, nn, ports, np};
+    size_t nl = 0, nb = 0;
+    for (net_ingress *g = nm->ingress; g; g = g->next) {
+        nl += g->n_ports;
+        nb += g->n_ports * g->n_backends;
+    }
+    cleanup_free nft_lb *lbs = xcalloc(nl + 1, sizeof *lbs);
+    cleanup_free const char **addrs = xcalloc(nb + 1, sizeof *addrs);
+    size_t li = 0, ai = 0;
+    for (net_ingress *g = nm->ingress; g; g = g->next)
+        for (size_t i = 0; i < g->n_ports; i++) {
+            const char **first = &addrs[ai];
+            for (size_t k = 0; k < g->n_backends; k++)
+                addrs[ai++] = g->backends[k];
+            lbs[li++] = (nft_lb){g->ports[i].proto, g->ports[i].published, g->ports[i].target, first, g->n_backends};
+        }
+    nft_model model = {nets, nn, ports, np, lbs, li};
     int r = nft_model_check(&model, e);
     if (r < 0)
         return r;

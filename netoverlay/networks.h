@@ -59,6 +59,23 @@ typedef struct net_network {
     struct net_endpoint *endpoints;
 } net_network;
 
+/* What one service publishes through this node's ingress: its ports and
+ * the addresses of its tasks running here (netoverlay/ingress.c). */
+typedef struct net_ingress_port {
+    char proto[5];
+    uint16_t published, target;
+    int fd;                    /* the host port held, -1 */
+} net_ingress_port;
+
+typedef struct net_ingress {
+    struct net_ingress *next;
+    char service_id[64];
+    net_ingress_port *ports;
+    size_t n_ports;
+    char (*backends)[IPAM_ADDR_BUF];
+    size_t n_backends;
+} net_ingress;
+
 typedef struct net_manager {
     uv_loop_t *loop;
     sqlite3 *db;
@@ -68,6 +85,7 @@ typedef struct net_manager {
     net_network **nets;
     size_t n_nets;
     struct net_sandbox *sandboxes;
+    net_ingress *ingress;
     char *applied_rules;       /* the ruleset last given to nft */
 } net_manager;
 
@@ -88,6 +106,15 @@ json_t *net_network_inspect(net_manager *nm, net_network *n);
 bool net_network_in_use(const net_network *n);
 /* bridge, host and none are built in; "custom" is everything else. */
 bool net_network_is_user(const net_network *n);
+
+/* The ingress of one node: sets what service_id publishes (Ports of its
+ * Endpoint, ingress mode) and the addresses of its tasks running here
+ * (backends, n), holding the host ports; an empty ports array drops the
+ * service.  Then the rules follow. */
+int net_ingress_set(net_manager *nm, const char *service_id, json_t *ports, const char *const *backends, size_t n,
+                    berr *e);
+/* Drops every service not in keep (an array of IDs). */
+void net_ingress_retain(net_manager *nm, json_t *keep);
 
 /* Rewrites the nftables table if networks or published ports changed. */
 int net_rules_sync(net_manager *nm, berr *e);

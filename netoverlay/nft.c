@@ -41,6 +41,15 @@ static void publish_chain(const nft_model *m, buf *out)
         buf_printf(out, "%s dport %u dnat to %s:%u\n", p->proto, p->host_port, p->container_ip,
                    p->container_port);
     }
+    for (size_t i = 0; i < m->n_lbs; i++) {
+        const nft_lb *l = &m->lbs[i];
+        if (!l->n_backends)
+            continue;
+        buf_printf(out, "\t\t%s dport %u dnat to numgen inc mod %zu map { ", l->proto, l->host_port, l->n_backends);
+        for (size_t k = 0; k < l->n_backends; k++)
+            buf_printf(out, "%s%zu : %s", k ? ", " : "", k, l->backends[k]);
+        buf_printf(out, " } : %u\n", l->target_port);
+    }
     buf_puts(out, "\t}\n");
 }
 
@@ -67,6 +76,13 @@ static void postrouting_chain(const nft_model *m, buf *out)
         buf_printf(out, "\t\tip saddr %s ip daddr %s %s dport %u masquerade\n", p->container_ip,
                    p->container_ip, p->proto, p->container_port);
     }
+    /* A task reaching its service's port may land on any task, itself or
+     * a sibling on the same bridge: masquerade so the answer comes back
+     * through the NAT. */
+    for (size_t i = 0; i < m->n_lbs; i++)
+        for (size_t k = 0; k < m->lbs[i].n_backends; k++)
+            buf_printf(out, "\t\tct status dnat ip daddr %s %s dport %u ip saddr != 127.0.0.0/8 masquerade\n",
+                       m->lbs[i].backends[k], m->lbs[i].proto, m->lbs[i].target_port);
     buf_puts(out, "\t}\n");
 }
 
@@ -212,6 +228,16 @@ int nft_model_check(const nft_model *model, berr *e)
         if (p->host_port == 0 || p->container_port == 0)
             return berr_set(e, -EINVAL, "nft: port 0 in %s:%u -> %s:%u", p->proto, p->host_port,
                             p->container_ip, p->container_port);
+    }
+    for (size_t i = 0; i < m->n_lbs; i++) {
+        const nft_lb *l = &m->lbs[i];
+        if (!l->proto || (strcmp(l->proto, "tcp") && strcmp(l->proto, "udp") && strcmp(l->proto, "sctp")))
+            return berr_set(e, -EINVAL, "nft: invalid protocol \"%s\"", l->proto ? l->proto : "");
+        if (l->host_port == 0 || l->target_port == 0)
+            return berr_set(e, -EINVAL, "nft: port 0 in a service's published port");
+        for (size_t k = 0; k < l->n_backends; k++)
+            if (!ip4_ok(l->backends[k]))
+                return berr_set(e, -EINVAL, "nft: invalid backend address \"%s\"", l->backends[k] ? l->backends[k] : "");
     }
     return 0;
 }

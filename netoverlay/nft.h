@@ -35,11 +35,23 @@ typedef struct nft_port {
     uint16_t container_port;
 } nft_port;
 
+/* A port published by a service (the ingress of one node): connections
+ * are spread over the backends, round-robin, by the kernel. */
+typedef struct nft_lb {
+    const char *proto;
+    uint16_t host_port;
+    uint16_t target_port;
+    const char *const *backends;   /* the tasks' container addresses */
+    size_t n_backends;             /* 0: nothing answers (no rule) */
+} nft_lb;
+
 typedef struct nft_model {
     const nft_net *nets;
     size_t n_nets;
     const nft_port *ports;
     size_t n_ports;
+    const nft_lb *lbs;
+    size_t n_lbs;
 } nft_model;
 
 /* The nft script that replaces the berth table with model's rules

@@ -350,6 +350,46 @@ static void remove_orphans(agent *a, json_t *tasks)
     free(all);
 }
 
+/* The ingress of this node follows the services' published ports and
+ * the addresses of their tasks running here. */
+static void sync_ingress(agent *a, cluster_store *cs, json_t *tasks)
+{
+    json_t *services = cs_list(cs, CS_SERVICE), *keep = json_array();
+    size_t i, k;
+    json_t *svc, *t;
+    json_array_foreach(services, i, svc) {
+        json_t *ports = json_object_get(json_object_get(svc, "Endpoint"), "Ports");
+        if (!json_array_size(ports))
+            continue;
+        const char *sid = jstr(svc, "ID");
+        json_array_append_new(keep, json_string(sid));
+        const char **ips = xcalloc(json_array_size(tasks) + 1, sizeof *ips);
+        size_t n = 0;
+        json_array_foreach(tasks, k, t) {
+            if (strcmp(jstr(t, "ServiceID"), sid) || strcmp(jstr(json_object_get(t, "Status"), "State"), "running"))
+                continue;
+            rt_container *c = task_container(a, jstr(t, "ID"));
+            if (!c || !c->sandbox || !rt_container_running(c))
+                continue;
+            const char *key;
+            json_t *ep;
+            json_object_foreach(c->networks, key, ep) {
+                if (*jstr(ep, "IPAddress")) {
+                    ips[n++] = jstr(ep, "IPAddress");
+                    break;
+                }
+            }
+        }
+        berr e = {0};
+        if (net_ingress_set(&a->d->networks, sid, ports, ips, n, &e) < 0)
+            log_warn("agent: ingress of service %s: %s", sid, e.msg);
+        free(ips);
+    }
+    net_ingress_retain(&a->d->networks, keep);
+    json_decref(keep);
+    json_decref(services);
+}
+
 static void scan(uv_timer_t *t)
 {
     agent *a = t->data;
@@ -363,6 +403,7 @@ static void scan(uv_timer_t *t)
     json_array_foreach(tasks, i, task) handle_task(a, cs, task);
     a->scanning = false;
     flush(a);
+    sync_ingress(a, cs, tasks);
     remove_orphans(a, tasks);
     json_decref(tasks);
 }

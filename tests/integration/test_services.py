@@ -163,8 +163,25 @@ def test_kill9_while_scaling_converges(make_daemon, fixtures):
 
 
 def test_published_ports_and_global_job_modes(d):
-    res = d.docker("service", "create", "-d", "--name", "ing", "-p", "18300:80", "busybox", "true", check=False)
-    assert res.returncode != 0 and "ingress mode" in res.err
+    # Ingress on one node: the published port spreads over the tasks.
+    d.docker("service", "create", "-d", "--name", "ing", "--replicas", "3", "-p", "18300:80", "--stop-grace-period",
+             "1s", "busybox", "sh", "-c", "mkdir -p /w && hostname > /w/index.html && exec httpd -f -p 80 -h /w")
+    wait_for("3/3", lambda: replicas(d, "ing") == "3/3")
+    assert d.docker("service", "ls", "--filter", "name=ing", "--format", "{{.Ports}}").out.strip() == "*:18300->80/tcp"
+    fetch = lambda: d.netns_run("timeout", "5", "busybox", "wget", "-qO-", "http://127.0.0.1:18300/", check=False).out
+    wait_for("ingress answers", lambda: fetch().strip())
+    hosts = {fetch().strip() for _ in range(9)}
+    assert len(hosts) == 3, hosts
+    res = d.docker("service", "create", "-d", "--name", "ing2", "-p", "18300:80", "busybox", "true", check=False)
+    assert res.returncode != 0 and "already in use by service 'ing'" in res.err
+    d.docker("service", "scale", "-d", "ing=1")
+    wait_for("one backend", lambda: d.netns_run("nft", "list", "chain", "ip", "berth", "publish").out.count("172.17.") == 1)
+    d.docker("service", "rm", "ing")
+    wait_for("no rule", lambda: "18300" not in d.netns_run("nft", "list", "chain", "ip", "berth", "publish").out)
+    d.docker("service", "create", "-d", "--name", "auto", "-p", "80", "busybox", "true")
+    ports = json.loads(d.docker("service", "inspect", "-f", "{{json .Endpoint.Ports}}", "auto").out)
+    assert 30000 <= ports[0]["PublishedPort"] <= 32767 and ports[0]["PublishMode"] == "ingress"
+    d.docker("service", "rm", "auto")
     d.docker("service", "create", "-d", "--name", "hostp", "--publish", "mode=host,published=18301,target=80",
              "--stop-grace-period", "1s", "busybox", "sh", "-c",
              "mkdir -p /w && echo from-service > /w/index.html && exec httpd -f -p 80 -h /w")

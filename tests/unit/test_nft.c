@@ -152,6 +152,32 @@ static void test_three_networks(void **state)
     buf_free(&b);
 }
 
+static void test_service_ingress(void **state)
+{
+    (void)state;
+    static const nft_net nets[] = {{"docker0", "172.17.0.0/16", false, true, true}};
+    static const char *const three[] = {"172.17.0.2", "172.17.0.3", "172.17.0.4"};
+    const nft_lb lbs[] = {{"tcp", 8080, 80, three, 3}, {"udp", 5353, 53, three, 1}, {"tcp", 9000, 90, NULL, 0}};
+    nft_model m = {.nets = nets, .n_nets = 1, .lbs = lbs, .n_lbs = 3};
+    berr e = {0};
+    assert_int_equal(nft_model_check(&m, &e), 0);
+    buf out = BUF_INIT;
+    nft_ruleset(&m, &out);
+    char *pub = chain_text(out.data, "publish");
+    assert_has(pub, "tcp dport 8080 dnat to numgen inc mod 3 map { 0 : 172.17.0.2, 1 : 172.17.0.3, 2 : 172.17.0.4 } : 80\n");
+    assert_has(pub, "udp dport 5353 dnat to numgen inc mod 1 map { 0 : 172.17.0.2 } : 53\n");
+    assert_hasnt(pub, "9000");   /* no backend: no rule */
+    free(pub);
+    char *post = chain_text(out.data, "postrouting");
+    assert_has(post, "ct status dnat ip daddr 172.17.0.3 tcp dport 80 ip saddr != 127.0.0.0/8 masquerade");
+    free(post);
+    buf_free(&out);
+    static const char *const bad[] = {"172.17.0.2; flush ruleset"};
+    const nft_lb badlb[] = {{"tcp", 8080, 80, bad, 1}};
+    nft_model mb = {.lbs = badlb, .n_lbs = 1};
+    assert_int_equal(nft_model_check(&mb, &e), -EINVAL);
+}
+
 static void test_duplicate_bridge_in_set(void **state)
 {
     (void)state;
@@ -286,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_empty_model),
         cmocka_unit_test(test_single_network),
         cmocka_unit_test(test_three_networks),
+        cmocka_unit_test(test_service_ingress),
         cmocka_unit_test(test_duplicate_bridge_in_set),
         cmocka_unit_test(test_apply_rejects_bad_model),
         cmocka_unit_test(test_kernel_apply_replace_remove),
