@@ -156,15 +156,21 @@ static void write_done(void *arg, int status, uint64_t index, const berr *e)
     free(w);
 }
 
-static int propose_one(api_request *r, cluster_store *cs, cs_op *op, write_req *w, berr *e)
+/* Proposes one write of a service (doc taken; NULL to delete) and
+ * replies once it has applied, or at once if it cannot be proposed. */
+static void propose_service(api_request *r, cluster_store *cs, const char *id, json_t *doc, int64_t if_version,
+                            write_req *w)
 {
+    cs_op op = {.type = doc ? CS_PUT : CS_DEL, .kind = CS_SERVICE, .doc = doc, .if_version = if_version};
+    snprintf(op.id, sizeof op.id, "%s", id);
+    berr e = {0};
     w->r = r;
-    int rc = cluster_store_propose(cs, op, 1, write_done, w, e);
-    if (rc < 0) {
+    if (cluster_store_propose(cs, &op, 1, write_done, w, &e) < 0) {
         json_decref(w->warnings);
         free(w);
+        api_reply_berr(r, &e);
     }
-    return rc;
+    json_decref(doc);
 }
 
 void api_service_create(api_request *r)
@@ -218,12 +224,7 @@ void api_service_create(api_request *r)
                             now, "UpdatedAt", now, "Spec", spec, "Endpoint", endpoint);
     if (job)   /* as swarmkit: the iteration the job's tasks belong to */
         json_object_set_new(doc, "JobStatus", json_pack("{s:{s:i}, s:s}", "JobIteration", "Index", 0, "LastExecution", now));
-    cs_op op = {.type = CS_PUT, .kind = CS_SERVICE, .doc = doc, .if_version = 0};
-    snprintf(op.id, sizeof op.id, "%s", w->id);
-    rc = propose_one(r, cs, &op, w, &e);
-    json_decref(doc);
-    if (rc < 0)
-        api_reply_berr(r, &e);
+    propose_service(r, cs, w->id, doc, 0, w);
 }
 
 void api_service_update(api_request *r)
@@ -281,13 +282,10 @@ void api_service_update(api_request *r)
         api_reply_berr(r, &e);
         return;
     }
-    cs_op op = {.type = CS_PUT, .kind = CS_SERVICE, .doc = doc, .if_version = version};
-    snprintf(op.id, sizeof op.id, "%s", jstr(svc, "ID"));
+    char id[64];
+    snprintf(id, sizeof id, "%s", jstr(svc, "ID"));
     json_decref(svc);
-    rc = propose_one(r, cs, &op, w, &e);
-    json_decref(doc);
-    if (rc < 0)
-        api_reply_berr(r, &e);
+    propose_service(r, cs, id, doc, version, w);
 }
 
 void api_service_delete(api_request *r)
@@ -304,11 +302,10 @@ void api_service_delete(api_request *r)
     }
     write_req *w = xcalloc(1, sizeof *w);
     w->status = 200;
-    cs_op op = {.type = CS_DEL, .kind = CS_SERVICE, .if_version = -1};
-    snprintf(op.id, sizeof op.id, "%s", jstr(svc, "ID"));
+    char id[64];
+    snprintf(id, sizeof id, "%s", jstr(svc, "ID"));
     json_decref(svc);
-    if (propose_one(r, cs, &op, w, &e) < 0)
-        api_reply_berr(r, &e);
+    propose_service(r, cs, id, NULL, -1, w);
 }
 
 /* ---- reads ----------------------------------------------------------------- */
