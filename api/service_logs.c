@@ -15,6 +15,7 @@
 #include "api/stdcopy.h"
 #include "api/stream.h"
 #include "lib/cleanup.h"
+#include "lib/jsonutil.h"
 #include "lib/timefmt.h"
 #include "node/daemon.h"
 #include "node/swarm.h"
@@ -35,12 +36,6 @@ typedef struct collect {
     const char *details;
     bool timestamps;
 } collect;
-
-static const char *jstr(json_t *o, const char *key)
-{
-    const char *v = json_string_value(json_object_get(o, key));
-    return v ? v : "";
-}
 
 static int add_line(void *ctx, const rt_log_entry *ent)
 {
@@ -73,7 +68,7 @@ static rt_container *task_container(rt_containers *m, const char *task_id)
 {
     for (size_t i = 0; i < m->n; i++) {
         json_t *labels = json_object_get(m->list[i]->config, "Labels");
-        if (!strcmp(jstr(labels, "com.docker.swarm.task.id"), task_id))
+        if (!strcmp(json_str(labels, "com.docker.swarm.task.id"), task_id))
             return m->list[i];
     }
     return NULL;
@@ -109,8 +104,8 @@ static void details_of(json_t *labels, bool want, char out[256])
 {
     if (want)
         snprintf(out, 256, "com.docker.swarm.node.id=%s,com.docker.swarm.service.id=%s,com.docker.swarm.task.id=%s",
-                 jstr(labels, "com.docker.swarm.node.id"), jstr(labels, "com.docker.swarm.service.id"),
-                 jstr(labels, "com.docker.swarm.task.id"));
+                 json_str(labels, "com.docker.swarm.node.id"), json_str(labels, "com.docker.swarm.service.id"),
+                 json_str(labels, "com.docker.swarm.task.id"));
     else
         out[0] = 0;
 }
@@ -181,12 +176,12 @@ static bool follow_event(void *ctx, json_t *ev)
 {
     svc_follow *sf = ctx;
     json_t *attrs = json_object_get(json_object_get(ev, "Actor"), "Attributes");
-    if (strcmp(jstr(ev, "Type"), "container") || strcmp(jstr(ev, "Action"), "start") ||
-        strcmp(jstr(attrs, "com.docker.swarm.service.id"), sf->service_id) ||
-        (sf->task_id[0] && strcmp(jstr(attrs, "com.docker.swarm.task.id"), sf->task_id)))
+    if (strcmp(json_str(ev, "Type"), "container") || strcmp(json_str(ev, "Action"), "start") ||
+        strcmp(json_str(attrs, "com.docker.swarm.service.id"), sf->service_id) ||
+        (sf->task_id[0] && strcmp(json_str(attrs, "com.docker.swarm.task.id"), sf->task_id)))
         return true;
     rt_container *c;
-    const char *id = jstr(json_object_get(ev, "Actor"), "ID");
+    const char *id = json_str(json_object_get(ev, "Actor"), "ID");
     if (rt_container_find(&sf->d->containers, id, &c, NULL) == 0)
         follow_container(sf, c);
     return true;
@@ -238,7 +233,7 @@ static void reply_logs(api_request *r, json_t *tasks, const char *service_id, co
     size_t i;
     json_t *t;
     json_array_foreach(tasks, i, t) {
-        rt_container *ctr = task_container(&r->d->containers, jstr(t, "ID"));
+        rt_container *ctr = task_container(&r->d->containers, json_str(t, "ID"));
         if (!ctr)
             continue;
         char path[PATH_MAX];
@@ -298,8 +293,8 @@ void api_service_logs(api_request *r)
         json_t *all = cs_list(cs, CS_SERVICE);
         size_t i;
         json_t *s;
-        json_array_foreach(all, i, s) if (!strcmp(jstr(json_object_get(s, "Spec"), "Name"), r->params[0]) ||
-                                          !strncmp(jstr(s, "ID"), r->params[0], strlen(r->params[0]))) {
+        json_array_foreach(all, i, s) if (!strcmp(json_str(json_object_get(s, "Spec"), "Name"), r->params[0]) ||
+                                          !strncmp(json_str(s, "ID"), r->params[0], strlen(r->params[0]))) {
             svc = json_incref(s);
             break;
         }
@@ -311,8 +306,8 @@ void api_service_logs(api_request *r)
         api_reply_error(r, -ENOENT, msg);
         return;
     }
-    json_t *tasks = cs_list_where(cs, CS_TASK, "$.ServiceID", jstr(svc, "ID"));
-    reply_logs(r, tasks, jstr(svc, "ID"), NULL);
+    json_t *tasks = cs_list_where(cs, CS_TASK, "$.ServiceID", json_str(svc, "ID"));
+    reply_logs(r, tasks, json_str(svc, "ID"), NULL);
     json_decref(tasks);
     json_decref(svc);
 }
@@ -330,8 +325,8 @@ void api_task_logs(api_request *r)
         return;
     }
     char sid[64], tid[64];
-    snprintf(sid, sizeof sid, "%s", jstr(task, "ServiceID"));
-    snprintf(tid, sizeof tid, "%s", jstr(task, "ID"));
+    snprintf(sid, sizeof sid, "%s", json_str(task, "ServiceID"));
+    snprintf(tid, sizeof tid, "%s", json_str(task, "ID"));
     json_t *tasks = json_pack("[o]", task);
     reply_logs(r, tasks, sid, tid);
     json_decref(tasks);

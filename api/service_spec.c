@@ -4,14 +4,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/jsonutil.h"
 #include "runtime/container.h"
 #include "scheduler/constraints.h"
-
-static const char *jstr(json_t *o, const char *key)
-{
-    const char *v = json_string_value(json_object_get(o, key));
-    return v ? v : "";
-}
 
 /* Go's JSON decoding matches member names without regard to case, and
  * clients rely on it (docker-py sends {"replicated": {"Replicas": 3}}):
@@ -78,16 +73,16 @@ int svc_spec_normalize(json_t *spec, struct rt_image_store *images, json_t *warn
     int r = check_mode(spec, e);
     if (r < 0)
         return r;
-    if (!*jstr(spec, "Name")) {
+    if (!*json_str(spec, "Name")) {
         char name[128];
         rt_name_random(name, sizeof name, false);
         json_object_set_new(spec, "Name", json_string(name));
     }
-    if (strlen(jstr(spec, "Name")) > 63)
+    if (strlen(json_str(spec, "Name")) > 63)
         return berr_set(e, -EINVAL, "rpc error: code = InvalidArgument desc = name must be 63 characters or fewer");
     json_t *tt = json_object_get(spec, "TaskTemplate");
     json_t *cspec = json_object_get(tt, "ContainerSpec");
-    const char *image = jstr(cspec, "Image");
+    const char *image = json_str(cspec, "Image");
     if (!*image)
         return berr_set(e, -EINVAL, "rpc error: code = InvalidArgument desc = ContainerSpec: image reference must be provided");
     json_t *constraints = json_object_get(json_object_get(tt, "Placement"), "Constraints");

@@ -9,6 +9,7 @@
 #include "api/swarm_api.h"
 #include "lib/cleanup.h"
 #include "lib/filters.h"
+#include "lib/jsonutil.h"
 #include "lib/timefmt.h"
 #include "node/daemon.h"
 #include "node/swarm.h"
@@ -16,12 +17,6 @@
 #include "scheduler/common.h"
 #include "scheduler/update.h"
 #include "api/service_spec.h"
-
-static const char *jstr(json_t *o, const char *key)
-{
-    const char *v = json_string_value(json_object_get(o, key));
-    return v ? v : "";
-}
 
 /* By full ID, exact name, then unique ID prefix, as swarmkit resolves. */
 static int find_service(cluster_store *cs, const char *ref, json_t **out, berr *e)
@@ -32,10 +27,10 @@ static int find_service(cluster_store *cs, const char *ref, json_t **out, berr *
     json_t *hit = NULL;
     size_t i;
     json_t *s;
-    json_array_foreach(all, i, s) if (!strcmp(jstr(json_object_get(s, "Spec"), "Name"), ref)) hit = s;
+    json_array_foreach(all, i, s) if (!strcmp(json_str(json_object_get(s, "Spec"), "Name"), ref)) hit = s;
     int matches = 0;
     if (!hit)
-        json_array_foreach(all, i, s) if (!strncmp(jstr(s, "ID"), ref, strlen(ref))) {
+        json_array_foreach(all, i, s) if (!strncmp(json_str(s, "ID"), ref, strlen(ref))) {
             hit = s;
             matches++;
         }
@@ -76,15 +71,15 @@ static int endpoint_of(cluster_store *cs, json_t *spec, const char *self_id, jso
     size_t i, k;
     json_t *p;
     json_array_foreach(json_object_get(es, "Ports"), i, p) {
-        const char *mode = *jstr(p, "PublishMode") ? jstr(p, "PublishMode") : "ingress";
-        const char *proto = *jstr(p, "Protocol") ? jstr(p, "Protocol") : "tcp";
+        const char *mode = *json_str(p, "PublishMode") ? json_str(p, "PublishMode") : "ingress";
+        const char *proto = *json_str(p, "Protocol") ? json_str(p, "Protocol") : "tcp";
         long long target = json_integer_value(json_object_get(p, "TargetPort"));
         long long pub = json_integer_value(json_object_get(p, "PublishedPort"));
         if (!strcmp(mode, "ingress") && pub == 0) {
             /* Keep the port the previous version got. */
             json_t *q;
             json_array_foreach(json_object_get(old_endpoint, "Ports"), k, q)
-                if (json_integer_value(json_object_get(q, "TargetPort")) == target && !strcmp(jstr(q, "Protocol"), proto))
+                if (json_integer_value(json_object_get(q, "TargetPort")) == target && !strcmp(json_str(q, "Protocol"), proto))
                     pub = json_integer_value(json_object_get(q, "PublishedPort"));
         }
         for (long long cand = pub ? pub : 30000; !strcmp(mode, "ingress") && cand <= (pub ? pub : 32767); cand++) {
@@ -92,13 +87,13 @@ static int endpoint_of(cluster_store *cs, json_t *spec, const char *self_id, jso
             size_t j;
             json_t *o;
             json_array_foreach(others, j, o) {
-                if (!strcmp(jstr(o, "ID"), self_id))
+                if (!strcmp(json_str(o, "ID"), self_id))
                     continue;
                 json_t *op;
                 json_array_foreach(json_object_get(json_object_get(o, "Endpoint"), "Ports"), k, op)
                     if (json_integer_value(json_object_get(op, "PublishedPort")) == cand &&
-                        !strcmp(jstr(op, "Protocol"), proto) && !strcmp(jstr(op, "PublishMode"), "ingress"))
-                        user = jstr(o, "ID");
+                        !strcmp(json_str(op, "Protocol"), proto) && !strcmp(json_str(op, "PublishMode"), "ingress"))
+                        user = json_str(o, "ID");
             }
             if (!user) {
                 pub = cand;
@@ -108,7 +103,7 @@ static int endpoint_of(cluster_store *cs, json_t *spec, const char *self_id, jso
                 json_t *o = NULL;
                 cs_get(cs, CS_SERVICE, user, &o, NULL);
                 berr_set(e, -EINVAL, "rpc error: code = InvalidArgument desc = port '%lld' is already in use by service '%s' (%s) as an ingress port",
-                         pub, jstr(json_object_get(o, "Spec"), "Name"), user);
+                         pub, json_str(json_object_get(o, "Spec"), "Name"), user);
                 json_decref(o);
                 json_decref(others);
                 json_decref(ports);
@@ -194,10 +189,10 @@ void api_service_create(api_request *r)
     int rc = svc_spec_normalize(spec, r->d->images, w->warnings, &e);
     json_t *same = NULL;
     if (rc == 0) {
-        same = cs_list_where(cs, CS_SERVICE, "$.Spec.Name", jstr(spec, "Name"));
+        same = cs_list_where(cs, CS_SERVICE, "$.Spec.Name", json_str(spec, "Name"));
         if (json_array_size(same))
             rc = berr_set(&e, -EEXIST, "rpc error: code = AlreadyExists desc = name conflicts with an existing object: service %s already exists",
-                          jstr(spec, "Name"));
+                          json_str(spec, "Name"));
         json_decref(same);
     }
     if (rc < 0) {
@@ -261,13 +256,13 @@ void api_service_update(api_request *r)
     } else {
         rc = json_is_object(spec) ? svc_spec_normalize(spec, r->d->images, w->warnings, &e)
                                   : berr_set(&e, -EINVAL, "service spec must be a JSON object");
-        if (rc == 0 && strcmp(jstr(spec, "Name"), jstr(old, "Name")))
+        if (rc == 0 && strcmp(json_str(spec, "Name"), json_str(old, "Name")))
             rc = berr_set(&e, -EINVAL, "rpc error: code = Unimplemented desc = renaming services is not supported");
         if (rc == 0)
             doc = update_service_apply_spec(svc, spec, now_ns());
     }
     json_t *endpoint = NULL;
-    if (rc == 0 && (rc = endpoint_of(cs, json_object_get(doc, "Spec"), jstr(svc, "ID"),
+    if (rc == 0 && (rc = endpoint_of(cs, json_object_get(doc, "Spec"), json_str(svc, "ID"),
                                      json_object_get(svc, "Endpoint"), &endpoint, &e)) == 0)
         json_object_set_new(doc, "Endpoint", endpoint);
     else if (rc < 0 && doc) {
@@ -283,7 +278,7 @@ void api_service_update(api_request *r)
         return;
     }
     char id[64];
-    snprintf(id, sizeof id, "%s", jstr(svc, "ID"));
+    snprintf(id, sizeof id, "%s", json_str(svc, "ID"));
     json_decref(svc);
     propose_service(r, cs, id, doc, version, w);
 }
@@ -303,7 +298,7 @@ void api_service_delete(api_request *r)
     write_req *w = xcalloc(1, sizeof *w);
     w->status = 200;
     char id[64];
-    snprintf(id, sizeof id, "%s", jstr(svc, "ID"));
+    snprintf(id, sizeof id, "%s", json_str(svc, "ID"));
     json_decref(svc);
     propose_service(r, cs, id, NULL, -1, w);
 }
@@ -312,21 +307,21 @@ void api_service_delete(api_request *r)
 
 static bool task_counts_running(json_t *t)
 {
-    return !strcmp(jstr(json_object_get(t, "Status"), "State"), "running");
+    return !strcmp(json_str(json_object_get(t, "Status"), "State"), "running");
 }
 
 /* ServiceStatus of `docker service ls` (status=true). */
 static json_t *service_status(cluster_store *cs, json_t *svc)
 {
-    json_t *tasks = cs_list_where(cs, CS_TASK, "$.ServiceID", jstr(svc, "ID"));
+    json_t *tasks = cs_list_where(cs, CS_TASK, "$.ServiceID", json_str(svc, "ID"));
     long running = 0, completed = 0, desired = 0;
     size_t i;
     json_t *t;
     json_array_foreach(tasks, i, t) {
-        const char *ds = jstr(t, "DesiredState");
+        const char *ds = json_str(t, "DesiredState");
         if (!strcmp(ds, "running") && task_counts_running(t))
             running++;
-        if (!strcmp(jstr(json_object_get(t, "Status"), "State"), "complete"))
+        if (!strcmp(json_str(json_object_get(t, "Status"), "State"), "complete"))
             completed++;
         if (!strcmp(ds, "running"))
             desired++;
@@ -387,8 +382,8 @@ void api_services_list(api_request *r)
     json_t *s;
     json_array_foreach(all, i, s) {
         json_t *spec = json_object_get(s, "Spec");
-        if (!any_prefix(json_object_get(f, "id"), jstr(s, "ID"), true) ||
-            !any_prefix(json_object_get(f, "name"), jstr(spec, "Name"), true) ||
+        if (!any_prefix(json_object_get(f, "id"), json_str(s, "ID"), true) ||
+            !any_prefix(json_object_get(f, "name"), json_str(spec, "Name"), true) ||
             !any_prefix(json_object_get(f, "mode"), service_mode(s), false) ||
             !filters_match_labels(f, "label", json_object_get(spec, "Labels")))
             continue;
@@ -423,7 +418,7 @@ void api_service_inspect(api_request *r)
 static bool task_up_to_date(cluster_store *cs, json_t *t)
 {
     json_t *svc = NULL;
-    if (cs_get(cs, CS_SERVICE, jstr(t, "ServiceID"), &svc, NULL) < 0)
+    if (cs_get(cs, CS_SERVICE, json_str(t, "ServiceID"), &svc, NULL) < 0)
         return false;
     bool same = json_equal(json_object_get(t, "Spec"), json_object_get(json_object_get(svc, "Spec"), "TaskTemplate"));
     json_decref(svc);
@@ -436,13 +431,13 @@ static void task_name(cluster_store *cs, json_t *t, char *out, size_t n)
 {
     json_t *svc = NULL;
     const char *sname = "";
-    if (cs_get(cs, CS_SERVICE, jstr(t, "ServiceID"), &svc, NULL) == 0)
-        sname = jstr(json_object_get(svc, "Spec"), "Name");
+    if (cs_get(cs, CS_SERVICE, json_str(t, "ServiceID"), &svc, NULL) == 0)
+        sname = json_str(json_object_get(svc, "Spec"), "Name");
     json_t *slot = json_object_get(t, "Slot");
     if (json_integer_value(slot) > 0)
         snprintf(out, n, "%s.%lld", sname, (long long)json_integer_value(slot));
     else
-        snprintf(out, n, "%s.%s", sname, jstr(t, "NodeID"));
+        snprintf(out, n, "%s.%s", sname, json_str(t, "NodeID"));
     json_decref(svc);
 }
 
@@ -470,7 +465,7 @@ void api_tasks_list(api_request *r)
         json_array_foreach(svals, i, v) {
             json_t *svc = NULL;
             if (find_service(cs, json_string_value(v), &svc, NULL) == 0)
-                json_array_append_new(service_ids, json_string(jstr(svc, "ID")));
+                json_array_append_new(service_ids, json_string(json_str(svc, "ID")));
             json_decref(svc);
         }
     }
@@ -481,10 +476,10 @@ void api_tasks_list(api_request *r)
     json_array_foreach(all, i, t) {
         char name[300];
         task_name(cs, t, name, sizeof name);
-        if (!any_prefix(json_object_get(f, "id"), jstr(t, "ID"), true) ||
-            (service_ids && !any_prefix(service_ids, jstr(t, "ServiceID"), false)) ||
-            !any_prefix(json_object_get(f, "node"), jstr(t, "NodeID"), true) ||
-            !any_prefix(json_object_get(f, "desired-state"), jstr(t, "DesiredState"), false) ||
+        if (!any_prefix(json_object_get(f, "id"), json_str(t, "ID"), true) ||
+            (service_ids && !any_prefix(service_ids, json_str(t, "ServiceID"), false)) ||
+            !any_prefix(json_object_get(f, "node"), json_str(t, "NodeID"), true) ||
+            !any_prefix(json_object_get(f, "desired-state"), json_str(t, "DesiredState"), false) ||
             !any_prefix(json_object_get(f, "name"), name, true) ||
             !filters_match_labels(f, "label", json_object_get(t, "Labels")) ||
             (up_to_date && !task_up_to_date(cs, t)))
@@ -512,7 +507,7 @@ void api_task_inspect(api_request *r)
     json_t *all = cs_list(cs, CS_TASK);
     size_t i, n = 0;
     json_t *v;
-    json_array_foreach(all, i, v) if (!strncmp(jstr(v, "ID"), r->params[0], strlen(r->params[0]))) {
+    json_array_foreach(all, i, v) if (!strncmp(json_str(v, "ID"), r->params[0], strlen(r->params[0]))) {
         t = v;
         n++;
     }

@@ -10,14 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "netoverlay/networks.h"
-
-static const char *jstr(json_t *o, const char *key)
-{
-    const char *v = json_string_value(json_object_get(o, key));
-    return v ? v : "";
-}
 
 static void ingress_free(net_ingress *g)
 {
@@ -66,7 +61,7 @@ int net_ingress_set(net_manager *nm, const char *service_id, json_t *ports, cons
     size_t np = 0;
     size_t i;
     json_t *p;
-    json_array_foreach(ports, i, p) np += strcmp(jstr(p, "PublishMode"), "host") != 0;
+    json_array_foreach(ports, i, p) np += strcmp(json_str(p, "PublishMode"), "host") != 0;
     if (!np) {
         if (old) {
             *link = old->next;
@@ -78,10 +73,10 @@ int net_ingress_set(net_manager *nm, const char *service_id, json_t *ports, cons
     snprintf(g->service_id, sizeof g->service_id, "%s", service_id);
     g->ports = xcalloc(np, sizeof *g->ports);
     json_array_foreach(ports, i, p) {
-        if (!strcmp(jstr(p, "PublishMode"), "host"))
+        if (!strcmp(json_str(p, "PublishMode"), "host"))
             continue;
         net_ingress_port *q = &g->ports[g->n_ports++];
-        snprintf(q->proto, sizeof q->proto, "%s", *jstr(p, "Protocol") ? jstr(p, "Protocol") : "tcp");
+        snprintf(q->proto, sizeof q->proto, "%s", *json_str(p, "Protocol") ? json_str(p, "Protocol") : "tcp");
         q->published = (uint16_t)json_integer_value(json_object_get(p, "PublishedPort"));
         q->target = (uint16_t)json_integer_value(json_object_get(p, "TargetPort"));
         q->fd = -1;

@@ -6,6 +6,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/digest.h"
+#include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "netoverlay/netlink.h"
 #include "netoverlay/netns.h"
@@ -19,12 +20,6 @@
 #define OPT_HOST_BINDING "com.docker.network.bridge.host_binding_ipv4"
 #define OPT_MTU "com.docker.network.driver.mtu"
 #define OPT_DEFAULT "com.docker.network.bridge.default_bridge"
-
-static const char *jstr(json_t *o, const char *key)
-{
-    const char *v = json_string_value(json_object_get(o, key));
-    return v ? v : "";
-}
 
 static void net_free(net_network *n)
 {
@@ -100,8 +95,8 @@ static net_network *net_from_row(sqlite3_stmt *st)
     snprintf(n->id, sizeof n->id, "%s", (const char *)sqlite3_column_text(st, 0));
     snprintf(n->name, sizeof n->name, "%s", (const char *)sqlite3_column_text(st, 1));
     snprintf(n->created, sizeof n->created, "%s", (const char *)sqlite3_column_text(st, 2));
-    snprintf(n->driver, sizeof n->driver, "%s", jstr(doc, "Driver"));
-    snprintf(n->bridge, sizeof n->bridge, "%s", jstr(doc, "Bridge"));
+    snprintf(n->driver, sizeof n->driver, "%s", json_str(doc, "Driver"));
+    snprintf(n->bridge, sizeof n->bridge, "%s", json_str(doc, "Bridge"));
     n->internal = json_is_true(json_object_get(doc, "Internal"));
     n->attachable = json_is_true(json_object_get(doc, "Attachable"));
     n->icc = json_is_true(json_object_get(doc, "ICC"));
@@ -109,10 +104,10 @@ static net_network *net_from_row(sqlite3_stmt *st)
     n->predefined = json_is_true(json_object_get(doc, "Predefined"));
     n->user_subnet = json_is_true(json_object_get(doc, "UserSubnet"));
     n->mtu = (int)json_integer_value(json_object_get(doc, "MTU"));
-    snprintf(n->subnet, sizeof n->subnet, "%s", jstr(doc, "Subnet"));
-    snprintf(n->ip_range, sizeof n->ip_range, "%s", jstr(doc, "IPRange"));
-    snprintf(n->gateway, sizeof n->gateway, "%s", jstr(doc, "Gateway"));
-    snprintf(n->host_binding, sizeof n->host_binding, "%s", jstr(doc, "HostBinding"));
+    snprintf(n->subnet, sizeof n->subnet, "%s", json_str(doc, "Subnet"));
+    snprintf(n->ip_range, sizeof n->ip_range, "%s", json_str(doc, "IPRange"));
+    snprintf(n->gateway, sizeof n->gateway, "%s", json_str(doc, "Gateway"));
+    snprintf(n->host_binding, sizeof n->host_binding, "%s", json_str(doc, "HostBinding"));
     json_t *l = json_object_get(doc, "Labels"), *o = json_object_get(doc, "Options");
     n->labels = json_is_object(l) ? json_incref(l) : json_object();
     n->options = json_is_object(o) ? json_incref(o) : json_object();
@@ -385,7 +380,7 @@ static int create_options(net_manager *nm, net_network *n, json_t *opts, berr *e
     int r;
     if ((r = bool_opt(opts, OPT_ICC, true, &n->icc, e)) < 0 || (r = bool_opt(opts, OPT_MASQ, true, &n->masquerade, e)) < 0)
         return r;
-    const char *name = jstr(opts, OPT_NAME);
+    const char *name = json_str(opts, OPT_NAME);
     if (*name) {
         if (strlen(name) > 15)
             return berr_set(e, -EINVAL, "bridge name %s is longer than 15 characters", name);
@@ -398,7 +393,7 @@ static int create_options(net_manager *nm, net_network *n, json_t *opts, berr *e
     } else {
         snprintf(n->bridge, sizeof n->bridge, "br-%.12s", n->id);
     }
-    const char *mtu = jstr(opts, OPT_MTU);
+    const char *mtu = json_str(opts, OPT_MTU);
     if (*mtu) {
         char *end;
         long v = strtol(mtu, &end, 10);
@@ -408,7 +403,7 @@ static int create_options(net_manager *nm, net_network *n, json_t *opts, berr *e
     } else {
         n->mtu = nm->cfg.mtu;
     }
-    const char *hb = jstr(opts, OPT_HOST_BINDING);
+    const char *hb = json_str(opts, OPT_HOST_BINDING);
     uint32_t a;
     if (*hb && ipam_parse_addr(hb, &a) < 0)
         return berr_set(e, -EINVAL, "invalid %s: %s", OPT_HOST_BINDING, hb);
@@ -418,7 +413,7 @@ static int create_options(net_manager *nm, net_network *n, json_t *opts, berr *e
 
 static int create_ipam(net_manager *nm, net_network *n, json_t *ipam, berr *e)
 {
-    const char *drv = jstr(ipam, "Driver");
+    const char *drv = json_str(ipam, "Driver");
     if (*drv && strcmp(drv, "default"))
         return berr_set(e, -ENOSYS, "IPAM driver %s is not available in berthd: only \"default\"", drv);
     json_t *cfgs = json_object_get(ipam, "Config");
@@ -426,7 +421,7 @@ static int create_ipam(net_manager *nm, net_network *n, json_t *ipam, berr *e)
     size_t i;
     json_t *c;
     json_array_foreach(cfgs, i, c) {
-        if (strchr(jstr(c, "Subnet"), ':'))
+        if (strchr(json_str(c, "Subnet"), ':'))
             return berr_set(e, -ENOSYS, "IPv6 subnets are not supported by berthd yet");
         if (v4)
             return berr_set(e, -ENOSYS, "berthd supports one IPv4 subnet per network");
@@ -434,8 +429,8 @@ static int create_ipam(net_manager *nm, net_network *n, json_t *ipam, berr *e)
     }
     if (v4 && json_object_size(json_object_get(v4, "AuxiliaryAddresses")))
         return berr_set(e, -ENOSYS, "auxiliary addresses are not supported by berthd yet");
-    const char *subnet = v4 ? jstr(v4, "Subnet") : "";
-    if (!*subnet && v4 && (*jstr(v4, "Gateway") || *jstr(v4, "IPRange")))
+    const char *subnet = v4 ? json_str(v4, "Subnet") : "";
+    if (!*subnet && v4 && (*json_str(v4, "Gateway") || *json_str(v4, "IPRange")))
         return berr_set(e, -EINVAL, "a subnet is required with --gateway or --ip-range");
     if (*subnet) {
         uint32_t a;
@@ -448,8 +443,8 @@ static int create_ipam(net_manager *nm, net_network *n, json_t *ipam, berr *e)
         for (size_t t = 0; t < nt; t++)
             if (ipam_overlaps(a, len, taken[t].addr, taken[t].prefix))
                 return berr_set(e, -EPERM, "invalid pool request: Pool overlaps with other one on this address space");
-        snprintf(n->ip_range, sizeof n->ip_range, "%s", jstr(v4, "IPRange"));
-        snprintf(n->gateway, sizeof n->gateway, "%s", jstr(v4, "Gateway"));
+        snprintf(n->ip_range, sizeof n->ip_range, "%s", json_str(v4, "IPRange"));
+        snprintf(n->gateway, sizeof n->gateway, "%s", json_str(v4, "Gateway"));
         n->user_subnet = true;
         return pool_init(n, e);
     }
@@ -459,8 +454,8 @@ static int create_ipam(net_manager *nm, net_network *n, json_t *ipam, berr *e)
 
 int net_network_create(net_manager *nm, json_t *req, char id[65], berr *e)
 {
-    const char *name = jstr(req, "Name");
-    const char *driver = jstr(req, "Driver");
+    const char *name = json_str(req, "Name");
+    const char *driver = json_str(req, "Driver");
     if (!*name)
         return berr_set(e, -EINVAL, "network name must not be empty");
     if (find_by_name(nm, name))
@@ -476,9 +471,9 @@ int net_network_create(net_manager *nm, json_t *req, char id[65], berr *e)
     if (json_is_true(json_object_get(req, "EnableIPv6")))
         return berr_set(e, -ENOSYS, "IPv6 networks are not supported by berthd yet");
     if (json_is_true(json_object_get(req, "Ingress")) || json_is_true(json_object_get(req, "ConfigOnly")) ||
-        *jstr(json_object_get(req, "ConfigFrom"), "Network"))
+        *json_str(json_object_get(req, "ConfigFrom"), "Network"))
         return berr_set(e, -ENOSYS, "ingress and config-only networks are not available in berthd yet");
-    const char *scope = jstr(req, "Scope");
+    const char *scope = json_str(req, "Scope");
     if (*scope && strcmp(scope, "local"))
         return berr_set(e, -ENOSYS, "networks of scope %s are not available in berthd yet", scope);
     json_t *labels = json_object_get(req, "Labels"), *opts = json_object_get(req, "Options");

@@ -11,16 +11,11 @@
 #include "lib/cleanup.h"
 #include "lib/digest.h"
 #include "lib/fsutil.h"
+#include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "netoverlay/netlink.h"
 #include "netoverlay/netns.h"
 #include "netoverlay/resolver.h"
-
-static const char *jstr(json_t *o, const char *key)
-{
-    const char *v = json_string_value(json_object_get(o, key));
-    return v ? v : "";
-}
 
 static void emit(net_manager *nm, net_network *n, const char *action, const char *container)
 {
@@ -200,7 +195,7 @@ static bool has_route(net_sandbox *sb)
  * free (a restarted container keeps its address), else the next free. */
 static int take_address(net_sandbox *sb, net_network *n, json_t *settings, uint32_t *ip, berr *e)
 {
-    const char *want = jstr(json_object_get(settings, "IPAMConfig"), "IPv4Address");
+    const char *want = json_str(json_object_get(settings, "IPAMConfig"), "IPv4Address");
     if (*want) {
         if (!n->user_subnet)
             return berr_set(e, -EINVAL, "user specified IP address is supported only when connecting to networks with user configured subnets");
@@ -209,8 +204,8 @@ static int take_address(net_sandbox *sb, net_network *n, json_t *settings, uint3
         int r = ipam_reserve(&n->pool, *ip, e);
         return r < 0 ? berr_wrap(e, "failed to set up container networking for %s", sb->name) : 0;
     }
-    const char *last = jstr(settings, "IPAddress");
-    if (*last && !strcmp(jstr(settings, "NetworkID"), n->id) && ipam_parse_addr(last, ip) == 0 &&
+    const char *last = json_str(settings, "IPAddress");
+    if (*last && !strcmp(json_str(settings, "NetworkID"), n->id) && ipam_parse_addr(last, ip) == 0 &&
         ipam_reserve(&n->pool, *ip, NULL) == 0)
         return 0;
     int r = ipam_alloc(&n->pool, ip, e);
@@ -443,7 +438,7 @@ int net_sandbox_open(net_manager *nm, const net_sandbox_req *req, net_sandbox **
             break;
         net_network *n;
         /* By ID first: the network may have been renamed... or removed. */
-        const char *nid = jstr(settings, "NetworkID");
+        const char *nid = json_str(settings, "NetworkID");
         if ((!*nid || net_network_find(nm, nid, &n, NULL) < 0) && (r = net_network_find(nm, key, &n, e)) < 0)
             break;
         r = endpoint_attach(sb, n, settings, e);

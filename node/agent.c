@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "lib/timefmt.h"
 #include "node/daemon.h"
@@ -23,12 +24,6 @@
 
 #define LABEL_TASK_ID "com.docker.swarm.task.id"
 #define LABEL_NODE_ID "com.docker.swarm.node.id"
-
-static const char *jstr(json_t *o, const char *key)
-{
-    const char *v = json_string_value(json_object_get(o, key));
-    return v ? v : "";
-}
 
 static json_t *jpath(json_t *o, const char *a, const char *b)
 {
@@ -101,7 +96,7 @@ static void flush(agent *a)
     json_array_foreach(a->batch, i, doc) {
         ops[i] = (cs_op){.type = CS_PUT, .kind = CS_TASK, .doc = doc,
                          .if_version = json_integer_value(jpath(doc, "Version", "Index"))};
-        snprintf(ops[i].id, sizeof ops[i].id, "%s", jstr(doc, "ID"));
+        snprintf(ops[i].id, sizeof ops[i].id, "%s", json_str(doc, "ID"));
     }
     berr e = {0};
     if (cluster_store_propose(cs, ops, n, report_done, a, &e) < 0)
@@ -154,10 +149,10 @@ static json_t *container_body(json_t *task, json_t *svc, const char *node_id, co
     json_t *labels = json_object();
     json_object_update(labels, json_object_get(cs, "Labels"));
     json_object_set_new(labels, LABEL_NODE_ID, json_string(node_id));
-    json_object_set_new(labels, "com.docker.swarm.service.id", json_string(jstr(task, "ServiceID")));
-    json_object_set_new(labels, "com.docker.swarm.service.name", json_string(jstr(json_object_get(svc, "Spec"), "Name")));
+    json_object_set_new(labels, "com.docker.swarm.service.id", json_string(json_str(task, "ServiceID")));
+    json_object_set_new(labels, "com.docker.swarm.service.name", json_string(json_str(json_object_get(svc, "Spec"), "Name")));
     json_object_set_new(labels, "com.docker.swarm.task", json_string(""));
-    json_object_set_new(labels, LABEL_TASK_ID, json_string(jstr(task, "ID")));
+    json_object_set_new(labels, LABEL_TASK_ID, json_string(json_str(task, "ID")));
     json_object_set_new(labels, "com.docker.swarm.task.name", json_string(name));
     json_object_set_new(body, "Labels", labels);
     /* Restarts are the orchestrator's business (a new task), never the
@@ -188,11 +183,11 @@ static json_t *container_body(json_t *task, json_t *svc, const char *node_id, co
     if (!ports)
         ports = json_object_get(json_object_get(json_object_get(svc, "Spec"), "EndpointSpec"), "Ports");
     json_array_foreach(ports, i, port) {
-        if (strcmp(jstr(port, "PublishMode"), "host"))
+        if (strcmp(json_str(port, "PublishMode"), "host"))
             continue;
         char key[32], hp[16] = "";
         snprintf(key, sizeof key, "%lld/%s", (long long)json_integer_value(json_object_get(port, "TargetPort")),
-                 *jstr(port, "Protocol") ? jstr(port, "Protocol") : "tcp");
+                 *json_str(port, "Protocol") ? json_str(port, "Protocol") : "tcp");
         long long pub = json_integer_value(json_object_get(port, "PublishedPort"));
         if (pub > 0)
             snprintf(hp, sizeof hp, "%lld", pub);
@@ -210,19 +205,19 @@ static json_t *container_body(json_t *task, json_t *svc, const char *node_id, co
  * global services: Docker's container names for tasks. */
 static void task_container_name(json_t *task, json_t *svc, char *out, size_t n)
 {
-    const char *sname = jstr(json_object_get(svc, "Spec"), "Name");
+    const char *sname = json_str(json_object_get(svc, "Spec"), "Name");
     long long slot = json_integer_value(json_object_get(task, "Slot"));
     if (slot > 0)
-        snprintf(out, n, "%s.%lld.%s", sname, slot, jstr(task, "ID"));
+        snprintf(out, n, "%s.%lld.%s", sname, slot, json_str(task, "ID"));
     else
-        snprintf(out, n, "%s.%s.%s", sname, jstr(task, "NodeID"), jstr(task, "ID"));
+        snprintf(out, n, "%s.%s.%s", sname, json_str(task, "NodeID"), json_str(task, "ID"));
 }
 
 static void run_task(agent *a, cluster_store *cs, json_t *task)
 {
     rt_containers *m = &a->d->containers;
     json_t *svc = NULL;
-    if (cs_get(cs, CS_SERVICE, jstr(task, "ServiceID"), &svc, NULL) < 0)
+    if (cs_get(cs, CS_SERVICE, json_str(task, "ServiceID"), &svc, NULL) < 0)
         return;   /* the service is going: the orchestrator shuts the task down */
     char name[512];
     task_container_name(task, svc, name, sizeof name);
@@ -279,17 +274,17 @@ static rt_container *task_container(agent *a, const char *task_id)
 {
     rt_containers *m = &a->d->containers;
     for (size_t i = 0; i < m->n; i++)
-        if (!strcmp(jstr(json_object_get(m->list[i]->config, "Labels"), LABEL_TASK_ID), task_id))
+        if (!strcmp(json_str(json_object_get(m->list[i]->config, "Labels"), LABEL_TASK_ID), task_id))
             return m->list[i];
     return NULL;
 }
 
 static void handle_task(agent *a, cluster_store *cs, json_t *task)
 {
-    const char *state = jstr(json_object_get(task, "Status"), "State");
-    const char *desired = jstr(task, "DesiredState");
+    const char *state = json_str(json_object_get(task, "Status"), "State");
+    const char *desired = json_str(task, "DesiredState");
     bool want_run = !strcmp(desired, "running") || !strcmp(desired, "complete");
-    rt_container *c = task_container(a, jstr(task, "ID"));
+    rt_container *c = task_container(a, json_str(task, "ID"));
     /* "ready": a replacement waiting for its predecessor to stop (or its
      * restart delay); it starts once the orchestrator says "running". */
     if (!strcmp(desired, "ready"))
@@ -337,13 +332,13 @@ static void remove_orphans(agent *a, json_t *tasks)
         memcpy(all, m->list, n * sizeof *all);
     for (size_t i = 0; i < n; i++) {
         json_t *labels = json_object_get(all[i]->config, "Labels");
-        const char *tid = jstr(labels, LABEL_TASK_ID);
-        if (!*tid || strcmp(jstr(labels, LABEL_NODE_ID), me) || all[i]->removing)
+        const char *tid = json_str(labels, LABEL_TASK_ID);
+        if (!*tid || strcmp(json_str(labels, LABEL_NODE_ID), me) || all[i]->removing)
             continue;
         bool known = false;
         size_t k;
         json_t *t;
-        json_array_foreach(tasks, k, t) known |= !strcmp(jstr(t, "ID"), tid);
+        json_array_foreach(tasks, k, t) known |= !strcmp(json_str(t, "ID"), tid);
         if (!known)
             rt_container_remove(m, all[i], true, true, removed, a, NULL);
     }
@@ -361,21 +356,21 @@ static void sync_ingress(agent *a, cluster_store *cs, json_t *tasks)
         json_t *ports = json_object_get(json_object_get(svc, "Endpoint"), "Ports");
         if (!json_array_size(ports))
             continue;
-        const char *sid = jstr(svc, "ID");
+        const char *sid = json_str(svc, "ID");
         json_array_append_new(keep, json_string(sid));
         const char **ips = xcalloc(json_array_size(tasks) + 1, sizeof *ips);
         size_t n = 0;
         json_array_foreach(tasks, k, t) {
-            if (strcmp(jstr(t, "ServiceID"), sid) || strcmp(jstr(json_object_get(t, "Status"), "State"), "running"))
+            if (strcmp(json_str(t, "ServiceID"), sid) || strcmp(json_str(json_object_get(t, "Status"), "State"), "running"))
                 continue;
-            rt_container *c = task_container(a, jstr(t, "ID"));
+            rt_container *c = task_container(a, json_str(t, "ID"));
             if (!c || !c->sandbox || !rt_container_running(c))
                 continue;
             const char *key;
             json_t *ep;
             json_object_foreach(c->networks, key, ep) {
-                if (*jstr(ep, "IPAddress")) {
-                    ips[n++] = jstr(ep, "IPAddress");
+                if (*json_str(ep, "IPAddress")) {
+                    ips[n++] = json_str(ep, "IPAddress");
                     break;
                 }
             }
@@ -440,7 +435,7 @@ static void on_swarm(void *arg, swarm_event ev)
         if (n)
             memcpy(all, m->list, n * sizeof *all);
         for (size_t i = 0; i < n; i++)
-            if (*jstr(json_object_get(all[i]->config, "Labels"), LABEL_TASK_ID) && !all[i]->removing)
+            if (*json_str(json_object_get(all[i]->config, "Labels"), LABEL_TASK_ID) && !all[i]->removing)
                 rt_container_remove(m, all[i], true, true, removed, a, NULL);
         free(all);
         return;
@@ -457,18 +452,18 @@ static bool on_event(void *ctx, json_t *ev)
     agent *a = ctx;
     /* A stopping daemon stops every container: that is no news for the
      * cluster (the next start finds them down and reports then). */
-    if (a->d->stopping || strcmp(jstr(ev, "Type"), "container") || strcmp(jstr(ev, "Action"), "die"))
+    if (a->d->stopping || strcmp(json_str(ev, "Type"), "container") || strcmp(json_str(ev, "Action"), "die"))
         return true;
     json_t *attrs = jpath(ev, "Actor", "Attributes");
-    const char *tid = jstr(attrs, LABEL_TASK_ID);
+    const char *tid = json_str(attrs, LABEL_TASK_ID);
     cluster_store *cs = a->d->swarm ? swarm_store(a->d->swarm) : NULL;
     json_t *task = NULL;
     if (!*tid || !cs || cs_get(cs, CS_TASK, tid, &task, NULL) < 0)
         return true;
     rt_container *c = task_container(a, tid);
-    int code = atoi(jstr(attrs, "exitCode"));
-    const char *desired = jstr(task, "DesiredState");
-    if (terminal(jstr(json_object_get(task, "Status"), "State"))) {
+    int code = atoi(json_str(attrs, "exitCode"));
+    const char *desired = json_str(task, "DesiredState");
+    if (terminal(json_str(json_object_get(task, "Status"), "State"))) {
         /* already reported */
     } else if (strcmp(desired, "running") && strcmp(desired, "complete")) {
         report(a, task, "shutdown", "shutdown", NULL, c, code);

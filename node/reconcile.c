@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "node/daemon.h"
 #include "node/swarm.h"
@@ -34,18 +35,12 @@ static void kick(reconciler *r)
         uv_timer_start(&r->kick, pass, 0, 0);
 }
 
-static const char *jstr(const json_t *o, const char *key)
-{
-    const char *v = json_string_value(json_object_get(o, key));
-    return v ? v : "";
-}
-
 static json_t *tasks_of(const json_t *tasks, const char *service_id)
 {
     json_t *out = json_array();
     size_t i;
     json_t *t;
-    json_array_foreach(tasks, i, t) if (!strcmp(jstr(t, "ServiceID"), service_id)) json_array_append(out, t);
+    json_array_foreach(tasks, i, t) if (!strcmp(json_str(t, "ServiceID"), service_id)) json_array_append(out, t);
     return out;
 }
 
@@ -53,7 +48,7 @@ static bool has_service(const json_t *services, const char *id)
 {
     size_t i;
     json_t *s;
-    json_array_foreach(services, i, s) if (!strcmp(jstr(s, "ID"), id)) return true;
+    json_array_foreach(services, i, s) if (!strcmp(json_str(s, "ID"), id)) return true;
     return false;
 }
 
@@ -65,7 +60,7 @@ static json_t *tasks_after(const json_t *tasks, const sched_changes *ch)
     size_t i, k;
     json_t *t, *d;
     json_array_foreach(tasks, i, t) {
-        const char *id = jstr(t, "ID");
+        const char *id = json_str(t, "ID");
         bool gone = false;
         json_array_foreach(ch->deleted, k, d) gone |= !strcmp(json_string_value(d), id);
         if (gone)
@@ -87,7 +82,7 @@ static void merge_placement(sched_changes *ch, sched_changes *placed)
         bool created = false;
         size_t i;
         json_t *t;
-        json_array_foreach(ch->created, i, t) if (!strcmp(jstr(t, "ID"), id)) {
+        json_array_foreach(ch->created, i, t) if (!strcmp(json_str(t, "ID"), id)) {
             json_array_set(ch->created, i, doc);
             created = true;
             break;
@@ -124,13 +119,13 @@ static void decide(reconciler *r, cluster_store *cs)
     size_t i;
     json_t *svc, *t;
     json_array_foreach(services, i, svc) {
-        json_t *mine = tasks_of(tasks, jstr(svc, "ID"));
+        json_t *mine = tasks_of(tasks, json_str(svc, "ID"));
         if (orch_reconcile(svc, mine, nodes, &o, &ch, &e) < 0)
-            log_warn("orchestrator: service %s: %s", jstr(svc, "ID"), e.msg);
+            log_warn("orchestrator: service %s: %s", json_str(svc, "ID"), e.msg);
         json_decref(mine);
     }
     json_t *orphans = json_array();
-    json_array_foreach(tasks, i, t) if (!has_service(services, jstr(t, "ServiceID"))) json_array_append(orphans, t);
+    json_array_foreach(tasks, i, t) if (!has_service(services, json_str(t, "ServiceID"))) json_array_append(orphans, t);
     if (json_array_size(orphans))
         orch_service_removed(orphans, &o, &ch);
     json_decref(orphans);
@@ -138,7 +133,7 @@ static void decide(reconciler *r, cluster_store *cs)
     /* The allocator's step: new tasks become pending, ready to place. */
     json_array_foreach(ch.created, i, t) orch_task_pending(t, now);
     json_array_foreach(tasks, i, t) {
-        if (strcmp(jstr(json_object_get(t, "Status"), "State"), "new") || json_object_get(ch.updated, jstr(t, "ID")))
+        if (strcmp(json_str(json_object_get(t, "Status"), "State"), "new") || json_object_get(ch.updated, json_str(t, "ID")))
             continue;
         json_t *copy = json_deep_copy(t);
         if (orch_task_pending(copy, now))

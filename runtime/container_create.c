@@ -11,6 +11,7 @@
 #include "lib/buf.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
+#include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "lib/timefmt.h"
 #include "netoverlay/ports.h"
@@ -131,16 +132,10 @@ static void merge_image_config(json_t *cfg, json_t *image_cfg)
 }
 
 static int64_t int_of(json_t *o, const char *key) { return json_integer_value(json_object_get(o, key)); }
-static const char *str_of(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
 int rt_container_validate_restart(json_t *hc, berr *e)
 {
     json_t *rp = json_object_get(hc, "RestartPolicy");
-    const char *name = str_of(rp, "Name");
+    const char *name = json_str(rp, "Name");
     int64_t max = int_of(rp, "MaximumRetryCount");
     if (*name && strcmp(name, "no") && strcmp(name, "always") && strcmp(name, "unless-stopped") &&
         strcmp(name, "on-failure"))
@@ -174,7 +169,7 @@ int rt_container_validate_resources(json_t *hc, bool update, json_t *warnings, b
                         ncpu);
     if (int_of(hc, "CpuShares") < 0)
         return berr_set(e, -EINVAL, "invalid CPU shares: must be positive");
-    const char *cpus = str_of(hc, "CpusetCpus");
+    const char *cpus = json_str(hc, "CpusetCpus");
     if (*cpus) {
         /* every listed CPU must exist */
         cleanup_free char *copy = xstrdup(cpus);
@@ -193,7 +188,7 @@ int rt_container_validate_resources(json_t *hc, bool update, json_t *warnings, b
 
 static int validate_modes(rt_containers *m, json_t *hc, berr *e)
 {
-    const char *net = str_of(hc, "NetworkMode");
+    const char *net = json_str(hc, "NetworkMode");
     if (strncmp(net, "container:", 10) == 0) {
         rt_container *other;
         if (rt_container_find(m, net + 10, &other, e) < 0)
@@ -210,17 +205,17 @@ static int validate_modes(rt_containers *m, json_t *hc, berr *e)
     net_ports_free(ports, n_ports);
     if (r < 0)
         return r;
-    const char *pid = str_of(hc, "PidMode");
+    const char *pid = json_str(hc, "PidMode");
     if (*pid && strcmp(pid, "host") && strncmp(pid, "container:", 10))
         return berr_set(e, -EINVAL, "invalid PID mode: %s", pid);
-    const char *ipc = str_of(hc, "IpcMode");
+    const char *ipc = json_str(hc, "IpcMode");
     if (*ipc && strcmp(ipc, "host") && strcmp(ipc, "private") && strcmp(ipc, "shareable") && strcmp(ipc, "none") &&
         strncmp(ipc, "container:", 10))
         return berr_set(e, -EINVAL, "invalid IPC mode: %s", ipc);
-    const char *uts = str_of(hc, "UTSMode");
+    const char *uts = json_str(hc, "UTSMode");
     if (*uts && strcmp(uts, "host"))
         return berr_set(e, -EINVAL, "invalid UTS mode: %s", uts);
-    if (!strcmp(uts, "host") && *str_of(hc, "Hostname"))
+    if (!strcmp(uts, "host") && *json_str(hc, "Hostname"))
         return berr_set(e, -EINVAL, "conflicting options: hostname and the UTS mode");
     return 0;
 }
@@ -233,7 +228,7 @@ static int validate_caps(json_t *hc, berr *e)
 
 static int validate_misc(json_t *cfg, json_t *hc, berr *e)
 {
-    const char *sig = str_of(cfg, "StopSignal");
+    const char *sig = json_str(cfg, "StopSignal");
     if (*sig && rt_signal_parse(sig) < 0)
         return berr_set(e, -EINVAL, "Invalid signal: %s", sig);
     json_t *sec = json_object_get(hc, "SecurityOpt");
@@ -272,7 +267,7 @@ static void split_body(json_t *body, json_t **cfg, json_t **hc)
 
 static void fill_defaults(json_t *cfg, json_t *hc, const char *id)
 {
-    if (!*str_of(cfg, "Hostname") && strcmp(str_of(hc, "UTSMode"), "host"))
+    if (!*json_str(cfg, "Hostname") && strcmp(json_str(hc, "UTSMode"), "host"))
         json_object_set_new(cfg, "Hostname", json_stringn(id, 12));
     static const char *const bools[] = {"AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin",
                                         "StdinOnce", NULL};
@@ -287,18 +282,18 @@ static void fill_defaults(json_t *cfg, json_t *hc, const char *id)
         json_object_set_new(cfg, "WorkingDir", json_string(""));
     if (!json_is_object(json_object_get(cfg, "Labels")))
         json_object_set_new(cfg, "Labels", json_object());
-    if (!json_is_string(json_object_get(hc, "NetworkMode")) || !*str_of(hc, "NetworkMode"))
+    if (!json_is_string(json_object_get(hc, "NetworkMode")) || !*json_str(hc, "NetworkMode"))
         json_object_set_new(hc, "NetworkMode", json_string("bridge"));
     if (!json_is_object(json_object_get(hc, "RestartPolicy")))
         json_object_set_new(hc, "RestartPolicy", json_pack("{s:s, s:i}", "Name", "no", "MaximumRetryCount", 0));
-    else if (!*str_of(json_object_get(hc, "RestartPolicy"), "Name"))
+    else if (!*json_str(json_object_get(hc, "RestartPolicy"), "Name"))
         json_object_set_new(json_object_get(hc, "RestartPolicy"), "Name", json_string("no"));
     json_t *lc = json_object_get(hc, "LogConfig");
     if (!json_is_object(lc)) {
         lc = json_object();
         json_object_set_new(hc, "LogConfig", lc);
     }
-    if (!*str_of(lc, "Type"))   /* the daemon's default driver; the options stay */
+    if (!*json_str(lc, "Type"))   /* the daemon's default driver; the options stay */
         json_object_set_new(lc, "Type", json_string("json-file"));
     if (!json_is_object(json_object_get(lc, "Config")))
         json_object_set_new(lc, "Config", json_object());
@@ -337,7 +332,7 @@ int rt_container_create(rt_containers *m, const char *name, json_t *body, rt_con
         rt_name_generate(m, c->name, sizeof c->name);
     }
 
-    const char *image = str_of(cfg, "Image");
+    const char *image = json_str(cfg, "Image");
     if (!*image) {
         r = berr_set(e, -EINVAL, "no image specified");
         goto fail;

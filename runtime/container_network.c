@@ -4,13 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/jsonutil.h"
 #include "netoverlay/sandbox.h"
-
-static const char *str_of(json_t *o, const char *key)
-{
-    const char *v = json_string_value(json_object_get(o, key));
-    return v ? v : "";
-}
 
 bool rt_network_mode_sandboxed(const char *mode)
 {
@@ -21,10 +16,10 @@ bool rt_network_mode_sandboxed(const char *mode)
 static int check_settings(net_network *n, json_t *settings, berr *e)
 {
     json_t *ipam = json_object_get(settings, "IPAMConfig");
-    if (*str_of(ipam, "IPv4Address") && !n->user_subnet)
+    if (*json_str(ipam, "IPv4Address") && !n->user_subnet)
         return berr_set(e, -EINVAL, n->predefined ? "user specified IP address is supported on user defined networks only"
                                                    : "user specified IP address is supported only when connecting to networks with user configured subnets");
-    if (*str_of(ipam, "IPv6Address"))
+    if (*json_str(ipam, "IPv6Address"))
         return berr_set(e, -ENOSYS, "IPv6 addresses are not supported by berthd yet");
     if (json_array_size(json_object_get(settings, "Aliases")) && n->predefined)
         return berr_set(e, -EINVAL, "network-scoped alias is supported only for containers in user defined networks");
@@ -44,7 +39,7 @@ static json_t *settings_for(net_network *n, json_t *asked)
 int rt_container_networks_init(rt_containers *m, rt_container *c, json_t *networking_config, berr *e)
 {
     json_t *hc = c->host_config;
-    const char *mode = str_of(hc, "NetworkMode");
+    const char *mode = json_str(hc, "NetworkMode");
     /* The CLI keys the endpoint of the default network "default". */
     char given[256];
     snprintf(given, sizeof given, "%s", *mode ? mode : "default");
@@ -100,7 +95,7 @@ int rt_container_networks_init(rt_containers *m, rt_container *c, json_t *networ
 
 int rt_container_net_up(rt_containers *m, rt_container *c, berr *e)
 {
-    if (!m->net || !rt_network_mode_sandboxed(str_of(c->host_config, "NetworkMode")))
+    if (!m->net || !rt_network_mode_sandboxed(json_str(c->host_config, "NetworkMode")))
         return 0;
     if (!c->networks)
         c->networks = json_object();
@@ -127,7 +122,7 @@ void rt_container_net_down(rt_containers *m, rt_container *c)
 
 static int check_mode_for(rt_container *c, net_network *n, berr *e)
 {
-    const char *mode = str_of(c->host_config, "NetworkMode");
+    const char *mode = json_str(c->host_config, "NetworkMode");
     if (!strcmp(mode, "host") || !strcmp(n->driver, "host"))
         return berr_set(e, -EPERM, "container cannot be disconnected from host network or connected to host network");
     if (!strncmp(mode, "container:", 10))
@@ -160,7 +155,7 @@ int rt_container_connect(rt_containers *m, rt_container *c, net_network *n, json
 int rt_container_disconnect(rt_containers *m, rt_container *c, net_network *n, bool force, berr *e)
 {
     (void)force;
-    const char *mode = str_of(c->host_config, "NetworkMode");
+    const char *mode = json_str(c->host_config, "NetworkMode");
     if (!strcmp(mode, "host") || !strcmp(n->driver, "host"))
         return berr_set(e, -EPERM, "container cannot be disconnected from host network or connected to host network");
     if (!json_object_get(c->networks, n->name))
@@ -227,7 +222,7 @@ json_t *rt_container_network_settings(rt_containers *m, rt_container *c)
     static const char *const top[] = {"EndpointID", "Gateway", "GlobalIPv6Address", "IPAddress", "IPv6Gateway",
                                       "MacAddress"};
     for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
-        json_object_set_new(o, top[i], json_string(str_of(bridge, top[i])));
+        json_object_set_new(o, top[i], json_string(json_str(bridge, top[i])));
     json_object_set_new(o, "GlobalIPv6PrefixLen", json_integer(0));
     json_object_set_new(o, "IPPrefixLen", json_integer(json_integer_value(json_object_get(bridge, "IPPrefixLen"))));
     json_object_set_new(o, "Networks", nets);
@@ -252,8 +247,8 @@ json_t *rt_container_ports_summary(rt_containers *m, rt_container *c)
         size_t i;
         json_t *b;
         json_array_foreach(list, i, b) {
-            json_array_append_new(out, json_pack("{s:s, s:i, s:i, s:s}", "IP", str_of(b, "HostIp"), "PrivatePort",
-                                                 (int)port, "PublicPort", atoi(str_of(b, "HostPort")), "Type", proto));
+            json_array_append_new(out, json_pack("{s:s, s:i, s:i, s:s}", "IP", json_str(b, "HostIp"), "PrivatePort",
+                                                 (int)port, "PublicPort", atoi(json_str(b, "HostPort")), "Type", proto));
         }
     }
     json_decref(ports);

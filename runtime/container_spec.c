@@ -13,18 +13,13 @@
 #include "lib/buf.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
+#include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "netoverlay/sandbox.h"
 #include "runtime/container_mounts.h"
 #include "runtime/seccomp.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-static const char *str_of(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
 
 /* Strings the spec points to are kept alive by st->keep. */
 static const char *keep(rt_spec_storage *st, char *owned)
@@ -112,7 +107,7 @@ static void build_env(rt_container *c, rt_spec_storage *st)
     size_t n = 0;
     push_str(&st->env, &n, DEFAULT_PATH);
     /* Docker puts HOSTNAME first; the image and user Env follow and win. */
-    cleanup_free char *host = xasprintf("HOSTNAME=%s", str_of(c->config, "Hostname"));
+    cleanup_free char *host = xasprintf("HOSTNAME=%s", json_str(c->config, "Hostname"));
     push_str(&st->env, &n, host);
     if (json_is_true(json_object_get(c->config, "Tty")))
         push_str(&st->env, &n, "TERM=xterm");
@@ -244,16 +239,16 @@ static int etc_files(rt_containers *m, rt_container *c, rt_spec_storage *st, ber
 {
     char dir[PATH_MAX];
     rt_container_dir(m, c, dir);
-    bool host_net = strcmp(str_of(c->host_config, "NetworkMode"), "host") == 0;
+    bool host_net = strcmp(json_str(c->host_config, "NetworkMode"), "host") == 0;
     cleanup_buf buf text = BUF_INIT;
     cleanup_free char *hostname_path = xasprintf("%s/hostname", dir);
     cleanup_free char *hosts_path = xasprintf("%s/hosts", dir);
     cleanup_free char *resolv_path = xasprintf("%s/resolv.conf", dir);
     char hostname[300];
-    if (strcmp(str_of(c->host_config, "UTSMode"), "host") == 0)
+    if (strcmp(json_str(c->host_config, "UTSMode"), "host") == 0)
         gethostname(hostname, sizeof hostname - 2);
     else
-        snprintf(hostname, sizeof hostname, "%s", str_of(c->config, "Hostname"));
+        snprintf(hostname, sizeof hostname, "%s", json_str(c->config, "Hostname"));
     buf_printf(&text, "%s\n", hostname);
     int r = write_file(hostname_path, text.data, e);
     buf_reset(&text);
@@ -363,8 +358,8 @@ static int devices(rt_container *c, rt_spec_storage *st, berr *e)
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(c->host_config, "Devices"), i, v) {
-        const char *host = str_of(v, "PathOnHost"), *in = str_of(v, "PathInContainer"),
-                   *perm = str_of(v, "CgroupPermissions");
+        const char *host = json_str(v, "PathOnHost"), *in = json_str(v, "PathInContainer"),
+                   *perm = json_str(v, "CgroupPermissions");
         struct stat sb;
         if (stat(host, &sb) < 0)
             return berr_sys(e, -errno, "error gathering device information while adding custom device \"%s\"", host);
@@ -395,7 +390,7 @@ static int ulimits(rt_container *c, rt_spec_storage *st, berr *e)
     size_t i;
     json_t *v;
     json_array_foreach(list, i, v) {
-        const char *name = str_of(v, "Name");
+        const char *name = json_str(v, "Name");
         int res = -1;
         for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
             if (strcmp(name, names[k].name) == 0)
@@ -416,8 +411,8 @@ static int sysctls(rt_container *c, rt_spec_storage *st, berr *e)
 {
     json_t *obj = json_object_get(c->host_config, "Sysctls");
     st->sysctls = xcalloc(json_object_size(obj) + 1, sizeof *st->sysctls);
-    bool host_net = strcmp(str_of(c->host_config, "NetworkMode"), "host") == 0;
-    bool host_ipc = strcmp(str_of(c->host_config, "IpcMode"), "host") == 0;
+    bool host_net = strcmp(json_str(c->host_config, "NetworkMode"), "host") == 0;
+    bool host_ipc = strcmp(json_str(c->host_config, "IpcMode"), "host") == 0;
     const char *k;
     json_t *v;
     json_object_foreach(obj, k, v) {
@@ -490,8 +485,8 @@ static int namespaces(rt_containers *m, rt_container *c, rt_spec_storage *st, be
 {
     json_t *hc = c->host_config;
     int flags = CLONE_NEWNS | CLONE_NEWCGROUP;
-    const char *net = str_of(hc, "NetworkMode"), *pid = str_of(hc, "PidMode"), *ipc = str_of(hc, "IpcMode"),
-               *uts = str_of(hc, "UTSMode");
+    const char *net = json_str(hc, "NetworkMode"), *pid = json_str(hc, "PidMode"), *ipc = json_str(hc, "IpcMode"),
+               *uts = json_str(hc, "UTSMode");
     int r = 0;
     if (!strncmp(net, "container:", 10))
         r = join(m, st, net, CLONE_NEWNET, "net", e);
@@ -509,7 +504,7 @@ static int namespaces(rt_containers *m, rt_container *c, rt_spec_storage *st, be
          * must have made it shareable (a host tmpfs), as with dockerd. */
         rt_container *other;
         if (r == 0 && rt_container_find(m, ipc + 10, &other, NULL) == 0) {
-            if (strcmp(str_of(other->host_config, "IpcMode"), "shareable") != 0)
+            if (strcmp(json_str(other->host_config, "IpcMode"), "shareable") != 0)
                 return berr_set(e, -EINVAL, "cannot join IPC of a non-shareable container %.12s (hint: use --ipc shareable for the donor container)",
                                 other->id);
             char dir[PATH_MAX];
@@ -596,8 +591,8 @@ void rt_spec_resources(json_t *hc, rt_resources *r)
     r->cpu_shares = json_integer_value(json_object_get(hc, "CpuShares"));
     r->cpu_period = json_integer_value(json_object_get(hc, "CpuPeriod"));
     r->cpu_quota = json_integer_value(json_object_get(hc, "CpuQuota"));
-    snprintf(r->cpuset_cpus, sizeof r->cpuset_cpus, "%s", str_of(hc, "CpusetCpus"));
-    snprintf(r->cpuset_mems, sizeof r->cpuset_mems, "%s", str_of(hc, "CpusetMems"));
+    snprintf(r->cpuset_cpus, sizeof r->cpuset_cpus, "%s", json_str(hc, "CpusetCpus"));
+    snprintf(r->cpuset_mems, sizeof r->cpuset_mems, "%s", json_str(hc, "CpusetMems"));
     json_t *pids = json_object_get(hc, "PidsLimit");
     r->pids_limit = json_is_integer(pids) ? json_integer_value(pids) : 0;
     r->blkio_weight = (uint16_t)json_integer_value(json_object_get(hc, "BlkioWeight"));
@@ -619,7 +614,7 @@ int rt_spec_build(rt_containers *m, rt_container *c, const char *rootfs, rt_spec
     json_t *v;
     json_array_foreach(json_object_get(hc, "GroupAdd"), i, v) ga[i] = json_string_value(v);
     group_add = ga;
-    int r = rt_user_resolve(rootfs, str_of(cfg, "User"), group_add, n_group_add, &st->user, e);
+    int r = rt_user_resolve(rootfs, json_str(cfg, "User"), group_add, n_group_add, &st->user, e);
     free(ga);
     if (r == 0)
         r = build_argv(m, c, st, e);
@@ -632,14 +627,14 @@ int rt_spec_build(rt_containers *m, rt_container *c, const char *rootfs, rt_spec
         return r;
     if (json_is_true(json_object_get(hc, "Init")))
         add_mount(st, m->init_path, "/sbin/docker-init", "bind", MS_BIND | MS_RDONLY, NULL);
-    if (!strcmp(str_of(hc, "IpcMode"), "shareable") && (r = shareable_shm(m, c, st, e)) < 0)
+    if (!strcmp(json_str(hc, "IpcMode"), "shareable") && (r = shareable_shm(m, c, st, e)) < 0)
         return r;
     sort_mounts(st);
 
     rt_spawn_spec *s = &st->spec;
     s->argv = st->argv;
     s->env = st->env;
-    const char *wd = str_of(cfg, "WorkingDir");
+    const char *wd = json_str(cfg, "WorkingDir");
     s->cwd = *wd ? wd : "/";
     s->rootfs = rootfs;
     s->readonly_rootfs = json_is_true(json_object_get(hc, "ReadonlyRootfs"));
@@ -648,8 +643,8 @@ int rt_spec_build(rt_containers *m, rt_container *c, const char *rootfs, rt_spec
     s->devices = st->devices;
     s->n_devices = st->n_devices;
     s->shm_size = (uint64_t)json_integer_value(json_object_get(hc, "ShmSize"));
-    s->hostname = (s->clone_flags & CLONE_NEWUTS) ? str_of(cfg, "Hostname") : NULL;
-    s->domainname = (s->clone_flags & CLONE_NEWUTS) && *str_of(cfg, "Domainname") ? str_of(cfg, "Domainname") : NULL;
+    s->hostname = (s->clone_flags & CLONE_NEWUTS) ? json_str(cfg, "Hostname") : NULL;
+    s->domainname = (s->clone_flags & CLONE_NEWUTS) && *json_str(cfg, "Domainname") ? json_str(cfg, "Domainname") : NULL;
     s->uid = st->user.uid;
     s->gid = st->user.gid;
     s->groups = st->user.groups;

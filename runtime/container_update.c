@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "runtime/container_validate.h"
 
@@ -13,12 +14,6 @@ static const char *const int_keys[] = {"Memory",   "MemorySwap", "MemoryReservat
 static const char *const str_keys[] = {"CpusetCpus", "CpusetMems", NULL};
 
 static int64_t int_of(json_t *o, const char *key) { return json_integer_value(json_object_get(o, key)); }
-static const char *str_of(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
 #define MIN_MEMORY (6 * 1024 * 1024)
 
 int rt_container_update_check(json_t *req, json_t *warnings, berr *e)
@@ -36,7 +31,7 @@ int rt_container_update_check(json_t *req, json_t *warnings, berr *e)
         if (v && !json_is_null(v) && !json_is_string(v))
             return berr_set(e, -EINVAL, "json: cannot unmarshal value into Go struct field UpdateConfig.%s of type string",
                             *k);
-        if (strlen(str_of(req, *k)) >= sizeof ((rt_resources *)0)->cpuset_cpus)
+        if (strlen(json_str(req, *k)) >= sizeof ((rt_resources *)0)->cpuset_cpus)
             return berr_set(e, -EINVAL, "invalid value for %s: too long", *k);
     }
     json_t *rp = json_object_get(req, "RestartPolicy");
@@ -112,7 +107,7 @@ int rt_container_update_merge(json_t *hc, json_t *req, rt_resources *live, berr 
     }
 
     json_t *rp = json_object_get(req, "RestartPolicy");
-    const char *policy = str_of(rp, "Name");
+    const char *policy = json_str(rp, "Name");
     if (*policy) {
         if (json_is_true(json_object_get(hc, "AutoRemove")) && strcmp(policy, "no") != 0)
             return berr_set(e, -EBUSY, "Restart policy cannot be updated because AutoRemove is enabled for the container");
@@ -125,10 +120,10 @@ int rt_container_update_merge(json_t *hc, json_t *req, rt_resources *live, berr 
     take_int(hc, "NanoCpus", nano);
     take_int(hc, "CpuPeriod", period);
     take_int(hc, "CpuQuota", quota);
-    if (*str_of(req, "CpusetCpus"))
-        json_object_set_new(hc, "CpusetCpus", json_string(str_of(req, "CpusetCpus")));
-    if (*str_of(req, "CpusetMems"))
-        json_object_set_new(hc, "CpusetMems", json_string(str_of(req, "CpusetMems")));
+    if (*json_str(req, "CpusetCpus"))
+        json_object_set_new(hc, "CpusetCpus", json_string(json_str(req, "CpusetCpus")));
+    if (*json_str(req, "CpusetMems"))
+        json_object_set_new(hc, "CpusetMems", json_string(json_str(req, "CpusetMems")));
     take_int(hc, "Memory", mem);
     take_int(hc, "MemorySwap", swap);
     take_int(hc, "MemoryReservation", int_of(req, "MemoryReservation"));
@@ -148,8 +143,8 @@ int rt_container_update_merge(json_t *hc, json_t *req, rt_resources *live, berr 
     live->cpu_shares = int_of(req, "CpuShares");
     live->cpu_period = period;
     live->cpu_quota = quota;
-    snprintf(live->cpuset_cpus, sizeof live->cpuset_cpus, "%s", str_of(req, "CpusetCpus"));
-    snprintf(live->cpuset_mems, sizeof live->cpuset_mems, "%s", str_of(req, "CpusetMems"));
+    snprintf(live->cpuset_cpus, sizeof live->cpuset_cpus, "%s", json_str(req, "CpusetCpus"));
+    snprintf(live->cpuset_mems, sizeof live->cpuset_mems, "%s", json_str(req, "CpusetMems"));
     live->blkio_weight = (uint16_t)int_of(req, "BlkioWeight");
     return 0;
 }

@@ -14,19 +14,14 @@
 
 #include "lib/buf.h"
 #include "lib/cleanup.h"
+#include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "runtime/container.h"
 #include "runtime/container_mounts.h"
 #include "runtime/volume_copy.h"
 #include "runtime/volumes.h"
 
-static const char *str_of(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
-static bool is_volume(json_t *mp) { return !strcmp(str_of(mp, "Type"), "volume"); }
+static bool is_volume(json_t *mp) { return !strcmp(json_str(mp, "Type"), "volume"); }
 
 /* ---- mount point <-> request ---------------------------------------------------- */
 
@@ -49,14 +44,14 @@ static json_t *req_to_json(const rt_mount_req *m)
 
 static void req_from_json(json_t *o, rt_mount_req *m)
 {
-    const char *type = str_of(o, "Type");
+    const char *type = json_str(o, "Type");
     *m = (rt_mount_req){.tmpfs = !strcmp(type, "tmpfs"), .volume = !strcmp(type, "volume")};
-    m->source = xstrdup(str_of(o, "Source"));
-    m->target = xstrdup(str_of(o, "Destination"));
+    m->source = xstrdup(json_str(o, "Source"));
+    m->target = xstrdup(json_str(o, "Destination"));
     m->readonly = !json_is_true(json_object_get(o, "RW"));
     m->create_source = json_is_true(json_object_get(o, "CreateSource"));
-    m->mode = xstrdup(str_of(o, "Mode"));
-    m->propagation_name = xstrdup(str_of(o, "Propagation"));
+    m->mode = xstrdup(json_str(o, "Mode"));
+    m->propagation_name = xstrdup(json_str(o, "Propagation"));
     m->propagation = MS_PRIVATE | MS_REC;
     static const struct { const char *name; unsigned long flags; } props[] = {
         {"private", MS_PRIVATE}, {"rshared", MS_SHARED | MS_REC}, {"shared", MS_SHARED},
@@ -65,11 +60,11 @@ static void req_from_json(json_t *o, rt_mount_req *m)
     for (size_t i = 0; i < sizeof props / sizeof props[0]; i++)
         if (!strcmp(m->propagation_name, props[i].name))
             m->propagation = props[i].flags;
-    if (*str_of(o, "TmpfsData"))
-        m->tmpfs_data = xstrdup(str_of(o, "TmpfsData"));
+    if (*json_str(o, "TmpfsData"))
+        m->tmpfs_data = xstrdup(json_str(o, "TmpfsData"));
     if (m->volume) {
-        m->name = xstrdup(str_of(o, "Name"));
-        m->driver = xstrdup(str_of(o, "Driver"));
+        m->name = xstrdup(json_str(o, "Name"));
+        m->driver = xstrdup(json_str(o, "Driver"));
         m->named = json_is_true(json_object_get(o, "Named"));
         m->copy_data = json_is_true(json_object_get(o, "CopyData"));
     }
@@ -178,7 +173,7 @@ static int from_container(rt_containers *mgr, const char *spec, rt_mount_req **l
 int rt_mounts_resolve(rt_containers *mgr, rt_container *c, berr *e)
 {
     json_t *hc = c->host_config;
-    const char *vdriver = str_of(hc, "VolumeDriver");
+    const char *vdriver = json_str(hc, "VolumeDriver");
     rt_mount_req *list = NULL;
     size_t n = 0;
     json_t *made = json_array();
@@ -262,7 +257,7 @@ int rt_mounts_list(rt_containers *mgr, const rt_container *c, rt_mount_req **out
         json_t *mp;
         json_array_foreach(c->mount_points, i, mp) {
             req_from_json(mp, &(*out)[i]);
-            rt_volume *v = mgr->volumes && is_volume(mp) ? rt_volume_find(mgr->volumes, str_of(mp, "Name")) : NULL;
+            rt_volume *v = mgr->volumes && is_volume(mp) ? rt_volume_find(mgr->volumes, json_str(mp, "Name")) : NULL;
             if (v) {
                 free((*out)[i].source);
                 (*out)[i].source = xstrdup(v->path);
@@ -291,19 +286,19 @@ int rt_mounts_setup(rt_containers *mgr, rt_container *c, const char *rootfs, ber
         if (!is_volume(mp))
             continue;
         rt_volume *v;
-        if ((r = rt_volume_get(mgr->volumes, str_of(mp, "Name"), &v, e)) < 0)
+        if ((r = rt_volume_get(mgr->volumes, json_str(mp, "Name"), &v, e)) < 0)
             break;
         if ((r = rt_volume_mount(mgr->volumes, v, c->id, e)) < 0) {
             berr_wrap(e, "error while mounting volume '%s'", v->path);
             break;
         }
         if (json_is_true(json_object_get(mp, "CopyData"))) {
-            if ((r = rt_volume_copy_in(rootfs, str_of(mp, "Destination"), v->path, e)) < 0)
+            if ((r = rt_volume_copy_in(rootfs, json_str(mp, "Destination"), v->path, e)) < 0)
                 break;
             json_object_set_new(mp, "CopyData", json_false());
         }
         rt_volume_emit(mgr->volumes, v, "mount",
-                       json_pack("{s:s, s:s, s:s, s:s}", "container", c->id, "destination", str_of(mp, "Destination"),
+                       json_pack("{s:s, s:s, s:s, s:s}", "container", c->id, "destination", json_str(mp, "Destination"),
                                  "read/write", json_is_true(json_object_get(mp, "RW")) ? "true" : "false",
                                  "propagation", ""));
     }
@@ -319,7 +314,7 @@ void rt_mounts_release(rt_containers *mgr, rt_container *c)
     size_t i;
     json_t *mp;
     json_array_foreach(c->mount_points, i, mp) {
-        rt_volume *v = is_volume(mp) ? rt_volume_find(mgr->volumes, str_of(mp, "Name")) : NULL;
+        rt_volume *v = is_volume(mp) ? rt_volume_find(mgr->volumes, json_str(mp, "Name")) : NULL;
         if (v && rt_volume_unmount(mgr->volumes, v, c->id))
             rt_volume_emit(mgr->volumes, v, "unmount", json_pack("{s:s}", "container", c->id));
     }
@@ -338,7 +333,7 @@ void rt_mounts_remove_anonymous(rt_containers *mgr, rt_container *c)
             continue;
         berr e = {0};
         /* still used by another container (--volumes-from): not an error */
-        int r = rt_volume_remove(mgr->volumes, str_of(mp, "Name"), true, &e);
+        int r = rt_volume_remove(mgr->volumes, json_str(mp, "Name"), true, &e);
         if (r < 0 && r != -EBUSY)
             log_warn("container %.12s: %s", c->id, e.msg);
     }
@@ -352,7 +347,7 @@ void rt_mounts_volume_users(void *ctx, const char *name, json_t *ids)
         size_t i;
         json_t *mp;
         json_array_foreach(c->mount_points, i, mp) {
-            if (is_volume(mp) && !strcmp(str_of(mp, "Name"), name)) {
+            if (is_volume(mp) && !strcmp(json_str(mp, "Name"), name)) {
                 json_array_append_new(ids, json_string(c->id));
                 break;
             }
@@ -370,17 +365,17 @@ json_t *rt_mounts_inspect_container(const rt_container *c)
     size_t i;
     json_t *mp;
     json_array_foreach(c->mount_points, i, mp) {
-        const char *type = str_of(mp, "Type");
+        const char *type = json_str(mp, "Type");
         json_t *o = json_pack("{s:s}", "Type", type);
         if (is_volume(mp))
             json_object_set(o, "Name", json_object_get(mp, "Name"));
-        json_object_set_new(o, "Source", json_string(str_of(mp, "Source")));
-        json_object_set_new(o, "Destination", json_string(str_of(mp, "Destination")));
+        json_object_set_new(o, "Source", json_string(json_str(mp, "Source")));
+        json_object_set_new(o, "Destination", json_string(json_str(mp, "Destination")));
         if (is_volume(mp))
             json_object_set(o, "Driver", json_object_get(mp, "Driver"));
-        json_object_set_new(o, "Mode", json_string(str_of(mp, "Mode")));
+        json_object_set_new(o, "Mode", json_string(json_str(mp, "Mode")));
         json_object_set_new(o, "RW", json_boolean(json_is_true(json_object_get(mp, "RW"))));
-        json_object_set_new(o, "Propagation", json_string(str_of(mp, "Propagation")));
+        json_object_set_new(o, "Propagation", json_string(json_str(mp, "Propagation")));
         json_array_append_new(out, o);
     }
     return out;

@@ -10,17 +10,12 @@
 
 #include "lib/buf.h"
 #include "lib/cleanup.h"
+#include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "runtime/container_internal.h"
 #include "runtime/container_spec.h"
 #include "runtime/seccomp.h"
 #include "runtime/user.h"
-
-static const char *str_of(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
 
 rt_exec *rt_exec_find(rt_containers *m, const char *id)
 {
@@ -178,7 +173,7 @@ static int build(exec_spec *es, rt_exec *x, berr *e)
     es->spec.joins = es->joins;
     es->spec.n_joins = joined;
 
-    const char *user = *str_of(cfg, "User") ? str_of(cfg, "User") : str_of(c->config, "User");
+    const char *user = *json_str(cfg, "User") ? json_str(cfg, "User") : json_str(c->config, "User");
     const char **ga = xcalloc(json_array_size(json_object_get(c->host_config, "GroupAdd")) + 1, sizeof *ga);
     size_t n_ga = 0, i;
     json_t *v;
@@ -208,7 +203,7 @@ static int build(exec_spec *es, rt_exec *x, berr *e)
         (r = rt_spec_seccomp(es->m, c->host_config, privileged, caps, &es->spec.no_new_privs, &es->spec.seccomp,
                              &es->seccomp, e)) < 0)
         return r;
-    const char *wd = *str_of(cfg, "WorkingDir") ? str_of(cfg, "WorkingDir") : str_of(c->config, "WorkingDir");
+    const char *wd = *json_str(cfg, "WorkingDir") ? json_str(cfg, "WorkingDir") : json_str(c->config, "WorkingDir");
     es->spec.argv = es->argv;
     es->spec.env = es->env;
     es->spec.cwd = *wd ? wd : "/";

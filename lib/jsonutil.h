@@ -1,0 +1,15 @@
+/* Small readers for the JSON documents the API and the stores pass around. */
+#ifndef BERTH_LIB_JSONUTIL_H
+#define BERTH_LIB_JSONUTIL_H
+
+#include <jansson.h>
+
+/* The string member key of o, "" when absent or not a string (o may be
+ * NULL): Docker's documents leave out what is empty. */
+static inline const char *json_str(const json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? v : "";
+}
+
+#endif
