@@ -11,7 +11,6 @@ is missed).  The daemon runs in a network namespace of its own, removed at
 exit.
 """
 
-import json
 import os
 import re
 import subprocess
@@ -19,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from containers import FIXTURE, REPO, Bench  # noqa: E402
+from containers import FIXTURE, REPO, Bench, prepare, report  # noqa: E402
 
 TARGET_100_S = 3.0
 
@@ -64,11 +63,7 @@ def time_to_running(b, replicas):
 
 
 def main():
-    if os.geteuid() != 0:
-        raise SystemExit("bench: must run as root")
-    if not os.path.exists(FIXTURE):
-        subprocess.run(["/usr/bin/python3", os.path.join(REPO, "tests", "fixtures", "mkimages.py"),
-                        os.path.dirname(FIXTURE)], check=True)
+    prepare()
     rate, p50, p99 = proposals()
     b = Bench()
     results = [("raft proposals/s (10 000 sequential, one member)", rate, "-", None),
@@ -84,11 +79,7 @@ def main():
                             took < TARGET_100_S if n == 100 else None))
     finally:
         b.stop()
-    print("%-62s %10s %8s  %s" % ("metric", "value", "target", "result"))
-    missed = False
-    for name, value, target, ok in results:
-        print("%-62s %10.2f %8s  %s" % (name, value, target, "-" if ok is None else ("ok" if ok else "MISSED")))
-        missed |= ok is False
+    missed = report(results, "%10.2f")
     if missed and os.environ.get("BENCH_STRICT") == "1":
         sys.exit(1)
 

@@ -86,19 +86,36 @@ class Bench:
         return 0.0
 
 
-def timed_run(env):
+def timed_run(env, network="none"):
+    """Milliseconds of one `docker run --rm busybox true`."""
     t = time.monotonic()
-    subprocess.run(["docker", "run", "--rm", "--network", "none", "busybox", "true"], env=env,
+    subprocess.run(["docker", "run", "--rm", "--network", network, "busybox", "true"], env=env,
                    capture_output=True, check=True)
     return (time.monotonic() - t) * 1000
 
 
-def main():
+def prepare():
+    """Root, and the busybox fixture built: what every bench needs."""
     if os.geteuid() != 0:
         raise SystemExit("bench: must run as root")
     if not os.path.exists(FIXTURE):
         subprocess.run(["/usr/bin/python3", os.path.join(REPO, "tests", "fixtures", "mkimages.py"),
                         os.path.dirname(FIXTURE)], check=True)
+
+
+def report(results, fmt="%10.1f"):
+    """Prints (name, value, target, ok) rows; True when a target was missed."""
+    print("%-62s %10s %8s  %s" % ("metric", "value", "target", "result"))
+    missed = False
+    for name, value, target, ok in results:
+        print(("%-62s " + fmt + " %8s  %s") % (name, value, target,
+                                               "-" if ok is None else ("ok" if ok else "MISSED")))
+        missed |= ok is False
+    return missed
+
+
+def main():
+    prepare()
     b = Bench()
     results = []
     try:
@@ -134,11 +151,7 @@ def main():
         ]
     finally:
         b.stop()
-    print("%-62s %10s %8s  %s" % ("metric", "value", "target", "result"))
-    missed = False
-    for name, value, target, ok in results:
-        print("%-62s %10.1f %8s  %s" % (name, value, target, "-" if ok is None else ("ok" if ok else "MISSED")))
-        missed |= ok is False
+    missed = report(results)
     if shutil.which("dockerd"):
         print("dockerd is installed: compare with DOCKER_HOST pointing at it (see the header of this script)")
     else:

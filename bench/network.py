@@ -18,20 +18,13 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from containers import FIXTURE, REPO, Bench  # noqa: E402
+from containers import FIXTURE, REPO, Bench, prepare, report, timed_run  # noqa: E402
 
 RUNS = int(os.environ.get("RUNS", "30"))
 SECONDS = float(os.environ.get("SECONDS", "5"))
 TARGET_ADDED_MS = 10
 TARGET_RATIO = 0.8
 PORT = 18765
-
-
-def timed_run(env, network):
-    t = time.monotonic()
-    subprocess.run(["docker", "run", "--rm", "--network", network, "busybox", "true"], env=env,
-                   capture_output=True, check=True)
-    return (time.monotonic() - t) * 1000
 
 
 def client(addr, port, seconds, out):
@@ -64,11 +57,7 @@ def rate(ns, addr, port):
 
 
 def main():
-    if os.geteuid() != 0:
-        raise SystemExit("bench: must run as root")
-    if not os.path.exists(FIXTURE):
-        subprocess.run(["/usr/bin/python3", os.path.join(REPO, "tests", "fixtures", "mkimages.py"),
-                        os.path.dirname(FIXTURE)], check=True)
+    prepare()
     b = Bench()
     results = []
     try:
@@ -100,11 +89,7 @@ def main():
         ]
     finally:
         b.stop()
-    print("%-62s %10s %8s  %s" % ("metric", "value", "target", "result"))
-    missed = False
-    for name, value, target, ok in results:
-        print("%-62s %10.1f %8s  %s" % (name, value, target, "-" if ok is None else ("ok" if ok else "MISSED")))
-        missed |= ok is False
+    missed = report(results)
     if missed and os.environ.get("BENCH_STRICT") == "1":
         sys.exit(1)
 
