@@ -21,7 +21,10 @@ CFLAGS_BASE += -DBERTH_VERSION='"$(VERSION)"' -Ibuild/gen
 OPT_CFLAGS = -O2 -g
 SAN_CFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-LIB_SRC = $(wildcard lib/*.c node/*.c api/*.c runtime/*.c netoverlay/*.c raft/*.c scheduler/*.c)
+# Every .c below the daemon's folders, however deep (runtime/ has a folder a
+# concern); the static init is a program of its own, main.c the daemon's.
+SRC_DIRS = lib node api runtime netoverlay raft scheduler
+LIB_SRC := $(sort $(shell find $(SRC_DIRS) -name '*.c' -not -path 'runtime/linux/init/*'))
 LIB_SRC := $(filter-out node/main.c,$(LIB_SRC))
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 
@@ -34,7 +37,7 @@ $(1)/obj/%.o: %.c
 
 $(1)/obj/api/system.o $(1)/obj/node/main.o: build/gen/git_commit.h
 # .incbin'd data is invisible to -MMD
-$(1)/obj/runtime/seccomp_default.o: runtime/seccomp_default.json
+$(1)/obj/runtime/linux/seccomp_default.o: runtime/linux/seccomp_default.json
 
 $(1)/berthd: $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRC) node/main.c)
 	@echo "  LD $$@"
@@ -67,7 +70,7 @@ UNIT_BINS_ASAN = $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 all: build/berthd build/berth-init
 
 # The init berthd runs as PID 1 for --init: static, so it works in any image.
-build/berth-init: runtime/init/berth_init.c
+build/berth-init: runtime/linux/init/berth_init.c
 	@mkdir -p build
 	@echo "  CC $@"
 	@$(CC) -std=gnu11 -Wall -Wextra -Werror -static -Os -o $@ $<

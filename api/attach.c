@@ -15,8 +15,8 @@
 #include "lib/buf.h"
 #include "lib/timefmt.h"
 #include "node/daemon.h"
-#include "runtime/container_io.h"
-#include "runtime/logfile.h"
+#include "runtime/container/io.h"
+#include "runtime/logs/logfile.h"
 
 /* ---- attach ------------------------------------------------------------------ */
 

@@ -11,8 +11,8 @@
 #include "lib/cleanup.h"
 #include "lib/reference.h"
 #include "node/daemon.h"
-#include "runtime/commit.h"
-#include "runtime/container_fs.h"
+#include "runtime/image/commit.h"
+#include "runtime/container/fs.h"
 
 static rt_containers *mgr(api_request *r) { return &r->d->containers; }
 

@@ -14,12 +14,12 @@
 #include "lib/fsutil.h"
 #include "lib/timefmt.h"
 #include "node/daemon.h"
-#include "runtime/container_io.h"
-#include "runtime/container_mounts.h"
-#include "runtime/container_network.h"
-#include "runtime/exec.h"
-#include "runtime/rwlayer.h"
-#include "runtime/signals.h"
+#include "runtime/container/io.h"
+#include "runtime/container/mounts.h"
+#include "runtime/container/network.h"
+#include "runtime/container/exec.h"
+#include "runtime/layer/rwlayer.h"
+#include "runtime/linux/signals.h"
 
 static rt_containers *mgr(api_request *r) { return &r->d->containers; }
 

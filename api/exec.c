@@ -8,7 +8,7 @@
 #include "api/hijack.h"
 #include "api/stdcopy.h"
 #include "node/daemon.h"
-#include "runtime/exec.h"
+#include "runtime/container/exec.h"
 
 void api_exec_create(api_request *r)
 {

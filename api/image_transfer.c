@@ -4,7 +4,7 @@
 
 #include "api/handlers.h"
 #include "node/daemon.h"
-#include "runtime/image_store.h"
+#include "runtime/image/store.h"
 
 static void load_done(void *arg, int status, const berr *e, char **messages, size_t n)
 {

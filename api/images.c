@@ -14,8 +14,8 @@
 #include "lib/reference.h"
 #include "lib/timefmt.h"
 #include "node/daemon.h"
-#include "runtime/image_config.h"
-#include "runtime/image_store.h"
+#include "runtime/image/config.h"
+#include "runtime/image/store.h"
 
 static json_t *tags_json(const rt_image *img)
 {

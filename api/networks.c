@@ -10,7 +10,7 @@
 #include "lib/timefmt.h"
 #include "netoverlay/networks.h"
 #include "node/daemon.h"
-#include "runtime/container_network.h"
+#include "runtime/container/network.h"
 
 static net_manager *nets(api_request *r) { return &r->d->networks; }
 

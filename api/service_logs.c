@@ -20,8 +20,8 @@
 #include "node/daemon.h"
 #include "node/swarm.h"
 #include "raft/cluster_store.h"
-#include "runtime/container_io.h"
-#include "runtime/logfile.h"
+#include "runtime/container/io.h"
+#include "runtime/logs/logfile.h"
 
 typedef struct log_line {
     int64_t time_ns;

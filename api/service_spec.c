@@ -5,7 +5,7 @@
 #include <strings.h>
 
 #include "lib/jsonutil.h"
-#include "runtime/container.h"
+#include "runtime/container/container.h"
 #include "scheduler/constraints.h"
 
 /* Go's JSON decoding matches member names without regard to case, and

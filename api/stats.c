@@ -7,9 +7,9 @@
 #include "api/stream.h"
 #include "lib/cleanup.h"
 #include "node/daemon.h"
-#include "runtime/container_stats.h"
-#include "runtime/container_update.h"
-#include "runtime/top.h"
+#include "runtime/container/stats.h"
+#include "runtime/container/update.h"
+#include "runtime/linux/top.h"
 
 /* A stream whose client has not taken this much is not fed more samples:
  * they would only pile up in memory. */

@@ -12,7 +12,7 @@
 #include "lib/timefmt.h"
 #include "node/daemon.h"
 #include "node/hostinfo.h"
-#include "runtime/image_store.h"
+#include "runtime/image/store.h"
 
 void api_ping(api_request *r)
 {

@@ -13,9 +13,9 @@
 #include "api/handlers.h"
 #include "lib/fsutil.h"
 #include "node/daemon.h"
-#include "runtime/image_store.h"
-#include "runtime/rwlayer.h"
-#include "runtime/volumes.h"
+#include "runtime/image/store.h"
+#include "runtime/layer/rwlayer.h"
+#include "runtime/volume/volumes.h"
 
 typedef struct df_job {
     uv_work_t work;

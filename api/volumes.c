@@ -1,4 +1,4 @@
-/* Volume endpoints: list, create, inspect, remove, prune (runtime/volumes.h).
+/* Volume endpoints: list, create, inspect, remove, prune (runtime/volume/volumes.h).
  * PUT /volumes/{name} updates cluster volumes only and stays unbuilt. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include "api/handlers.h"
 #include "lib/filters.h"
 #include "node/daemon.h"
-#include "runtime/volumes.h"
+#include "runtime/volume/volumes.h"
 
 static rt_volumes *store(api_request *r) { return r->d->volumes; }
 

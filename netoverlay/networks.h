@@ -25,7 +25,7 @@
 #include "lib/err.h"
 #include "lib/timefmt.h"
 #include "netoverlay/ipam.h"
-#include "runtime/event_sink.h"
+#include "lib/event_sink.h"
 
 typedef struct net_config {
     const char *bridge;       /* -b/--bridge: the default bridge's device ("" docker0, "none": no default bridge) */

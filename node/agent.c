@@ -20,7 +20,7 @@
 #include "netoverlay/sandbox.h"
 #include "node/swarm.h"
 #include "raft/cluster_store.h"
-#include "runtime/container.h"
+#include "runtime/container/container.h"
 
 #define LABEL_TASK_ID "com.docker.swarm.task.id"
 #define LABEL_NODE_ID "com.docker.swarm.node.id"

@@ -17,9 +17,9 @@
 #include "node/hostinfo.h"
 #include "node/localstore.h"
 #include "node/swarm.h"
-#include "runtime/image_store.h"
-#include "runtime/container_mounts.h"
-#include "runtime/volumes.h"
+#include "runtime/image/store.h"
+#include "runtime/container/mounts.h"
+#include "runtime/volume/volumes.h"
 
 #define SHUTDOWN_GRACE_MS 10000
 

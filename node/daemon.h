@@ -14,8 +14,8 @@
 #include "node/cluster_events.h"
 #include "node/events.h"
 #include "node/reconcile.h"
-#include "runtime/container.h"
-#include "runtime/graphdriver.h"
+#include "runtime/container/container.h"
+#include "runtime/layer/graphdriver.h"
 
 struct api_server;
 struct rt_image_store;

@@ -1,4 +1,4 @@
-/* Paths inside a container root (runtime/archive.c): the path grammar
+/* Paths inside a container root (runtime/layer/archive.c): the path grammar
  * dockerd uses for `docker cp`, Go file modes, the stat header JSON,
  * symlink resolution confined to the root, and stat/get/extract/export
  * against a scratch root full of hostile symlinks. */
@@ -20,7 +20,7 @@
 #include "lib/buf.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
-#include "runtime/archive.h"
+#include "runtime/layer/archive.h"
 
 /* ---- path grammar ---------------------------------------------------------- */
 

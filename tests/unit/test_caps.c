@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "runtime/spawn.h"
+#include "runtime/linux/spawn.h"
 
 #define BIT(n) (UINT64_C(1) << (n))
 enum { CHOWN = 0, DAC_OVERRIDE = 1, NET_BIND_SERVICE = 10, NET_ADMIN = 12, NET_RAW = 13, SYS_ADMIN = 21,

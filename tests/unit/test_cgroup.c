@@ -22,8 +22,8 @@
 
 #include "lib/buf.h"
 #include "lib/fsutil.h"
-#include "runtime/cgroup.h"
-#include "runtime/cgroup_internal.h"
+#include "runtime/linux/cgroup.h"
+#include "runtime/linux/cgroup_internal.h"
 
 #define MiB (1024LL * 1024)
 #define ID "0123456789abcdef"

@@ -24,8 +24,8 @@
 #include "lib/cleanup.h"
 #include "lib/digest.h"
 #include "lib/fsutil.h"
-#include "runtime/changes.h"
-#include "runtime/tarsafe.h"
+#include "runtime/layer/changes.h"
+#include "runtime/layer/tarsafe.h"
 
 typedef struct fix {
     char base[64];

@@ -1,6 +1,6 @@
-/* docker commit's pure parts (runtime/commit.c): dockerd's config merge and
+/* docker commit's pure parts (runtime/image/commit.c): dockerd's config merge and
  * the new image config; and the hiding of the runtime's bind-mount targets
- * from change lists (runtime/container_fs.c). */
+ * from change lists (runtime/container/fs.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,8 +12,8 @@
 
 #include "lib/buf.h"
 #include "lib/cleanup.h"
-#include "runtime/commit.h"
-#include "runtime/container_fs.h"
+#include "runtime/image/commit.h"
+#include "runtime/container/fs.h"
 
 static json_t *parse(const char *text)
 {

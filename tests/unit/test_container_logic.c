@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "runtime/container_internal.h"
-#include "runtime/signals.h"
+#include "runtime/container/internal.h"
+#include "runtime/linux/signals.h"
 
 static void test_backoff(void **state)
 {

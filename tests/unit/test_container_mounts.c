@@ -1,4 +1,4 @@
-/* Unit tests for runtime/container_mounts.c: -v and --mount parsing of binds
+/* Unit tests for runtime/container/mounts.c: -v and --mount parsing of binds
  * and tmpfs (volumes: tests/unit/test_volumes.c). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "runtime/container_mounts.h"
+#include "runtime/container/mounts.h"
 
 static int parse(const char *hc_json, rt_mount_req **m, size_t *n, berr *e)
 {

@@ -1,4 +1,4 @@
-/* Unit tests for runtime/container_stats.c: the parsers of /proc/stat and
+/* Unit tests for runtime/container/stats.c: the parsers of /proc/stat and
  * of the cgroup files only the stats endpoint reads, and a sample taken
  * from a fake v1 tree. */
 #include <setjmp.h>
@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "lib/fsutil.h"
-#include "runtime/container_stats.h"
+#include "runtime/container/stats.h"
 
 static void test_proc_stat(void **state)
 {

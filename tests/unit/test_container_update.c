@@ -1,4 +1,4 @@
-/* Unit tests for runtime/container_update.c: the request checks and
+/* Unit tests for runtime/container/update.c: the request checks and
  * dockerd's merge into HostConfig (no daemon, no cgroup). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "runtime/container_update.h"
+#include "runtime/container/update.h"
 
 static json_t *parse(const char *text)
 {

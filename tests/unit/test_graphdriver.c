@@ -23,7 +23,7 @@
 #include "lib/buf.h"
 #include "lib/digest.h"
 #include "lib/fsutil.h"
-#include "runtime/graphdriver.h"
+#include "runtime/layer/graphdriver.h"
 
 typedef struct tent {
     const char *name;

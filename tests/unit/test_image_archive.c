@@ -21,7 +21,7 @@
 #include "lib/buf.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
-#include "runtime/image_archive.h"
+#include "runtime/image/formats.h"
 
 #if defined(__x86_64__)
 #define ARCH "amd64"

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "runtime/image_config.h"
+#include "runtime/image/config.h"
 
 /* Applies the changes to the config given as JSON text and compares the
  * result with want (JSON text), key order ignored. */

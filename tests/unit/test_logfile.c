@@ -20,7 +20,7 @@
 
 #include "lib/buf.h"
 #include "lib/fsutil.h"
-#include "runtime/logfile.h"
+#include "runtime/logs/logfile.h"
 
 #define T0 (1767323045LL * 1000000000LL)   /* 2026-01-02T03:04:05Z */
 #define SEC 1000000000LL

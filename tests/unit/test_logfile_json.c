@@ -1,4 +1,4 @@
-/* Unit tests for runtime/logfile_json.c, the json-file record codec, on
+/* Unit tests for runtime/logs/logfile_json.c, the json-file record codec, on
  * random input (the exact bytes are checked in test_logfile.c). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "runtime/logfile_json.h"
+#include "runtime/logs/logfile_json.h"
 
 #define T0 (1767323045LL * 1000000000LL)   /* 2026-01-02T03:04:05Z */
 

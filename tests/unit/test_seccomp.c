@@ -24,7 +24,7 @@
 
 #include <cmocka.h>
 
-#include "runtime/seccomp.h"
+#include "runtime/linux/seccomp.h"
 
 #define BIT(c) (1ULL << (c))
 

@@ -29,7 +29,7 @@
 
 #include "lib/buf.h"
 #include "lib/fsutil.h"
-#include "runtime/spawn.h"
+#include "runtime/linux/spawn.h"
 
 #define NS_ALL (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET)
 

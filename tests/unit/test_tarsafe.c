@@ -24,7 +24,7 @@
 
 #include "lib/buf.h"
 #include "lib/fsutil.h"
-#include "runtime/tarsafe.h"
+#include "runtime/layer/tarsafe.h"
 
 /* One archive member; type 0 means a regular file. */
 typedef struct tent {

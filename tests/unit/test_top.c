@@ -1,4 +1,4 @@
-/* Unit tests for runtime/top.c: ps_args checks, reading ps's table, and one
+/* Unit tests for runtime/linux/top.c: ps_args checks, reading ps's table, and one
  * real run of the host's ps. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "runtime/top.h"
+#include "runtime/linux/top.h"
 
 static const char *cell(json_t *out, size_t row, size_t col)
 {

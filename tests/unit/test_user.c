@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "lib/fsutil.h"
-#include "runtime/user.h"
+#include "runtime/linux/user.h"
 
 static const char passwd_text[] =
     "root:x:0:0:root:/root:/bin/sh\n"

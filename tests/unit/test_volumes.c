@@ -17,10 +17,10 @@
 #include "lib/filters.h"
 #include "lib/fsutil.h"
 #include "node/localstore.h"
-#include "runtime/container_mounts.h"
-#include "runtime/volume_copy.h"
-#include "runtime/volume_local.h"
-#include "runtime/volumes.h"
+#include "runtime/container/mounts.h"
+#include "runtime/volume/copy.h"
+#include "runtime/volume/local.h"
+#include "runtime/volume/volumes.h"
 
 /* ---- names and options ------------------------------------------------------ */
 
