@@ -12,7 +12,7 @@
 #include "netoverlay/netns.h"
 #include "netoverlay/nft.h"
 #include "netoverlay/sandbox.h"
-#include "node/localstore.h"
+#include "lib/sql.h"
 
 #define OPT_NAME "com.docker.network.bridge.name"
 #define OPT_ICC "com.docker.network.bridge.enable_icc"
@@ -57,7 +57,7 @@ static int net_save(net_manager *nm, net_network *n, berr *e)
     cleanup_free char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     cleanup_stmt sqlite3_stmt *st = NULL;
-    int r = localstore_prepare(nm->db,
+    int r = sql_prepare(nm->db,
                                "INSERT INTO networks(id, name, created, doc) VALUES(?1, ?2, ?3, ?4) "
                                "ON CONFLICT(id) DO UPDATE SET doc = ?4",
                                &st, e);
@@ -75,7 +75,7 @@ static int net_save(net_manager *nm, net_network *n, berr *e)
 static int net_delete_row(net_manager *nm, net_network *n, berr *e)
 {
     cleanup_stmt sqlite3_stmt *st = NULL;
-    int r = localstore_prepare(nm->db, "DELETE FROM networks WHERE id = ?", &st, e);
+    int r = sql_prepare(nm->db, "DELETE FROM networks WHERE id = ?", &st, e);
     if (r < 0)
         return r;
     sqlite3_bind_text(st, 1, n->id, -1, SQLITE_STATIC);
@@ -290,7 +290,7 @@ int net_manager_open(net_manager *nm, uv_loop_t *loop, sqlite3 *db, const net_co
     if (cfg->ip_forward && (r = netns_sysctl(-1, "net.ipv4.ip_forward", "1", e)) < 0)
         return r;
     cleanup_stmt sqlite3_stmt *st = NULL;
-    if ((r = localstore_prepare(db, "SELECT id, name, created, doc FROM networks ORDER BY created", &st, e)) < 0)
+    if ((r = sql_prepare(db, "SELECT id, name, created, doc FROM networks ORDER BY created", &st, e)) < 0)
         return r;
     while (sqlite3_step(st) == SQLITE_ROW) {
         net_network *n = net_from_row(st);

@@ -58,24 +58,6 @@ static const char *const migrations[] = {
 
 int localstore_schema_version(void) { return N_MIGRATIONS; }
 
-int localstore_exec(sqlite3 *db, const char *sql, berr *e)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        berr_set(e, -EIO, "local store: %s", msg ? msg : sqlite3_errmsg(db));
-        sqlite3_free(msg);
-        return -EIO;
-    }
-    return 0;
-}
-
-int localstore_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, berr *e)
-{
-    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
-        return berr_set(e, -EIO, "local store: %s", sqlite3_errmsg(db));
-    return 0;
-}
-
 static int user_version(sqlite3 *db)
 {
     sqlite3_stmt *st;
@@ -94,22 +76,22 @@ static int migrate(sqlite3 *db, const char *path, berr *e)
     if (v < 0)
         return berr_set(e, -EIO, "local store %s: cannot read schema version: %s", path, sqlite3_errmsg(db));
     while (v < N_MIGRATIONS) {
-        int r = localstore_exec(db, "BEGIN IMMEDIATE", e);
+        int r = sql_exec(db, "BEGIN IMMEDIATE", e);
         if (r < 0)
             return berr_wrap(e, "migrating %s", path);
         /* Another process may have migrated while we waited for the lock. */
         v = user_version(db);
         if (v >= N_MIGRATIONS) {
-            localstore_exec(db, "COMMIT", NULL);
+            sql_exec(db, "COMMIT", NULL);
             break;
         }
         char pragma[48];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d;", v + 1);
-        r = localstore_exec(db, migrations[v], e);
+        r = sql_exec(db, migrations[v], e);
         if (r == 0)
-            r = localstore_exec(db, pragma, e);
+            r = sql_exec(db, pragma, e);
         if (r == 0)
-            r = localstore_exec(db, "COMMIT", e);
+            r = sql_exec(db, "COMMIT", e);
         if (r < 0) {
             sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
             return berr_wrap(e, "migrating %s to schema %d", path, v + 1);
@@ -139,7 +121,7 @@ int localstore_open(const char *path, sqlite3 **out, berr *e)
     }
     /* WAL keeps readers cheap; synchronous=NORMAL in WAL mode is durable
      * against process crashes, which is what the local store must survive. */
-    int r = localstore_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", e);
+    int r = sql_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", e);
     if (r == 0)
         r = migrate(db, path, e);
     if (r < 0) {

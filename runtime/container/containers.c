@@ -9,7 +9,7 @@
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
-#include "node/localstore.h"
+#include "lib/sql.h"
 #include "runtime/container/container.h"
 #include "runtime/container/internal.h"
 #include "runtime/linux/seccomp.h"
@@ -67,7 +67,7 @@ int rt_container_save(rt_containers *m, rt_container *c, berr *e)
     cleanup_free char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     cleanup_stmt sqlite3_stmt *st = NULL;
-    int r = localstore_prepare(m->db,
+    int r = sql_prepare(m->db,
                                "INSERT INTO containers(id, name, image_id, created, doc) VALUES(?1, ?2, ?3, ?4, ?5) "
                                "ON CONFLICT(id) DO UPDATE SET name = ?2, doc = ?5",
                                &st, e);
@@ -86,7 +86,7 @@ int rt_container_save(rt_containers *m, rt_container *c, berr *e)
 int rt_container_delete_row(rt_containers *m, rt_container *c, berr *e)
 {
     cleanup_stmt sqlite3_stmt *st = NULL;
-    int r = localstore_prepare(m->db, "DELETE FROM containers WHERE id = ?", &st, e);
+    int r = sql_prepare(m->db, "DELETE FROM containers WHERE id = ?", &st, e);
     if (r < 0)
         return r;
     sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
@@ -165,7 +165,7 @@ void rt_containers_forget(rt_containers *m, rt_container *c)
 static int load_all(rt_containers *m, berr *e)
 {
     cleanup_stmt sqlite3_stmt *st = NULL;
-    int r = localstore_prepare(m->db, "SELECT id, name, image_id, created, doc FROM containers ORDER BY created", &st,
+    int r = sql_prepare(m->db, "SELECT id, name, image_id, created, doc FROM containers ORDER BY created", &st,
                                e);
     if (r < 0)
         return r;

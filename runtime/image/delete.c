@@ -10,7 +10,7 @@
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "lib/reference.h"
-#include "node/localstore.h"
+#include "lib/sql.h"
 #include "runtime/image/store_internal.h"
 
 static const char *short_id(const char *id, char out[13])
@@ -151,7 +151,7 @@ long long images_gc(rt_image_store *s, json_t *report)
 static int exec_bound(rt_image_store *s, const char *sql, const char *a, berr *e)
 {
     cleanup_stmt sqlite3_stmt *st = NULL;
-    int r = localstore_prepare(s->db, sql, &st, e);
+    int r = sql_prepare(s->db, sql, &st, e);
     if (r < 0)
         return r;
     sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
@@ -295,11 +295,11 @@ int rt_image_delete(rt_image_store *s, const char *name, bool force, bool noprun
     int r = rt_image_resolve(s, name, &img, e);
     if (r < 0)
         return r;
-    r = localstore_exec(s->db, "BEGIN IMMEDIATE", e);
+    r = sql_exec(s->db, "BEGIN IMMEDIATE", e);
     if (r == 0)
         r = delete_locked(s, img, name, force, noprune, report, e);
     if (r == 0)
-        r = localstore_exec(s->db, "COMMIT", e);
+        r = sql_exec(s->db, "COMMIT", e);
     if (r < 0) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         /* What the report claims did not happen. */
@@ -330,13 +330,13 @@ int rt_images_prune(rt_image_store *s, bool all, rt_image_keep_fn keep, void *ct
         if (keep && keep(ctx, img))
             continue;
         size_t before = json_array_size(report);
-        r = localstore_exec(s->db, "BEGIN IMMEDIATE", e);
+        r = sql_exec(s->db, "BEGIN IMMEDIATE", e);
         for (size_t t = 0; t < img->n_tags && r == 0; t++)
             r = untag(s, img->tags[t], report, e);
         if (r == 0)
             r = remove_image(s, img, false, report, e);
         if (r == 0)
-            r = localstore_exec(s->db, "COMMIT", e);
+            r = sql_exec(s->db, "COMMIT", e);
         else
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         if (r == 0) {

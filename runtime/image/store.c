@@ -10,7 +10,7 @@
 #include "lib/fsutil.h"
 #include "lib/reference.h"
 #include "lib/timefmt.h"
-#include "node/localstore.h"
+#include "lib/sql.h"
 
 int rt_images_open(rt_image_store **out, uv_loop_t *loop, sqlite3 *db, const rt_graphdriver *driver,
                    const char *data_root, berr *e)
@@ -83,7 +83,7 @@ static const char *col_text(sqlite3_stmt *st, int i)
 static int load_tags(rt_image_store *s, rt_image *img, berr *e)
 {
     cleanup_stmt sqlite3_stmt *st = NULL;
-    int r = localstore_prepare(s->db, "SELECT ref FROM image_tags WHERE image_id = ? ORDER BY seq", &st, e);
+    int r = sql_prepare(s->db, "SELECT ref FROM image_tags WHERE image_id = ? ORDER BY seq", &st, e);
     if (r < 0)
         return r;
     sqlite3_bind_text(st, 1, img->id, -1, SQLITE_STATIC);
@@ -121,7 +121,7 @@ static int find_by_id(rt_image_store *s, const char *hex, bool prefix, rt_image 
     cleanup_stmt sqlite3_stmt *st = NULL;
     const char *sql = prefix ? "SELECT " IMAGE_COLS " FROM images WHERE substr(id, 8, ?2) = ?1 LIMIT 2"
                              : "SELECT " IMAGE_COLS " FROM images WHERE id = 'sha256:' || ?1";
-    int r = localstore_prepare(s->db, sql, &st, e);
+    int r = sql_prepare(s->db, sql, &st, e);
     if (r < 0)
         return r;
     sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
@@ -143,7 +143,7 @@ static int find_by_id(rt_image_store *s, const char *hex, bool prefix, rt_image 
 static int find_by_ref(rt_image_store *s, const char *ref, rt_image **out, berr *e)
 {
     cleanup_stmt sqlite3_stmt *st = NULL;
-    int r = localstore_prepare(s->db, "SELECT image_id FROM image_tags WHERE ref = ?", &st, e);
+    int r = sql_prepare(s->db, "SELECT image_id FROM image_tags WHERE ref = ?", &st, e);
     if (r < 0)
         return r;
     sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
@@ -193,7 +193,7 @@ int rt_images_list(rt_image_store *s, rt_image ***imgs, size_t *n, berr *e)
     *imgs = NULL;
     *n = 0;
     cleanup_stmt sqlite3_stmt *st = NULL;
-    int r = localstore_prepare(s->db, "SELECT " IMAGE_COLS " FROM images ORDER BY created DESC, id", &st, e);
+    int r = sql_prepare(s->db, "SELECT " IMAGE_COLS " FROM images ORDER BY created DESC, id", &st, e);
     if (r < 0)
         return r;
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -239,7 +239,7 @@ int rt_image_layers(rt_image_store *s, const rt_image *img, char ***chains, long
     *sizes = NULL;
     *n = 0;
     cleanup_stmt sqlite3_stmt *st = NULL;
-    int r = localstore_prepare(s->db, "SELECT parent, size FROM layers WHERE chain_id = ?", &st, e);
+    int r = sql_prepare(s->db, "SELECT parent, size FROM layers WHERE chain_id = ?", &st, e);
     if (r < 0)
         return r;
     char cur[DIGEST_BUF];
@@ -280,7 +280,7 @@ int rt_image_tag(rt_image_store *s, const char *id, const char *ref, char moved_
 {
     moved_from[0] = 0;
     cleanup_stmt sqlite3_stmt *q = NULL, *up = NULL, *tt = NULL;
-    int r = localstore_prepare(s->db, "SELECT image_id FROM image_tags WHERE ref = ?", &q, e);
+    int r = sql_prepare(s->db, "SELECT image_id FROM image_tags WHERE ref = ?", &q, e);
     if (r < 0)
         return r;
     sqlite3_bind_text(q, 1, ref, -1, SQLITE_STATIC);
@@ -289,7 +289,7 @@ int rt_image_tag(rt_image_store *s, const char *id, const char *ref, char moved_
             return 0;
         snprintf(moved_from, DIGEST_BUF, "%s", col_text(q, 0));
     }
-    r = localstore_prepare(s->db,
+    r = sql_prepare(s->db,
                            "INSERT INTO image_tags(ref, image_id, seq) VALUES(?1, ?2, "
                            " (SELECT coalesce(max(seq), 0) + 1 FROM image_tags)) "
                            "ON CONFLICT(ref) DO UPDATE SET image_id = ?2, seq = excluded.seq",
@@ -302,7 +302,7 @@ int rt_image_tag(rt_image_store *s, const char *id, const char *ref, char moved_
         return berr_set(e, -EIO, "tag %s: %s", ref, sqlite3_errmsg(s->db));
     char now[TIME_RFC3339_BUF];
     time_now_rfc3339(now);
-    r = localstore_prepare(s->db, "UPDATE images SET last_tag_time = ? WHERE id = ?", &tt, e);
+    r = sql_prepare(s->db, "UPDATE images SET last_tag_time = ? WHERE id = ?", &tt, e);
     if (r < 0)
         return r;
     sqlite3_bind_text(tt, 1, now, -1, SQLITE_STATIC);
@@ -315,7 +315,7 @@ int rt_image_tag(rt_image_store *s, const char *id, const char *ref, char moved_
 static int insert_layer(rt_image_store *s, const layer_rec *l, berr *e)
 {
     cleanup_stmt sqlite3_stmt *st = NULL;
-    int r = localstore_prepare(s->db,
+    int r = sql_prepare(s->db,
                                "INSERT OR IGNORE INTO layers(chain_id, diff_id, parent, size) VALUES(?, ?, NULLIF(?, ''), ?)",
                                &st, e);
     if (r < 0)
@@ -339,7 +339,7 @@ static int insert_image(rt_image_store *s, const char *id, json_t *config, const
     cleanup_free char *labels_text = json_is_object(labels) ? json_dumps(labels, JSON_COMPACT) : xstrdup("{}");
     const char *parent = json_string_value(json_object_get(config, "parent"));
     cleanup_stmt sqlite3_stmt *st = NULL;
-    int r = localstore_prepare(s->db,
+    int r = sql_prepare(s->db,
                                "INSERT OR IGNORE INTO images(id, top_layer, parent, created, size, labels) "
                                "VALUES(?, NULLIF(?, ''), ?, ?, ?, ?)",
                                &st, e);
@@ -363,7 +363,7 @@ int images_register(rt_image_store *s, const char *id, json_t *config, const lay
         if (!rt_driver_layer_exists(s->driver, layers[i].chain_id))
             return berr_set(e, -EAGAIN, "layer %s was removed while the image was being stored; try again",
                             layers[i].chain_id);
-    int r = localstore_exec(s->db, "BEGIN IMMEDIATE", e);
+    int r = sql_exec(s->db, "BEGIN IMMEDIATE", e);
     if (r < 0)
         return r;
     for (size_t i = 0; i < n && r == 0; i++)
@@ -371,7 +371,7 @@ int images_register(rt_image_store *s, const char *id, json_t *config, const lay
     if (r == 0)
         r = insert_image(s, id, config, layers, n, e);
     if (r == 0)
-        r = localstore_exec(s->db, "COMMIT", e);
+        r = sql_exec(s->db, "COMMIT", e);
     if (r < 0)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return r;

@@ -19,7 +19,7 @@
 #include "lib/filters.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
-#include "node/localstore.h"
+#include "lib/sql.h"
 #include "runtime/volume/local.h"
 
 /* ---- names and options ------------------------------------------------------ */
@@ -177,7 +177,7 @@ static char *json_text_or_null(json_t *o) { return o ? json_dumps(o, JSON_COMPAC
 static int save_row(rt_volumes *s, const rt_volume *v, berr *e)
 {
     cleanup_stmt sqlite3_stmt *st = NULL;
-    int r = localstore_prepare(s->db,
+    int r = sql_prepare(s->db,
                                "INSERT INTO volumes(name, driver, created, labels, options) VALUES(?1, ?2, ?3, ?4, ?5)",
                                &st, e);
     if (r < 0)
@@ -199,7 +199,7 @@ static int save_row(rt_volumes *s, const rt_volume *v, berr *e)
 static int delete_row(rt_volumes *s, const char *name, berr *e)
 {
     cleanup_stmt sqlite3_stmt *st = NULL;
-    int r = localstore_prepare(s->db, "DELETE FROM volumes WHERE name = ?", &st, e);
+    int r = sql_prepare(s->db, "DELETE FROM volumes WHERE name = ?", &st, e);
     if (r < 0)
         return r;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -229,7 +229,7 @@ static bool is_mountpoint(const char *path)
 static int load_rows(rt_volumes *s, berr *e)
 {
     cleanup_stmt sqlite3_stmt *st = NULL;
-    int r = localstore_prepare(s->db, "SELECT name, created, labels, options FROM volumes ORDER BY created, rowid",
+    int r = sql_prepare(s->db, "SELECT name, created, labels, options FROM volumes ORDER BY created, rowid",
                                &st, e);
     if (r < 0)
         return r;

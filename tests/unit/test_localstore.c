@@ -66,7 +66,7 @@ static bool table_exists(sqlite3 *db, const char *name)
 {
     cleanup_stmt sqlite3_stmt *st = NULL;
     berr e = {0};
-    assert_int_equal(localstore_prepare(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+    assert_int_equal(sql_prepare(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
                                         &st, &e),
                      0);
     assert_int_equal(sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC), SQLITE_OK);
@@ -113,7 +113,7 @@ static void test_reopen(void **state)
     sqlite3 *db = NULL;
     berr e = {0};
     assert_int_equal(localstore_open(path, &db, &e), 0);
-    assert_int_equal(localstore_exec(db,
+    assert_int_equal(sql_exec(db,
                                      "INSERT INTO layers (chain_id, diff_id, parent, size) VALUES ('c1', 'd1', NULL, 5);"
                                      "INSERT INTO images (id, top_layer, parent, created, size) VALUES ('i1', 'c1', '', 1, 5);"
                                      "INSERT INTO image_tags (ref, image_id, seq) VALUES ('busybox:latest', 'i1', 1);",
@@ -143,15 +143,15 @@ static void test_foreign_keys_enforced(void **state)
     sqlite3 *db = NULL;
     berr e = {0};
     assert_int_equal(localstore_open(path, &db, &e), 0);
-    assert_int_equal(localstore_exec(db, "INSERT INTO image_tags (ref, image_id, seq) VALUES ('x:1', 'nope', 1)", &e),
+    assert_int_equal(sql_exec(db, "INSERT INTO image_tags (ref, image_id, seq) VALUES ('x:1', 'nope', 1)", &e),
                      -EIO);
     assert_int_equal(e.code, -EIO);
-    assert_non_null(strstr(e.msg, "local store: "));
+    assert_non_null(strstr(e.msg, "sqlite: "));
     assert_non_null(strstr(e.msg, "FOREIGN KEY"));
 
     /* deleting an image cascades to its tags */
     berr_clear(&e);
-    assert_int_equal(localstore_exec(db,
+    assert_int_equal(sql_exec(db,
                                      "INSERT INTO images (id, top_layer, parent, created, size) VALUES ('i1', NULL, '', 1, 0);"
                                      "INSERT INTO image_tags (ref, image_id, seq) VALUES ('a:1', 'i1', 1);"
                                      "DELETE FROM images WHERE id = 'i1';",
@@ -234,18 +234,18 @@ static void test_exec_prepare_errors(void **state)
     berr e = {0};
     assert_int_equal(localstore_open(path, &db, &e), 0);
 
-    assert_int_equal(localstore_exec(db, "SELEKT 1", &e), -EIO);
+    assert_int_equal(sql_exec(db, "SELEKT 1", &e), -EIO);
     assert_int_equal(e.code, -EIO);
-    assert_non_null(strstr(e.msg, "local store: "));
+    assert_non_null(strstr(e.msg, "sqlite: "));
 
     sqlite3_stmt *st = NULL;
     berr_clear(&e);
-    assert_int_equal(localstore_prepare(db, "SELECT * FROM no_such_table", &st, &e), -EIO);
+    assert_int_equal(sql_prepare(db, "SELECT * FROM no_such_table", &st, &e), -EIO);
     assert_null(st);
     assert_non_null(strstr(e.msg, "no_such_table"));
 
     berr_clear(&e);
-    assert_int_equal(localstore_prepare(db, "SELECT count(*) FROM layers", &st, &e), 0);
+    assert_int_equal(sql_prepare(db, "SELECT count(*) FROM layers", &st, &e), 0);
     assert_non_null(st);
     sqlite3_finalize(st);
     localstore_close(db);
