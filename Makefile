@@ -1,5 +1,10 @@
-# Berth build.  `make` builds build/berthd; `make test` installs what is
-# missing, builds plain and sanitizer variants and runs every test.
+# Berth build.  `make` builds build/berthd and build/berth-init; `make test`
+# installs what is missing, builds plain and sanitizer variants and runs
+# every test; `make help` lists the targets.
+
+# The first rule below is a generated header's; without this, a bare `make`
+# would build only that.
+.DEFAULT_GOAL := all
 
 PKGS_BUILD = build-essential pkg-config libuv1-dev libraft-dev libmsgpack-dev \
 	libsodium-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev \
@@ -64,10 +69,23 @@ $(eval $(call variant,build/asan,$(SAN_CFLAGS)))
 UNIT_BINS = $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRC))
 UNIT_BINS_ASAN = $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 
-.PHONY: FORCE all deps run test unit unit-asan integration integration-asan install clean fixtures bench
+.PHONY: FORCE all help deps run test unit unit-asan integration integration-asan install clean fixtures bench
 .SECONDARY:
 
-all: build/berthd build/berth-init
+all: deps build/berthd build/berth-init
+
+help:
+	@echo "make              build build/berthd and build/berth-init (the default)"
+	@echo "make run          install missing Debian packages, build, start berthd (ARGS=... for flags)"
+	@echo "make test         install, build plain and ASan/UBSan, run every unit and integration test"
+	@echo "make unit         unit tests (cmocka) of the plain build"
+	@echo "make integration  integration tests through the docker CLI and docker-py (PYTEST_ARGS=...)"
+	@echo "make unit-asan, make integration-asan   the same under ASan/UBSan"
+	@echo "make deps         install the Debian packages the build and the tests need"
+	@echo "make fixtures     build the busybox test images into build/fixtures"
+	@echo "make bench        the benchmarks in bench/ (figures go to docs/benchmarks.md by hand)"
+	@echo "make install      install berthd, berth-init and the systemd units (PREFIX, DESTDIR)"
+	@echo "make clean        remove build/"
 
 # The init berthd runs as PID 1 for --init: static, so it works in any image.
 build/berth-init: runtime/linux/init/berth_init.c
