@@ -10,7 +10,7 @@ PKGS_BUILD = build-essential pkg-config libuv1-dev libraft-dev libmsgpack-dev \
 	libsodium-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev \
 	libarchive-dev libnl-3-dev libnl-route-3-dev libnftables-dev \
 	libseccomp-dev libgnutls28-dev libcmocka-dev
-PKGS_TEST = busybox-static python3-docker python3-pytest python3-yaml iproute2 nftables \
+PKGS_TEST = busybox-static python3-docker python3-pytest python3-pytest-xdist python3-yaml iproute2 nftables \
 	sqlite3 util-linux procps openssl
 PKGS = $(PKGS_BUILD) $(PKGS_TEST)
 
@@ -66,6 +66,10 @@ FORCE:
 $(eval $(call variant,build,$(OPT_CFLAGS)))
 $(eval $(call variant,build/asan,$(SAN_CFLAGS)))
 
+# Both cores: test files are spread over two workers, each file's tests
+# staying on one worker so a module's shared daemon is started once.
+PYTEST = /usr/bin/python3 -m pytest -q -n 2 --dist loadfile
+
 UNIT_BINS = $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRC))
 UNIT_BINS_ASAN = $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 
@@ -119,10 +123,10 @@ unit-asan: build/asan/berthd build/asan/berth-init $(UNIT_BINS_ASAN)
 	@set -e; for t in $(UNIT_BINS_ASAN); do echo "== $$t"; $$t; done
 
 integration: build/berthd build/berth-init fixtures
-	BERTHD=$(CURDIR)/build/berthd /usr/bin/python3 -m pytest -q tests/integration $(PYTEST_ARGS)
+	BERTHD=$(CURDIR)/build/berthd $(PYTEST) tests/integration $(PYTEST_ARGS)
 
 integration-asan: build/asan/berthd build/asan/berth-init fixtures
-	BERTHD=$(CURDIR)/build/asan/berthd BERTH_SANITIZED=1 /usr/bin/python3 -m pytest -q tests/integration $(PYTEST_ARGS)
+	BERTHD=$(CURDIR)/build/asan/berthd BERTH_SANITIZED=1 $(PYTEST) tests/integration $(PYTEST_ARGS)
 
 test: deps
 	/usr/bin/python3 docs/gen_compatibility.py --check
