@@ -1,5 +1,7 @@
 #include "lib/timefmt.h"
 
+#include <limits.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +80,10 @@ int time_parse_duration(const char *s, long long *ns)
         p += best;
         total += v * mult;
     }
+    /* Go's ParseDuration refuses what int64 nanoseconds cannot hold (about
+     * 292 years); strtold's inf and nan fail this test too. */
+    if (!(total >= 0 && total <= (long double)LLONG_MAX))
+        return -EINVAL;
     *ns = (long long)(sign * total);
     return 0;
 }
@@ -94,7 +100,7 @@ int time_parse_filter(const char *s, long long now, long long *out)
     }
     char *end;
     double secs = strtod(s, &end);
-    if (end != s && *end == 0) {
+    if (end != s && *end == 0 && secs >= (double)LLONG_MIN && secs <= (double)LLONG_MAX) {
         *out = (long long)secs;
         return 0;
     }

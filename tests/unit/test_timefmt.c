@@ -43,6 +43,13 @@ static void test_duration(void **state)
     assert_int_equal(time_parse_duration("h", &ns), -EINVAL);
     assert_int_equal(time_parse_duration("5x", &ns), -EINVAL);
     assert_int_equal(time_parse_duration("", &ns), -EINVAL);
+    /* Found by fuzz_filters: more than int64 nanoseconds hold, and what
+     * strtold takes but Go does not, are refused instead of overflowing. */
+    assert_int_equal(time_parse_duration("2ms4333333333333333333333333333333m02s4m", &ns), -EINVAL);
+    assert_int_equal(time_parse_duration("infh", &ns), -EINVAL);
+    assert_int_equal(time_parse_duration("nanh", &ns), -EINVAL);
+    long long t;
+    assert_int_equal(time_parse_filter("1e300", 0, &t), -EINVAL);
 }
 
 static void test_filter_times(void **state)
