@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lib/buf.h"
+#include "lib/msgpack_check.h"
 
 static const char *const kind_names[CS_KIND_N] = {
     [CS_CLUSTER] = "cluster", [CS_NODE] = "node",       [CS_SERVICE] = "service",
@@ -318,7 +319,10 @@ int cs_command_decode(const void *data, size_t len, cs_op **out, size_t *n_out, 
     size_t n = 0;
     int rc = -EINVAL;
 
-    if (msgpack_unpack_next(&u, data, len, &off) != MSGPACK_UNPACK_SUCCESS || !only_padding(data, off, len) ||
+    /* The bytes may come from another node: check every count before
+     * msgpack-c allocates for it. */
+    if (!mp_well_formed(data, len, NULL) ||
+        msgpack_unpack_next(&u, data, len, &off) != MSGPACK_UNPACK_SUCCESS || !only_padding(data, off, len) ||
         u.data.type != MSGPACK_OBJECT_MAP) {
         berr_set(e, -EINVAL, "malformed command");
         goto out;
