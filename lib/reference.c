@@ -171,6 +171,14 @@ static bool has_upper(const char *s, size_t n)
     return false;
 }
 
+/* Whether a first name element is read as a registry host. */
+static bool reads_as_domain(const char *s, size_t n)
+{
+    /* uppercase is never valid in a path, so it can only be a host */
+    return (n == 9 && strncmp(s, "localhost", 9) == 0) || memchr(s, '.', n) || memchr(s, ':', n) ||
+           has_upper(s, n);
+}
+
 /* splitDockerDomain: *domain (length *dlen) and a freshly allocated remainder
  * (path plus any ":tag@digest"), with "library/" added for official images. */
 static char *split_domain(const char *s, const char **domain, size_t *dlen)
@@ -187,9 +195,7 @@ static char *split_domain(const char *s, const char **domain, size_t *dlen)
     if (n == strlen(LEGACY_DOMAIN) && strncmp(s, LEGACY_DOMAIN, n) == 0) {
         *domain = DEFAULT_DOMAIN;
         *dlen = strlen(DEFAULT_DOMAIN);
-    } else if ((n == 9 && strncmp(s, "localhost", 9) == 0) || memchr(s, '.', n) ||
-               memchr(s, ':', n) || has_upper(s, n)) {
-        /* uppercase is never valid in a path, so it can only be a host */
+    } else if (reads_as_domain(s, n)) {
         *domain = s;
         *dlen = n;
     } else {
@@ -261,7 +267,13 @@ int ref_parse(const char *s, image_ref *r, berr *e)
         if (strncmp(p, OFFICIAL_PREFIX, strlen(OFFICIAL_PREFIX)) == 0 &&
             !strchr(p + strlen(OFFICIAL_PREFIX), '/'))
             p += strlen(OFFICIAL_PREFIX);
-        n = snprintf(r->name, sizeof r->name, "%s", p);
+        /* "docker.io/a.b/c" keeps its domain: as "a.b/c" it would name the
+         * registry a.b (found by fuzz_reference). */
+        const char *slash = strchr(p, '/');
+        if (slash && reads_as_domain(p, (size_t)(slash - p)))
+            n = snprintf(r->name, sizeof r->name, DEFAULT_DOMAIN "/%s", p);
+        else
+            n = snprintf(r->name, sizeof r->name, "%s", p);
     } else {
         n = snprintf(r->name, sizeof r->name, "%.*s/%s", (int)dlen, domain, path);
     }

@@ -37,6 +37,11 @@ static const valid_case valid[] = {
      "localhost:5000/foo/bar:tag"},
     {"localhost/foo", "localhost/foo", "", "", "localhost/foo"},
     {"localhost", "localhost", "", "", "docker.io/library/localhost"},
+    /* a Hub path whose first element reads as a host keeps docker.io
+     * (fuzz_reference found "docker.io/docker.io/x/y" losing it) */
+    {"docker.io/lr.io/doc", "docker.io/lr.io/doc", "", "", "docker.io/lr.io/doc"},
+    {"docker.io/docker.io/lr.io/doc", "docker.io/docker.io/lr.io/doc", "", "", "docker.io/docker.io/lr.io/doc"},
+    {"docker.io/localhost/x", "docker.io/localhost/x", "", "", "docker.io/localhost/x"},
     {"foo:5000", "foo", "5000", "", "docker.io/library/foo:5000"},
     {"foo/bar@sha256:" HEX64, "foo/bar", "", "sha256:" HEX64,
      "docker.io/foo/bar@sha256:" HEX64},
