@@ -6,7 +6,7 @@
 # would build only that.
 .DEFAULT_GOAL := all
 
-PKGS_BUILD = build-essential pkg-config libuv1-dev libraft-dev libmsgpack-dev \
+PKGS_BUILD = build-essential pkg-config clang libuv1-dev libraft-dev libmsgpack-dev \
 	libsodium-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev \
 	libarchive-dev libnl-3-dev libnl-route-3-dev libnftables-dev \
 	libseccomp-dev libgnutls28-dev libcmocka-dev
@@ -73,7 +73,7 @@ PYTEST = /usr/bin/python3 -m pytest -q -n 2 --dist loadfile
 UNIT_BINS = $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRC))
 UNIT_BINS_ASAN = $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 
-.PHONY: FORCE all help deps run test unit unit-asan integration integration-asan install clean fixtures bench
+.PHONY: FORCE all help fuzz fuzz-build deps run test unit unit-asan integration integration-asan install clean fixtures bench
 .SECONDARY:
 
 all: deps build/berthd build/berth-init
@@ -134,6 +134,7 @@ test: deps
 	$(MAKE) integration
 	$(MAKE) unit-asan
 	$(MAKE) integration-asan
+	$(MAKE) fuzz FUZZ_SECONDS=$(CI_FUZZ_SECONDS)
 
 PREFIX ?= /usr/local
 install: deps build/berthd build/berth-init
@@ -149,6 +150,43 @@ bench: build/berthd build/berth-init fixtures
 	/usr/bin/python3 bench/containers.py
 	/usr/bin/python3 bench/network.py
 	/usr/bin/python3 bench/cluster.py
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang against the
+# daemon's own objects compiled with coverage, ASan and UBSan.  `make fuzz`
+# runs each for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/NAME);
+# what it finds is written to build/fuzz/crashes/ and fails the run.
+FUZZ_CC = clang
+FUZZ_SECONDS ?= 30
+CI_FUZZ_SECONDS ?= 5
+FUZZ_CFLAGS = $(filter-out -Werror -Wno-format-truncation,$(CFLAGS_BASE)) -O1 -g \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC(fuzz) $<"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+build/fuzz/obj/runtime/linux/seccomp_default.o: runtime/linux/seccomp_default.json
+build/fuzz/obj/api/system.o: build/gen/git_commit.h
+
+build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRC))
+	@echo "  LD $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz-build: deps $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@mkdir -p build/fuzz/crashes
+	@set -e; for t in $(FUZZ_BINS); do n=$$(basename $$t); \
+		mkdir -p build/fuzz/corpus/$$n; \
+		echo "== $$n ($(FUZZ_SECONDS) s)"; \
+		$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=1024 \
+			-artifact_prefix=build/fuzz/crashes/$$n- -print_final_stats=1 \
+			build/fuzz/corpus/$$n tests/fuzz/corpus/$$n 2>build/fuzz/$$n.log || \
+			{ tail -40 build/fuzz/$$n.log; exit 1; }; \
+		grep -E 'DONE|stat::average_exec_per_sec' build/fuzz/$$n.log | tail -2; \
+	done
 
 clean:
 	rm -rf build
