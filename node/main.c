@@ -9,6 +9,7 @@
 #include "lib/log.h"
 #include "node/config.h"
 #include "node/daemon.h"
+#include "raft/cluster_store.h"
 
 int main(int argc, char **argv)
 {
@@ -50,6 +51,7 @@ int main(int argc, char **argv)
         return 1;
     }
     uv_run(loop, UV_RUN_DEFAULT);
+    cluster_store_reap();
     uv_loop_close(loop);
     daemon_free(&d);
     return 0;

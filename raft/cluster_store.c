@@ -19,6 +19,7 @@
 #include <raft.h>
 #include <raft/uv.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,13 @@ struct cluster_store {
     int close_pending;
     void (*close_done)(void *arg);
     void *close_arg;
+
+    /* See guarded_io_close(). */
+    void (*io_close)(struct raft_io *io, raft_io_close_cb cb);
+    raft_io_close_cb io_closed;
+    bool io_close_fired;
+    uint64_t buried_at;             /* uv_now() when it went to the graveyard */
+    struct cluster_store *next_buried;
 };
 
 /* One proposal in flight; freed by its raft_apply callback, which libraft
@@ -215,13 +223,82 @@ bool cluster_store_ready(const cluster_store *cs)
 
 /* ---- open and close ----------------------------------------------------------- */
 
+/* libraft 0.15's raft_uv can call its close callback twice: an open
+ * segment leaves the queue its close check looks at before its writer has
+ * closed, so the close callback fires once the rest is quiet and again from
+ * the writer's own close callback, later (seen under load as a SEGV in
+ * libraft reading the struct uv we had freed in between).  So the callback
+ * is passed on once only, and the memory libraft may still touch (the store
+ * with its raft_io, the raft_uv and transport allocations) stays allocated
+ * for a while after close: closed stores wait in a graveyard and are
+ * released once they have been dead long enough, or when the loop has
+ * ended (cluster_store_reap). */
+#define CS_GRAVE_MS 10000
+
+static cluster_store *graveyard;
+
+static void release(cluster_store *cs)
+{
+    if (cs->raft_inited) {
+        raft_uv_close(&cs->io);
+        raft_uv_tcp_close(&cs->transport);
+    }
+    free(cs);
+}
+
+static void reap(uv_loop_t *loop, bool all)
+{
+    cluster_store **p = &graveyard;
+    while (*p) {
+        cluster_store *cs = *p;
+        if (all || (cs->loop == loop && uv_now(loop) - cs->buried_at >= CS_GRAVE_MS)) {
+            *p = cs->next_buried;
+            release(cs);
+        } else {
+            p = &cs->next_buried;
+        }
+    }
+}
+
+void cluster_store_reap(void)
+{
+    reap(NULL, true);
+}
+
+static void io_close_once(struct raft_io *io)
+{
+    cluster_store *cs = (cluster_store *)((char *)io - offsetof(cluster_store, io));
+    if (cs->io_close_fired)
+        return;
+    cs->io_close_fired = true;
+    cs->io_closed(io);
+}
+
+static void guarded_io_close(struct raft_io *io, raft_io_close_cb cb)
+{
+    cluster_store *cs = (cluster_store *)((char *)io - offsetof(cluster_store, io));
+    cs->io_closed = cb;
+    cs->io_close(io, io_close_once);
+}
+
+/* What nothing can reach once the store is closed goes now; the rest to the
+ * graveyard. */
 static void store_free(cluster_store *cs)
 {
     cs_fsm_free(cs->fsm);
+    cs->fsm = NULL;
     free(cs->dir);
     free(cs->raft_dir);
     free(cs->address);
-    free(cs);
+    cs->dir = cs->raft_dir = cs->address = NULL;
+    if (!cs->raft_inited) {
+        release(cs);
+        return;
+    }
+    reap(cs->loop, false);
+    cs->buried_at = uv_now(cs->loop);
+    cs->next_buried = graveyard;
+    graveyard = cs;
 }
 
 static void close_step(cluster_store *cs)
@@ -237,12 +314,7 @@ static void close_step(cluster_store *cs)
 
 static void raft_closed(struct raft *r)
 {
-    cluster_store *cs = r->data;
-    /* raft_close has closed raft_uv's files, timers and sockets; these only
-     * release memory. */
-    raft_uv_close(&cs->io);
-    raft_uv_tcp_close(&cs->transport);
-    close_step(cs);
+    close_step(r->data);
 }
 
 static void timer_closed(uv_handle_t *h)
@@ -373,6 +445,8 @@ int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out
         goto fail;
     }
     raft_uv_set_segment_size(&cs->io, CS_SEGMENT_SIZE);
+    cs->io_close = cs->io.close;
+    cs->io.close = guarded_io_close;
     rv = raft_init(&cs->raft, &cs->io, cs_fsm_raft(cs->fsm), cs->raft_id, cs->address);
     if (rv != 0) {
         rc = berr_set(e, -EIO, "cluster store: raft: %s", cs->raft.errmsg[0] ? cs->raft.errmsg : raft_strerror(rv));

@@ -77,6 +77,10 @@ bool cluster_store_ready(const cluster_store *cs);
  * called from the loop once everything is closed. */
 void cluster_store_close(cluster_store *cs, void (*done)(void *arg), void *arg);
 
+/* Releases the memory of every closed store (libraft may touch it for a
+ * while after close, see cluster_store.c); call once the loop has ended. */
+void cluster_store_reap(void);
+
 /* Removes everything under dir (the store must be closed): `swarm leave`
  * starts over with a fresh identity. */
 int cluster_store_wipe(const char *dir, berr *e);
