@@ -75,6 +75,11 @@ typedef struct rt_container {
     struct rt_io *io;
     struct rt_io_sink *pending_sinks;  /* attached before start: joined to io when it starts */
     struct rt_waiter *waiters;
+    /* Waiters being called (a depth, since one may fire others): a waiter
+     * may remove the container, whose memory must outlive the rest of the
+     * round; finish_remove leaves it doomed and the round frees it. */
+    int firing;
+    bool doomed;
     struct rt_health *health;
     uv_timer_t *restart_timer;
     uv_timer_t *stop_timer;      /* SIGKILL after the stop timeout */

@@ -88,7 +88,8 @@ static void stopped(void *arg, int exit_code, const char *error)
     (void)exit_code;
     (void)error;
     stop_ctx *s = arg;
-    if (s->emit_stop)
+    /* A stop waiter called before this one may have removed the container. */
+    if (s->emit_stop && !s->c->doomed)
         rt_container_emit(s->m, s->c, "stop", NULL);
     if (s->done)
         s->done(s->arg, 0, NULL);
@@ -222,7 +223,10 @@ static int finish_remove(rt_containers *m, rt_container *c, bool volumes, berr *
     if (volumes)   /* now that c no longer counts as a user */
         rt_mounts_remove_anonymous(m, c);
     rt_container_fire_waiters(c, true, NULL);
-    rt_container_free(c);
+    if (c->firing)
+        c->doomed = true;   /* removed from inside a waiter: the round frees it */
+    else
+        rt_container_free(c);
     return 0;
 }
 

@@ -96,12 +96,15 @@ void rt_container_fire_waiters(rt_container *c, bool removed, const char *error)
     int code = c->exit_code;
     char msg[sizeof c->error];
     snprintf(msg, sizeof msg, "%s", error ? error : (!removed && c->error[0]) ? c->error : "");
+    c->firing++;
     while (ready) {
         rt_waiter *w = ready;
         ready = w->next;
         w->fn(w->arg, code, msg[0] ? msg : NULL);
         free(w);
     }
+    if (--c->firing == 0 && c->doomed)
+        rt_container_free(c);
 }
 
 /* ---- exit --------------------------------------------------------------- */
