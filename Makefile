@@ -76,7 +76,11 @@ UNIT_BINS_ASAN = $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 .PHONY: FORCE all help fuzz fuzz-build deps run test unit unit-asan integration integration-asan install clean fixtures bench
 .SECONDARY:
 
-all: deps build/berthd build/berth-init
+# The compiler flags come from pkg-config, read when make starts: on a
+# fresh machine the packages are installed first and the build is a second
+# make that reads them.
+all: deps
+	@$(MAKE) --no-print-directory build/berthd build/berth-init
 
 help:
 	@echo "make              build build/berthd and build/berth-init (the default)"
@@ -110,7 +114,8 @@ build/asan/berth-init: build/berth-init
 	@mkdir -p build/asan
 	@cp $< $@
 
-run: deps build/berthd build/berth-init
+run: deps
+	@$(MAKE) --no-print-directory build/berthd build/berth-init
 	./build/berthd $(ARGS)
 
 fixtures: deps
@@ -137,7 +142,8 @@ test: deps
 	$(MAKE) fuzz FUZZ_SECONDS=$(CI_FUZZ_SECONDS)
 
 PREFIX ?= /usr/local
-install: deps build/berthd build/berth-init
+install: deps
+	@$(MAKE) --no-print-directory build/berthd build/berth-init
 	install -D -m 0755 build/berthd $(DESTDIR)$(PREFIX)/bin/berthd
 	install -D -m 0755 build/berth-init $(DESTDIR)$(PREFIX)/bin/berth-init
 	install -D -m 0644 deploy/berthd.service $(DESTDIR)/etc/systemd/system/berthd.service
