@@ -309,11 +309,14 @@ def test_system_df(d):
     d.docker("volume", "create", "dfvol")
     cid = d.docker("run", "-d", *NET, "-v", "dfvol:/d", "busybox", "sh", "-c",
                    "head -c 4096 /dev/zero > /d/f; head -c 2048 /dev/zero > /rw; sleep 60").out.strip()
+    # Both files are written once the container runs, the second after the
+    # first: wait for both (under load the second can lag the first poll).
     deadline = time.time() + 10
     while time.time() < deadline:
         df = d.json("GET", "/system/df")
         vol = [v for v in df["Volumes"] if v["Name"] == "dfvol"][0]
-        if vol["UsageData"]["Size"] == 4096:
+        c = [x for x in df["Containers"] if x["Id"] == cid][0]
+        if vol["UsageData"]["Size"] == 4096 and c["SizeRw"] >= 2048:
             break
         time.sleep(0.1)
     assert vol["UsageData"] == {"Size": 4096, "RefCount": 1}
