@@ -1,6 +1,8 @@
 #include "api/server.h"
 
+#include <ctype.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <stdio.h>
@@ -142,6 +144,7 @@ static void request_body(api_request *r, const char *data, size_t len)
             if (n < 0 && errno == EINTR)
                 continue;
             if (n < 0) {
+                r->body_errno = errno;
                 log_error("spooling request body: %s", strerror(errno));
                 r->body_failed = true;
                 break;
@@ -162,7 +165,13 @@ static void request_dispatch(api_request *r)
         return;
     }
     if (r->body_failed) {
-        api_reply_error(r, -EIO, "could not store the request body");
+        /* Go's wording, as dockerd reports a full disk: "write PATH: ERR". */
+        char msg[PATH_MAX + 128];
+        snprintf(msg, sizeof msg, "write %s: %s", r->body_path ? r->body_path : "request body",
+                 strerror(r->body_errno ? r->body_errno : EIO));
+        for (char *p = strstr(msg, ": ") ? strstr(msg, ": ") + 2 : msg; *p; p++)
+            *p = (char)tolower((unsigned char)*p);   /* Go's errno strings are lower case */
+        api_reply_error(r, -r->body_errno ?: -EIO, msg);
         return;
     }
     if (!r->route->handler) {
