@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -352,6 +353,20 @@ static int load_tls(berth_daemon *d, char **cert, char **key, char **ca, berr *e
     return 0;
 }
 
+/* libmicrohttpd's default cap is FD_SETSIZE - 4 (1020) connections a
+ * listener, after which it stops accepting: a thousand idle clients would
+ * lock everyone else out of the socket.  With epoll there is no such bound;
+ * half the descriptors the daemon may open go to API clients, the rest stay
+ * for containers, logs, layers and the stores. */
+static unsigned connection_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 1u << 19;
+    rlim_t half = rl.rlim_cur / 2;
+    return half < 64 ? 64 : half > (1u << 19) ? 1u << 19 : (unsigned)half;
+}
+
 static int listener_start(api_server *s, api_listener *l, berr *e)
 {
     berth_daemon *d = s->d;
@@ -376,6 +391,7 @@ static int listener_start(api_server *s, api_listener *l, berr *e)
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
+                              MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
                               MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
                               MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
                               MHD_OPTION_ARRAY, tls_opts,

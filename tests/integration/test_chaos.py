@@ -320,7 +320,10 @@ def test_kill_9_at_random_moments(make_daemon, fixtures):
             st, tasks = call(d, "GET", '/tasks?filters={"service":["%s"],"desired-state":["running"]}' % name)
             running = [t for t in tasks if t["Status"]["State"] == "running"]
             if len(running) != want:
-                lagging.append("%s: %d of %d" % (name, len(running), want))
+                st, every = call(d, "GET", '/tasks?filters={"service":["%s"]}' % name)
+                lagging.append("%s: %d of %d running; tasks: %s" % (name, len(running), want, [
+                    (t.get("Slot"), t["DesiredState"], t["Status"]["State"], t["Status"].get("Err", ""))
+                    for t in every]))
         if not lagging:
             break
         assert time.time() < deadline, "services did not converge: %s" % lagging
