@@ -312,7 +312,7 @@ int rt_image_tag(rt_image_store *s, const char *id, const char *ref, char moved_
     return 0;
 }
 
-static int insert_layer(rt_image_store *s, const layer_rec *l, berr *e)
+int images_insert_layer(rt_image_store *s, const layer_rec *l, berr *e)
 {
     cleanup_stmt sqlite3_stmt *st = NULL;
     int r = sql_prepare(s->db,
@@ -367,7 +367,7 @@ int images_register(rt_image_store *s, const char *id, json_t *config, const lay
     if (r < 0)
         return r;
     for (size_t i = 0; i < n && r == 0; i++)
-        r = insert_layer(s, &layers[i], e);
+        r = images_insert_layer(s, &layers[i], e);
     if (r == 0)
         r = insert_image(s, id, config, layers, n, e);
     if (r == 0)

@@ -43,6 +43,16 @@ int images_register(rt_image_store *s, const char *id, json_t *config, const lay
  * returns the bytes the removed layers held. */
 long long images_gc(rt_image_store *s, json_t *report);
 
+/* Worker steps shared by load, import and pull (transfer.c): put the
+ * uncompressed layer tar at tmp into the blob store and unpack it on parent;
+ * write config bytes as a blob (its digest, the image ID, into id). */
+int images_store_layer(rt_image_store *s, const char *tmp, const char *diff_id, const char *parent,
+                       layer_rec *out, berr *e);
+int images_store_config(rt_image_store *s, const char *bytes, size_t len, char id[DIGEST_BUF], berr *e);
+
+/* Records one layer row (kept if present); on the loop. */
+int images_insert_layer(rt_image_store *s, const layer_rec *l, berr *e);
+
 /* Transfer bookkeeping: begin before queuing work, end when it is done. */
 void images_transfer_begin(rt_image_store *s);
 void images_transfer_end(rt_image_store *s);
