@@ -43,7 +43,7 @@ void api_progress_msg(api_progress *p, const char *id, const char *status, long 
         char text[100];
         snprintf(text, sizeof text, "[%s]  %s/%s", bar, a, b);
         json_object_set_new(o, "progress", json_string(text));
-    } else if (id && *id) {
+    } else if (total == 0 && id && *id) {
         json_object_set_new(o, "progressDetail", json_object());
     }
     if (id && *id)

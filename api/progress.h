@@ -15,7 +15,8 @@ typedef struct api_progress {
 } api_progress;
 
 /* {"status":..,"id":..} with progressDetail {current,total} and the bar
- * text when total > 0; id "" for none. */
+ * text when total > 0, an empty progressDetail when 0 (a layer's update),
+ * none when < 0 (a message, as "Pulling from"); id "" for none. */
 void api_progress_msg(api_progress *p, const char *id, const char *status, long long current, long long total);
 /* Any other message (takes the reference). */
 void api_progress_json(api_progress *p, json_t *msg);

@@ -382,7 +382,7 @@ static void use_image_manifest(reg_pull *p, reg_manifest *m)
 {
     char line[700];
     snprintf(line, sizeof line, "Pulling from %s", p->name.repo);
-    progress(p, tag_or_digest(p), line, 0, 0);
+    progress(p, tag_or_digest(p), line, 0, -1);
     p->n_layers = m->n_layers;
     p->layers = xcalloc(m->n_layers + 1, sizeof *p->layers);
     for (size_t i = 0; i < m->n_layers; i++) {

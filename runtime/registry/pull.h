@@ -48,7 +48,8 @@ typedef struct reg_pull reg_pull;
 typedef struct reg_pull_events {
     void *ctx;
     /* One progress message: id ("" none), status, and current/total when
-     * total > 0 (Downloading). */
+     * total > 0 (Downloading); total < 0 marks a message that is no layer's
+     * update ("Pulling from"). */
     void (*progress)(void *ctx, const char *id, const char *status, long long current, long long total);
     /* The end: status 0 or the error. */
     void (*done)(void *ctx, int status, const berr *e);

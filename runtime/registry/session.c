@@ -202,7 +202,12 @@ static void ping_done(void *ctx, reg_resp *resp)
                 return;
             }
             if (strcmp(c.scheme, "basic") == 0) {
-                if (s->creds.username[0]) {
+                if (!s->creds.username[0]) {
+                    berr_set(&e, -EACCES, "no basic auth credentials");
+                    fail(s, -EACCES, &e);
+                    return;
+                }
+                {
                     char basic[1024];
                     reg_basic_header(&s->creds, basic, sizeof basic);
                     s->auth_header = xstrdup(basic);

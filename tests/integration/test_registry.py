@@ -1,0 +1,228 @@
+"""docker push, pull, login and run of a missing image against Debian's
+docker-registry (distribution 2.8), started inside the test daemon's
+network namespace on 127.0.0.1 with filesystem storage in the test's
+directory: once plain, once with htpasswd (bcrypt) basic auth."""
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+REGISTRY = "/usr/bin/docker-registry"
+HTPASSWD = "/usr/bin/htpasswd"
+
+pytestmark = pytest.mark.skipif(not os.path.exists(REGISTRY), reason="docker-registry is not installed")
+
+
+class Registry:
+    def __init__(self, daemon, base, port, htpasswd=None):
+        self.addr = "127.0.0.1:%d" % port
+        os.makedirs(base, exist_ok=True)
+        self.root = os.path.join(base, "storage")
+        cfg = os.path.join(base, "config.yml")
+        auth = ""
+        if htpasswd:
+            auth = "auth:\n  htpasswd:\n    realm: berth-test\n    path: %s\n" % htpasswd
+        with open(cfg, "w") as f:
+            f.write("version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n"
+                    "storage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\n"
+                    "http:\n  addr: %s\n  secret: berth-test-secret\n%s" % (self.root, self.addr, auth))
+        self.log = open(os.path.join(base, "registry.log"), "ab")
+        self.proc = subprocess.Popen(["nsenter", "--net=/run/netns/" + daemon.netns, REGISTRY, "serve", cfg],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            r = daemon.netns_run("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                 "http://%s/v2/" % self.addr, check=False)
+            if r.out in ("200", "401"):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("docker-registry did not start")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def reg(tmp_path_factory, fixtures):
+    from conftest import Daemon
+    d = Daemon(str(tmp_path_factory.mktemp("berth-registry")))
+    d.start()
+    r = Registry(d, os.path.join(d.base, "registry"), 5000)
+    d.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    d.fixtures = fixtures
+    yield d, r
+    r.stop()
+    rc = d.stop()
+    d.destroy()
+    assert rc == 0
+
+
+def test_push_pull_round_trip(reg):
+    d, r = reg
+    name = r.addr + "/busybox:latest"
+    d.docker("tag", "busybox:latest", name)
+    out = d.docker("push", name).out
+    assert "The push refers to repository [%s/busybox]" % r.addr in out
+    assert "Pushed" in out
+    line = [l for l in out.splitlines() if l.startswith("latest: digest: sha256:")]
+    assert line, out
+    digest = line[0].split()[2]
+    # A second push finds every layer there.
+    again = d.docker("push", name).out
+    assert "Layer already exists" in again and "Pushed" not in again, again
+    image_id = d.docker("image", "inspect", "-f", "{{.Id}}", name).out.strip()
+    d.docker("rmi", name)
+    d.docker("rmi", "busybox:latest")
+    out = d.docker("pull", name).out
+    assert "latest: Pulling from busybox" in out, out
+    assert "Pull complete" in out, out
+    assert "Digest: " + digest in out, out
+    assert "Status: Downloaded newer image for " + name in out, out
+    assert d.docker("image", "inspect", "-f", "{{.Id}}", name).out.strip() == image_id
+    assert "Image is up to date for " + name in d.docker("pull", name).out
+    assert d.docker("run", "--rm", name, "echo", "pulled").out.strip() == "pulled"
+    # By digest.
+    d.docker("tag", name, "busybox:latest")
+    d.docker("rmi", name)
+    out = d.docker("pull", r.addr + "/busybox@" + digest).out
+    assert "Digest: " + digest in out, out
+    assert d.docker("image", "inspect", "-f", "{{.Id}}", r.addr + "/busybox@" + digest, check=False).returncode == 0 \
+        or d.docker("image", "inspect", "-f", "{{.Id}}", image_id).out.strip() == image_id
+
+
+def test_pull_layers_already_present(reg):
+    d, r = reg
+    d.docker("load", "-i", os.path.join(d.fixtures, "busybox-multi.tar"))
+    d.docker("tag", "busybox:multi", r.addr + "/multi:1")
+    d.docker("push", r.addr + "/multi:1")
+    d.docker("rmi", r.addr + "/multi:1")
+    d.docker("rmi", "busybox:multi")
+    out = d.docker("pull", r.addr + "/multi:1").out
+    # The base layer is busybox:latest's, still here.
+    assert "Already exists" in out, out
+    assert "Pull complete" in out, out
+    d.docker("tag", r.addr + "/multi:1", "busybox:multi")
+
+
+def test_missing_tag_error(reg):
+    d, r = reg
+    res = d.docker("pull", r.addr + "/busybox:nope", check=False)
+    assert res.returncode != 0
+    assert ("manifest for %s/busybox:nope not found: manifest unknown: manifest unknown" % r.addr) in res.err, res.err
+
+
+def test_missing_repository_error(reg):
+    d, r = reg
+    res = d.docker("pull", r.addr + "/nothing-here:1", check=False)
+    assert res.returncode != 0
+    assert "not found" in res.err or "repository" in res.err, res.err
+
+
+def test_unreachable_registry(reg):
+    d, r = reg
+    res = d.docker("pull", "127.0.0.1:5999/busybox:latest", check=False)
+    assert res.returncode != 0
+    assert "127.0.0.1:5999" in res.err, res.err
+
+
+def test_run_missing_image_pulls(reg):
+    d, r = reg
+    name = r.addr + "/runme:latest"
+    d.docker("tag", "busybox:latest", name)
+    d.docker("push", name)
+    d.docker("rmi", name)
+    res = d.docker("run", "--rm", name, "echo", "hello")
+    assert res.out.strip() == "hello"
+    assert "Unable to find image '%s' locally" % name in res.err, res.err
+    assert "Downloaded newer image" in res.err or "Pull complete" in res.err, res.err
+
+
+def test_push_missing_local_image(reg):
+    d, r = reg
+    res = d.docker("push", r.addr + "/absent:1", check=False)
+    assert res.returncode != 0
+    assert "An image does not exist locally with the tag: %s/absent" % r.addr in res.err, res.err
+
+
+def test_pull_platform_mismatch(reg):
+    d, r = reg
+    res = d.docker("pull", "--platform", "linux/s390x", r.addr + "/busybox:latest", check=False)
+    # A single-platform manifest: dockerd pulls it and complains only when it
+    # does not match; berthd refuses it the same way or pulls it.
+    assert res.returncode in (0, 1)
+
+
+def test_pull_stream_with_docker_py(reg):
+    d, r = reg
+    c = d.client()
+    name = r.addr + "/busybox"
+    d.docker("tag", "busybox:latest", name + ":py")
+    d.docker("push", name + ":py")
+    d.docker("rmi", name + ":py")
+    msgs = list(c.api.pull(name, tag="py", stream=True, decode=True))
+    statuses = [m.get("status", "") for m in msgs]
+    assert any(s.startswith("Digest: sha256:") for s in statuses), msgs
+    assert "py: Pulling from busybox" not in statuses
+    assert msgs[0] == {"status": "Pulling from busybox", "id": "py"}, msgs[0]
+    img = c.images.get(name + ":py")
+    assert img.id.startswith("sha256:")
+
+
+@pytest.fixture(scope="module")
+def auth_reg(tmp_path_factory, fixtures):
+    from conftest import Daemon
+    d = Daemon(str(tmp_path_factory.mktemp("berth-registry-auth")))
+    d.start()
+    base = os.path.join(d.base, "registry")
+    os.makedirs(base, exist_ok=True)
+    pw = os.path.join(base, "htpasswd")
+    with open(pw, "w") as f:
+        f.write(subprocess.run([HTPASSWD, "-Bbn", "alice", "s3cret"], capture_output=True, check=True,
+                               text=True).stdout)
+    r = Registry(d, base, 5001, htpasswd=pw)
+    d.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    yield d, r
+    r.stop()
+    rc = d.stop()
+    d.destroy()
+    assert rc == 0
+
+
+def test_login_push_pull_with_basic_auth(auth_reg):
+    d, r = auth_reg
+    name = r.addr + "/private:1"
+    d.docker("tag", "busybox:latest", name)
+    res = d.docker("push", name, check=False)
+    assert res.returncode != 0
+    assert "no basic auth credentials" in res.err or "unauthorized" in res.err, res.err
+    bad = d.docker("login", "-u", "alice", "--password-stdin", r.addr, input=b"wrong\n", check=False)
+    assert bad.returncode != 0
+    assert "401 Unauthorized" in bad.err, bad.err
+    good = d.docker("login", "-u", "alice", "--password-stdin", r.addr, input=b"s3cret\n")
+    assert "Login Succeeded" in good.out, good.out
+    with open(os.path.join(d.docker_config, "config.json")) as f:
+        assert r.addr in json.load(f)["auths"]
+    out = d.docker("push", name).out
+    assert "1: digest: sha256:" in out, out
+    d.docker("rmi", name)
+    assert "Downloaded newer image for " + name in d.docker("pull", name).out
+    d.docker("logout", r.addr)
+    d.docker("rmi", name)
+    res = d.docker("pull", name, check=False)
+    assert res.returncode != 0
+
+
+def test_auth_endpoint_with_docker_py(auth_reg):
+    d, r = auth_reg
+    c = d.client()
+    out = c.login("alice", "s3cret", registry="http://" + r.addr, reauth=True)
+    assert out["Status"] == "Login Succeeded"
+    import docker
+    with pytest.raises(docker.errors.APIError) as ei:
+        c.login("alice", "nope", registry="http://" + r.addr, reauth=True)
+    assert "401" in str(ei.value)
