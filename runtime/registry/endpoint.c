@@ -169,13 +169,15 @@ int reg_insecure_entry_valid(const char *entry, berr *e)
 
 int reg_mirror_valid(const char *mirror, berr *e)
 {
-    const char *p = mirror ? strstr(mirror, "://") : NULL;
-    if (!p || (strncmp(mirror, "http://", 7) != 0 && strncmp(mirror, "https://", 8) != 0) || !p[3])
-        return berr_set(e, -EINVAL, "invalid mirror: unsupported scheme \"%s\" in \"%s\"",
-                        p ? "" : "", mirror ? mirror : "");
+    const char *m = mirror ? mirror : "";
+    const char *p = strstr(m, "://");
+    if (!p)
+        return berr_set(e, -EINVAL, "invalid mirror: unsupported scheme \"\" in \"%s\"", m);
+    if (strncmp(m, "http://", 7) != 0 && strncmp(m, "https://", 8) != 0)
+        return berr_set(e, -EINVAL, "invalid mirror: unsupported scheme \"%.*s\" in \"%s\"", (int)(p - m), m, m);
     const char *path = strchr(p + 3, '/');
-    if (path && path[1])
-        return berr_set(e, -EINVAL, "invalid mirror: path, query, or fragment at end of the URI \"%s\"", mirror);
+    if (!p[3] || (path && path[1]) || strchr(p + 3, '?') || strchr(p + 3, '#'))
+        return berr_set(e, -EINVAL, "invalid mirror: path, query, or fragment at end of the URI \"%s\"", m);
     return 0;
 }
 
