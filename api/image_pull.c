@@ -106,7 +106,8 @@ void api_image_pull(api_request *r)
                        .digest = ref.digest[0] ? ref.digest : NULL,
                        .tmp_dir = r->d->tmp_dir,
                        .options = &opts,
-                       .max_concurrent = (int)r->d->cfg.max_concurrent_downloads};
+                       .max_concurrent = (int)r->d->cfg.max_concurrent_downloads,
+                       .max_attempts = (int)r->d->cfg.max_download_attempts};
     if (reg_platform_parse(api_query(r, "platform"), &o.platform, &e) < 0) {
         api_reply_berr(r, &e);
         return;

@@ -29,6 +29,8 @@ typedef struct pull_layer {
     int fd;
     reg_req *req;
     uint64_t last_progress;
+    int attempts;              /* downloads tried */
+    uv_timer_t *retry;         /* the wait before the next try, NULL when none */
 } pull_layer;
 
 /* Where to look: mirrors first for Docker Hub names, then the registry. */
@@ -71,10 +73,16 @@ struct reg_pull {
 static void fetch_manifest(reg_pull *p, const char *ref);
 static void pump(reg_pull *p);
 
+static void timer_closed(uv_handle_t *h) { free(h); }
+
 static void layers_cleanup(reg_pull *p)
 {
     for (size_t i = 0; i < p->n_layers; i++) {
         pull_layer *l = &p->layers[i];
+        if (l->retry) {
+            uv_close((uv_handle_t *)l->retry, timer_closed);
+            l->retry = NULL;
+        }
         if (l->req) {
             reg_req *r = l->req;
             l->req = NULL;
@@ -212,14 +220,56 @@ static void blob_progress(void *ctx, long long now, long long total)
     progress(l->p, l->id, "Downloading", now, total > 0 ? total : l->d.size);
 }
 
+static int start_download(pull_layer *l);
+
+static void retry_fire(uv_timer_t *t)
+{
+    pull_layer *l = t->data;
+    uv_close((uv_handle_t *)t, timer_closed);
+    l->retry = NULL;
+    l->p->active--;
+    start_download(l);
+}
+
+/* A transport error or a short body: try again after 1 s, 2 s, 4 s ... from
+ * the start of a fresh file, until max-download-attempts. */
+static bool retry(pull_layer *l, const char *why)
+{
+    reg_pull *p = l->p;
+    int max = p->o.max_attempts > 0 ? p->o.max_attempts : 5;
+    if (++l->attempts >= max)
+        return false;
+    unsigned delay = 1u << (l->attempts - 1 < 5 ? l->attempts - 1 : 5);
+    log_info("pull %s: layer %s: %s; retrying in %u s", p->familiar, l->d.digest, why, delay);
+    if (l->fd >= 0)
+        close(l->fd);
+    l->fd = -1;
+    if (l->path[0])
+        unlink(l->path);
+    l->path[0] = 0;
+    char msg[64];
+    snprintf(msg, sizeof msg, "Retrying in %u second%s", delay, delay == 1 ? "" : "s");
+    progress(p, l->id, msg, 0, 0);
+    l->retry = xmalloc(sizeof *l->retry);
+    uv_timer_init(p->loop, l->retry);
+    l->retry->data = l;
+    uv_timer_start(l->retry, retry_fire, delay * 1000ull, 0);
+    return true; /* the layer keeps its download slot while it waits */
+}
+
 static void blob_done(void *ctx, reg_resp *resp)
 {
     pull_layer *l = ctx;
     reg_pull *p = l->p;
     l->req = NULL;
-    p->active--;
-    if (resp->status == -ECANCELED)
+    if (resp->status == -ECANCELED) {
+        p->active--;
         return;
+    }
+    bool short_body = resp->status == 0 && resp->code == 200 && l->d.size && resp->received < l->d.size;
+    if ((resp->status < 0 || short_body) && retry(l, short_body ? "short body" : resp->e.msg))
+        return;
+    p->active--;
     if (resp->status < 0) {
         fail(p, resp->status, "failed to download layer %s: %s", l->d.digest, resp->e.msg);
         return;
@@ -250,6 +300,8 @@ static void blob_done(void *ctx, reg_resp *resp)
 
 static int start_download(pull_layer *l)
 {
+    if (l->p->finished)
+        return -1;
     reg_pull *p = l->p;
     snprintf(l->path, sizeof l->path, "%s/pull-%s-XXXXXX", p->tmp_dir, l->id);
     l->fd = mkostemp(l->path, O_CLOEXEC);

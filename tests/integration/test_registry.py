@@ -5,6 +5,7 @@ directory: once plain, once with htpasswd (bcrypt) basic auth."""
 
 import json
 import os
+import signal
 import subprocess
 import time
 
@@ -17,8 +18,8 @@ pytestmark = pytest.mark.skipif(not os.path.exists(REGISTRY), reason="docker-reg
 
 
 class Registry:
-    def __init__(self, daemon, base, port, htpasswd=None):
-        self.addr = "127.0.0.1:%d" % port
+    def __init__(self, daemon, base, port, htpasswd=None, addr=None):
+        self.addr = addr or "127.0.0.1:%d" % port
         os.makedirs(base, exist_ok=True)
         self.root = os.path.join(base, "storage")
         cfg = os.path.join(base, "config.yml")
@@ -226,3 +227,123 @@ def test_auth_endpoint_with_docker_py(auth_reg):
     with pytest.raises(docker.errors.APIError) as ei:
         c.login("alice", "nope", registry="http://" + r.addr, reauth=True)
     assert "401" in str(ei.value)
+
+
+def push_digest(d, name):
+    out = d.docker("push", name).out
+    line = [l for l in out.splitlines() if ": digest: sha256:" in l]
+    assert line, out
+    return line[-1].split()[2]
+
+
+def test_multi_platform_index(reg):
+    """An OCI index built here and PUT raw: the host's platform by default,
+    --platform picks the other entry, and an absent platform is refused."""
+    d, r = reg
+    repo = r.addr + "/plat"
+    d.docker("load", "-i", os.path.join(d.fixtures, "busybox-multi.tar"))
+    d.docker("tag", "busybox:latest", repo + ":amd")
+    d.docker("tag", "busybox:multi", repo + ":arm")
+    amd, arm = push_digest(d, repo + ":amd"), push_digest(d, repo + ":arm")
+    def desc(digest, arch, variant=None):
+        out = d.netns_run("curl", "-sfI", "-H", "Accept: application/vnd.docker.distribution.manifest.v2+json",
+                          "http://%s/v2/plat/manifests/%s" % (r.addr, digest)).out
+        size = [l.split(":")[1].strip() for l in out.splitlines() if l.lower().startswith("content-length")][0]
+        p = {"os": "linux", "architecture": arch}
+        if variant:
+            p["variant"] = variant
+        return {"mediaType": "application/vnd.docker.distribution.manifest.v2+json", "digest": digest,
+                "size": int(size), "platform": p}
+    index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+             "manifests": [desc(amd, "amd64"), desc(arm, "arm64", "v8")]}
+    path = os.path.join(d.base, "index.json")
+    with open(path, "w") as f:
+        json.dump(index, f)
+    d.netns_run("curl", "-sf", "-X", "PUT", "-H", "Content-Type: application/vnd.oci.image.index.v1+json",
+                "--data-binary", "@" + path, "http://%s/v2/plat/manifests/idx" % r.addr)
+    ids = {t: d.docker("image", "inspect", "-f", "{{.Id}}", repo + ":" + t).out.strip() for t in ("amd", "arm")}
+    out = d.docker("pull", repo + ":idx").out
+    assert "Downloaded newer image" in out or "Image is up to date" in out, out
+    got = d.docker("image", "inspect", "-f", "{{.Id}}", repo + ":idx").out.strip()
+    assert got == ids["amd"] if os.uname().machine == "x86_64" else got == ids["arm"]
+    d.docker("rmi", repo + ":idx")
+    d.docker("pull", "--platform", "linux/arm64", repo + ":idx")
+    assert d.docker("image", "inspect", "-f", "{{.Id}}", repo + ":idx").out.strip() == ids["arm"]
+    res = d.docker("pull", "--platform", "linux/s390x", repo + ":idx", check=False)
+    assert res.returncode != 0
+    assert "no matching manifest for linux/s390x in the manifest list entries" in res.err, res.err
+
+
+def test_mirror_and_insecure_registry_after_reload(reg):
+    """registry-mirrors serve a Docker Hub name; insecure-registries (a CIDR)
+    lets a non-loopback plain-http registry in.  Both come with SIGHUP."""
+    d, r = reg
+    d.docker("tag", "busybox:latest", r.addr + "/library/busybox:mirrored")
+    push_digest(d, r.addr + "/library/busybox:mirrored")
+    d.netns_run("ip", "addr", "add", "10.99.0.1/32", "dev", "lo")
+    other = Registry(d, os.path.join(d.base, "registry-10"), 0, addr="10.99.0.1:5002")
+    try:
+        d.docker("tag", "busybox:latest", "10.99.0.1:5002/far:1")
+        res = d.docker("push", "10.99.0.1:5002/far:1", check=False)
+        assert res.returncode != 0  # https only: the registry speaks http
+        d.write_config({"registry-mirrors": ["http://" + r.addr], "insecure-registries": ["10.99.0.0/16"]})
+        d.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        push_digest(d, "10.99.0.1:5002/far:1")
+        d.docker("rmi", "10.99.0.1:5002/far:1")
+        assert "Downloaded newer image for 10.99.0.1:5002/far:1" in d.docker("pull", "10.99.0.1:5002/far:1").out
+        out = d.docker("pull", "busybox:mirrored").out
+        assert "Pulling from library/busybox" in out, out
+        assert "busybox:mirrored" in out, out
+    finally:
+        other.stop()
+        d.write_config({})
+        d.proc.send_signal(signal.SIGHUP)
+
+
+def registry_blob(r, digest):
+    h = digest.split(":")[1]
+    return os.path.join(r.root, "docker/registry/v2/blobs/sha256", h[:2], h, "data")
+
+
+def layer_digest(d, r, repo, tag):
+    out = d.netns_run("curl", "-sf", "-H", "Accept: application/vnd.docker.distribution.manifest.v2+json",
+                      "http://%s/v2/%s/manifests/%s" % (r.addr, repo, tag)).out
+    return json.loads(out)["layers"][0]["digest"]
+
+
+def test_registry_that_lies(make_daemon, fixtures, tmp_path):
+    """A corrupted blob fails the pull on its digest; a truncated one is
+    retried max-download-attempts times, then fails; nothing half-pulled
+    stays behind."""
+    d = make_daemon(config={"max-download-attempts": 2})
+    r = Registry(d, str(tmp_path / "registry"), 5000)
+    try:
+        d.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+        name = r.addr + "/liar:1"
+        d.docker("tag", "busybox:latest", name)
+        push_digest(d, name)
+        d.docker("rmi", name)
+        d.docker("rmi", "busybox:latest")
+        blob = registry_blob(r, layer_digest(d, r, "liar", "1"))
+        data = open(blob, "rb").read()
+        with open(blob, "wb") as f:
+            f.write(data[:100] + bytes([data[100] ^ 0xFF]) + data[101:])
+        res = d.docker("pull", name, check=False)
+        assert res.returncode != 0
+        assert "filesystem layer verification failed for digest" in res.err, res.err
+        with open(blob, "wb") as f:
+            f.write(data[: len(data) // 2])
+        res = d.docker("pull", name, check=False)
+        assert res.returncode != 0, res.out
+        assert "Retrying in 1 second" in res.out, res.out
+        assert d.docker("images", "-q").out.strip() == ""
+        leftovers = [f for f in os.listdir(os.path.join(d.data_root, "tmp")) if f.startswith(("pull-", "layer-"))]
+        assert leftovers == []
+        # The honest blob again: the pull works, the daemon is fine.
+        with open(blob, "wb") as f:
+            f.write(data)
+        assert "Downloaded newer image" in d.docker("pull", name).out
+        assert d.docker("run", "--rm", name, "true").returncode == 0
+    finally:
+        r.stop()
