@@ -336,7 +336,9 @@ def test_registry_that_lies(make_daemon, fixtures, tmp_path):
             f.write(data[: len(data) // 2])
         res = d.docker("pull", name, check=False)
         assert res.returncode != 0, res.out
-        assert "Retrying in 1 second" in res.out, res.out
+        # distribution either sends the short file (retried, then failed)
+        # or pads it to the size it cached (refused on the digest).
+        assert "Retrying in 1 second" in res.out or "verification failed" in res.err, (res.out, res.err)
         assert d.docker("images", "-q").out.strip() == ""
         leftovers = [f for f in os.listdir(os.path.join(d.data_root, "tmp")) if f.startswith(("pull-", "layer-"))]
         assert leftovers == []
