@@ -115,7 +115,7 @@ static const api_route routes[] = {
     {"GET", "/configs/{id}", api_config_absent, API_BODY_NONE},
     {"DELETE", "/configs/{id}", NULL, API_BODY_NONE},
     {"POST", "/configs/{id}/update", NULL, API_BODY_JSON},
-    {"GET", "/distribution/{name*}/json", NULL, API_BODY_NONE},
+    {"GET", "/distribution/{name*}/json", api_distribution_inspect, API_BODY_NONE},
     {"POST", "/session", NULL, API_BODY_NONE},
 };
 

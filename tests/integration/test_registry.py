@@ -272,6 +272,18 @@ def test_multi_platform_index(reg):
     res = d.docker("pull", "--platform", "linux/s390x", repo + ":idx", check=False)
     assert res.returncode != 0
     assert "no matching manifest for linux/s390x in the manifest list entries" in res.err, res.err
+    # /distribution/{name}/json: the index's descriptor and both platforms.
+    info = d.client().api.inspect_distribution(repo + ":idx")
+    assert info["Descriptor"]["mediaType"] == "application/vnd.oci.image.index.v1+json"
+    assert sorted(p["architecture"] for p in info["Platforms"]) == ["amd64", "arm64"]
+    one = d.client().api.inspect_distribution(repo + ":amd")
+    assert one["Descriptor"]["digest"] == amd
+    assert one["Platforms"][0]["os"] == "linux"
+    import docker
+    with pytest.raises(docker.errors.APIError) as ei:
+        d.client().api.inspect_distribution(repo + ":nope")
+    assert ei.value.response.status_code == 401
+    assert "manifest unknown" in str(ei.value)
 
 
 def test_mirror_and_insecure_registry_after_reload(reg):
