@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not os.path.exists(REGISTRY), reason="docker-reg
 
 
 class Registry:
-    def __init__(self, daemon, base, port, htpasswd=None, addr=None):
+    def __init__(self, daemon, base, port, htpasswd=None, addr=None, silly=None):
         self.addr = addr or "127.0.0.1:%d" % port
         os.makedirs(base, exist_ok=True)
         self.root = os.path.join(base, "storage")
@@ -26,6 +26,8 @@ class Registry:
         auth = ""
         if htpasswd:
             auth = "auth:\n  htpasswd:\n    realm: berth-test\n    path: %s\n" % htpasswd
+        if silly:
+            auth = "auth:\n  silly:\n    realm: %s\n    service: berth-test\n" % silly
         with open(cfg, "w") as f:
             f.write("version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n"
                     "storage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\n"
@@ -361,3 +363,83 @@ def test_registry_that_lies(make_daemon, fixtures, tmp_path):
         assert d.docker("run", "--rm", name, "true").returncode == 0
     finally:
         r.stop()
+
+
+TOKEN_SERVER = r'''
+import base64, json, sys, http.server
+port, log = int(sys.argv[1]), sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    n = 0
+    def handle_one(self):
+        H.n += 1
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode() if length else ""
+        with open(log, "a") as f:
+            f.write(json.dumps({"method": self.command, "path": self.path, "body": body,
+                                "auth": self.headers.get("Authorization") or ""}) + "\n")
+        auth = self.headers.get("Authorization") or ""
+        if auth.startswith("Basic ") and base64.b64decode(auth[6:]).startswith(b"bad:"):
+            self.send_response(401)
+            self.end_headers()
+            self.wfile.write(b'{"details":"incorrect username or password"}')
+            return
+        out = json.dumps({"access_token": "tok-%d" % H.n, "expires_in": 300,
+                          "refresh_token": "refresh-1"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+    do_GET = do_POST = handle_one
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+'''
+
+
+def test_bearer_token_registry(make_daemon, fixtures, tmp_path):
+    """The registry's token auth ('silly': any bearer passes) with a token
+    server of the test's own: anonymous pulls and pushes ask it for a token
+    with the repository scope; a login sends Basic credentials to it."""
+    d = make_daemon()
+    base = tmp_path / "registry"
+    base.mkdir()
+    log = str(tmp_path / "tokens.log")
+    script = str(tmp_path / "token_server.py")
+    with open(script, "w") as f:
+        f.write(TOKEN_SERVER)
+    tok = subprocess.Popen(["nsenter", "--net=/run/netns/" + d.netns, "/usr/bin/python3", script, "5005", log])
+    try:
+        r = Registry(d, str(base), 5000, silly="http://127.0.0.1:5005/token")
+        d.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+        name = r.addr + "/tok:1"
+        d.docker("tag", "busybox:latest", name)
+        push_digest(d, name)
+        d.docker("rmi", name)
+        assert "Downloaded newer image" in d.docker("pull", name).out
+        reqs = [json.loads(l) for l in open(log)]
+        paths = [q["path"] for q in reqs]
+        assert any("scope=repository%3Atok%3Apull%2Cpush" in p and "service=berth-test" in p for p in paths), paths
+        assert any(p.endswith("scope=repository%3Atok%3Apull") for p in paths), paths
+        assert all(q["auth"] == "" for q in reqs), reqs
+        good = d.docker("login", "-u", "alice", "--password-stdin", r.addr, input=b"pw\n")
+        assert "Login Succeeded" in good.out
+        last = [json.loads(l) for l in open(log)][-1]
+        assert last["auth"].startswith("Basic "), last
+        # The refresh token came back as IdentityToken; the CLI keeps it and
+        # the next pull trades it for an access token (OAuth POST).
+        with open(os.path.join(d.docker_config, "config.json")) as f:
+            assert json.load(f)["auths"][r.addr].get("identitytoken") == "refresh-1"
+        d.docker("rmi", name)
+        d.docker("pull", name)
+        last = [json.loads(l) for l in open(log)][-1]
+        assert last["method"] == "POST", last
+        assert "grant_type=refresh_token&refresh_token=refresh-1" in last["body"], last
+        assert "client_id=docker" in last["body"] and "scope=repository%3Atok%3Apull" in last["body"], last
+        bad = d.docker("login", "-u", "bad", "--password-stdin", r.addr, input=b"pw\n", check=False)
+        assert bad.returncode != 0
+        assert "incorrect username or password" in bad.err, bad.err
+        r.stop()
+    finally:
+        tok.terminate()
+        tok.wait(5)
