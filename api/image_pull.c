@@ -12,6 +12,7 @@
 #include "node/registry_config.h"
 #include "runtime/image/store.h"
 #include "runtime/registry/pull.h"
+#include "runtime/registry/tags.h"
 
 typedef struct pull_ctx {
     api_request *r;
@@ -19,7 +20,25 @@ typedef struct pull_ctx {
     reg_pull *pull;
     rt_image_store *images;
     bool done;
+    /* docker pull -a: the tags left, pulled one after the other. */
+    char name[REF_NAME_MAX];
+    char **tags;
+    size_t n_tags, next;
+    bool all, newer;
+    reg_platform platform;
+    reg_creds creds;
 } pull_ctx;
+
+static void ctx_free(pull_ctx *c)
+{
+    for (size_t i = 0; i < c->n_tags; i++)
+        free(c->tags[i]);
+    free(c->tags);
+    rt_images_release(c->images);
+    free(c);
+}
+
+static void pull_next(pull_ctx *c);
 
 static bool st_layer_exists(void *ctx, const char *chain)
 {
@@ -50,13 +69,34 @@ static void ev_progress(void *ctx, const char *id, const char *status, long long
     api_progress_msg(&c->prog, id, status, cur, total);
 }
 
+static void ev_committed(void *ctx, bool newer)
+{
+    pull_ctx *c = ctx;
+    c->newer = c->newer || newer;
+}
+
+static void end(pull_ctx *c, int status, const berr *e)
+{
+    c->done = true;
+    api_progress_end(&c->prog, status, e);
+    ctx_free(c);
+}
+
 static void ev_done(void *ctx, int status, const berr *e)
 {
     pull_ctx *c = ctx;
-    c->done = true;
-    rt_images_release(c->images);
-    api_progress_end(&c->prog, status, e);
-    free(c);
+    c->pull = NULL;
+    if (status == 0 && c->next < c->n_tags) {
+        pull_next(c);
+        return;
+    }
+    if (status == 0 && c->all) {
+        char line[REF_NAME_MAX + 64];
+        snprintf(line, sizeof line, "Status: %s for %s", c->newer ? "Downloaded newer image" : "Image is up to date",
+                 c->name);
+        api_progress_msg(&c->prog, "", line, 0, 0);
+    }
+    end(c, status, e);
 }
 
 /* The client left mid-stream: stop the pull (its done() does not run). */
@@ -67,8 +107,50 @@ static void on_gone(void *ctx)
         return;
     c->done = true;
     reg_pull_cancel(c->pull);
-    rt_images_release(c->images);
-    free(c);
+    ctx_free(c);
+}
+
+/* Starts the pull of the next tag (or the one digest, stored as a tag). */
+static void pull_next(pull_ctx *c)
+{
+    const char *t = c->tags[c->next++];
+    bool by_digest = strncmp(t, "sha256:", 7) == 0;
+    reg_options opts = registry_config_options(&c->r->d->cfg);
+    reg_pull_opts o = {.familiar = c->name,
+                       .tag = by_digest ? NULL : t,
+                       .digest = by_digest ? t : NULL,
+                       .tmp_dir = c->r->d->tmp_dir,
+                       .options = &opts,
+                       .platform = c->platform,
+                       .creds = c->creds,
+                       .max_concurrent = (int)c->r->d->cfg.max_concurrent_downloads,
+                       .max_attempts = (int)c->r->d->cfg.max_download_attempts,
+                       .no_status = c->all};
+    reg_pull_store st = {.ctx = c, .layer_exists = st_layer_exists, .unpack = st_unpack, .commit = st_commit};
+    reg_pull_events ev = {.ctx = c, .progress = ev_progress, .committed = ev_committed, .done = ev_done};
+    /* done() may run before start returns (a bad name); c may be gone then. */
+    reg_pull *p = reg_pull_start(c->r->d->registry, c->r->d->loop, &o, &st, &ev);
+    if (p)
+        c->pull = p;
+}
+
+static void tags_done(void *ctx, int status, const berr *e, const char *const *tags, size_t n)
+{
+    pull_ctx *c = ctx;
+    if (status < 0) {
+        end(c, status, e);
+        return;
+    }
+    if (n == 0) {
+        berr none = {0};
+        berr_set(&none, -ENOENT, "no tags available for %s", c->name);
+        end(c, -ENOENT, &none);
+        return;
+    }
+    c->tags = xcalloc(n, sizeof *c->tags);
+    for (size_t i = 0; i < n; i++)
+        c->tags[c->n_tags++] = xstrdup(tags[i]);
+    pull_next(c);
 }
 
 void api_image_pull(api_request *r)
@@ -96,32 +178,26 @@ void api_image_pull(api_request *r)
             snprintf(ref.tag, sizeof ref.tag, "%s", tag);
         }
     }
-    if (!ref.tag[0] && !ref.digest[0]) {
-        api_reply_error(r, -ENOSYS, "pulling every tag of a repository (docker pull -a) is not implemented by berthd yet");
-        return;
-    }
-    reg_options opts = registry_config_options(&r->d->cfg);
-    reg_pull_opts o = {.familiar = ref.name,
-                       .tag = ref.digest[0] ? NULL : ref.tag,
-                       .digest = ref.digest[0] ? ref.digest : NULL,
-                       .tmp_dir = r->d->tmp_dir,
-                       .options = &opts,
-                       .max_concurrent = (int)r->d->cfg.max_concurrent_downloads,
-                       .max_attempts = (int)r->d->cfg.max_download_attempts};
-    if (reg_platform_parse(api_query(r, "platform"), &o.platform, &e) < 0) {
+    pull_ctx *c = xcalloc(1, sizeof *c);
+    if (reg_platform_parse(api_query(r, "platform"), &c->platform, &e) < 0) {
+        free(c);
         api_reply_berr(r, &e);
         return;
     }
-    reg_creds_from_header(api_header(r, "X-Registry-Auth"), &o.creds);
-    pull_ctx *c = xcalloc(1, sizeof *c);
     c->r = r;
     c->images = r->d->images;
     c->prog = (api_progress){.r = r, .on_gone = on_gone, .ctx = c};
-    reg_pull_store st = {.ctx = c, .layer_exists = st_layer_exists, .unpack = st_unpack, .commit = st_commit};
-    reg_pull_events ev = {.ctx = c, .progress = ev_progress, .done = ev_done};
+    snprintf(c->name, sizeof c->name, "%s", ref.name);
+    reg_creds_from_header(api_header(r, "X-Registry-Auth"), &c->creds);
     rt_images_hold(c->images);
-    /* done() may run before start returns (a bad name); c is gone then. */
-    reg_pull *p = reg_pull_start(r->d->registry, r->d->loop, &o, &st, &ev);
-    if (p)
-        c->pull = p;
+    if (!ref.tag[0] && !ref.digest[0]) {
+        /* No tag and no digest: docker pull -a, every tag the registry lists. */
+        c->all = true;
+        reg_options opts = registry_config_options(&r->d->cfg);
+        reg_tags_list(r->d->registry, c->name, &c->creds, &opts, tags_done, c);
+        return;
+    }
+    c->tags = xcalloc(1, sizeof *c->tags);
+    c->tags[c->n_tags++] = xstrdup(ref.digest[0] ? ref.digest : ref.tag);
+    pull_next(c);
 }

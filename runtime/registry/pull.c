@@ -180,9 +180,15 @@ static void commit(reg_pull *p)
     char line[600], full[700];
     snprintf(line, sizeof line, "Digest: %s", p->manifest_digest);
     progress(p, "", line, 0, 0);
-    ref_text(p, full, sizeof full);
-    snprintf(line, sizeof line, "Status: %s for %s", newer ? "Downloaded newer image" : "Image is up to date", full);
-    progress(p, "", line, 0, 0);
+    if (p->o.no_status) {
+        if (!p->canceled && p->ev.committed)
+            p->ev.committed(p->ev.ctx, newer);
+    } else {
+        ref_text(p, full, sizeof full);
+        snprintf(line, sizeof line, "Status: %s for %s", newer ? "Downloaded newer image" : "Image is up to date",
+                 full);
+        progress(p, "", line, 0, 0);
+    }
     finish(p, 0, NULL);
 }
 

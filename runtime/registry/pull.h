@@ -41,6 +41,7 @@ typedef struct reg_pull_opts {
     const reg_options *options; /* mirrors, insecure registries (may be NULL) */
     int max_concurrent;         /* 0: 3 */
     int max_attempts;           /* 0: 5 */
+    bool no_status;             /* one tag of pull -a: no "Status:" line, committed() says it */
 } reg_pull_opts;
 
 typedef struct reg_pull reg_pull;
@@ -51,6 +52,8 @@ typedef struct reg_pull_events {
      * total > 0 (Downloading); total < 0 marks a message that is no layer's
      * update ("Pulling from"). */
     void (*progress)(void *ctx, const char *id, const char *status, long long current, long long total);
+    /* With no_status: whether the image or tag changed (before done). */
+    void (*committed)(void *ctx, bool newer);
     /* The end: status 0 or the error. */
     void (*done)(void *ctx, int status, const berr *e);
 } reg_pull_events;

@@ -443,3 +443,22 @@ def test_bearer_token_registry(make_daemon, fixtures, tmp_path):
     finally:
         tok.terminate()
         tok.wait(5)
+
+
+def test_pull_all_tags(reg):
+    d, r = reg
+    repo = r.addr + "/alltags"
+    d.docker("tag", "busybox:latest", repo + ":one")
+    d.docker("tag", "busybox:latest", repo + ":two")
+    push_digest(d, repo + ":one")
+    push_digest(d, repo + ":two")
+    d.docker("rmi", repo + ":one", repo + ":two")
+    out = d.docker("pull", "-a", repo).out
+    assert "one: Pulling from alltags" in out and "two: Pulling from alltags" in out, out
+    assert out.count("Digest: sha256:") == 2, out
+    assert "Status: Downloaded newer image for " + repo + "\n" in out, out
+    for t in ("one", "two"):
+        d.docker("image", "inspect", repo + ":" + t)
+    assert "Status: Image is up to date for " + repo in d.docker("pull", "-a", repo).out
+    res = d.docker("pull", "-a", r.addr + "/never-pushed", check=False)
+    assert res.returncode != 0
