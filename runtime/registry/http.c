@@ -27,6 +27,7 @@ struct reg_req {
     int upload_fd;
     long long upload_len, upload_off;
     int out_fd;
+    long long max_file;
     size_t max_body;
     digest_ctx dg;
     char errbuf[CURL_ERROR_SIZE];
@@ -253,6 +254,11 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userp)
     long code = 0;
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
     if (r->out_fd >= 0 && code >= 200 && code < 300) {
+        if (r->max_file > 0 && r->resp.received + (long long)n > r->max_file) {
+            r->resp.status = berr_set(&r->resp.e, -EFBIG, "the registry sent more than the %lld bytes expected",
+                                      r->max_file);
+            return 0;
+        }
         size_t off = 0;
         while (off < n) {
             ssize_t w = write(r->out_fd, data + off, n - off);
@@ -322,6 +328,7 @@ reg_req *reg_http_start(reg_http *h, const reg_req_opts *o, reg_http_done done, 
     r->ctx = ctx;
     r->progress = o->progress;
     r->out_fd = o->out_fd;
+    r->max_file = o->max_file;
     r->upload_fd = o->upload_fd;
     r->upload_len = o->upload_len;
     r->max_body = o->max_body ? o->max_body : (1u << 20);

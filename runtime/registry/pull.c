@@ -273,7 +273,8 @@ static void blob_done(void *ctx, reg_resp *resp)
         return;
     }
     bool short_body = resp->status == 0 && resp->code == 200 && l->d.size && resp->received < l->d.size;
-    if ((resp->status < 0 || short_body) && retry(l, short_body ? "short body" : resp->e.msg))
+    if ((short_body || (resp->status < 0 && resp->status != -EFBIG)) &&
+        retry(l, short_body ? "short body" : resp->e.msg))
         return;
     p->active--;
     if (resp->status < 0) {
@@ -318,7 +319,8 @@ static int start_download(pull_layer *l)
     }
     cleanup_free char *url = reg_url("x", "x", p->name.repo, "blobs", l->d.digest);
     const char *path = strstr(url, "/v2/");
-    reg_req_opts o = {.url = path, .upload_fd = -1, .out_fd = l->fd, .follow = true, .progress = blob_progress};
+    reg_req_opts o = {.url = path, .upload_fd = -1, .out_fd = l->fd, .max_file = l->d.size, .follow = true,
+                      .progress = blob_progress};
     l->st = L_DOWNLOADING;
     p->active++;
     l->req = reg_session_request(p->sess, &o, blob_done, l);

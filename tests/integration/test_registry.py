@@ -143,6 +143,13 @@ def test_run_missing_image_pulls(reg):
     assert res.out.strip() == "hello"
     assert "Unable to find image '%s' locally" % name in res.err, res.err
     assert "Downloaded newer image" in res.err or "Pull complete" in res.err, res.err
+    # --pull always asks the registry again; --pull never does not.
+    res = d.docker("run", "--rm", "--pull", "always", name, "true")
+    assert "Image is up to date for " + name in res.err + res.out, (res.out, res.err)
+    d.docker("rmi", name)
+    res = d.docker("run", "--rm", "--pull", "never", name, "true", check=False)
+    assert res.returncode != 0 and "No such image: " + name in res.err, res.err
+    assert d.docker("pull", "-q", name).out.strip() == name
 
 
 def test_push_missing_local_image(reg):
@@ -462,3 +469,84 @@ def test_pull_all_tags(reg):
     assert "Status: Image is up to date for " + repo in d.docker("pull", "-a", repo).out
     res = d.docker("pull", "-a", r.addr + "/never-pushed", check=False)
     assert res.returncode != 0
+
+
+EVIL_REGISTRY = r'''
+import hashlib, json, sys, http.server, socketserver
+port = int(sys.argv[1])
+config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                     "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "0" * 64]}}).encode()
+cdig = "sha256:" + hashlib.sha256(config).hexdigest()
+ldig = "sha256:" + "ab" * 32
+def manifest(size):
+    return json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                       "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+                                  "size": len(config), "digest": cdig},
+                       "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                                   "size": size, "digest": ldig}]}).encode()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def reply(self, body, ctype="application/json"):
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_GET(self):
+        p = self.path
+        mt = "application/vnd.docker.distribution.manifest.v2+json"
+        if p == "/v2/":
+            return self.reply(b"{}")
+        if p == "/v2/evil/manifests/huge":
+            return self.reply(b" " * (5 << 20) + manifest(10), mt)
+        if p == "/v2/evil/manifests/endless":
+            return self.reply(manifest(1000), mt)
+        if p == "/v2/evil/blobs/" + cdig:
+            return self.reply(config, "application/octet-stream")
+        if p == "/v2/evil/blobs/" + ldig:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            try:
+                while True:
+                    self.wfile.write(b"\0" * 65536)
+            except OSError:
+                return
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+S(("127.0.0.1", port), H).serve_forever()
+'''
+
+
+def test_hostile_registry(make_daemon, tmp_path):
+    """A manifest over 4 MiB and a layer that never ends fail the pull
+    with a clear error, fast, and leave no file behind."""
+    d = make_daemon()
+    script = str(tmp_path / "evil.py")
+    with open(script, "w") as f:
+        f.write(EVIL_REGISTRY)
+    evil = subprocess.Popen(["nsenter", "--net=/run/netns/" + d.netns, "/usr/bin/python3", script, "5010"])
+    try:
+        deadline = time.time() + 10
+        while d.netns_run("curl", "-sf", "http://127.0.0.1:5010/v2/", check=False).returncode != 0:
+            assert time.time() < deadline
+            time.sleep(0.1)
+        res = d.docker("pull", "127.0.0.1:5010/evil:huge", check=False)
+        assert res.returncode != 0
+        assert "registry response over 4194304 bytes" in res.err, res.err
+        started = time.time()
+        res = d.docker("pull", "127.0.0.1:5010/evil:endless", check=False, timeout=60)
+        assert res.returncode != 0
+        assert "the registry sent more than the 1000 bytes expected" in res.out + res.err, (res.out, res.err)
+        assert time.time() - started < 20
+        assert [f for f in os.listdir(os.path.join(d.data_root, "tmp")) if f.startswith("pull-")] == []
+        assert d.docker("images", "-q").out.strip() == ""
+    finally:
+        evil.terminate()
+        evil.wait(5)
