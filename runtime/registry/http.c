@@ -15,7 +15,10 @@ struct reg_http {
     CURLM *multi;
     uv_timer_t timer;
     reg_req *reqs;            /* in flight, doubly linked */
+    void *shared;
 };
+
+void **reg_http_shared(reg_http *h) { return &h->shared; }
 
 struct reg_req {
     reg_http *h;

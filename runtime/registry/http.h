@@ -53,6 +53,11 @@ typedef struct reg_req_opts {
 
 typedef void (*reg_http_done)(void *ctx, reg_resp *resp);
 
+/* One pointer the client's users may hang on it: the pulls' table of blob
+ * downloads in flight (pull.c), shared by every pull of the daemon.  It
+ * must be empty (NULL) again when the client closes. */
+void **reg_http_shared(reg_http *h);
+
 /* Starts a request; done(ctx, resp) runs on the loop exactly once (resp is
  * freed after it returns).  Returns the request for reg_http_cancel. */
 reg_req *reg_http_start(reg_http *h, const reg_req_opts *o, reg_http_done done, void *ctx);

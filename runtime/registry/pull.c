@@ -16,7 +16,11 @@
 
 #define CONFIG_MAX (8u << 20)
 
-typedef enum { L_EXISTS, L_WAITING, L_DOWNLOADING, L_DOWNLOADED, L_UNPACKING, L_DONE } layer_state;
+/* L_SHARED: another download of the same blob (this pull's or another's)
+ * is under way; its file is linked to this layer when it completes. */
+typedef enum { L_EXISTS, L_WAITING, L_SHARED, L_DOWNLOADING, L_DOWNLOADED, L_UNPACKING, L_DONE } layer_state;
+
+typedef struct blob_share blob_share;
 
 typedef struct pull_layer {
     reg_pull *p;
@@ -31,7 +35,19 @@ typedef struct pull_layer {
     uint64_t last_progress;
     int attempts;              /* downloads tried */
     uv_timer_t *retry;         /* the wait before the next try, NULL when none */
+    blob_share *share;         /* the download this layer owns or waits for */
 } pull_layer;
+
+/* A blob being downloaded, and the layers (of any pull) waiting for it:
+ * never two downloads of one blob at a time. */
+struct blob_share {
+    blob_share *next;
+    char digest[DIGEST_BUF];
+    pull_layer *owner;
+    pull_layer **waiters;
+    size_t n_waiters;
+    bool unpacking;            /* downloaded; the owner is unpacking it */
+};
 
 /* Where to look: mirrors first for Docker Hub names, then the registry. */
 typedef struct pull_endpoint {
@@ -67,13 +83,138 @@ struct reg_pull {
     size_t next_unpack;
     bool unpacking;
     bool canceled, finished;
+    uv_timer_t *kick;           /* a shared download ended: pump on the next turn */
     berr err;                   /* the first endpoint error (reported if all fail) */
 };
 
 static void fetch_manifest(reg_pull *p, const char *ref);
 static void pump(reg_pull *p);
+static void progress(reg_pull *p, const char *id, const char *status, long long cur, long long total);
 
 static void timer_closed(uv_handle_t *h) { free(h); }
+
+static blob_share **share_head(reg_pull *p) { return (blob_share **)reg_http_shared(p->h); }
+
+static void kicked(uv_timer_t *t)
+{
+    reg_pull *p = t->data;
+    pump(p);
+}
+
+/* Pumps p on the loop's next turn: never from inside another pull's
+ * callback, which could free p (or the caller) under its feet. */
+static void kick(reg_pull *p)
+{
+    if (p->finished)
+        return;
+    if (!p->kick) {
+        p->kick = xmalloc(sizeof *p->kick);
+        uv_timer_init(p->loop, p->kick);
+        p->kick->data = p;
+    }
+    uv_timer_start(p->kick, kicked, 0, 0);
+}
+
+static void share_unlink(reg_pull *p, blob_share *sh)
+{
+    for (blob_share **pp = share_head(p); *pp; pp = &(*pp)->next)
+        if (*pp == sh) {
+            *pp = sh->next;
+            break;
+        }
+}
+
+/* The owner's download is complete: each waiter gets a link to its file
+ * and counts as downloaded.  The entry stays while the owner unpacks, so a
+ * pull arriving meanwhile waits for the layer instead of fetching it. */
+static void share_handoff(pull_layer *owner)
+{
+    blob_share *sh = owner->share;
+    if (!sh)
+        return;
+    sh->unpacking = true;
+    for (size_t i = 0; i < sh->n_waiters; i++) {
+        pull_layer *w = sh->waiters[i];
+        reg_pull *wp = w->p;
+        w->share = NULL;
+        w->st = L_WAITING;
+        snprintf(w->path, sizeof w->path, "%s/pull-%s-shared-XXXXXX", wp->tmp_dir, w->id);
+        int fd = mkostemp(w->path, O_CLOEXEC);
+        if (fd >= 0) {
+            close(fd);
+            unlink(w->path);
+        }
+        if (fd >= 0 && link(owner->path, w->path) == 0) {
+            w->st = L_DOWNLOADED;
+            progress(wp, w->id, "Download complete", 0, 0);
+        } else {
+            w->path[0] = 0;
+        }
+        if (wp != owner->p)
+            kick(wp);
+    }
+    sh->n_waiters = 0;
+}
+
+/* The owner is done with the blob (unpacked with ok, or failed): layers
+ * that joined while it unpacked find their layer there when their chain is
+ * the owner's; the others (and all on failure) download it themselves. */
+static void share_release(pull_layer *owner, bool ok)
+{
+    blob_share *sh = owner->share;
+    if (!sh)
+        return;
+    owner->share = NULL;
+    share_unlink(owner->p, sh);
+    for (size_t i = 0; i < sh->n_waiters; i++) {
+        pull_layer *w = sh->waiters[i];
+        reg_pull *wp = w->p;
+        w->share = NULL;
+        w->st = L_WAITING;
+        if (ok && sh->unpacking && wp->store.layer_exists(wp->store.ctx, w->chain)) {
+            w->st = L_EXISTS;
+            progress(wp, w->id, "Already exists", 0, 0);
+        }
+        kick(wp); /* on the next turn: not from inside a callback of ours */
+    }
+    free(sh->waiters);
+    free(sh);
+}
+
+/* Removes a waiting layer from the download it waits for. */
+static void share_leave(pull_layer *w)
+{
+    blob_share *sh = w->share;
+    if (!sh)
+        return;
+    w->share = NULL;
+    for (size_t i = 0; i < sh->n_waiters; i++)
+        if (sh->waiters[i] == w) {
+            sh->waiters[i] = sh->waiters[--sh->n_waiters];
+            break;
+        }
+}
+
+/* Joins a download of l's blob in flight; false when there is none (l
+ * then owns the one it starts). */
+static bool share_join(pull_layer *l)
+{
+    for (blob_share *sh = *share_head(l->p); sh; sh = sh->next)
+        if (strcmp(sh->digest, l->d.digest) == 0) {
+            sh->waiters = xrealloc(sh->waiters, (sh->n_waiters + 1) * sizeof *sh->waiters);
+            sh->waiters[sh->n_waiters++] = l;
+            l->share = sh;
+            l->st = L_SHARED;
+            return true;
+        }
+    blob_share *sh = xcalloc(1, sizeof *sh);
+    snprintf(sh->digest, sizeof sh->digest, "%s", l->d.digest);
+    sh->owner = l;
+    sh->next = *share_head(l->p);
+    *share_head(l->p) = sh;
+    l->share = sh;
+    return false;
+}
 
 static void layers_cleanup(reg_pull *p)
 {
@@ -83,6 +224,10 @@ static void layers_cleanup(reg_pull *p)
             uv_close((uv_handle_t *)l->retry, timer_closed);
             l->retry = NULL;
         }
+        if (l->st == L_SHARED)
+            share_leave(l);
+        else
+            share_release(l, false);
         if (l->req) {
             reg_req *r = l->req;
             l->req = NULL;
@@ -100,6 +245,8 @@ static void layers_cleanup(reg_pull *p)
 static void pull_free(reg_pull *p)
 {
     layers_cleanup(p);
+    if (p->kick)
+        uv_close((uv_handle_t *)p->kick, timer_closed);
     if (p->req) {
         reg_req *r = p->req;
         p->req = NULL;
@@ -200,6 +347,7 @@ static void unpacked(void *arg, int status, const berr *e)
     reg_pull *p = l->p;
     p->unpacking = false;
     l->path[0] = 0; /* the store took (or removed) the file */
+    share_release(l, status == 0);
     if (p->finished) {
         pull_free(p);
         return;
@@ -270,6 +418,7 @@ static void blob_done(void *ctx, reg_resp *resp)
     l->req = NULL;
     if (resp->status == -ECANCELED) {
         p->active--;
+        share_release(l, false);
         return;
     }
     bool short_body = resp->status == 0 && resp->code == 200 && l->d.size && resp->received < l->d.size;
@@ -277,6 +426,8 @@ static void blob_done(void *ctx, reg_resp *resp)
         retry(l, short_body ? "short body" : resp->e.msg))
         return;
     p->active--;
+    if (resp->status < 0 || resp->code != 200 || strcmp(resp->digest, l->d.digest) != 0)
+        share_release(l, false);
     if (resp->status < 0) {
         fail(p, resp->status, "failed to download layer %s: %s", l->d.digest, resp->e.msg);
         return;
@@ -302,6 +453,7 @@ static void blob_done(void *ctx, reg_resp *resp)
     l->fd = -1;
     l->st = L_DOWNLOADED;
     progress(p, l->id, "Download complete", 0, 0);
+    share_handoff(l);
     pump(p);
 }
 
@@ -333,9 +485,17 @@ static void pump(reg_pull *p)
     if (p->finished)
         return;
     int max = p->o.max_concurrent > 0 ? p->o.max_concurrent : 3;
-    for (size_t i = 0; i < p->n_layers && p->active < max; i++)
-        if (p->layers[i].st == L_WAITING && start_download(&p->layers[i]) < 0)
+    for (size_t i = 0; i < p->n_layers && p->active < max; i++) {
+        pull_layer *l = &p->layers[i];
+        if (l->st != L_WAITING)
+            continue;
+        if (share_join(l)) {
+            progress(p, l->id, "Waiting", 0, 0);
+            continue;
+        }
+        if (start_download(l) < 0)
             return;
+    }
     while (!p->unpacking && p->next_unpack < p->n_layers) {
         pull_layer *l = &p->layers[p->next_unpack];
         if (l->st == L_EXISTS) {

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not os.path.exists(REGISTRY), reason="docker-reg
 
 
 class Registry:
-    def __init__(self, daemon, base, port, htpasswd=None, addr=None, silly=None):
+    def __init__(self, daemon, base, port, htpasswd=None, addr=None, silly=None, accesslog=False):
         self.addr = addr or "127.0.0.1:%d" % port
         os.makedirs(base, exist_ok=True)
         self.root = os.path.join(base, "storage")
@@ -32,6 +32,12 @@ class Registry:
             f.write("version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n"
                     "storage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\n"
                     "http:\n  addr: %s\n  secret: berth-test-secret\n%s" % (self.root, self.addr, auth))
+        if accesslog:
+            with open(cfg) as f:
+                text = f.read().replace("disabled: true", "disabled: false")
+            with open(cfg, "w") as f:
+                f.write(text)
+        self.log_path = os.path.join(base, "registry.log")
         self.log = open(os.path.join(base, "registry.log"), "ab")
         self.proc = subprocess.Popen(["nsenter", "--net=/run/netns/" + daemon.netns, REGISTRY, "serve", cfg],
                                      stdout=self.log, stderr=subprocess.STDOUT)
@@ -550,3 +556,43 @@ def test_hostile_registry(make_daemon, tmp_path):
     finally:
         evil.terminate()
         evil.wait(5)
+
+
+def test_parallel_pulls_download_each_blob_once(reg, tmp_path):
+    """Two pulls of one image at the same time: both succeed, and the
+    layer blob is fetched from the registry once."""
+    import io
+    import tarfile
+    import threading
+    d, _ = reg
+    r = Registry(d, str(tmp_path / "registry-log"), 5004, accesslog=True)
+    try:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            data = os.urandom(24 << 20)
+            info = tarfile.TarInfo("big.bin")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        name = r.addr + "/big:1"
+        d.docker("import", "-", name, input=buf.getvalue())
+        push_digest(d, name)
+        d.docker("rmi", name)
+        layer = layer_digest(d, r, "big", "1")
+        results = []
+        def pull():
+            results.append(d.docker("pull", name, check=False))
+        threads = [threading.Thread(target=pull) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert all(res.returncode == 0 for res in results), [(res.out, res.err) for res in results]
+        time.sleep(0.2)
+        with open(r.log_path, errors="replace") as f:
+            gets = [l for l in f if "GET /v2/big/blobs/" + layer in l]
+        assert len(gets) == 1, gets
+        # Whichever pull came second waited for the first's download.
+        assert any(": Waiting" in res.out or "Already exists" in res.out for res in results), \
+            [res.out for res in results]
+    finally:
+        r.stop()
