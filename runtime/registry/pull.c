@@ -11,89 +11,15 @@
 #include "lib/buf.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
-#include "runtime/registry/pull.h"
+#include "runtime/registry/pull_internal.h"
 #include "runtime/registry/session.h"
 
 #define CONFIG_MAX (8u << 20)
 
-/* L_SHARED: another download of the same blob (this pull's or another's)
- * is under way; its file is linked to this layer when it completes. */
-typedef enum { L_EXISTS, L_WAITING, L_SHARED, L_DOWNLOADING, L_DOWNLOADED, L_UNPACKING, L_DONE } layer_state;
-
-typedef struct blob_share blob_share;
-
-typedef struct pull_layer {
-    reg_pull *p;
-    reg_descriptor d;
-    char diff[DIGEST_BUF];
-    char chain[DIGEST_BUF];
-    char id[13];
-    layer_state st;
-    char path[PATH_MAX];
-    int fd;
-    reg_req *req;
-    uint64_t last_progress;
-    int attempts;              /* downloads tried */
-    uv_timer_t *retry;         /* the wait before the next try, NULL when none */
-    blob_share *share;         /* the download this layer owns or waits for */
-} pull_layer;
-
-/* A blob being downloaded, and the layers (of any pull) waiting for it:
- * never two downloads of one blob at a time. */
-struct blob_share {
-    blob_share *next;
-    char digest[DIGEST_BUF];
-    pull_layer *owner;
-    pull_layer **waiters;
-    size_t n_waiters;
-    bool unpacking;            /* downloaded; the owner is unpacking it */
-};
-
-/* Where to look: mirrors first for Docker Hub names, then the registry. */
-typedef struct pull_endpoint {
-    char scheme[8];            /* "" to probe */
-    char host[REG_HOST_MAX];
-    bool insecure;
-    bool mirror;
-} pull_endpoint;
-
-struct reg_pull {
-    reg_http *h;
-    uv_loop_t *loop;
-    reg_pull_opts o;
-    char familiar[REG_HOST_MAX + REG_REPO_MAX];
-    char tag[(128 + 1)];
-    char want_digest[DIGEST_BUF];
-    char tmp_dir[PATH_MAX];
-    reg_name name;
-    reg_pull_store store;
-    reg_pull_events ev;
-    pull_endpoint eps[8];
-    size_t n_eps, ep;
-    reg_session *sess;
-    reg_req *req;               /* manifest or config request */
-    char manifest_digest[DIGEST_BUF];   /* the top manifest's (Digest: line) */
-    char want_sub[DIGEST_BUF];  /* the platform's manifest, then the config: what the next reply must hash to */
-    bool top_done;
-    char *config;
-    size_t config_len;
-    pull_layer *layers;
-    size_t n_layers;
-    int active;                 /* downloads in flight */
-    size_t next_unpack;
-    bool unpacking;
-    bool canceled, finished;
-    uv_timer_t *kick;           /* a shared download ended: pump on the next turn */
-    berr err;                   /* the first endpoint error (reported if all fail) */
-};
-
 static void fetch_manifest(reg_pull *p, const char *ref);
 static void pump(reg_pull *p);
-static void progress(reg_pull *p, const char *id, const char *status, long long cur, long long total);
 
 static void timer_closed(uv_handle_t *h) { free(h); }
-
-static blob_share **share_head(reg_pull *p) { return (blob_share **)reg_http_shared(p->h); }
 
 static void kicked(uv_timer_t *t)
 {
@@ -103,7 +29,7 @@ static void kicked(uv_timer_t *t)
 
 /* Pumps p on the loop's next turn: never from inside another pull's
  * callback, which could free p (or the caller) under its feet. */
-static void kick(reg_pull *p)
+void pull_kick(reg_pull *p)
 {
     if (p->finished)
         return;
@@ -115,106 +41,6 @@ static void kick(reg_pull *p)
     uv_timer_start(p->kick, kicked, 0, 0);
 }
 
-static void share_unlink(reg_pull *p, blob_share *sh)
-{
-    for (blob_share **pp = share_head(p); *pp; pp = &(*pp)->next)
-        if (*pp == sh) {
-            *pp = sh->next;
-            break;
-        }
-}
-
-/* The owner's download is complete: each waiter gets a link to its file
- * and counts as downloaded.  The entry stays while the owner unpacks, so a
- * pull arriving meanwhile waits for the layer instead of fetching it. */
-static void share_handoff(pull_layer *owner)
-{
-    blob_share *sh = owner->share;
-    if (!sh)
-        return;
-    sh->unpacking = true;
-    for (size_t i = 0; i < sh->n_waiters; i++) {
-        pull_layer *w = sh->waiters[i];
-        reg_pull *wp = w->p;
-        w->share = NULL;
-        w->st = L_WAITING;
-        snprintf(w->path, sizeof w->path, "%s/pull-%s-shared-XXXXXX", wp->tmp_dir, w->id);
-        int fd = mkostemp(w->path, O_CLOEXEC);
-        if (fd >= 0) {
-            close(fd);
-            unlink(w->path);
-        }
-        if (fd >= 0 && link(owner->path, w->path) == 0) {
-            w->st = L_DOWNLOADED;
-            progress(wp, w->id, "Download complete", 0, 0);
-        } else {
-            w->path[0] = 0;
-        }
-        if (wp != owner->p)
-            kick(wp);
-    }
-    sh->n_waiters = 0;
-}
-
-/* The owner is done with the blob (unpacked with ok, or failed): layers
- * that joined while it unpacked find their layer there when their chain is
- * the owner's; the others (and all on failure) download it themselves. */
-static void share_release(pull_layer *owner, bool ok)
-{
-    blob_share *sh = owner->share;
-    if (!sh)
-        return;
-    owner->share = NULL;
-    share_unlink(owner->p, sh);
-    for (size_t i = 0; i < sh->n_waiters; i++) {
-        pull_layer *w = sh->waiters[i];
-        reg_pull *wp = w->p;
-        w->share = NULL;
-        w->st = L_WAITING;
-        if (ok && sh->unpacking && wp->store.layer_exists(wp->store.ctx, w->chain)) {
-            w->st = L_EXISTS;
-            progress(wp, w->id, "Already exists", 0, 0);
-        }
-        kick(wp); /* on the next turn: not from inside a callback of ours */
-    }
-    free(sh->waiters);
-    free(sh);
-}
-
-/* Removes a waiting layer from the download it waits for. */
-static void share_leave(pull_layer *w)
-{
-    blob_share *sh = w->share;
-    if (!sh)
-        return;
-    w->share = NULL;
-    for (size_t i = 0; i < sh->n_waiters; i++)
-        if (sh->waiters[i] == w) {
-            sh->waiters[i] = sh->waiters[--sh->n_waiters];
-            break;
-        }
-}
-
-/* Joins a download of l's blob in flight; false when there is none (l
- * then owns the one it starts). */
-static bool share_join(pull_layer *l)
-{
-    for (blob_share *sh = *share_head(l->p); sh; sh = sh->next)
-        if (strcmp(sh->digest, l->d.digest) == 0) {
-            sh->waiters = xrealloc(sh->waiters, (sh->n_waiters + 1) * sizeof *sh->waiters);
-            sh->waiters[sh->n_waiters++] = l;
-            l->share = sh;
-            l->st = L_SHARED;
-            return true;
-        }
-    blob_share *sh = xcalloc(1, sizeof *sh);
-    snprintf(sh->digest, sizeof sh->digest, "%s", l->d.digest);
-    sh->owner = l;
-    sh->next = *share_head(l->p);
-    *share_head(l->p) = sh;
-    l->share = sh;
-    return false;
-}
 
 static void layers_cleanup(reg_pull *p)
 {
@@ -282,7 +108,7 @@ static void fail(reg_pull *p, int code, const char *fmt, ...)
     finish(p, code, &e);
 }
 
-static void progress(reg_pull *p, const char *id, const char *status, long long cur, long long total)
+void pull_progress(reg_pull *p, const char *id, const char *status, long long cur, long long total)
 {
     if (!p->canceled && p->ev.progress)
         p->ev.progress(p->ev.ctx, id, status, cur, total);
@@ -326,7 +152,7 @@ static void commit(reg_pull *p)
     }
     char line[600], full[700];
     snprintf(line, sizeof line, "Digest: %s", p->manifest_digest);
-    progress(p, "", line, 0, 0);
+    pull_progress(p, "", line, 0, 0);
     if (p->o.no_status) {
         if (!p->canceled && p->ev.committed)
             p->ev.committed(p->ev.ctx, newer);
@@ -334,7 +160,7 @@ static void commit(reg_pull *p)
         ref_text(p, full, sizeof full);
         snprintf(line, sizeof line, "Status: %s for %s", newer ? "Downloaded newer image" : "Image is up to date",
                  full);
-        progress(p, "", line, 0, 0);
+        pull_progress(p, "", line, 0, 0);
     }
     finish(p, 0, NULL);
 }
@@ -357,7 +183,7 @@ static void unpacked(void *arg, int status, const berr *e)
         return;
     }
     l->st = L_DONE;
-    progress(p, l->id, "Pull complete", 0, 0);
+    pull_progress(p, l->id, "Pull complete", 0, 0);
     p->next_unpack++;
     pump(p);
 }
@@ -371,7 +197,7 @@ static void blob_progress(void *ctx, long long now, long long total)
     if (t - l->last_progress < 100 && now != total)
         return;
     l->last_progress = t;
-    progress(l->p, l->id, "Downloading", now, total > 0 ? total : l->d.size);
+    pull_progress(l->p, l->id, "Downloading", now, total > 0 ? total : l->d.size);
 }
 
 static int start_download(pull_layer *l);
@@ -403,7 +229,7 @@ static bool retry(pull_layer *l, const char *why)
     l->path[0] = 0;
     char msg[64];
     snprintf(msg, sizeof msg, "Retrying in %u second%s", delay, delay == 1 ? "" : "s");
-    progress(p, l->id, msg, 0, 0);
+    pull_progress(p, l->id, msg, 0, 0);
     l->retry = xmalloc(sizeof *l->retry);
     uv_timer_init(p->loop, l->retry);
     l->retry->data = l;
@@ -439,7 +265,7 @@ static void blob_done(void *ctx, reg_resp *resp)
              text[0] ? text : "unexpected HTTP status");
         return;
     }
-    progress(p, l->id, "Verifying Checksum", 0, 0);
+    pull_progress(p, l->id, "Verifying Checksum", 0, 0);
     if (strcmp(resp->digest, l->d.digest) != 0) {
         fail(p, -EIO, "filesystem layer verification failed for digest %s", l->d.digest);
         return;
@@ -452,7 +278,7 @@ static void blob_done(void *ctx, reg_resp *resp)
     close(l->fd);
     l->fd = -1;
     l->st = L_DOWNLOADED;
-    progress(p, l->id, "Download complete", 0, 0);
+    pull_progress(p, l->id, "Download complete", 0, 0);
     share_handoff(l);
     pump(p);
 }
@@ -490,7 +316,7 @@ static void pump(reg_pull *p)
         if (l->st != L_WAITING)
             continue;
         if (share_join(l)) {
-            progress(p, l->id, "Waiting", 0, 0);
+            pull_progress(p, l->id, "Waiting", 0, 0);
             continue;
         }
         if (start_download(l) < 0)
@@ -506,7 +332,7 @@ static void pump(reg_pull *p)
             return;
         l->st = L_UNPACKING;
         p->unpacking = true;
-        progress(p, l->id, "Extracting", 0, 0);
+        pull_progress(p, l->id, "Extracting", 0, 0);
         const char *parent = p->next_unpack ? p->layers[p->next_unpack - 1].chain : "";
         p->store.unpack(p->store.ctx, l->path, parent, l->diff, unpacked, l);
         return;
@@ -565,12 +391,12 @@ static void config_done(void *ctx, reg_resp *resp)
         pull_layer *l = &p->layers[i];
         all_below = all_below && p->store.layer_exists(p->store.ctx, l->chain);
         l->st = all_below ? L_EXISTS : L_WAITING;
-        progress(p, l->id, all_below ? "Already exists" : "Pulling fs layer", 0, 0);
+        pull_progress(p, l->id, all_below ? "Already exists" : "Pulling fs layer", 0, 0);
     }
     int max = p->o.max_concurrent > 0 ? p->o.max_concurrent : 3, queued = 0;
     for (size_t i = 0; i < p->n_layers; i++)
         if (p->layers[i].st == L_WAITING && ++queued > max)
-            progress(p, p->layers[i].id, "Waiting", 0, 0);
+            pull_progress(p, p->layers[i].id, "Waiting", 0, 0);
     pump(p);
 }
 
@@ -602,7 +428,7 @@ static void use_image_manifest(reg_pull *p, reg_manifest *m)
 {
     char line[700];
     snprintf(line, sizeof line, "Pulling from %s", p->name.repo);
-    progress(p, tag_or_digest(p), line, 0, -1);
+    pull_progress(p, tag_or_digest(p), line, 0, -1);
     p->n_layers = m->n_layers;
     p->layers = xcalloc(m->n_layers + 1, sizeof *p->layers);
     for (size_t i = 0; i < m->n_layers; i++) {
