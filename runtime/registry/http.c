@@ -15,10 +15,12 @@ struct reg_http {
     CURLM *multi;
     uv_timer_t timer;
     reg_req *reqs;            /* in flight, doubly linked */
-    void *shared;
+    void *shared[REG_SLOTS];
+    void (*shared_free[REG_SLOTS])(void *);
 };
 
-void **reg_http_shared(reg_http *h) { return &h->shared; }
+void **reg_http_shared(reg_http *h, int slot) { return &h->shared[slot]; }
+void reg_http_slot_free(reg_http *h, int slot, void (*free_fn)(void *)) { h->shared_free[slot] = free_fn; }
 
 struct reg_req {
     reg_http *h;
@@ -421,6 +423,9 @@ void reg_http_close(reg_http *h)
         return;
     while (h->reqs)
         reg_http_cancel(h->reqs);
+    for (int i = 0; i < REG_SLOTS; i++)
+        if (h->shared[i] && h->shared_free[i])
+            h->shared_free[i](h->shared[i]);
     curl_multi_cleanup(h->multi);
     uv_close((uv_handle_t *)&h->timer, timer_closed);
 }

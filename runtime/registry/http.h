@@ -53,10 +53,13 @@ typedef struct reg_req_opts {
 
 typedef void (*reg_http_done)(void *ctx, reg_resp *resp);
 
-/* One pointer the client's users may hang on it: the pulls' table of blob
- * downloads in flight (pull.c), shared by every pull of the daemon.  It
- * must be empty (NULL) again when the client closes. */
-void **reg_http_shared(reg_http *h);
+/* Pointers the client's users hang on it, shared by every pull and push of
+ * the daemon: the table of blob downloads in flight (share.c; empty again
+ * before the client closes) and the blobs pushed so far (push.c, freed at
+ * close with the function given). */
+enum { REG_SLOT_DOWNLOADS, REG_SLOT_PUSHED, REG_SLOTS };
+void **reg_http_shared(reg_http *h, int slot);
+void reg_http_slot_free(reg_http *h, int slot, void (*free_fn)(void *));
 
 /* Starts a request; done(ctx, resp) runs on the loop exactly once (resp is
  * freed after it returns).  Returns the request for reg_http_cancel. */

@@ -23,7 +23,27 @@ typedef struct upload {
     upload_state st;
     reg_req *req;
     uint64_t last_progress;
+    char mount_from[REG_REPO_MAX];  /* a repository of the same registry that has it, "" if none known */
 } upload;
+
+/* Blobs this daemon pushed, by registry, repository and digest, newest
+ * first: the sources of cross-repository mounts (kept for the daemon's
+ * life, at most KNOWN_MAX). */
+#define KNOWN_MAX 4096
+typedef struct known_blob {
+    struct known_blob *next;
+    char host[REG_HOST_MAX];
+    char repo[REG_REPO_MAX];
+    char digest[DIGEST_BUF];
+} known_blob;
+
+static void known_free(void *head)
+{
+    for (known_blob *k = head, *n; k; k = n) {
+        n = k->next;
+        free(k);
+    }
+}
 
 struct reg_push {
     reg_http *h;
@@ -45,6 +65,44 @@ struct reg_push {
 
 static void pump(reg_push *p);
 static void step(upload *u);
+
+static known_blob **known_head(reg_push *p)
+{
+    reg_http_slot_free(p->h, REG_SLOT_PUSHED, known_free);
+    return (known_blob **)reg_http_shared(p->h, REG_SLOT_PUSHED);
+}
+
+static void known_add(reg_push *p, const char *digest)
+{
+    known_blob **head = known_head(p);
+    size_t n = 0;
+    for (known_blob **kp = head; *kp;) {
+        known_blob *k = *kp;
+        bool same = strcmp(k->digest, digest) == 0 && strcmp(k->host, p->name.host) == 0 &&
+                    strcmp(k->repo, p->name.repo) == 0;
+        if (same || ++n >= KNOWN_MAX) {
+            *kp = k->next;
+            free(k);
+            continue;
+        }
+        kp = &k->next;
+    }
+    known_blob *k = xcalloc(1, sizeof *k);
+    snprintf(k->host, sizeof k->host, "%s", p->name.host);
+    snprintf(k->repo, sizeof k->repo, "%s", p->name.repo);
+    snprintf(k->digest, sizeof k->digest, "%s", digest);
+    k->next = *head;
+    *head = k;
+}
+
+static const char *known_source(reg_push *p, const char *digest)
+{
+    for (known_blob *k = *known_head(p); k; k = k->next)
+        if (strcmp(k->digest, digest) == 0 && strcmp(k->host, p->name.host) == 0 &&
+            strcmp(k->repo, p->name.repo) != 0)
+            return k->repo;
+    return NULL;
+}
 
 static void push_free(reg_push *p)
 {
@@ -202,8 +260,13 @@ static void step_done(void *ctx, reg_resp *resp)
         step(u);
         return;
     case U_START:
-        if (resp->code == 201) { /* mounted or already there */
+        if (resp->code == 201) { /* mounted from another repository */
             u->st = U_DONE;
+            if (!is_config(u) && u->mount_from[0]) {
+                char msg[REG_REPO_MAX + 16];
+                snprintf(msg, sizeof msg, "Mounted from %s", u->mount_from);
+                progress(p, u->id, msg, 0, 0);
+            }
             break;
         }
         if (resp->code != 202 || !resp->location) {
@@ -239,6 +302,7 @@ static void step_done(void *ctx, reg_resp *resp)
     default:
         return;
     }
+    known_add(p, u->digest);
     p->active--;
     pump(p);
 }
@@ -251,7 +315,12 @@ static void step(upload *u)
         reg_req_opts o = {.method = "HEAD", .url = strstr(url, "/v2/"), .upload_fd = -1, .out_fd = -1};
         u->req = reg_session_request(p->sess, &o, step_done, u);
     } else if (u->st == U_START) {
-        cleanup_free char *url = xasprintf("/v2/%s/blobs/uploads/", p->name.repo);
+        const char *from = known_source(p, u->digest);
+        snprintf(u->mount_from, sizeof u->mount_from, "%s", from ? from : "");
+        /* A registry that cannot mount answers 202 and an upload, as for a plain POST. */
+        cleanup_free char *url = from ? xasprintf("/v2/%s/blobs/uploads/?mount=sha256%%3A%s&from=%s", p->name.repo,
+                                                  digest_hex(u->digest), from)
+                                      : xasprintf("/v2/%s/blobs/uploads/", p->name.repo);
         reg_req_opts o = {.method = "POST", .url = url, .upload_fd = -1, .out_fd = -1};
         u->req = reg_session_request(p->sess, &o, step_done, u);
     }

@@ -9,7 +9,7 @@
 #include "lib/buf.h"
 #include "runtime/registry/pull_internal.h"
 
-static blob_share **share_head(reg_pull *p) { return (blob_share **)reg_http_shared(p->h); }
+static blob_share **share_head(reg_pull *p) { return (blob_share **)reg_http_shared(p->h, REG_SLOT_DOWNLOADS); }
 
 static void share_unlink(reg_pull *p, blob_share *sh)
 {

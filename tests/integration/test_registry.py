@@ -596,3 +596,15 @@ def test_parallel_pulls_download_each_blob_once(reg, tmp_path):
             [res.out for res in results]
     finally:
         r.stop()
+
+
+def test_push_mounts_from_another_repository(reg):
+    d, r = reg
+    d.docker("tag", "busybox:latest", r.addr + "/mount-src:1")
+    d.docker("tag", "busybox:latest", r.addr + "/mount-dst:1")
+    push_digest(d, r.addr + "/mount-src:1")
+    out = d.docker("push", r.addr + "/mount-dst:1").out
+    assert "Mounted from mount-src" in out, out
+    assert "Pushed" not in out, out
+    d.docker("rmi", r.addr + "/mount-dst:1")
+    assert "Downloaded newer image" in d.docker("pull", r.addr + "/mount-dst:1").out
