@@ -16,6 +16,7 @@
 #include "lib/log.h"
 #include "node/hostinfo.h"
 #include "node/localstore.h"
+#include "node/registry_config.h"
 #include "node/swarm.h"
 #include "runtime/image/store.h"
 #include "runtime/registry/http.h"
@@ -231,6 +232,11 @@ int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e)
         r = rt_images_open(&d->images, loop, d->db, &d->driver, d->cfg.data_root, e);
     if (r == 0)
         r = reg_http_open(&d->registry, loop, e);
+    if (r == 0) {
+        char certs[4096];
+        registry_config_certs_dir(&d->cfg, certs, sizeof certs);
+        reg_http_set_certs_dir(d->registry, certs);
+    }
     if (r == 0)
         r = open_networks(d, e);
     if (r == 0)

@@ -1,4 +1,5 @@
 /* Registry options (see registry_config.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,4 +94,14 @@ reg_options registry_config_options(const berth_config *c)
                          .n_mirrors = c->n_registry_mirrors,
                          .insecure = c->insecure_registries,
                          .n_insecure = c->n_insecure_registries};
+}
+
+void registry_config_certs_dir(const berth_config *c, char *out, size_t n)
+{
+    const char *file = c->config_file ? c->config_file : BERTH_DEFAULT_CONFIG_FILE;
+    const char *slash = strrchr(file, '/');
+    if (!slash)
+        snprintf(out, n, "certs.d");
+    else
+        snprintf(out, n, "%.*s/certs.d", (int)(slash - file), file);
 }

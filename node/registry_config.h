@@ -20,4 +20,8 @@ void registry_config_free(berth_config *c);
 /* A view of the options (pointing into c) for one pull or push. */
 reg_options registry_config_options(const berth_config *c);
 
+/* Per-registry certificates: certs.d beside the configuration file, which
+ * by default is dockerd's /etc/docker/certs.d. */
+void registry_config_certs_dir(const berth_config *c, char *out, size_t n);
+
 #endif

@@ -15,9 +15,13 @@ struct reg_http {
     CURLM *multi;
     uv_timer_t timer;
     reg_req *reqs;            /* in flight, doubly linked */
+    char certs_dir[1024];
     void *shared[REG_SLOTS];
     void (*shared_free[REG_SLOTS])(void *);
 };
+
+void reg_http_set_certs_dir(reg_http *h, const char *dir) { snprintf(h->certs_dir, sizeof h->certs_dir, "%s", dir); }
+const char *reg_http_certs_dir(const reg_http *h) { return h->certs_dir; }
 
 void **reg_http_shared(reg_http *h, int slot) { return &h->shared[slot]; }
 void reg_http_slot_free(reg_http *h, int slot, void (*free_fn)(void *)) { h->shared_free[slot] = free_fn; }
@@ -141,6 +145,7 @@ int reg_http_open(reg_http **out, uv_loop_t *loop, berr *e)
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+    reg_http_set_certs_dir(h, "/etc/docker/certs.d");
     *out = h;
     return 0;
 }
@@ -365,6 +370,19 @@ reg_req *reg_http_start(reg_http *h, const reg_req_opts *o, reg_http_done done, 
     if (o->insecure) {
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (o->tls_dir && *o->tls_dir) {
+        /* dockerd's certs.d: a CA for this registry, a client certificate for it. */
+        char ca[1100], cert[1100], key[1100];
+        snprintf(ca, sizeof ca, "%s/ca.crt", o->tls_dir);
+        snprintf(cert, sizeof cert, "%s/client.cert", o->tls_dir);
+        snprintf(key, sizeof key, "%s/client.key", o->tls_dir);
+        if (access(ca, R_OK) == 0)
+            curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+        if (access(cert, R_OK) == 0 && access(key, R_OK) == 0) {
+            curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
+            curl_easy_setopt(c, CURLOPT_SSLKEY, key);
+        }
     }
     r->headers = curl_slist_append(NULL, "Expect:");
     for (size_t i = 0; o->headers && o->headers[i]; i++)

@@ -17,6 +17,10 @@ typedef struct reg_http reg_http;
 typedef struct reg_req reg_req;
 
 int reg_http_open(reg_http **out, uv_loop_t *loop, berr *e);
+/* Where per-registry certificates live (dockerd's /etc/docker/certs.d:
+ * <dir>/<host:port>/ca.crt, client.cert, client.key).  Copied. */
+void reg_http_set_certs_dir(reg_http *h, const char *dir);
+const char *reg_http_certs_dir(const reg_http *h);
 /* Cancels what is in flight (their done() runs with -ECANCELED) and frees
  * the client once curl's handles are closed. */
 void reg_http_close(reg_http *h);
@@ -46,6 +50,7 @@ typedef struct reg_req_opts {
     long long max_file;       /* bound on what goes to out_fd (0: none): a blob is no larger than its descriptor */
     size_t max_body;          /* bound on a body kept in memory (0: 1 MiB) */
     bool insecure;            /* TLS without certificate verification */
+    const char *tls_dir;      /* the host's certs.d directory: ca.crt, client.cert + client.key if there (may be NULL) */
     bool follow;              /* follow redirects (blobs) */
     /* Called as bytes move (download or upload); may be NULL. */
     void (*progress)(void *ctx, long long now, long long total);

@@ -17,6 +17,7 @@ struct reg_session {
     char actions[32];
     char base[REG_HOST_MAX + 16];
     bool has_repo, insecure, verify, forced_scheme, tried_http;
+    char tls_dir[1400];         /* <certs.d>/<host> */
     reg_creds creds;
     char *auth_header;          /* "Authorization: ..." or NULL */
     char *identity_token;
@@ -119,7 +120,7 @@ static void get_token(reg_session *s, const reg_challenge *c)
     }
     const char *repo = s->has_repo ? s->repo : NULL;
     cleanup_free char *url = reg_token_url(c, repo, s->actions);
-    reg_req_opts o = {.method = "GET", .url = url, .upload_fd = -1, .out_fd = -1, .insecure = s->insecure};
+    reg_req_opts o = {.method = "GET", .url = url, .upload_fd = -1, .out_fd = -1, .insecure = s->insecure, .tls_dir = s->tls_dir};
     char basic[1024];
     const char *hdrs[2] = {NULL, NULL};
     cleanup_free char *form = NULL;
@@ -219,7 +220,7 @@ static void ping_done(void *ctx, reg_resp *resp)
                 const char *hdrs[] = {s->auth_header, NULL};
                 cleanup_free char *url = reg_url(s->base[4] == 's' ? "https" : "http", s->host, NULL, NULL, NULL);
                 reg_req_opts o = {.url = url, .headers = s->auth_header ? hdrs : NULL, .upload_fd = -1,
-                                  .out_fd = -1, .insecure = s->insecure};
+                                  .out_fd = -1, .insecure = s->insecure, .tls_dir = s->tls_dir};
                 s->pending = reg_http_start(s->h, &o, verify_done, s);
                 return;
             }
@@ -240,7 +241,7 @@ static void ping_done(void *ctx, reg_resp *resp)
 static void ping(reg_session *s)
 {
     cleanup_free char *url = xasprintf("%s/v2/", s->base);
-    reg_req_opts o = {.url = url, .upload_fd = -1, .out_fd = -1, .insecure = s->insecure};
+    reg_req_opts o = {.url = url, .upload_fd = -1, .out_fd = -1, .insecure = s->insecure, .tls_dir = s->tls_dir};
     s->pending = reg_http_start(s->h, &o, ping_done, s);
 }
 
@@ -259,6 +260,7 @@ reg_session *reg_session_open(reg_http *h, const reg_session_opts *o, reg_sessio
     if (o->creds)
         s->creds = *o->creds;
     s->insecure = o->insecure;
+    snprintf(s->tls_dir, sizeof s->tls_dir, "%s/%s", reg_http_certs_dir(h), s->host);
     s->verify = o->verify;
     s->forced_scheme = o->scheme != NULL;
     snprintf(s->base, sizeof s->base, "%s://%s", o->scheme ? o->scheme : "https", s->host);
@@ -308,6 +310,7 @@ reg_req *reg_session_request(reg_session *s, const reg_req_opts *o, reg_http_don
     copy.url = url;
     copy.headers = hdrs;
     copy.insecure = s->insecure;
+    copy.tls_dir = s->tls_dir;
     reg_req *r = reg_http_start(s->h, &copy, done, ctx);
     free(hdrs);
     return r;

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not os.path.exists(REGISTRY), reason="docker-reg
 
 
 class Registry:
-    def __init__(self, daemon, base, port, htpasswd=None, addr=None, silly=None, accesslog=False):
+    def __init__(self, daemon, base, port, htpasswd=None, addr=None, silly=None, accesslog=False, tls=None):
         self.addr = addr or "127.0.0.1:%d" % port
         os.makedirs(base, exist_ok=True)
         self.root = os.path.join(base, "storage")
@@ -32,6 +32,12 @@ class Registry:
             f.write("version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n"
                     "storage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\n"
                     "http:\n  addr: %s\n  secret: berth-test-secret\n%s" % (self.root, self.addr, auth))
+        probe = ["http://%s/v2/" % self.addr]
+        if tls:
+            cert, key, clientca, ccert, ckey = tls
+            with open(cfg, "a") as f:
+                f.write("  tls:\n    certificate: %s\n    key: %s\n    clientcas:\n      - %s\n" % (cert, key, clientca))
+            probe = ["-k", "--cert", ccert, "--key", ckey, "https://%s/v2/" % self.addr]
         if accesslog:
             with open(cfg) as f:
                 text = f.read().replace("disabled: true", "disabled: false")
@@ -43,8 +49,7 @@ class Registry:
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 15
         while time.time() < deadline:
-            r = daemon.netns_run("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
-                                 "http://%s/v2/" % self.addr, check=False)
+            r = daemon.netns_run("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", *probe, check=False)
             if r.out in ("200", "401"):
                 return
             time.sleep(0.1)
@@ -608,3 +613,50 @@ def test_push_mounts_from_another_repository(reg):
     assert "Pushed" not in out, out
     d.docker("rmi", r.addr + "/mount-dst:1")
     assert "Downloaded newer image" in d.docker("pull", r.addr + "/mount-dst:1").out
+
+
+def make_certs(dir, ip):
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True, cwd=dir)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+        "-subj", "/CN=berth-test-ca")
+    for name, ext in (("server", "subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n" % ip),
+                      ("client", "extendedKeyUsage=clientAuth\n")):
+        with open(os.path.join(dir, name + ".ext"), "w") as f:
+            f.write(ext)
+        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out", name + ".csr",
+            "-subj", "/CN=" + name)
+        run("x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", name + ".crt", "-days", "2", "-extfile", name + ".ext")
+    return {n: os.path.join(dir, n) for n in ("ca.crt", "server.crt", "server.key", "client.crt", "client.key")}
+
+
+def test_tls_registry_with_certs_d(make_daemon, fixtures, tmp_path):
+    """A TLS registry that is not insecure and wants a client certificate:
+    refused until certs.d (beside the daemon's config file, as
+    /etc/docker/certs.d is beside /etc/docker/daemon.json) holds its CA
+    and our client certificate."""
+    import shutil
+    d = make_daemon()
+    certs = make_certs(str(tmp_path), "10.99.0.2")
+    d.netns_run("ip", "addr", "add", "10.99.0.2/32", "dev", "lo")
+    r = Registry(d, str(tmp_path / "registry"), 0, addr="10.99.0.2:5443",
+                 tls=(certs["server.crt"], certs["server.key"], certs["ca.crt"], certs["client.crt"],
+                      certs["client.key"]))
+    try:
+        d.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+        name = r.addr + "/secure:1"
+        d.docker("tag", "busybox:latest", name)
+        res = d.docker("push", name, check=False)
+        assert res.returncode != 0
+        assert "certificate" in res.err.lower() or "ssl" in res.err.lower(), res.err
+        host_dir = os.path.join(d.base, "certs.d", r.addr)
+        os.makedirs(host_dir)
+        shutil.copy(certs["ca.crt"], os.path.join(host_dir, "ca.crt"))
+        shutil.copy(certs["client.crt"], os.path.join(host_dir, "client.cert"))
+        shutil.copy(certs["client.key"], os.path.join(host_dir, "client.key"))
+        push_digest(d, name)
+        d.docker("rmi", name)
+        assert "Downloaded newer image for " + name in d.docker("pull", name).out
+    finally:
+        r.stop()
