@@ -97,7 +97,7 @@ void rt_images_unpack_pulled(rt_image_store *s, const char *path, const char *pa
     j->arg = arg;
     j->work.data = j;
     images_transfer_begin(s);
-    uv_queue_work(s->loop, &j->work, unpack_run, unpack_after);
+    images_queue_work(s, &j->work, unpack_run, unpack_after);
 }
 
 int rt_images_commit_pulled(rt_image_store *s, const char *config, size_t len, const char *const *chains,

@@ -33,7 +33,15 @@ int rt_images_open(rt_image_store **out, uv_loop_t *loop, sqlite3 *db, const rt_
     return 0;
 }
 
-void rt_images_close(rt_image_store *s) { free(s); }
+void rt_images_close(rt_image_store *s)
+{
+    /* A removal's worker reports back to s: the last one frees it. */
+    if (s->removing > 0) {
+        s->closed = true;
+        return;
+    }
+    free(s);
+}
 
 void rt_images_set_events(rt_image_store *s, rt_event_sink sink) { s->events = sink; }
 

@@ -220,7 +220,7 @@ void rt_images_load(rt_image_store *s, const char *archive_path, rt_load_done do
     j->arg = arg;
     j->work.data = j;
     images_transfer_begin(s);
-    uv_queue_work(s->loop, &j->work, load_run, load_after);
+    images_queue_work(s, &j->work, load_run, load_after);
 }
 
 /* ---- import ---------------------------------------------------------- */
@@ -298,7 +298,7 @@ void rt_images_import(rt_image_store *s, const char *tar_path, json_t *config, c
     j->arg = arg;
     j->work.data = j;
     images_transfer_begin(s);
-    uv_queue_work(s->loop, &j->work, import_run, import_after);
+    images_queue_work(s, &j->work, import_run, import_after);
 }
 
 /* ---- save ------------------------------------------------------------ */

@@ -660,3 +660,28 @@ def test_tls_registry_with_certs_d(make_daemon, fixtures, tmp_path):
         assert "Downloaded newer image for " + name in d.docker("pull", name).out
     finally:
         r.stop()
+
+
+def test_pull_right_after_rmi_keeps_its_layers(make_daemon, fixtures, tmp_path):
+    """rmi deletes layer files in a worker, the base layer last; a pull
+    straight after must not reuse a layer that removal is about to delete
+    (the push after it reads every layer back)."""
+    d = make_daemon()
+    r = Registry(d, str(tmp_path / "registry"), 5000)
+    try:
+        d.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+        cid = d.docker("create", "--network", "none", "busybox", "sh", "-c",
+                       "for i in 1 2 3 4 5 6 7 8; do dd if=/dev/zero of=/z$i bs=1M count=8 2>/dev/null; done").out.strip()
+        d.docker("start", "-a", cid)
+        name = r.addr + "/again:1"
+        d.docker("commit", cid, name)
+        d.docker("rm", cid)
+        push_digest(d, name)
+        for _ in range(3):
+            d.docker("rmi", name, "busybox:latest")
+            d.docker("pull", name)
+            push_digest(d, name)
+            d.docker("tag", name, "busybox:latest")
+        assert d.docker("run", "--rm", name, "ls", "/z8").out.strip() == "/z8"
+    finally:
+        r.stop()
