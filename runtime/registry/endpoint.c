@@ -20,7 +20,8 @@ int reg_name_split(const char *familiar, reg_name *n, berr *e)
                             (first == 9 && strncmp(familiar, "localhost", 9) == 0));
     if (domain) {
         if (first >= REG_HOST_MAX || strlen(slash + 1) >= REG_REPO_MAX)
-            return berr_set(e, -EINVAL, "invalid reference format: repository name must not be more than 255 characters");
+            return berr_set(e, -EINVAL,
+                            "invalid reference format: repository name must not be more than 255 characters");
         snprintf(n->index, sizeof n->index, "%.*s", (int)first, familiar);
         snprintf(n->repo, sizeof n->repo, "%s", slash + 1);
         if (strcmp(n->index, "docker.io") == 0 || strcmp(n->index, "index.docker.io") == 0)
@@ -32,7 +33,8 @@ int reg_name_split(const char *familiar, reg_name *n, berr *e)
         const char *path = n->repo[0] ? n->repo : familiar;
         char repo[REG_REPO_MAX];
         if (strlen(path) + 8 >= sizeof repo)
-            return berr_set(e, -EINVAL, "invalid reference format: repository name must not be more than 255 characters");
+            return berr_set(e, -EINVAL,
+                            "invalid reference format: repository name must not be more than 255 characters");
         snprintf(repo, sizeof repo, "%s%s", strchr(path, '/') ? "" : "library/", path);
         snprintf(n->repo, sizeof n->repo, "%s", repo);
         snprintf(n->index, sizeof n->index, "%s", REG_DOCKER_HUB_INDEX);

@@ -47,7 +47,7 @@ typedef struct reg_req_opts {
     int upload_fd;            /* or from a file, upload_len bytes from its start (-1: none) */
     long long upload_len;
     int out_fd;               /* a 2xx body goes here (-1: to memory) */
-    long long max_file;       /* bound on what goes to out_fd (0: none): a blob is no larger than its descriptor */
+    long long max_file;       /* bound on what goes to out_fd (0: none): no blob exceeds its descriptor */
     size_t max_body;          /* bound on a body kept in memory (0: 1 MiB) */
     bool insecure;            /* TLS without certificate verification */
     const char *tls_dir;      /* the host's certs.d directory: ca.crt, client.cert + client.key if there (may be NULL) */

@@ -60,7 +60,8 @@ static bool http_failed(inspect *in, reg_resp *resp, const char *what)
     if (resp->code == 404)
         failf(in, -ENOENT, "%s for %s not found: %s", what, in->text, text[0] ? text : "not found");
     else
-        failf(in, resp->code == 401 || resp->code == 403 ? -EACCES : -EIO, "%s", text[0] ? text : "unexpected HTTP status");
+        failf(in, resp->code == 401 || resp->code == 403 ? -EACCES : -EIO, "%s",
+              text[0] ? text : "unexpected HTTP status");
     return true;
 }
 

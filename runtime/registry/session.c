@@ -22,7 +22,7 @@ struct reg_session {
     char *auth_header;          /* "Authorization: ..." or NULL */
     char *identity_token;
     reg_req *pending;           /* the open's request in flight */
-    bool ready, closing;
+    bool closing;               /* being freed: a canceled request's callback leaves s alone */
     reg_session_ready cb;
     void *ctx;
 };
@@ -34,7 +34,6 @@ static void fail(reg_session *s, int code, const berr *e)
     s->pending = NULL;
     reg_session_ready cb = s->cb;
     void *ctx = s->ctx;
-    s->ready = true; /* so free() below does not cancel */
     reg_session_free(s);
     cb(ctx, NULL, code, e);
 }
@@ -42,7 +41,6 @@ static void fail(reg_session *s, int code, const berr *e)
 static void succeed(reg_session *s)
 {
     s->pending = NULL;
-    s->ready = true;
     s->cb(s->ctx, s, 0, NULL);
 }
 
@@ -120,7 +118,8 @@ static void get_token(reg_session *s, const reg_challenge *c)
     }
     const char *repo = s->has_repo ? s->repo : NULL;
     cleanup_free char *url = reg_token_url(c, repo, s->actions);
-    reg_req_opts o = {.method = "GET", .url = url, .upload_fd = -1, .out_fd = -1, .insecure = s->insecure, .tls_dir = s->tls_dir};
+    reg_req_opts o = {.method = "GET", .url = url, .upload_fd = -1, .out_fd = -1, .insecure = s->insecure,
+                      .tls_dir = s->tls_dir};
     char basic[1024];
     const char *hdrs[2] = {NULL, NULL};
     cleanup_free char *form = NULL;
@@ -241,7 +240,8 @@ static void ping_done(void *ctx, reg_resp *resp)
 static void ping(reg_session *s)
 {
     cleanup_free char *url = xasprintf("%s/v2/", s->base);
-    reg_req_opts o = {.url = url, .upload_fd = -1, .out_fd = -1, .insecure = s->insecure, .tls_dir = s->tls_dir};
+    reg_req_opts o = {.url = url, .upload_fd = -1, .out_fd = -1, .insecure = s->insecure,
+                      .tls_dir = s->tls_dir};
     s->pending = reg_http_start(s->h, &o, ping_done, s);
 }
 

@@ -25,7 +25,8 @@ typedef struct reg_session_opts {
     bool verify;
 } reg_session_opts;
 
-/* Starts opening; returns a handle for reg_session_abort until ready runs. */
+/* Starts opening; the handle may be given to reg_session_free before ready
+ * runs (the open stops, ready never runs). */
 reg_session *reg_session_open(reg_http *h, const reg_session_opts *o, reg_session_ready ready, void *ctx);
 /* Stops an open in progress (ready does not run) or frees an open session. */
 void reg_session_free(reg_session *s);
