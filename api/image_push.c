@@ -49,6 +49,9 @@ static void ev_pushed(void *ctx, const char *tag, const char *digest, long long 
     char line[300];
     snprintf(line, sizeof line, "%s: digest: %s size: %lld", tag, digest, size);
     api_progress_msg(&c->prog, "", line, 0, 0);
+    char ref[REF_NAME_MAX + 140];
+    snprintf(ref, sizeof ref, "%s:%s", c->name, tag);
+    rt_images_emit_push(c->images, ref);
     api_progress_json(&c->prog, json_pack("{s:{}, s:{s:s, s:s, s:I}}", "progressDetail", "aux", "Tag", tag,
                                           "Digest", digest, "Size", (json_int_t)size));
 }

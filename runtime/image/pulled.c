@@ -127,10 +127,13 @@ int rt_images_commit_pulled(rt_image_store *s, const char *config, size_t len, c
         char old[DIGEST_BUF];
         r = rt_image_tag(s, id, ref, old, e);
     }
+    /* dockerd's pull event names the reference, as its actor ID too. */
     if (r == 0)
-        images_emit(s, "pull", id, ref[0] ? ref : NULL);
+        images_emit(s, "pull", ref[0] ? ref : id, ref[0] ? ref : id);
     *newer = !existed || (ref[0] && !tagged);
     free(recs);
     json_decref(cfg);
     return r;
 }
+
+void rt_images_emit_push(rt_image_store *s, const char *ref) { images_emit(s, "push", ref, ref); }

@@ -129,5 +129,7 @@ void rt_images_unpack_pulled(rt_image_store *s, const char *path, const char *pa
  * or ref moved to it. */
 int rt_images_commit_pulled(rt_image_store *s, const char *config, size_t len, const char *const *chains,
                             size_t n, const char *ref, bool *newer, char id[DIGEST_BUF], berr *e);
+/* The "push" event for ref ("name:tag"), once its manifest is stored. */
+void rt_images_emit_push(rt_image_store *s, const char *ref);
 
 #endif

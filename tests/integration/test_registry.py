@@ -685,3 +685,18 @@ def test_pull_right_after_rmi_keeps_its_layers(make_daemon, fixtures, tmp_path):
         assert d.docker("run", "--rm", name, "ls", "/z8").out.strip() == "/z8"
     finally:
         r.stop()
+
+
+def test_pull_and_push_events(reg):
+    d, r = reg
+    name = r.addr + "/events:1"
+    since = str(int(time.time()) - 1)
+    d.docker("tag", "busybox:latest", name)
+    push_digest(d, name)
+    d.docker("rmi", name)
+    d.docker("pull", name)
+    until = str(int(time.time()) + 1)
+    out = d.docker("events", "--since", since, "--until", until, "--filter", "type=image",
+                   "--format", "{{.Action}} {{.Actor.ID}}").out.splitlines()
+    assert "push " + name in out, out
+    assert "pull " + name in out, out
