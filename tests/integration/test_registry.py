@@ -700,3 +700,14 @@ def test_pull_and_push_events(reg):
                    "--format", "{{.Action}} {{.Actor.ID}}").out.splitlines()
     assert "push " + name in out, out
     assert "pull " + name in out, out
+
+
+def test_docker_hub_unreachable(reg):
+    """No network in the test's namespace: a Docker Hub pull fails fast,
+    naming the registry, as dockerd's does."""
+    d, _ = reg
+    started = time.time()
+    res = d.docker("pull", "busybox:no-network-here", check=False, timeout=90)
+    assert res.returncode != 0
+    assert 'Get "https://registry-1.docker.io/v2/"' in res.err, res.err
+    assert time.time() - started < 60
