@@ -78,17 +78,13 @@ static json_t *node_json(api_request *r, json_t *n)
     if (json_is_object(ms)) {
         json_t *m = omit_empty(ms);
         /* Leadership is raft's to say, not the stored document's. */
-        if (strcmp(str(n, "ID"), swarm_node_id(r->d->swarm)) == 0) {
-            cs_stats st;
-            cluster_store_stats(swarm_store(r->d->swarm), &st);
-            json_object_del(m, "Leader");
-            if (st.leader) {
-                /* Keep Docker's member order: Leader, Reachability, Addr. */
-                json_t *ordered = json_pack("{s:b}", "Leader", 1);
-                json_object_update(ordered, m);
-                json_decref(m);
-                m = ordered;
-            }
+        json_object_del(m, "Leader");
+        if (swarm_node_is_leader(r->d->swarm, n)) {
+            /* Keep Docker's member order: Leader, Reachability, Addr. */
+            json_t *ordered = json_pack("{s:b}", "Leader", 1);
+            json_object_update(ordered, m);
+            json_decref(m);
+            m = ordered;
         }
         json_object_set_new(o, "ManagerStatus", m);
     }

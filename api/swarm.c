@@ -101,7 +101,7 @@ static void reply_store_error(api_request *r, int status, const berr *e)
         api_reply_error(r, -EEXIST, buf);
         return;
     case -ENOTCONN:
-        api_reply_error(r, -EAGAIN, ERR_NOT_READY);
+        api_reply_error(r, -EAGAIN, e && e->msg[0] ? msg : ERR_NOT_READY);
         return;
     default:
         api_reply_error(r, status < 0 && status != -EAGAIN ? status : -EIO, msg);
@@ -307,6 +307,39 @@ void api_swarm_leave(api_request *r)
         api_reply_error(r, e.code == -EBUSY ? -EAGAIN : e.code, e.msg);
 }
 
+static void on_joined(void *arg, int status, const berr *e)
+{
+    api_request *r = arg;
+    if (status == 0)
+        api_reply_empty(r, 200);
+    else
+        api_reply_error(r, status == -EINVAL ? -EINVAL : status == -ENOSYS ? -ENOSYS : -EAGAIN,
+                        e && e->msg[0] ? e->msg : "could not join the swarm");
+}
+
+/* What a node's one-member cluster holds of the user's: joining would
+ * throw it away. */
+static const char *user_objects(cluster_store *cs)
+{
+    static const struct {
+        cs_kind kind;
+        const char *what;
+    } kinds[] = {{CS_SERVICE, "services"}, {CS_SECRET, "secrets"}, {CS_CONFIG, "configs"}};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        json_t *l = cs_list(cs, kinds[i].kind);
+        size_t n = json_array_size(l);
+        json_decref(l);
+        if (n)
+            return kinds[i].what;
+    }
+    json_t *nets = cs_list(cs, CS_NETWORK);
+    size_t i, user = 0;
+    json_t *n;
+    json_array_foreach(nets, i, n) user += !json_is_true(json_object_get(json_object_get(n, "Spec"), "Ingress"));
+    json_decref(nets);
+    return user ? "overlay networks" : NULL;
+}
+
 void api_swarm_join(api_request *r)
 {
     berr e = {0};
@@ -315,16 +348,64 @@ void api_swarm_join(api_request *r)
         api_reply_berr(r, &e);
         return;
     }
-    json_decref(body);
-    if (!api_swarm_settled(r, api_swarm_join))
-        return;
-    if (r->d->swarm && swarm_get_state(r->d->swarm) == SWARM_ACTIVE && swarm_initialized(r->d->swarm)) {
-        api_reply_error(r, -EAGAIN, API_SWARM_EXISTS);
+    cluster_store *cs = api_swarm_store(r, api_swarm_join);
+    if (!cs) {
+        json_decref(body);
         return;
     }
-    api_reply_error(r, -ENOSYS,
-                    "berthd cannot join another swarm yet: multi-node clusters are not implemented, this node runs "
-                    "its own one-member swarm");
+    swarm *s = r->d->swarm;
+    json_t *nodes = cs_list(cs, CS_NODE);
+    size_t n_nodes = json_array_size(nodes);
+    json_decref(nodes);
+    const char *what = NULL;
+    const char *listen = json_string_value(json_object_get(body, "ListenAddr"));
+    const char *adv = json_string_value(json_object_get(body, "AdvertiseAddr"));
+    const char *token = json_string_value(json_object_get(body, "JoinToken"));
+    json_t *remotes = json_object_get(body, "RemoteAddrs");
+    const char *remote = json_string_value(json_array_get(remotes, 0));
+    char *lhost = NULL, *lport = NULL, *ahost = NULL, *aport = NULL, *laddr = NULL, *aaddr = NULL, *raddr = NULL;
+    if (swarm_initialized(s) || n_nodes > 1) {
+        api_reply_error(r, -EAGAIN, API_SWARM_EXISTS);
+        goto out;
+    }
+    if ((what = user_objects(cs)) != NULL) {
+        char msg[512];
+        snprintf(msg, sizeof msg,
+                 "This node's own swarm holds %s: joining another swarm would discard them. Remove them, or use "
+                 "\"docker swarm leave --force\" to discard this node's swarm, before joining another one.",
+                 what);
+        api_reply_error(r, -EAGAIN, msg);
+        goto out;
+    }
+    if (!remote || !*remote) {
+        api_reply_error(r, -EINVAL, "invalid RemoteAddrs: at least 1 RemoteAddr is required to join");
+        goto out;
+    }
+    if (!token || !*token) {
+        api_reply_error(r, -EINVAL, "rpc error: code = InvalidArgument desc = A valid join token is necessary to "
+                                    "join this cluster");
+        goto out;
+    }
+    if (api_swarm_listen_addr(listen && *listen ? listen : "0.0.0.0:2377", &lhost, &lport, &e) < 0 ||
+        api_swarm_advertise_addr(adv ? adv : "", lport, &ahost, &aport, &e) < 0) {
+        api_reply_berr(r, &e);
+        goto out;
+    }
+    laddr = swarm_join_host_port(lhost, lport);
+    aaddr = swarm_join_host_port(ahost, aport);
+    /* dockerd adds the default port to a remote address without one. */
+    raddr = strchr(remote, ':') ? xstrdup(remote) : swarm_join_host_port(remote, "2377");
+    if (swarm_join(s, raddr, token, laddr, aaddr, on_joined, r, &e) < 0)
+        api_reply_error(r, e.code == -EBUSY ? -EAGAIN : e.code == -EINVAL ? -EINVAL : -EAGAIN, e.msg);
+out:
+    free(lhost);
+    free(lport);
+    free(ahost);
+    free(aport);
+    free(laddr);
+    free(aaddr);
+    free(raddr);
+    json_decref(body);
 }
 
 void api_swarm_unlockkey(api_request *r)

@@ -215,9 +215,15 @@ static json_t *init_node_doc(json_t *cur, init_req *q, init_addrs *a, const char
         json_object_set_new(ms, "Addr", json_string(maddr));
     if (q->availability[0])
         json_object_set_new(json_object_get(doc, "Spec"), "Availability", json_string(q->availability));
-    json_object_set_new(doc, "Berth",
-                        json_pack("{s:s, s:s, s:s}", "ListenAddr", laddr, "AdvertiseAddr", maddr, "DataPathAddr",
-                                  a->data_path));
+    json_t *berth = json_object_get(doc, "Berth");
+    if (!json_is_object(berth)) {
+        berth = json_object();
+        json_object_set_new(doc, "Berth", berth);
+    }
+    /* RaftID (kept) says which raft member this node is. */
+    json_object_set_new(berth, "ListenAddr", json_string(laddr));
+    json_object_set_new(berth, "AdvertiseAddr", json_string(maddr));
+    json_object_set_new(berth, "DataPathAddr", json_string(a->data_path));
     json_object_set_new(doc, "UpdatedAt", json_string(now));
     return doc;
 }
@@ -274,6 +280,15 @@ void api_swarm_init(api_request *r)
         goto out;
     }
     ndoc = init_node_doc(node, &q, &a, now);
+    /* The swarm port moves to the listen address now (a port already taken
+     * fails init, as in dockerd), and the others will reach this manager
+     * at the advertise address. */
+    {
+        cleanup_free char *laddr = swarm_join_host_port(a.listen_host, a.listen_port);
+        cleanup_free char *maddr = swarm_join_host_port(a.adv_host, a.adv_port);
+        if ((rc = swarm_set_addresses(s, laddr, maddr, &e)) < 0)
+            goto out;
+    }
     cs_op ops[2] = {
         {.type = CS_PUT, .kind = CS_CLUSTER, .doc = cdoc, .if_version = (int64_t)api_swarm_doc_version(cluster)},
         {.type = CS_PUT, .kind = CS_NODE, .doc = ndoc, .if_version = (int64_t)api_swarm_doc_version(node)},

@@ -171,6 +171,15 @@ const char *cluster_store_advertise_address(const cluster_store *cs)
 
 uint64_t cluster_store_raft_id(const cluster_store *cs) { return cs->raft_id; }
 
+json_t *cluster_store_peers(cluster_store *cs)
+{
+    json_t *o = json_deep_copy(cs->peers);
+    char key[24];
+    snprintf(key, sizeof key, "%llu", (unsigned long long)cs->raft_id);
+    json_object_set_new(o, key, json_string(cluster_store_advertise_address(cs)));
+    return o;
+}
+
 void cluster_store_on_rpc(cluster_store *cs, cs_rpc_handler fn, void *arg)
 {
     cs->rpc = fn;

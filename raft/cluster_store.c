@@ -364,6 +364,8 @@ int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out
         fresh = true;
         identity_new(cs, o->join_cluster_id);
         cs->joining = o->join_cluster_id != NULL;
+        if (o->listen_address)
+            cs->listen = xstrdup(o->listen_address);
         rc = fs_rm_rf(cs->raft_dir, e);
     }
     if (rc < 0)

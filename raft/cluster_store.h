@@ -68,6 +68,7 @@ typedef struct cs_options {
      * bootstrap; the member starts empty and waits for the leader to add
      * it (cluster_store_add_voter there) and send it the log. */
     const char *join_cluster_id;
+    const char *listen_address;    /* where to listen on a first start (NULL: raft_address) */
     unsigned snapshot_threshold;   /* entries between snapshots (0: 1024) */
     unsigned snapshot_trailing;    /* entries kept behind a snapshot (0: 128) */
 } cs_options;
@@ -152,6 +153,10 @@ const char *cluster_store_advertise_address(const cluster_store *cs);
  * libraft's configuration cannot rename a member, this overrides it. */
 void cluster_store_set_peer(cluster_store *cs, uint64_t raft_id, const char *address);
 uint64_t cluster_store_raft_id(const cluster_store *cs);
+/* {"<raft id>": "ip:port"} for every member whose address is known,
+ * this one included (a new object): what a joining member needs before
+ * it has the log. */
+json_t *cluster_store_peers(cluster_store *cs);
 
 typedef struct cs_member {
     uint64_t raft_id;

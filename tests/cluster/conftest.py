@@ -27,6 +27,7 @@ _harness = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_harness)
 Daemon = _harness.Daemon
 SANITIZED = _harness.SANITIZED
+fixtures = _harness.fixtures  # the busybox images, shared with the integration tests
 
 SUBNET = "10.77.0"
 _labs = itertools.count()
