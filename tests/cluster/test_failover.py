@@ -1,0 +1,62 @@
+"""Leader failover: kill -9 of the leader's berthd, a new leader within a
+second or so, writes on the survivors, nothing committed lost, and the old
+leader back as a follower."""
+
+import time
+
+from conftest import SANITIZED, wait_for
+from test_managers import form
+
+SVC = ["-d", "--no-resolve-image", "--replicas", "0", "busybox:latest", "sleep", "1000"]
+
+
+
+def test_kill_leader_new_leader_takes_writes(make_lab):
+    lab = make_lab(3)
+    form(lab)
+    h1, h2, h3 = lab.hosts
+    wait_for(lambda: h2.leader() == "h1" and h3.leader() == "h1", what="h1 leads")
+    h1.docker("service", "create", "--name", "before", *SVC)
+    wait_for(lambda: "before" in h3.docker("service", "ls", "--format", "{{.Name}}").out, what="replicated")
+
+    killed = time.time()
+    h1.kill9()
+    new = wait_for(lambda: h2.leader() not in (None, "h1") and h2.leader(), step=0.02, what="a new leader")
+    elected = time.time() - killed
+    # A write through whichever survivor is not the leader.
+    follower = h3 if new == "h2" else h2
+    follower.docker("service", "create", "--name", "after", *SVC)
+    wrote = time.time() - killed
+    print("new leader %s after %.2fs, write through %s after %.2fs" % (new, elected, follower.netns, wrote))
+    assert elected < (10 if SANITIZED else 3), elected
+    for h in (h2, h3):
+        wait_for(lambda: sorted(h.docker("service", "ls", "--format", "{{.Name}}").out.split()) == ["after", "before"],
+                 what="both services on %s" % h.netns)
+    # The dead manager is seen as such.
+    wait_for(lambda: ("h1", "Unreachable") in [(n["Hostname"], n["ManagerStatus"]) for n in h2.nodes()],
+             what="h1 unreachable")
+
+    # The old leader comes back as a follower with the same state.
+    h1.start()
+    wait_for(lambda: sorted(h1.docker("service", "ls", "--format", "{{.Name}}").out.split()) == ["after", "before"],
+             what="h1 caught up")
+    assert h1.leader() == new
+    wait_for(lambda: ("h1", "Reachable") in [(n["Hostname"], n["ManagerStatus"]) for n in h2.nodes()],
+             what="h1 reachable again")
+
+
+def test_no_leader_refuses_writes_keeps_reads(make_lab):
+    lab = make_lab(3)
+    form(lab)
+    h1, h2, h3 = lab.hosts
+    h1.docker("service", "create", "--name", "kept", *SVC)
+    wait_for(lambda: "kept" in h3.docker("service", "ls", "--format", "{{.Name}}").out, what="replicated")
+    h1.kill9()
+    h2.kill9()
+    # One manager of three: no quorum.  Reads work, writes get Docker's
+    # no-leader error.
+    wait_for(lambda: h3.leader() is None, what="no leader on h3")
+    assert "kept" in h3.docker("service", "ls", "--format", "{{.Name}}").out
+    res = h3.docker("service", "create", "--name", "lost", *SVC, check=False)
+    assert res.returncode != 0
+    assert "The swarm does not have a leader" in res.err, res.err
