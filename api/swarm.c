@@ -15,6 +15,7 @@
 #include "lib/timefmt.h"
 #include "node/daemon.h"
 #include "node/swarm.h"
+#include "node/swarm_token.h"
 
 #define ERR_NOT_READY \
     "This node is not a swarm manager. Manager is being prepared or has trouble connecting to the cluster."
@@ -71,8 +72,22 @@ cluster_store *api_swarm_store(api_request *r, void (*again)(api_request *r))
         return NULL;
     swarm *s = r->d->swarm;
     cluster_store *cs = s ? swarm_store(s) : NULL;
-    if (!cs)
+    if (!cs) {
         reply_unavailable(r);
+        return NULL;
+    }
+    /* A demoted manager keeps its (no longer updated) copy of the store:
+     * dockerd's answer on a worker. */
+    json_t *self = swarm_node_doc(s);
+    bool worker = self && strcmp(json_string_value(json_object_get(json_object_get(self, "Spec"), "Role")) ?: "",
+                                 "worker") == 0;
+    json_decref(self);
+    if (worker && again != api_swarm_join) {
+        api_reply_error(r, -EAGAIN, "This node is not a swarm manager. Worker nodes can't be used to view or modify "
+                                    "cluster state. Please run this command on a manager node or promote the current "
+                                    "node to a manager.");
+        return NULL;
+    }
     return cs;
 }
 
@@ -286,21 +301,53 @@ void api_swarm_leave(api_request *r)
         return;
     }
     swarm_state st = swarm_get_state(s);
-    /* A store that failed to start still holds this manager's cluster on
-     * disk: leaving it takes --force, with dockerd's words for a manager
-     * whose control is not available. */
+    /* dockerd's checks (daemon/cluster/swarm.go Leave): on an active
+     * manager, whether leaving loses the quorum, counted from what the
+     * leader records of each manager. */
     if (!force) {
-        const char *msg =
-            st == SWARM_ACTIVE
-                /* Always the last manager of a one-member cluster.  The
-                 * trailing space is dockerd's. */
-                ? "You are attempting to leave the swarm on a node that is participating as a manager. Removing the "
-                  "last manager erases all current state of the swarm. Use `--force` to ignore this message. "
-                : "You are attempting to leave the swarm on a node that is participating as a manager. Doing so may "
-                  "lose the consensus of your cluster. The only way to restore a swarm that has lost consensus is to "
-                  "reinitialize it with `--force-new-cluster`. Use `--force` to suppress this message.";
-        api_reply_error(r, -EAGAIN, msg);
-        return;
+        char msg[1024];
+        const char *head = "You are attempting to leave the swarm on a node that is participating as a manager. ";
+        const char *tail = "The only way to restore a swarm that has lost consensus is to reinitialize it with "
+                           "`--force-new-cluster`. Use `--force` to suppress this message.";
+        cluster_store *cs = st == SWARM_ACTIVE ? swarm_store(s) : NULL;
+        json_t *self = cs ? swarm_node_doc(s) : NULL;
+        bool manager = !self || json_is_object(json_object_get(self, "ManagerStatus"));
+        json_decref(self);
+        if (!cs) {
+            snprintf(msg, sizeof msg, "%sDoing so may lose the consensus of your cluster. %s", head, tail);
+            api_reply_error(r, -EAGAIN, msg);
+            return;
+        }
+        if (manager) {
+            json_t *nodes = cs_list(cs, CS_NODE);
+            size_t i;
+            long reachable = 0, unreachable = 0;
+            json_t *n;
+            json_array_foreach(nodes, i, n) {
+                json_t *ms = json_object_get(n, "ManagerStatus");
+                if (!json_is_object(ms))
+                    continue;
+                if (strcmp(json_string_value(json_object_get(ms, "Reachability")) ?: "", "reachable") == 0)
+                    reachable++;
+                else
+                    unreachable++;
+            }
+            json_decref(nodes);
+            if (reachable - 2 <= unreachable) {
+                if (reachable == 1 && unreachable == 0)
+                    /* The trailing space is dockerd's. */
+                    snprintf(msg, sizeof msg, "%sRemoving the last manager erases all current state of the swarm. "
+                                              "Use `--force` to ignore this message. ", head);
+                else
+                    snprintf(msg, sizeof msg, "%sRemoving this node leaves %ld managers out of %ld. Without a Raft "
+                                              "quorum your swarm will be inaccessible. %s",
+                             head, reachable - 1, reachable + unreachable, tail);
+            } else {
+                snprintf(msg, sizeof msg, "%s%s", head, tail);
+            }
+            api_reply_error(r, -EAGAIN, msg);
+            return;
+        }
     }
     berr e = {0};
     if (swarm_leave(s, on_left, r, &e) < 0)
@@ -385,6 +432,13 @@ void api_swarm_join(api_request *r)
         api_reply_error(r, -EINVAL, "rpc error: code = InvalidArgument desc = A valid join token is necessary to "
                                     "join this cluster");
         goto out;
+    }
+    {
+        char dg[SWARM_TOKEN_DIGEST_LEN + 1], sec[SWARM_TOKEN_SECRET_LEN + 1];
+        if (swarm_token_parse(token, dg, sec, &e) < 0) {
+            api_reply_error(r, -EINVAL, e.msg);
+            goto out;
+        }
     }
     if (api_swarm_listen_addr(listen && *listen ? listen : "0.0.0.0:2377", &lhost, &lport, &e) < 0 ||
         api_swarm_advertise_addr(adv ? adv : "", lport, &ahost, &aport, &e) < 0) {

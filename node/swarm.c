@@ -383,8 +383,6 @@ int swarm_open_store(swarm *s, const char *join_cluster_id, const char *listen, 
     return 0;
 }
 
-static void reach_tick(uv_timer_t *t);
-
 static int open_store(swarm *s, berr *e)
 {
     return swarm_open_store(s, NULL, NULL, NULL, e);
@@ -404,7 +402,7 @@ swarm *swarm_open(uv_loop_t *loop, const char *data_root, const swarm_host *host
     s->timer.data = s;
     uv_timer_init(loop, &s->reach_timer);
     s->reach_timer.data = s;
-    uv_timer_start(&s->reach_timer, reach_tick, 200, 200);
+    uv_timer_start(&s->reach_timer, swarm_members_tick, 200, 200);
     berr e = {0};
     /* What an interrupted leave set aside. */
     cleanup_free char *trash = xasprintf("%s.old", s->dir);
@@ -610,72 +608,6 @@ bool swarm_node_is_leader(swarm *s, json_t *node)
     const char *rid = json_string_value(json_object_get(json_object_get(node, "Berth"), "RaftID"));
     uint64_t leader = cs ? cluster_store_leader(cs) : 0;
     return rid && leader && strtoull(rid, NULL, 10) == leader;
-}
-
-/* ---- reachability, kept by the leader ------------------------------------------ */
-
-static void on_reach_done(void *arg, int status, uint64_t index, const berr *e)
-{
-    (void)status;
-    (void)index;
-    (void)e;
-    swarm *s = arg;
-    s->reach_proposing = false;
-}
-
-/* On the leader: every manager's ManagerStatus.Reachability (and its
- * Status.State) follows what raft sees of it, so `docker node ls` on any
- * manager shows a dead manager Unreachable and Down. */
-static void reach_tick(uv_timer_t *t)
-{
-    swarm *s = t->data;
-    cluster_store *cs = swarm_store(s);
-    if (!cs || s->reach_proposing || cluster_store_leader(cs) != cluster_store_raft_id(cs))
-        return;
-    cs_member m[16];
-    size_t nm = cluster_store_members(cs, m, 16);
-    json_t *nodes = cs_list(cs, CS_NODE);
-    size_t i;
-    json_t *n;
-    char now[TIME_RFC3339_BUF];
-    time_now_rfc3339(now);
-    json_array_foreach(nodes, i, n) {
-        const char *rid = json_string_value(json_object_get(json_object_get(n, "Berth"), "RaftID"));
-        json_t *ms = json_object_get(n, "ManagerStatus");
-        if (!rid || !json_is_object(ms))
-            continue;
-        uint64_t id = strtoull(rid, NULL, 10);
-        const cs_member *mm = NULL;
-        for (size_t k = 0; k < nm; k++)
-            if (m[k].raft_id == id)
-                mm = &m[k];
-        if (!mm || !mm->known)
-            continue;
-        const char *want = mm->reachable ? "reachable" : "unreachable";
-        const char *state = mm->reachable ? "ready" : "down";
-        if (strcmp(json_string_value(json_object_get(ms, "Reachability")) ?: "", want) == 0 &&
-            strcmp(json_string_value(json_object_get(json_object_get(n, "Status"), "State")) ?: "", state) == 0)
-            continue;
-        json_t *doc = json_deep_copy(n);
-        json_object_set_new(json_object_get(doc, "ManagerStatus"), "Reachability", json_string(want));
-        json_t *st = json_object_get(doc, "Status");
-        if (json_is_object(st)) {
-            json_object_set_new(st, "State", json_string(state));
-            if (mm->reachable)
-                json_object_del(st, "Message");
-            else
-                json_object_set_new(st, "Message", json_string("heartbeat failure"));
-        }
-        json_object_set_new(doc, "UpdatedAt", json_string(now));
-        cs_op op = {.type = CS_PUT, .kind = CS_NODE, .doc = doc, .if_version = doc_version(n)};
-        snprintf(op.id, sizeof op.id, "%s", json_string_value(json_object_get(n, "ID")));
-        berr e = {0};
-        if (cluster_store_propose(cs, &op, 1, on_reach_done, s, &e) == 0)
-            s->reach_proposing = true;
-        json_decref(doc);
-        break; /* one at a time */
-    }
-    json_decref(nodes);
 }
 
 bool swarm_initialized(swarm *s)

@@ -51,6 +51,7 @@ struct swarm {
 
     uv_timer_t reach_timer;      /* the leader's upkeep of ManagerStatus.Reachability */
     bool reach_proposing;
+    char demote_seen[26];        /* a demoted member seen caught up once: removed at the next tick */
 
     bool closing;
     void (*close_done)(void *arg);
@@ -69,6 +70,9 @@ int swarm_open_store(swarm *s, const char *join_cluster_id, const char *listen, 
 /* Closes the store and wipes its directory, then calls then(s). */
 void swarm_replace_store(swarm *s, void (*then)(swarm *s));
 json_t *swarm_node_description(swarm *s);
+
+/* node/swarm_members.c: the leader's upkeep, every 200 ms */
+void swarm_members_tick(uv_timer_t *t);
 
 /* node/swarm_join.c */
 void swarm_rpc(void *arg, json_t *req, cs_rpc_ctx *ctx);

@@ -97,6 +97,36 @@ int cluster_store_remove_member(cluster_store *cs, uint64_t raft_id, cs_done_fn 
     return 0;
 }
 
+typedef struct transfer {
+    struct raft_transfer req;
+    cluster_store *cs;
+} transfer;
+
+static void transfer_cb(struct raft_transfer *req)
+{
+    transfer *t = req->data;
+    t->cs->in_flight--;
+    free(t);
+}
+
+int cluster_store_transfer(cluster_store *cs, berr *e)
+{
+    if (cs->closing || raft_state(&cs->raft) != RAFT_LEADER)
+        return berr_set(e, -ENOTCONN, "raft: not the leader");
+    if (cs->raft.transfer)
+        return 0;
+    transfer *t = xcalloc(1, sizeof *t);
+    t->req.data = t;
+    t->cs = cs;
+    int rv = raft_transfer(&cs->raft, &t->req, 0, transfer_cb);
+    if (rv != 0) {
+        free(t);
+        return berr_set(e, -EIO, "raft: could not transfer leadership: %s", raft_strerror(rv));
+    }
+    cs->in_flight++;
+    return 0;
+}
+
 uint64_t cluster_store_leader(cluster_store *cs)
 {
     raft_id id = 0;
@@ -120,6 +150,7 @@ size_t cluster_store_members(cluster_store *cs, cs_member *out, size_t max)
             m.reachable = m.known = true;
         } else if (is_leader && cs->raft.leader_state.progress) {
             m.reachable = cs->raft.leader_state.progress[i].recent_recv;
+            m.match_index = cs->raft.leader_state.progress[i].match_index;
             m.known = true;
         } else if (srv->id == leader) {
             m.reachable = m.known = true;

@@ -164,6 +164,7 @@ typedef struct cs_member {
     bool leader;
     bool reachable;   /* leader: heard from within an election timeout; others: only self and the leader are known */
     bool known;       /* whether reachable is this member's own observation */
+    uint64_t match_index; /* leader: the last entry known to be in this member's log */
 } cs_member;
 /* The raft configuration as this member sees it; returns how many (at
  * most max written). */
@@ -176,6 +177,8 @@ uint64_t cluster_store_leader(cluster_store *cs);
  * time); done with 0 or the reason.  raft_remove for the other way. */
 int cluster_store_add_voter(cluster_store *cs, uint64_t raft_id, const char *address, cs_done_fn done, void *arg,
                             berr *e);
+/* On the leader: hands leadership to the most caught-up voter. */
+int cluster_store_transfer(cluster_store *cs, berr *e);
 int cluster_store_remove_member(cluster_store *cs, uint64_t raft_id, cs_done_fn done, void *arg, berr *e);
 
 /* Node RPC requests that are not the store's own (forwarded proposals)

@@ -86,3 +86,45 @@ def test_join_token_rotation_and_wrong_tokens(make_lab):
     assert res.returncode != 0 and "10.77.0.99:2377" in res.err, res.err
     h2.docker("swarm", "join", "--token", new, "--advertise-addr", h2.addr, h1.addr + ":2377")
     wait_for(lambda: statuses(h1) == [("h1", "Leader"), ("h2", "Reachable")], what="h2 joined")
+
+
+def test_leave_demote_promote_rm(make_lab):
+    lab = make_lab(3)
+    form(lab)
+    h1, h2, h3 = lab.hosts
+    wait_for(lambda: statuses(h1) == [("h1", "Leader"), ("h2", "Reachable"), ("h3", "Reachable")], what="formed")
+    # A manager does not leave without --force, with dockerd's words.
+    res = h3.docker("swarm", "leave", check=False)
+    assert res.returncode != 0
+    assert ("You are attempting to leave the swarm on a node that is participating as a manager. The only way to "
+            "restore a swarm that has lost consensus is to reinitialize it with `--force-new-cluster`. Use `--force` "
+            "to suppress this message.") in res.err, res.err
+    ids = {n["Hostname"]: n["ID"] for n in h1.nodes()}
+    # Demote h3 (through a follower): it leaves raft, the others carry on.
+    h2.docker("node", "demote", ids["h3"])
+    wait_for(lambda: ("h3", "") in statuses(h1), what="h3 demoted")
+    assert "Worker nodes can't be used to view or modify cluster state" in \
+        wait_for(lambda: h3.docker("node", "ls", check=False).err or None, what="h3 refuses")
+    assert h1.info()["Managers"] == 2
+    h1.docker("service", "create", "--name", "two", "-d", "--no-resolve-image", "--replicas", "0", "busybox", "true")
+    # Promote it back: added to raft again and caught up.
+    h1.docker("node", "promote", ids["h3"])
+    wait_for(lambda: ("h3", "Reachable") in statuses(h1), what="h3 promoted")
+    wait_for(lambda: "two" in h3.docker("service", "ls", "--format", "{{.Name}}", check=False).out,
+             what="h3 caught up")
+    # Demote and remove: rm refuses a manager, then a live node without --force.
+    res = h1.docker("node", "rm", ids["h3"], check=False)
+    assert "is a cluster manager and is a member of the raft cluster" in res.err, res.err
+    h1.docker("node", "demote", ids["h3"])
+    wait_for(lambda: ("h3", "") in statuses(h1), what="h3 demoted again")
+    res = h1.docker("node", "rm", ids["h3"], check=False)
+    assert "is not down and can't be removed" in res.err, res.err
+    h1.docker("node", "rm", "--force", ids["h3"])
+    assert sorted(n["Hostname"] for n in h1.nodes()) == ["h1", "h2"]
+    # Two managers: leaving would lose the quorum.
+    res = h2.docker("swarm", "leave", check=False)
+    assert "Removing this node leaves 1 managers out of 2. Without a Raft quorum your swarm will be inaccessible." \
+        in res.err, res.err
+    h2.docker("swarm", "leave", "--force")
+    info = h2.info()
+    assert info["LocalNodeState"] == "active" and info["Cluster"]["ID"] != h1.info()["Cluster"]["ID"]
