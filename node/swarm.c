@@ -367,7 +367,9 @@ int swarm_open_store(swarm *s, const char *join_cluster_id, const char *listen, 
     cs_options o = {.dir = s->dir,
                     .raft_address = advertise ? advertise : SWARM_RAFT_ADDRESS,
                     .listen_address = listen,
-                    .join_cluster_id = join_cluster_id};
+                    .join_cluster_id = join_cluster_id,
+                    .force_new_cluster = s->force_new};
+    s->force_new = false;
     int r = cluster_store_open(s->loop, &o, &s->cs, e);
     if (r < 0) {
         s->cs = NULL;
@@ -506,6 +508,37 @@ static void on_leave_store_closed(void *arg)
         reopen(s);
     else
         open_store(s, &e);
+}
+
+static void on_recover_closed(void *arg)
+{
+    swarm *s = arg;
+    s->old_store_closing = false;
+    if (s->closing) {
+        close_finish(s);
+        return;
+    }
+    berr e = {0};
+    s->force_new = true;
+    open_store(s, &e); /* answered once active, or by the error state */
+}
+
+int swarm_force_new_cluster(swarm *s, swarm_done_fn done, void *arg, berr *e)
+{
+    if (s->closing)
+        return berr_set(e, -ECANCELED, "the daemon is shutting down");
+    if (s->leaving || !s->cs)
+        return berr_set(e, -EBUSY, "the node is already leaving or joining a swarm");
+    s->leaving = true;
+    s->leave_done = done;
+    s->leave_arg = arg;
+    swarm_enter_pending(s);
+    swarm_notify(s, SWARM_EV_CLOSING);
+    cluster_store *cs = s->cs;
+    s->cs = NULL;
+    s->old_store_closing = true;
+    cluster_store_close(cs, on_recover_closed, s);
+    return 0;
 }
 
 void swarm_replace_store(swarm *s, void (*then)(swarm *s))

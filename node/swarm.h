@@ -117,6 +117,11 @@ int swarm_leave(swarm *s, swarm_done_fn done, void *arg, berr *e);
 int swarm_join(swarm *s, const char *remote, const char *token, const char *listen, const char *advertise,
                swarm_done_fn done, void *arg, berr *e);
 
+/* `swarm init --force-new-cluster` on a manager of several: reopens the
+ * store as the only voter of its cluster, keeping every object; done
+ * once it is active again. */
+int swarm_force_new_cluster(swarm *s, swarm_done_fn done, void *arg, berr *e);
+
 /* Moves the swarm port's listener to listen and records advertise as
  * where the other managers reach this one ("ip:port" each). */
 int swarm_set_addresses(swarm *s, const char *listen, const char *advertise, berr *e);

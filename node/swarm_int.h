@@ -45,6 +45,7 @@ struct swarm {
     char *join_token;            /* the token, */
     char *join_listen, *join_advertise;  /* and this node's addresses */
     int join_hops;
+    bool force_new;              /* the next open forces a new cluster of this member alone */
     char join_cluster[26];
     json_t *join_peers;
     void *leave_arg;

@@ -411,6 +411,20 @@ int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out
     if (fresh && ((!cs->joining && (rc = bootstrap(cs, e)) < 0) || (rc = cs_identity_save(cs, e)) < 0))
         goto fail_raft;
 
+    if (!fresh && o->force_new_cluster) {
+        struct raft_configuration conf;
+        raft_configuration_init(&conf);
+        rv = raft_configuration_add(&conf, cs->raft_id, cs->address, RAFT_VOTER);
+        if (rv == 0)
+            rv = raft_recover(&cs->raft, &conf);
+        raft_configuration_close(&conf);
+        if (rv != 0) {
+            rc = raft_error(cs, rv, "force new cluster", e);
+            goto fail_raft;
+        }
+        log_warn("cluster store: forced a new cluster of this member alone, keeping its state");
+    }
+
     raft_set_election_timeout(&cs->raft, CS_ELECTION_TIMEOUT_MS);
     raft_set_heartbeat_timeout(&cs->raft, CS_HEARTBEAT_TIMEOUT_MS);
     /* A manager that was cut off and comes back must not depose a healthy

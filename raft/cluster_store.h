@@ -69,6 +69,10 @@ typedef struct cs_options {
      * it (cluster_store_add_voter there) and send it the log. */
     const char *join_cluster_id;
     const char *listen_address;    /* where to listen on a first start (NULL: raft_address) */
+    /* `swarm init --force-new-cluster`: keep the log and snapshot but make
+     * this member the only voter (libraft's raft_recover), so a lone
+     * surviving manager gets a quorum of one back with its state. */
+    bool force_new_cluster;
     unsigned snapshot_threshold;   /* entries between snapshots (0: 1024) */
     unsigned snapshot_trailing;    /* entries kept behind a snapshot (0: 128) */
 } cs_options;

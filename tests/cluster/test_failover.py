@@ -60,3 +60,21 @@ def test_no_leader_refuses_writes_keeps_reads(make_lab):
     res = h3.docker("service", "create", "--name", "lost", *SVC, check=False)
     assert res.returncode != 0
     assert "The swarm does not have a leader" in res.err, res.err
+
+
+def test_force_new_cluster_recovers_a_lone_manager(make_lab):
+    lab = make_lab(3)
+    form(lab)
+    h1, h2, h3 = lab.hosts
+    h1.docker("service", "create", "--name", "survivor", *SVC)
+    wait_for(lambda: "survivor" in h3.docker("service", "ls", "--format", "{{.Name}}").out, what="replicated")
+    h1.kill9()
+    h2.kill9()
+    wait_for(lambda: h3.leader() is None, what="quorum lost")
+    h3.docker("swarm", "init", "--force-new-cluster", "--advertise-addr", h3.addr)
+    wait_for(lambda: h3.leader() == "h3", what="h3 leads alone")
+    assert "survivor" in h3.docker("service", "ls", "--format", "{{.Name}}").out
+    h3.docker("service", "create", "--name", "new", *SVC)
+    gone = {n["Hostname"]: (n["Status"], n["ManagerStatus"]) for n in h3.nodes()}
+    assert gone["h1"] == ("Down", "Unreachable") and gone["h2"] == ("Down", "Unreachable"), gone
+    assert h3.info()["Nodes"] == 3
