@@ -73,7 +73,7 @@ PYTEST = /usr/bin/python3 -m pytest -q -n 2 --dist loadfile
 UNIT_BINS = $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRC))
 UNIT_BINS_ASAN = $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 
-.PHONY: FORCE all help fuzz fuzz-build deps run test unit unit-asan integration integration-asan cluster install clean fixtures bench
+.PHONY: FORCE all help fuzz fuzz-build deps run test unit unit-asan integration integration-asan cluster cluster-asan install clean fixtures bench
 .SECONDARY:
 
 all: deps build/berthd build/berth-init
@@ -133,12 +133,17 @@ integration-asan: build/asan/berthd build/asan/berth-init fixtures
 cluster: build/berthd build/berth-init fixtures
 	BERTHD=$(CURDIR)/build/berthd $(PYTEST) tests/cluster $(PYTEST_ARGS)
 
+cluster-asan: build/asan/berthd build/asan/berth-init fixtures
+	BERTHD=$(CURDIR)/build/asan/berthd BERTH_SANITIZED=1 $(PYTEST) tests/cluster $(PYTEST_ARGS)
+
 test: deps
 	/usr/bin/python3 docs/gen_compatibility.py --check
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) cluster
 	$(MAKE) unit-asan
 	$(MAKE) integration-asan
+	$(MAKE) cluster-asan
 	$(MAKE) fuzz FUZZ_SECONDS=$(CI_FUZZ_SECONDS)
 
 PREFIX ?= /usr/local

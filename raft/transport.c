@@ -15,6 +15,7 @@
 /* A peer address in libraft's handshake is a short "ip:port". */
 #define MAX_HANDSHAKE_ADDRESS 256
 #define MAX_PEERS 16
+#define CONNECT_TIMEOUT_MS 1000
 
 typedef struct peer {
     raft_id id;
@@ -526,6 +527,8 @@ typedef struct call {
     void *arg;
     int handles;
     bool finished;
+    bool connected;
+    uint64_t deadline;           /* uv_now at which the whole call times out */
 } call;
 
 static void call_handle_closed(uv_handle_t *h)
@@ -558,9 +561,17 @@ static void call_fail(call *c, int status, const char *fmt, const char *detail)
     call_finish(c, status, NULL, &e);
 }
 
+/* A connect that does not complete (a cut link drops the SYN) is an
+ * unreachable manager, told apart from one that got the request and did
+ * not answer: only the first may be retried elsewhere. */
 static void call_timeout(uv_timer_t *t)
 {
-    call_fail(t->data, -ETIMEDOUT, "no answer from the manager at %s%s", " in time");
+    call *c = t->data;
+    if (!c->connected) {
+        call_fail(c, -EHOSTUNREACH, "could not connect to the manager at %s%s", ": connection timed out");
+        return;
+    }
+    call_fail(c, -ETIMEDOUT, "no answer from the manager at %s%s", " in time");
 }
 
 static void call_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
@@ -616,6 +627,11 @@ static void call_connected(uv_connect_t *req, int status)
                   why);
         return;
     }
+    c->connected = true;
+    /* The rest of the time is the answer's. */
+    uv_timer_stop(&c->timer);
+    uint64_t now = uv_now(c->timer.loop);
+    uv_timer_start(&c->timer, call_timeout, c->deadline > now ? c->deadline - now : 0, 0);
     uv_tcp_nodelay(&c->tcp, 1);
     /* The magic and the request in one write. */
     char *text = json_dumps(c->req, JSON_COMPACT);
@@ -660,6 +676,8 @@ int cs_rpc_call(uv_loop_t *loop, const char *address, json_t *req, unsigned time
         uv_close((uv_handle_t *)&c->timer, call_handle_closed);
         return berr_set(e, rc, "could not connect to the manager at %s: %s", address, uv_strerror(rc));
     }
-    uv_timer_start(&c->timer, call_timeout, timeout_ms, 0);
+    /* The connect gets at most a second of the whole timeout. */
+    c->deadline = uv_now(loop) + timeout_ms;
+    uv_timer_start(&c->timer, call_timeout, timeout_ms < CONNECT_TIMEOUT_MS ? timeout_ms : CONNECT_TIMEOUT_MS, 0);
     return 0;
 }

@@ -78,3 +78,32 @@ def test_force_new_cluster_recovers_a_lone_manager(make_lab):
     gone = {n["Hostname"]: (n["Status"], n["ManagerStatus"]) for n in h3.nodes()}
     assert gone["h1"] == ("Down", "Unreachable") and gone["h2"] == ("Down", "Unreachable"), gone
     assert h3.info()["Nodes"] == 3
+
+
+def names(h):
+    return sorted(h.docker("service", "ls", "--format", "{{.Name}}", check=False, timeout=30).out.split())
+
+
+def test_partition_minority_refuses_majority_writes_heal_converges(make_lab):
+    lab = make_lab(3)
+    form(lab)
+    h1, h2, h3 = lab.hosts
+    h1.docker("service", "create", "--name", "s0", *SVC)
+    wait_for(lambda: names(h3) == ["s0"], what="replicated")
+    # Cut the leader off: the majority elects a new one and takes writes.
+    h1.cut()
+    new = wait_for(lambda: h2.leader() not in (None, "h1") and h2.leader(), what="a leader in the majority")
+    side = h2 if new == "h3" else h3
+    side.docker("service", "create", "--name", "s-majority", *SVC)
+    # The minority has no leader: writes get the quorum error, reads work.
+    wait_for(lambda: h1.leader() is None, what="the cut leader steps down")
+    res = h1.docker("service", "create", "--name", "s-minority", *SVC, check=False, timeout=60)
+    assert res.returncode != 0 and "The swarm does not have a leader" in res.err, res.err
+    assert names(h1) == ["s0"]
+    # Healed: one leader, the majority's write everywhere, the refused one
+    # nowhere, nothing doubled.
+    h1.heal()
+    wait_for(lambda: names(h1) == ["s-majority", "s0"], what="h1 converged")
+    for h in lab.hosts:
+        assert names(h) == ["s-majority", "s0"]
+        wait_for(lambda: h.leader() == new, what="same leader on %s" % h.netns)
