@@ -452,6 +452,7 @@ static void on_store_closed_final(void *arg)
 void swarm_close(swarm *s, void (*done)(void *arg), void *arg)
 {
     s->closing = true;
+    cs_rpc_cancel(s); /* joins and dial-backs under way */
     s->close_done = done;
     s->close_arg = arg;
     berr e = {0};

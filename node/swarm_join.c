@@ -106,7 +106,7 @@ static void send_join(swarm *s)
     snprintf(rid, sizeof rid, "%llu", (unsigned long long)cluster_store_raft_id(s->cs));
     json_object_set_new(req, "raft_id", json_string(rid));
     berr e = {0};
-    int rc = cs_rpc_call(s->loop, s->join_remote, req, JOIN_TIMEOUT_MS, on_join_reply, s, &e);
+    int rc = cs_rpc_call_owned(s->loop, s, s->join_remote, req, JOIN_TIMEOUT_MS, on_join_reply, s, &e);
     json_decref(req);
     if (rc < 0)
         join_failed(s, -EAGAIN, &e);
@@ -189,7 +189,7 @@ static void on_hello(void *arg, int status, json_t *resp, const berr *e)
     json_t *peers = json_object_get(resp, "peers");
     s->join_peers = json_is_object(peers) ? json_deep_copy(peers) : json_object();
     json_t *req = json_pack("{s:s, s:s}", "op", "token_check", "token", s->join_token);
-    int rc = cs_rpc_call(s->loop, s->join_remote, req, RPC_TIMEOUT_MS, on_token_checked, s, &err);
+    int rc = cs_rpc_call_owned(s->loop, s, s->join_remote, req, RPC_TIMEOUT_MS, on_token_checked, s, &err);
     json_decref(req);
     if (rc < 0)
         join_refused(s, -EAGAIN, &err);
@@ -210,7 +210,7 @@ int swarm_join(swarm *s, const char *remote, const char *token, const char *list
     s->join_listen = xstrdup(listen);
     s->join_advertise = xstrdup(advertise);
     json_t *req = json_pack("{s:s}", "op", "hello");
-    int rc = cs_rpc_call(s->loop, remote, req, RPC_TIMEOUT_MS, on_hello, s, e);
+    int rc = cs_rpc_call_owned(s->loop, s, remote, req, RPC_TIMEOUT_MS, on_hello, s, e);
     json_decref(req);
     if (rc < 0) {
         join_clear(s);
@@ -391,7 +391,7 @@ static void handle_join(swarm *s, json_t *req, cs_rpc_ctx *ctx)
      * the others cannot reach would cost the cluster its quorum. */
     json_t *hello = json_pack("{s:s}", "op", "hello");
     berr e = {0};
-    if (cs_rpc_call(s->loop, addr, hello, RPC_TIMEOUT_MS, on_dialled_back, p, &e) < 0) {
+    if (cs_rpc_call_owned(s->loop, s, addr, hello, RPC_TIMEOUT_MS, on_dialled_back, p, &e) < 0) {
         cs_rpc_reply(ctx, rpc_error(-EAGAIN, e.msg));
         pending_free(p);
     }

@@ -156,7 +156,7 @@ static void send_fwd(cs_forward *f)
     }
     berr e = {0};
     f->sending = true;
-    if (cs_rpc_call(cs->loop, leader, f->req, FORWARD_TIMEOUT_MS, on_reply, f, &e) < 0) {
+    if (cs_rpc_call_owned(cs->loop, cs, leader, f->req, FORWARD_TIMEOUT_MS, on_reply, f, &e) < 0) {
         f->sending = false;
         retry_later(f, e.msg);
     }
@@ -179,6 +179,7 @@ void cs_forward_poll(cluster_store *cs)
 
 void cs_forward_cancel(cluster_store *cs)
 {
+    cs_rpc_cancel(cs);
     berr e = {0};
     berr_set(&e, -ENOTCONN, "the cluster store is closing");
     while (cs->forwards)
@@ -258,7 +259,7 @@ int cs_forward_propose(cluster_store *cs, const cs_op *ops, size_t n, cs_done_fn
     }
     f->sending = true;
     berr ce = {0};
-    if (cs_rpc_call(cs->loop, leader, f->req, FORWARD_TIMEOUT_MS, on_reply, f, &ce) < 0) {
+    if (cs_rpc_call_owned(cs->loop, cs, leader, f->req, FORWARD_TIMEOUT_MS, on_reply, f, &ce) < 0) {
         f->sending = false;
         f->retry_at = f->started + FORWARD_RETRY_MS;
     }

@@ -529,7 +529,21 @@ typedef struct call {
     bool finished;
     bool connected;
     uint64_t deadline;           /* uv_now at which the whole call times out */
+    void *owner;
+    struct call *next;           /* in calls, while not finished */
 } call;
+
+/* Calls under way (all on the loop thread). */
+static call *calls;
+
+static void unlink_call(call *c)
+{
+    for (call **p = &calls; *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            return;
+        }
+}
 
 static void call_handle_closed(uv_handle_t *h)
 {
@@ -547,6 +561,7 @@ static void call_finish(call *c, int status, json_t *resp, const berr *e)
     if (c->finished)
         return;
     c->finished = true;
+    unlink_call(c);
     uv_timer_stop(&c->timer);
     cs_rpc_done done = c->done;
     done(c->arg, status, resp, e);
@@ -657,6 +672,26 @@ static void call_connected(uv_connect_t *req, int status)
 int cs_rpc_call(uv_loop_t *loop, const char *address, json_t *req, unsigned timeout_ms, cs_rpc_done done, void *arg,
                 berr *e)
 {
+    return cs_rpc_call_owned(loop, NULL, address, req, timeout_ms, done, arg, e);
+}
+
+void cs_rpc_cancel(void *owner)
+{
+    for (call *c = calls; c;) {
+        call *next = c->next;
+        if (c->owner == owner && owner) {
+            berr e = {0};
+            berr_set(&e, -ECANCELED, "the call to %s was cancelled", c->address);
+            call_finish(c, -ECANCELED, NULL, &e);
+            next = calls; /* the list changed under us */
+        }
+        c = next;
+    }
+}
+
+int cs_rpc_call_owned(uv_loop_t *loop, void *owner, const char *address, json_t *req, unsigned timeout_ms,
+                      cs_rpc_done done, void *arg, berr *e)
+{
     struct sockaddr_in sa;
     if (parse_addr(address, &sa) < 0)
         return berr_set(e, -EINVAL, "invalid manager address %s: an IPv4 address and a port are needed", address);
@@ -678,6 +713,9 @@ int cs_rpc_call(uv_loop_t *loop, const char *address, json_t *req, unsigned time
     }
     /* The connect gets at most a second of the whole timeout. */
     c->deadline = uv_now(loop) + timeout_ms;
+    c->owner = owner;
+    c->next = calls;
+    calls = c;
     uv_timer_start(&c->timer, call_timeout, timeout_ms < CONNECT_TIMEOUT_MS ? timeout_ms : CONNECT_TIMEOUT_MS, 0);
     return 0;
 }

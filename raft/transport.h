@@ -65,5 +65,11 @@ void cs_rpc_reply(cs_rpc_ctx *ctx, json_t *resp);
 typedef void (*cs_rpc_done)(void *arg, int status, json_t *resp, const berr *e);
 int cs_rpc_call(uv_loop_t *loop, const char *address, json_t *req, unsigned timeout_ms, cs_rpc_done done, void *arg,
                 berr *e);
+/* The same, remembered under owner: cs_rpc_cancel(owner) ends every call
+ * of that owner still under way (done gets -ECANCELED), so a shutdown does
+ * not wait for their timeouts. */
+int cs_rpc_call_owned(uv_loop_t *loop, void *owner, const char *address, json_t *req, unsigned timeout_ms,
+                      cs_rpc_done done, void *arg, berr *e);
+void cs_rpc_cancel(void *owner);
 
 #endif
