@@ -449,6 +449,29 @@ static void on_store_closed_final(void *arg)
     close_finish(arg);
 }
 
+#define TRANSFER_POLL_MS 10
+#define TRANSFER_MAX_TICKS 50
+
+static void close_store_now(swarm *s)
+{
+    uv_timer_stop(&s->reach_timer);
+    swarm_notify(s, SWARM_EV_CLOSING);
+    cluster_store *cs = s->cs;
+    s->cs = NULL;
+    cluster_store_close(cs, on_store_closed_final, s);
+}
+
+static void on_transfer_tick(uv_timer_t *t)
+{
+    swarm *s = t->data;
+    if (cluster_store_leader(s->cs) == cluster_store_raft_id(s->cs) && ++s->transfer_ticks < TRANSFER_MAX_TICKS)
+        return;
+    log_info("swarm: %s", cluster_store_leader(s->cs) == cluster_store_raft_id(s->cs)
+                              ? "leadership transfer did not finish in time; stopping anyway"
+                              : "leadership handed over");
+    close_store_now(s);
+}
+
 void swarm_close(swarm *s, void (*done)(void *arg), void *arg)
 {
     s->closing = true;
@@ -466,10 +489,18 @@ void swarm_close(swarm *s, void (*done)(void *arg), void *arg)
             close_finish(s);
         return;
     }
-    swarm_notify(s, SWARM_EV_CLOSING);
-    cluster_store *cs = s->cs;
-    s->cs = NULL;
-    cluster_store_close(cs, on_store_closed_final, s);
+    /* A leader of several hands leadership over before it stops, so the
+     * others need not wait out an election timeout. */
+    berr te = {0};
+    cs_member m[16];
+    if (s->state == SWARM_ACTIVE && cluster_store_leader(s->cs) == cluster_store_raft_id(s->cs) &&
+        cluster_store_members(s->cs, m, 16) > 1 && cluster_store_transfer(s->cs, &te) == 0) {
+        s->transfer_ticks = 0;
+        uv_timer_stop(&s->reach_timer);
+        uv_timer_start(&s->reach_timer, on_transfer_tick, TRANSFER_POLL_MS, TRANSFER_POLL_MS);
+        return;
+    }
+    close_store_now(s);
 }
 
 /* ---- leave ------------------------------------------------------------------ */

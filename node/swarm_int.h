@@ -52,6 +52,7 @@ struct swarm {
 
     uv_timer_t reach_timer;      /* the leader's upkeep of ManagerStatus.Reachability */
     bool reach_proposing;
+    int transfer_ticks;          /* a stopping leader waiting for its successor */
     char demote_seen[26];        /* a demoted member seen caught up once: removed at the next tick */
 
     bool closing;

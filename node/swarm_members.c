@@ -181,7 +181,7 @@ void swarm_members_tick(uv_timer_t *t)
 {
     swarm *s = t->data;
     cluster_store *cs = swarm_store(s);
-    if (!cs || s->reach_proposing || cluster_store_leader(cs) != cluster_store_raft_id(cs))
+    if (!cs || s->closing || s->reach_proposing || cluster_store_leader(cs) != cluster_store_raft_id(cs))
         return;
     cs_member m[MAX_MEMBERS];
     size_t nm = cluster_store_members(cs, m, MAX_MEMBERS);

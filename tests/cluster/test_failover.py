@@ -107,3 +107,20 @@ def test_partition_minority_refuses_majority_writes_heal_converges(make_lab):
     for h in lab.hosts:
         assert names(h) == ["s-majority", "s0"]
         wait_for(lambda: h.leader() == new, what="same leader on %s" % h.netns)
+
+
+def test_clean_stop_of_the_leader_hands_over(make_lab):
+    lab = make_lab(3)
+    form(lab)
+    h1, h2, h3 = lab.hosts
+    wait_for(lambda: h2.leader() == "h1", what="h1 leads")
+    t = time.time()
+    assert h1.stop() == 0
+    stopped = time.time() - t
+    new = wait_for(lambda: h2.leader() not in (None, "h1") and h2.leader(), what="a new leader")
+    print("leader stopped in %.2fs, successor %s" % (stopped, new))
+    assert "leadership handed over" in h1.read_log()
+    h2.docker("service", "create", "--name", "after-stop", *SVC)
+    h1.start()
+    wait_for(lambda: "after-stop" in names(h1), what="h1 back as a follower")
+    assert h1.leader() == new
