@@ -1,6 +1,7 @@
 """Three managers through the docker CLI: init, join, node ls everywhere,
 writes through any manager, tokens."""
 
+import os
 import time
 
 import pytest
@@ -128,3 +129,30 @@ def test_leave_demote_promote_rm(make_lab):
     h2.docker("swarm", "leave", "--force")
     info = h2.info()
     assert info["LocalNodeState"] == "active" and info["Cluster"]["ID"] != h1.info()["Cluster"]["ID"]
+
+
+def test_service_spreads_over_managers(make_lab, fixtures):
+    lab = make_lab(3)
+    form(lab)
+    for h in lab.hosts:
+        h.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    h1 = lab.hosts[0]
+    h1.docker("service", "create", "-d", "--name", "spread", "--replicas", "6", "--stop-grace-period", "1s",
+              "busybox", "sleep", "1000")
+
+    def running_per_node():
+        out = h1.docker("service", "ps", "spread", "--filter", "desired-state=running",
+                        "--format", "{{.Node}} {{.CurrentState}}").out
+        per = {}
+        for line in out.splitlines():
+            node, state = line.split(" ", 1)
+            if state.startswith("Running"):
+                per[node] = per.get(node, 0) + 1
+        return per if sum(per.values()) == 6 else None
+
+    per = wait_for(running_per_node, timeout=60, what="6 running tasks")
+    assert sorted(per) == ["h1", "h2", "h3"], per
+    # Each manager's agent runs the tasks placed on it.
+    for h in lab.hosts:
+        assert len(h.docker("ps", "-q", "--filter", "label=com.docker.swarm.service.name=spread").out.split()) == \
+            per["h%d" % h.index]
