@@ -124,3 +124,23 @@ def test_clean_stop_of_the_leader_hands_over(make_lab):
     h1.start()
     wait_for(lambda: "after-stop" in names(h1), what="h1 back as a follower")
     assert h1.leader() == new
+
+
+def test_rolling_restart_of_all_managers(make_lab):
+    lab = make_lab(3)
+    form(lab)
+    h1 = lab.hosts[0]
+    h1.docker("service", "create", "--name", "roll", *SVC)
+    for i, h in enumerate(lab.hosts):
+        assert h.stop() == 0
+        others = [o for o in lab.hosts if o is not h]
+        wait_for(lambda: others[0].leader() not in (None, "h%d" % h.index), what="a leader without %s" % h.netns)
+        # Writes keep working while one manager is down.
+        others[i % 2].docker("service", "update", "-d", "--label-add", "round=%d" % i, "roll")
+        h.start()
+        wait_for(lambda: h.leader() is not None and
+                 h.docker("service", "inspect", "roll", "--format", "{{index .Spec.Labels \"round\"}}",
+                          check=False).out.strip() == str(i), what="%s caught up" % h.netns)
+    assert len({h.leader() for h in lab.hosts}) == 1
+    for h in lab.hosts:
+        assert names(h) == ["roll"]
