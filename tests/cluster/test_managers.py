@@ -156,3 +156,27 @@ def test_service_spreads_over_managers(make_lab, fixtures):
     for h in lab.hosts:
         assert len(h.docker("ps", "-q", "--filter", "label=com.docker.swarm.service.name=spread").out.split()) == \
             per["h%d" % h.index]
+
+
+def test_join_refusals(make_lab):
+    lab = make_lab(3)
+    h1, h2, h3 = lab.hosts
+    h1.docker("swarm", "init", "--advertise-addr", h1.addr)
+    manager = h1.docker("swarm", "join-token", "-q", "manager").out.strip()
+    worker = h1.docker("swarm", "join-token", "-q", "worker").out.strip()
+    # Workers are not there yet: said so, and the node keeps its swarm.
+    before = h2.info()["NodeID"]
+    res = h2.docker("swarm", "join", "--token", worker, h1.addr + ":2377", check=False)
+    assert res.returncode != 0 and "cannot join workers yet" in res.err, res.err
+    assert h2.info()["NodeID"] == before
+    # A node whose own swarm holds a service does not throw it away.
+    h3.docker("service", "create", "-d", "--no-resolve-image", "--name", "mine", "--replicas", "0", "busybox", "true")
+    res = h3.docker("swarm", "join", "--token", manager, h1.addr + ":2377", check=False)
+    assert res.returncode != 0 and "holds services" in res.err, res.err
+    # A joined node is part of a swarm: dockerd's 503.
+    h2.docker("swarm", "join", "--token", manager, "--advertise-addr", h2.addr, h1.addr + ":2377")
+    res = h2.docker("swarm", "join", "--token", manager, h1.addr + ":2377", check=False)
+    assert "This node is already part of a swarm" in res.err, res.err
+    # The node that ran init too.
+    res = h1.docker("swarm", "join", "--token", manager, h2.addr + ":2377", check=False)
+    assert "This node is already part of a swarm" in res.err, res.err
