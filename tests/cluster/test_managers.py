@@ -180,3 +180,19 @@ def test_join_refusals(make_lab):
     # The node that ran init too.
     res = h1.docker("swarm", "join", "--token", manager, h2.addr + ":2377", check=False)
     assert "This node is already part of a swarm" in res.err, res.err
+
+
+def test_join_with_an_address_the_leader_cannot_reach(make_lab):
+    lab = make_lab(2)
+    h1, h2 = lab.hosts
+    h1.docker("swarm", "init", "--advertise-addr", h1.addr)
+    token = h1.docker("swarm", "join-token", "-q", "manager").out.strip()
+    res = h2.docker("swarm", "join", "--token", token, "--advertise-addr", "10.77.0.99", h1.addr + ":2377",
+                    check=False, timeout=60)
+    assert res.returncode != 0
+    assert "could not connect to prospective new cluster member using its advertised address" in res.err, res.err
+    # The node is back in a one-member swarm of its own, and can join properly.
+    wait_for(lambda: h2.info()["LocalNodeState"] == "active", what="h2 active again")
+    assert h2.info()["Cluster"]["ID"] != h1.info()["Cluster"]["ID"]
+    h2.docker("swarm", "join", "--token", token, "--advertise-addr", h2.addr, h1.addr + ":2377")
+    wait_for(lambda: statuses(h1) == [("h1", "Leader"), ("h2", "Reachable")], what="h2 joined")
