@@ -73,7 +73,7 @@ PYTEST = /usr/bin/python3 -m pytest -q -n 2 --dist loadfile
 UNIT_BINS = $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRC))
 UNIT_BINS_ASAN = $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 
-.PHONY: FORCE all help fuzz fuzz-build deps run test unit unit-asan integration integration-asan chaos install clean fixtures bench
+.PHONY: FORCE all help fuzz fuzz-build deps run test unit unit-asan integration integration-asan chaos cluster cluster-asan install clean fixtures bench
 .SECONDARY:
 
 # The compiler flags come from pkg-config, read when make starts: on a
@@ -88,6 +88,7 @@ help:
 	@echo "make test         install, build plain and ASan/UBSan, run every unit and integration test"
 	@echo "make unit         unit tests (cmocka) of the plain build"
 	@echo "make integration  integration tests through the docker CLI and docker-py (PYTEST_ARGS=...)"
+	@echo "make cluster      multi-node tests: berthd hosts in network namespaces on a lab bridge"
 	@echo "make unit-asan, make integration-asan   the same under ASan/UBSan"
 	@echo "make chaos        kill -9 the daemon CHAOS_KILLS times (100) under a workload and check its state"
 	@echo "make deps         install the Debian packages the build and the tests need"
@@ -139,12 +140,21 @@ chaos: build/berthd build/berth-init fixtures
 integration-asan: build/asan/berthd build/asan/berth-init fixtures
 	BERTHD=$(CURDIR)/build/asan/berthd BERTH_SANITIZED=1 $(PYTEST) tests/integration $(PYTEST_ARGS)
 
+# Several berthd hosts in network namespaces on a lab bridge (tests/cluster).
+cluster: build/berthd build/berth-init fixtures
+	BERTHD=$(CURDIR)/build/berthd $(PYTEST) tests/cluster $(PYTEST_ARGS)
+
+cluster-asan: build/asan/berthd build/asan/berth-init fixtures
+	BERTHD=$(CURDIR)/build/asan/berthd BERTH_SANITIZED=1 $(PYTEST) tests/cluster $(PYTEST_ARGS)
+
 test: deps
 	/usr/bin/python3 docs/gen_compatibility.py --check
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) cluster
 	$(MAKE) unit-asan
 	$(MAKE) integration-asan
+	$(MAKE) cluster-asan
 	$(MAKE) fuzz FUZZ_SECONDS=$(CI_FUZZ_SECONDS)
 
 PREFIX ?= /usr/local

@@ -78,17 +78,13 @@ static json_t *node_json(api_request *r, json_t *n)
     if (json_is_object(ms)) {
         json_t *m = omit_empty(ms);
         /* Leadership is raft's to say, not the stored document's. */
-        if (strcmp(str(n, "ID"), swarm_node_id(r->d->swarm)) == 0) {
-            cs_stats st;
-            cluster_store_stats(swarm_store(r->d->swarm), &st);
-            json_object_del(m, "Leader");
-            if (st.leader) {
-                /* Keep Docker's member order: Leader, Reachability, Addr. */
-                json_t *ordered = json_pack("{s:b}", "Leader", 1);
-                json_object_update(ordered, m);
-                json_decref(m);
-                m = ordered;
-            }
+        json_object_del(m, "Leader");
+        if (swarm_node_is_leader(r->d->swarm, n)) {
+            /* Keep Docker's member order: Leader, Reachability, Addr. */
+            json_t *ordered = json_pack("{s:b}", "Leader", 1);
+            json_object_update(ordered, m);
+            json_decref(m);
+            m = ordered;
         }
         json_object_set_new(o, "ManagerStatus", m);
     }
@@ -318,6 +314,24 @@ static size_t count_managers(cluster_store *cs)
     return n;
 }
 
+/* SwarmKit's check before a demotion: the managers left must still hold
+ * a majority of reachable members. */
+static bool demote_loses_quorum(cluster_store *cs, json_t *target)
+{
+    json_t *nodes = cs_list(cs, CS_NODE);
+    size_t i, total = 0, reachable = 0;
+    json_t *n;
+    json_array_foreach(nodes, i, n) {
+        json_t *ms = json_object_get(n, "ManagerStatus");
+        if (!json_is_object(ms) || strcmp(str(n, "ID"), str(target, "ID")) == 0)
+            continue;
+        total++;
+        reachable += strcmp(str(ms, "Reachability"), "reachable") == 0;
+    }
+    json_decref(nodes);
+    return reachable <= total / 2;
+}
+
 void api_node_update(api_request *r)
 {
     berr e = {0};
@@ -342,9 +356,18 @@ void api_node_update(api_request *r)
         api_reply_error(r, -EINVAL, "rpc error: code = FailedPrecondition desc = attempting to demote the last manager of the swarm");
         goto out;
     }
-    if (strcmp(was, "worker") == 0 && strcmp(str(spec, "Role"), "manager") == 0) {
-        /* Promotion makes the node a raft voter: that is multi-node work. */
-        api_reply_error(r, -ENOSYS, "berthd cannot promote a node yet: multi-node clusters are not implemented");
+    if (strcmp(was, "worker") == 0 && strcmp(str(spec, "Role"), "manager") == 0 &&
+        !*str(json_object_get(cur, "Berth"), "RaftAddr")) {
+        /* The leader adds a promoted node to raft where it was reached as
+         * a manager (node/swarm_members.c); a node that never was one has
+         * no such address. */
+        api_reply_error(r, -ENOSYS, "berthd cannot promote a node that joined as a worker: worker nodes are not "
+                                    "implemented yet");
+        goto out;
+    }
+    if (strcmp(was, "manager") == 0 && strcmp(str(spec, "Role"), "worker") == 0 && demote_loses_quorum(cs, cur)) {
+        api_reply_error(r, -EINVAL, "rpc error: code = FailedPrecondition desc = can't remove member from the raft: "
+                                    "this would result in a loss of quorum");
         goto out;
     }
     if (version == 0) {

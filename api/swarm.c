@@ -15,6 +15,7 @@
 #include "lib/timefmt.h"
 #include "node/daemon.h"
 #include "node/swarm.h"
+#include "node/swarm_token.h"
 
 #define ERR_NOT_READY \
     "This node is not a swarm manager. Manager is being prepared or has trouble connecting to the cluster."
@@ -71,8 +72,22 @@ cluster_store *api_swarm_store(api_request *r, void (*again)(api_request *r))
         return NULL;
     swarm *s = r->d->swarm;
     cluster_store *cs = s ? swarm_store(s) : NULL;
-    if (!cs)
+    if (!cs) {
         reply_unavailable(r);
+        return NULL;
+    }
+    /* A demoted manager keeps its (no longer updated) copy of the store:
+     * dockerd's answer on a worker. */
+    json_t *self = swarm_node_doc(s);
+    bool worker = self && strcmp(json_string_value(json_object_get(json_object_get(self, "Spec"), "Role")) ?: "",
+                                 "worker") == 0;
+    json_decref(self);
+    if (worker && again != api_swarm_join) {
+        api_reply_error(r, -EAGAIN, "This node is not a swarm manager. Worker nodes can't be used to view or modify "
+                                    "cluster state. Please run this command on a manager node or promote the current "
+                                    "node to a manager.");
+        return NULL;
+    }
     return cs;
 }
 
@@ -101,7 +116,7 @@ static void reply_store_error(api_request *r, int status, const berr *e)
         api_reply_error(r, -EEXIST, buf);
         return;
     case -ENOTCONN:
-        api_reply_error(r, -EAGAIN, ERR_NOT_READY);
+        api_reply_error(r, -EAGAIN, e && e->msg[0] ? msg : ERR_NOT_READY);
         return;
     default:
         api_reply_error(r, status < 0 && status != -EAGAIN ? status : -EIO, msg);
@@ -286,25 +301,90 @@ void api_swarm_leave(api_request *r)
         return;
     }
     swarm_state st = swarm_get_state(s);
-    /* A store that failed to start still holds this manager's cluster on
-     * disk: leaving it takes --force, with dockerd's words for a manager
-     * whose control is not available. */
+    /* dockerd's checks (daemon/cluster/swarm.go Leave): on an active
+     * manager, whether leaving loses the quorum, counted from what the
+     * leader records of each manager. */
     if (!force) {
-        const char *msg =
-            st == SWARM_ACTIVE
-                /* Always the last manager of a one-member cluster.  The
-                 * trailing space is dockerd's. */
-                ? "You are attempting to leave the swarm on a node that is participating as a manager. Removing the "
-                  "last manager erases all current state of the swarm. Use `--force` to ignore this message. "
-                : "You are attempting to leave the swarm on a node that is participating as a manager. Doing so may "
-                  "lose the consensus of your cluster. The only way to restore a swarm that has lost consensus is to "
-                  "reinitialize it with `--force-new-cluster`. Use `--force` to suppress this message.";
-        api_reply_error(r, -EAGAIN, msg);
-        return;
+        char msg[1024];
+        const char *head = "You are attempting to leave the swarm on a node that is participating as a manager. ";
+        const char *tail = "The only way to restore a swarm that has lost consensus is to reinitialize it with "
+                           "`--force-new-cluster`. Use `--force` to suppress this message.";
+        cluster_store *cs = st == SWARM_ACTIVE ? swarm_store(s) : NULL;
+        json_t *self = cs ? swarm_node_doc(s) : NULL;
+        bool manager = !self || json_is_object(json_object_get(self, "ManagerStatus"));
+        json_decref(self);
+        if (!cs) {
+            snprintf(msg, sizeof msg, "%sDoing so may lose the consensus of your cluster. %s", head, tail);
+            api_reply_error(r, -EAGAIN, msg);
+            return;
+        }
+        if (manager) {
+            json_t *nodes = cs_list(cs, CS_NODE);
+            size_t i;
+            long reachable = 0, unreachable = 0;
+            json_t *n;
+            json_array_foreach(nodes, i, n) {
+                json_t *ms = json_object_get(n, "ManagerStatus");
+                if (!json_is_object(ms))
+                    continue;
+                if (strcmp(json_string_value(json_object_get(ms, "Reachability")) ?: "", "reachable") == 0)
+                    reachable++;
+                else
+                    unreachable++;
+            }
+            json_decref(nodes);
+            if (reachable - 2 <= unreachable) {
+                if (reachable == 1 && unreachable == 0)
+                    /* The trailing space is dockerd's. */
+                    snprintf(msg, sizeof msg, "%sRemoving the last manager erases all current state of the swarm. "
+                                              "Use `--force` to ignore this message. ", head);
+                else
+                    snprintf(msg, sizeof msg, "%sRemoving this node leaves %ld managers out of %ld. Without a Raft "
+                                              "quorum your swarm will be inaccessible. %s",
+                             head, reachable - 1, reachable + unreachable, tail);
+            } else {
+                snprintf(msg, sizeof msg, "%s%s", head, tail);
+            }
+            api_reply_error(r, -EAGAIN, msg);
+            return;
+        }
     }
     berr e = {0};
     if (swarm_leave(s, on_left, r, &e) < 0)
         api_reply_error(r, e.code == -EBUSY ? -EAGAIN : e.code, e.msg);
+}
+
+static void on_joined(void *arg, int status, const berr *e)
+{
+    api_request *r = arg;
+    if (status == 0)
+        api_reply_empty(r, 200);
+    else
+        api_reply_error(r, status == -EINVAL ? -EINVAL : status == -ENOSYS ? -ENOSYS : -EAGAIN,
+                        e && e->msg[0] ? e->msg : "could not join the swarm");
+}
+
+/* What a node's one-member cluster holds of the user's: joining would
+ * throw it away. */
+static const char *user_objects(cluster_store *cs)
+{
+    static const struct {
+        cs_kind kind;
+        const char *what;
+    } kinds[] = {{CS_SERVICE, "services"}, {CS_SECRET, "secrets"}, {CS_CONFIG, "configs"}};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        json_t *l = cs_list(cs, kinds[i].kind);
+        size_t n = json_array_size(l);
+        json_decref(l);
+        if (n)
+            return kinds[i].what;
+    }
+    json_t *nets = cs_list(cs, CS_NETWORK);
+    size_t i, user = 0;
+    json_t *n;
+    json_array_foreach(nets, i, n) user += !json_is_true(json_object_get(json_object_get(n, "Spec"), "Ingress"));
+    json_decref(nets);
+    return user ? "overlay networks" : NULL;
 }
 
 void api_swarm_join(api_request *r)
@@ -315,16 +395,71 @@ void api_swarm_join(api_request *r)
         api_reply_berr(r, &e);
         return;
     }
-    json_decref(body);
-    if (!api_swarm_settled(r, api_swarm_join))
-        return;
-    if (r->d->swarm && swarm_get_state(r->d->swarm) == SWARM_ACTIVE && swarm_initialized(r->d->swarm)) {
-        api_reply_error(r, -EAGAIN, API_SWARM_EXISTS);
+    cluster_store *cs = api_swarm_store(r, api_swarm_join);
+    if (!cs) {
+        json_decref(body);
         return;
     }
-    api_reply_error(r, -ENOSYS,
-                    "berthd cannot join another swarm yet: multi-node clusters are not implemented, this node runs "
-                    "its own one-member swarm");
+    swarm *s = r->d->swarm;
+    json_t *nodes = cs_list(cs, CS_NODE);
+    size_t n_nodes = json_array_size(nodes);
+    json_decref(nodes);
+    const char *what = NULL;
+    const char *listen = json_string_value(json_object_get(body, "ListenAddr"));
+    const char *adv = json_string_value(json_object_get(body, "AdvertiseAddr"));
+    const char *token = json_string_value(json_object_get(body, "JoinToken"));
+    json_t *remotes = json_object_get(body, "RemoteAddrs");
+    const char *remote = json_string_value(json_array_get(remotes, 0));
+    char *lhost = NULL, *lport = NULL, *ahost = NULL, *aport = NULL, *laddr = NULL, *aaddr = NULL, *raddr = NULL;
+    if (swarm_initialized(s) || n_nodes > 1) {
+        api_reply_error(r, -EAGAIN, API_SWARM_EXISTS);
+        goto out;
+    }
+    if ((what = user_objects(cs)) != NULL) {
+        char msg[512];
+        snprintf(msg, sizeof msg,
+                 "This node's own swarm holds %s: joining another swarm would discard them. Remove them, or use "
+                 "\"docker swarm leave --force\" to discard this node's swarm, before joining another one.",
+                 what);
+        api_reply_error(r, -EAGAIN, msg);
+        goto out;
+    }
+    if (!remote || !*remote) {
+        api_reply_error(r, -EINVAL, "invalid RemoteAddrs: at least 1 RemoteAddr is required to join");
+        goto out;
+    }
+    if (!token || !*token) {
+        api_reply_error(r, -EINVAL, "rpc error: code = InvalidArgument desc = A valid join token is necessary to "
+                                    "join this cluster");
+        goto out;
+    }
+    {
+        char dg[SWARM_TOKEN_DIGEST_LEN + 1], sec[SWARM_TOKEN_SECRET_LEN + 1];
+        if (swarm_token_parse(token, dg, sec, &e) < 0) {
+            api_reply_error(r, -EINVAL, e.msg);
+            goto out;
+        }
+    }
+    if (api_swarm_listen_addr(listen && *listen ? listen : "0.0.0.0:2377", &lhost, &lport, &e) < 0 ||
+        api_swarm_advertise_addr(adv ? adv : "", lport, &ahost, &aport, &e) < 0) {
+        api_reply_berr(r, &e);
+        goto out;
+    }
+    laddr = swarm_join_host_port(lhost, lport);
+    aaddr = swarm_join_host_port(ahost, aport);
+    /* dockerd adds the default port to a remote address without one. */
+    raddr = strchr(remote, ':') ? xstrdup(remote) : swarm_join_host_port(remote, "2377");
+    if (swarm_join(s, raddr, token, laddr, aaddr, on_joined, r, &e) < 0)
+        api_reply_error(r, e.code == -EBUSY ? -EAGAIN : e.code == -EINVAL ? -EINVAL : -EAGAIN, e.msg);
+out:
+    free(lhost);
+    free(lport);
+    free(ahost);
+    free(aport);
+    free(laddr);
+    free(aaddr);
+    free(raddr);
+    json_decref(body);
 }
 
 void api_swarm_unlockkey(api_request *r)

@@ -215,11 +215,64 @@ static json_t *init_node_doc(json_t *cur, init_req *q, init_addrs *a, const char
         json_object_set_new(ms, "Addr", json_string(maddr));
     if (q->availability[0])
         json_object_set_new(json_object_get(doc, "Spec"), "Availability", json_string(q->availability));
-    json_object_set_new(doc, "Berth",
-                        json_pack("{s:s, s:s, s:s}", "ListenAddr", laddr, "AdvertiseAddr", maddr, "DataPathAddr",
-                                  a->data_path));
+    json_t *berth = json_object_get(doc, "Berth");
+    if (!json_is_object(berth)) {
+        berth = json_object();
+        json_object_set_new(doc, "Berth", berth);
+    }
+    /* RaftID (kept) says which raft member this node is. */
+    json_object_set_new(berth, "ListenAddr", json_string(laddr));
+    json_object_set_new(berth, "AdvertiseAddr", json_string(maddr));
+    json_object_set_new(berth, "DataPathAddr", json_string(a->data_path));
     json_object_set_new(doc, "UpdatedAt", json_string(now));
     return doc;
+}
+
+static void on_forced(void *arg, int status, const berr *e)
+{
+    api_request *r = arg;
+    if (status < 0) {
+        api_reply_error(r, -EIO, e && e->msg[0] ? e->msg : "could not force a new cluster");
+        return;
+    }
+    /* The store is back, this member alone: init proceeds as on a lone
+     * manager. */
+    api_swarm_init(r);
+}
+
+static size_t raft_members(cluster_store *cs)
+{
+    cs_member m[16];
+    return cluster_store_members(cs, m, 16);
+}
+
+/* After a forced new cluster the other managers are gone from raft: their
+ * documents say so. */
+static size_t mark_others_gone(cluster_store *cs, const char *self, const char *now, cs_op *ops, json_t **docs,
+                               size_t max)
+{
+    json_t *nodes = cs_list(cs, CS_NODE);
+    size_t i, k = 0;
+    json_t *n;
+    json_array_foreach(nodes, i, n) {
+        json_t *ms = json_object_get(n, "ManagerStatus");
+        const char *id = json_string_value(json_object_get(n, "ID")) ?: "";
+        if (!json_is_object(ms) || strcmp(id, self) == 0 || k == max ||
+            strcmp(json_string_value(json_object_get(ms, "Reachability")) ?: "", "unreachable") == 0)
+            continue;
+        json_t *doc = json_deep_copy(n);
+        json_object_set_new(json_object_get(doc, "ManagerStatus"), "Reachability", json_string("unreachable"));
+        json_t *st = json_object_get(doc, "Status");
+        if (json_is_object(st))
+            json_object_set_new(st, "State", json_string("down"));
+        json_object_set_new(doc, "UpdatedAt", json_string(now));
+        docs[k] = doc;
+        ops[k] = (cs_op){.type = CS_PUT, .kind = CS_NODE, .doc = doc, .if_version = (int64_t)api_swarm_doc_version(n)};
+        snprintf(ops[k].id, sizeof ops[k].id, "%s", id);
+        k++;
+    }
+    json_decref(nodes);
+    return k;
 }
 
 void api_swarm_init(api_request *r)
@@ -249,6 +302,16 @@ void api_swarm_init(api_request *r)
     rc = parse_request(r, body, &q, &e);
     if (rc < 0)
         goto out;
+    if (q.force && raft_members(swarm_store(s)) > 1) {
+        rc = swarm_force_new_cluster(s, on_forced, r, &e);
+        if (rc == 0) {
+            json_decref(cluster);
+            json_decref(node);
+            json_decref(body);
+            return;
+        }
+        goto out;
+    }
     /* dockerd checks for an existing swarm before looking at the request. */
     if (initialized && !q.force) {
         rc = berr_set(&e, -EAGAIN, "%s", API_SWARM_EXISTS);
@@ -274,14 +337,27 @@ void api_swarm_init(api_request *r)
         goto out;
     }
     ndoc = init_node_doc(node, &q, &a, now);
-    cs_op ops[2] = {
+    /* The swarm port moves to the listen address now (a port already taken
+     * fails init, as in dockerd), and the others will reach this manager
+     * at the advertise address. */
+    {
+        cleanup_free char *laddr = swarm_join_host_port(a.listen_host, a.listen_port);
+        cleanup_free char *maddr = swarm_join_host_port(a.adv_host, a.adv_port);
+        if ((rc = swarm_set_addresses(s, laddr, maddr, &e)) < 0)
+            goto out;
+    }
+    cs_op ops[2 + 16] = {
         {.type = CS_PUT, .kind = CS_CLUSTER, .doc = cdoc, .if_version = (int64_t)api_swarm_doc_version(cluster)},
         {.type = CS_PUT, .kind = CS_NODE, .doc = ndoc, .if_version = (int64_t)api_swarm_doc_version(node)},
     };
+    json_t *others[16] = {0};
+    size_t n_others = q.force ? mark_others_gone(swarm_store(s), swarm_node_id(s), now, ops + 2, others, 16) : 0;
     snprintf(ops[0].id, sizeof ops[0].id, "%s", swarm_cluster_id(s));
     snprintf(ops[1].id, sizeof ops[1].id, "%s", swarm_node_id(s));
     /* The reply is the node ID, a JSON string. */
-    api_swarm_propose(r, ops, 2, json_string(swarm_node_id(s)));
+    api_swarm_propose(r, ops, 2 + n_others, json_string(swarm_node_id(s)));
+    for (size_t i = 0; i < n_others; i++)
+        json_decref(others[i]);
 out:
     if (rc < 0)
         api_reply_berr(r, &e);

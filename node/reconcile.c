@@ -179,6 +179,11 @@ static void pass(uv_timer_t *t)
     cluster_store *cs = r->d->swarm ? swarm_store(r->d->swarm) : NULL;
     if (!cs || r->d->stopping)
         return;
+    /* Orchestrators and the scheduler run on the leader only: managers
+     * deciding at once would create a slot's task twice.  A new leader's
+     * first entries (its upkeep of the managers' reachability) kick it. */
+    if (cluster_store_leader(cs) != cluster_store_raft_id(cs))
+        return;
     if (r->busy) {
         r->again = true;
         return;

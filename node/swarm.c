@@ -12,53 +12,14 @@
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "lib/timefmt.h"
+#include "node/swarm_int.h"
 #include "node/swarm_token.h"
 
-#define MAX_SUBSCRIBERS 8
 /* Ensuring the two objects races only with API writes; a few retries on a
  * stale version settle it. */
 #define ENSURE_TRIES 5
 
-typedef struct waiter {
-    void (*fn)(void *arg);
-    void *arg;
-    struct waiter *next;
-} waiter;
-
-typedef struct subscriber {
-    void (*fn)(void *arg, swarm_event ev);
-    void *arg;
-} subscriber;
-
-struct swarm {
-    uv_loop_t *loop;
-    char *dir;
-    char *hostname, *arch, *engine_version;
-    long long nano_cpus, memory_bytes;
-
-    cluster_store *cs;
-    swarm_state state;
-    char error[BERR_MSG_MAX];
-    char node_id[26], cluster_id[26];
-    uint64_t pending_since;      /* uv_now when the store last became pending */
-    int ensure_tries;
-
-    uv_timer_t timer;            /* releases waiters SWARM_WAIT_MS after pending began */
-    waiter *waiters;
-    subscriber subs[MAX_SUBSCRIBERS];
-    int n_subs;
-
-    bool leaving;                /* a leave is replacing the store */
-    bool old_store_closing;      /* ... and is waiting for the old one to close */
-    swarm_done_fn leave_done;
-    void *leave_arg;
-
-    bool closing;
-    void (*close_done)(void *arg);
-    void *close_arg;
-};
-
-static void notify(swarm *s, swarm_event ev)
+void swarm_notify(swarm *s, swarm_event ev)
 {
     for (int i = 0; i < s->n_subs; i++)
         s->subs[i].fn(s->subs[i].arg, ev);
@@ -85,14 +46,14 @@ static void on_wait_timeout(uv_timer_t *t)
     release_waiters(s);
 }
 
-static void enter_pending(swarm *s)
+void swarm_enter_pending(swarm *s)
 {
     s->state = SWARM_PENDING;
     s->error[0] = 0;
     s->pending_since = uv_now(s->loop);
 }
 
-static void finish_leave(swarm *s, int status, const berr *e)
+void swarm_finish_leave(swarm *s, int status, const berr *e)
 {
     if (!s->leaving)
         return;
@@ -103,13 +64,13 @@ static void finish_leave(swarm *s, int status, const berr *e)
         done(s->leave_arg, status, e);
 }
 
-static void enter_error(swarm *s, const berr *e)
+void swarm_enter_error(swarm *s, const berr *e)
 {
     s->state = SWARM_ERROR;
     snprintf(s->error, sizeof s->error, "%s", e && e->msg[0] ? e->msg : "the cluster store failed");
     log_error("swarm: %s", s->error);
     release_waiters(s);
-    finish_leave(s, e && e->code ? e->code : -EIO, e);
+    swarm_finish_leave(s, e && e->code ? e->code : -EIO, e);
 }
 
 static void become_active(swarm *s)
@@ -119,9 +80,9 @@ static void become_active(swarm *s)
     log_info("swarm: node %s is the manager of cluster %s", s->node_id, s->cluster_id);
     /* Subscribers first: their watchers are in place before any parked
      * request gets to write. */
-    notify(s, SWARM_EV_ACTIVE);
+    swarm_notify(s, SWARM_EV_ACTIVE);
     release_waiters(s);
-    finish_leave(s, 0, NULL);
+    swarm_finish_leave(s, 0, NULL);
 }
 
 /* ---- the documents ------------------------------------------------------ */
@@ -200,7 +161,7 @@ static json_t *engine_plugins(void)
                      "Type", "Volume", "Name", "local");
 }
 
-static json_t *node_description(swarm *s)
+json_t *swarm_node_description(swarm *s)
 {
     return json_pack("{s:s, s:{s:s, s:s}, s:{s:I, s:I}, s:{s:s, s:o}}",
                      "Hostname", s->hostname,
@@ -212,12 +173,16 @@ static json_t *node_description(swarm *s)
 static json_t *new_node_doc(swarm *s, const char *now)
 {
     cleanup_free char *maddr = swarm_join_host_port(SWARM_RAFT_HOST, SWARM_RAFT_PORT);
-    return json_pack("{s:s, s:{s:i}, s:s, s:s, s:{s:{}, s:s, s:s}, s:o, s:{s:s, s:s}, s:{s:b, s:s, s:s}}",
+    char rid[24];
+    snprintf(rid, sizeof rid, "%llu", (unsigned long long)cluster_store_raft_id(s->cs));
+    /* Leadership is not stored: readers ask raft (swarm_node_leader). */
+    return json_pack("{s:s, s:{s:i}, s:s, s:s, s:{s:{}, s:s, s:s}, s:o, s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s}}",
                      "ID", s->node_id, "Version", "Index", 0, "CreatedAt", now, "UpdatedAt", now,
                      "Spec", "Labels", "Role", "manager", "Availability", "active",
-                     "Description", node_description(s),
+                     "Description", swarm_node_description(s),
                      "Status", "State", "ready", "Addr", SWARM_RAFT_HOST,
-                     "ManagerStatus", "Leader", 1, "Reachability", "reachable", "Addr", maddr);
+                     "ManagerStatus", "Reachability", "reachable", "Addr", maddr,
+                     "Berth", "RaftID", rid);
 }
 
 static int64_t doc_version(json_t *doc)
@@ -231,7 +196,7 @@ static json_t *refreshed_node_doc(swarm *s, json_t *cur, const char *now)
 {
     json_t *doc = json_deep_copy(cur);
     bool changed = false;
-    json_t *desc = node_description(s);
+    json_t *desc = swarm_node_description(s);
     if (!json_equal(desc, json_object_get(doc, "Description"))) {
         json_object_set(doc, "Description", desc);
         changed = true;
@@ -248,14 +213,24 @@ static json_t *refreshed_node_doc(swarm *s, json_t *cur, const char *now)
     }
     json_t *ms = json_object_get(doc, "ManagerStatus");
     if (!json_is_object(ms)) {
-        cleanup_free char *maddr = swarm_join_host_port(SWARM_RAFT_HOST, SWARM_RAFT_PORT);
-        json_object_set_new(doc, "ManagerStatus",
-                            json_pack("{s:b, s:s, s:s}", "Leader", 1, "Reachability", "reachable", "Addr", maddr));
+        const char *adv = cluster_store_advertise_address(s->cs);
+        json_object_set_new(doc, "ManagerStatus", json_pack("{s:s, s:s}", "Reachability", "reachable", "Addr", adv));
         changed = true;
-    } else if (!json_is_true(json_object_get(ms, "Leader")) ||
+    } else if (json_object_get(ms, "Leader") ||
                strcmp(json_string_value(json_object_get(ms, "Reachability")) ?: "", "reachable") != 0) {
-        json_object_set_new(ms, "Leader", json_true());
+        json_object_del(ms, "Leader");
         json_object_set_new(ms, "Reachability", json_string("reachable"));
+        changed = true;
+    }
+    json_t *berth = json_object_get(doc, "Berth");
+    char rid[24];
+    snprintf(rid, sizeof rid, "%llu", (unsigned long long)cluster_store_raft_id(s->cs));
+    if (!json_is_object(berth)) {
+        berth = json_object();
+        json_object_set_new(doc, "Berth", berth);
+    }
+    if (strcmp(json_string_value(json_object_get(berth, "RaftID")) ?: "", rid) != 0) {
+        json_object_set_new(berth, "RaftID", json_string(rid));
         changed = true;
     }
     if (!changed) {
@@ -284,7 +259,7 @@ static void on_ensure_done(void *arg, int status, uint64_t index, const berr *e)
     }
     berr err = {0};
     berr_set(&err, status, "could not record the cluster and node objects: %s", e && e->msg[0] ? e->msg : "failed");
-    enter_error(s, &err);
+    swarm_enter_error(s, &err);
 }
 
 /* Makes the cluster object and this node's object exist and describe the
@@ -302,7 +277,7 @@ static void ensure_objects(swarm *s)
     if (cs_get(s->cs, CS_CLUSTER, s->cluster_id, &cluster, &e) < 0) {
         docs[n] = new_cluster_doc(s, now, &e);
         if (!docs[n]) {
-            enter_error(s, &e);
+            swarm_enter_error(s, &e);
             return;
         }
         ops[n] = (cs_op){.type = CS_PUT, .kind = CS_CLUSTER, .doc = docs[n], .if_version = 0};
@@ -316,7 +291,7 @@ static void ensure_objects(swarm *s)
         if (!fresh) {
             json_decref(doc);
             json_decref(cluster);
-            enter_error(s, &e);
+            swarm_enter_error(s, &e);
             return;
         }
         json_object_set(doc, "Berth", json_object_get(fresh, "Berth"));
@@ -354,7 +329,7 @@ static void ensure_objects(swarm *s)
     for (size_t i = 0; i < n; i++)
         json_decref(docs[i]);
     if (r < 0)
-        enter_error(s, &e);
+        swarm_enter_error(s, &e);
 }
 
 static void on_store_ready(void *arg)
@@ -368,21 +343,51 @@ static void on_store_ready(void *arg)
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
-static int open_store(swarm *s, berr *e)
+/* Every manager's node document says where it is reached: the transport
+ * learns each member's address from there. */
+static void on_store_change(void *arg, uint64_t index, const cs_op *ops, size_t n)
 {
-    enter_pending(s);
-    cs_options o = {.dir = s->dir, .raft_address = SWARM_RAFT_ADDRESS};
+    (void)index;
+    swarm *s = arg;
+    if (!s->cs)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].kind != CS_NODE || ops[i].type != CS_PUT)
+            continue;
+        const char *rid = json_string_value(json_object_get(json_object_get(ops[i].doc, "Berth"), "RaftID"));
+        const char *addr = json_string_value(json_object_get(json_object_get(ops[i].doc, "ManagerStatus"), "Addr"));
+        if (rid && addr && strncmp(addr, "127.", 4) != 0)
+            cluster_store_set_peer(s->cs, strtoull(rid, NULL, 10), addr);
+    }
+}
+
+int swarm_open_store(swarm *s, const char *join_cluster_id, const char *listen, const char *advertise, berr *e)
+{
+    swarm_enter_pending(s);
+    cs_options o = {.dir = s->dir,
+                    .raft_address = advertise ? advertise : SWARM_RAFT_ADDRESS,
+                    .listen_address = listen,
+                    .join_cluster_id = join_cluster_id,
+                    .force_new_cluster = s->force_new};
+    s->force_new = false;
     int r = cluster_store_open(s->loop, &o, &s->cs, e);
     if (r < 0) {
         s->cs = NULL;
         berr_wrap(e, "could not open the cluster store in %s", s->dir);
-        enter_error(s, e);
+        swarm_enter_error(s, e);
         return r;
     }
     snprintf(s->node_id, sizeof s->node_id, "%s", cluster_store_node_id(s->cs));
     snprintf(s->cluster_id, sizeof s->cluster_id, "%s", cluster_store_cluster_id(s->cs));
+    cluster_store_watch(s->cs, on_store_change, s);
+    cluster_store_on_rpc(s->cs, swarm_rpc, s);
     cluster_store_on_ready(s->cs, on_store_ready, s);
     return 0;
+}
+
+static int open_store(swarm *s, berr *e)
+{
+    return swarm_open_store(s, NULL, NULL, NULL, e);
 }
 
 swarm *swarm_open(uv_loop_t *loop, const char *data_root, const swarm_host *host)
@@ -397,6 +402,9 @@ swarm *swarm_open(uv_loop_t *loop, const char *data_root, const swarm_host *host
     s->memory_bytes = host->memory_bytes;
     uv_timer_init(loop, &s->timer);
     s->timer.data = s;
+    uv_timer_init(loop, &s->reach_timer);
+    s->reach_timer.data = s;
+    uv_timer_start(&s->reach_timer, swarm_members_tick, 200, 200);
     berr e = {0};
     /* What an interrupted leave set aside. */
     cleanup_free char *trash = xasprintf("%s.old", s->dir);
@@ -410,6 +418,15 @@ swarm *swarm_open(uv_loop_t *loop, const char *data_root, const swarm_host *host
 static void on_timer_closed(uv_handle_t *h)
 {
     swarm *s = h->data;
+    if (!uv_is_closing((uv_handle_t *)&s->reach_timer)) {
+        uv_close((uv_handle_t *)&s->reach_timer, on_timer_closed);
+        return;
+    }
+    free(s->join_remote);
+    free(s->join_token);
+    free(s->join_listen);
+    free(s->join_advertise);
+    json_decref(s->join_peers);
     void (*done)(void *) = s->close_done;
     void *arg = s->close_arg;
     free(s->dir);
@@ -432,14 +449,38 @@ static void on_store_closed_final(void *arg)
     close_finish(arg);
 }
 
+#define TRANSFER_POLL_MS 10
+#define TRANSFER_MAX_TICKS 50
+
+static void close_store_now(swarm *s)
+{
+    uv_timer_stop(&s->reach_timer);
+    swarm_notify(s, SWARM_EV_CLOSING);
+    cluster_store *cs = s->cs;
+    s->cs = NULL;
+    cluster_store_close(cs, on_store_closed_final, s);
+}
+
+static void on_transfer_tick(uv_timer_t *t)
+{
+    swarm *s = t->data;
+    if (cluster_store_leader(s->cs) == cluster_store_raft_id(s->cs) && ++s->transfer_ticks < TRANSFER_MAX_TICKS)
+        return;
+    log_info("swarm: %s", cluster_store_leader(s->cs) == cluster_store_raft_id(s->cs)
+                              ? "leadership transfer did not finish in time; stopping anyway"
+                              : "leadership handed over");
+    close_store_now(s);
+}
+
 void swarm_close(swarm *s, void (*done)(void *arg), void *arg)
 {
     s->closing = true;
+    cs_rpc_cancel(s); /* joins and dial-backs under way */
     s->close_done = done;
     s->close_arg = arg;
     berr e = {0};
     berr_set(&e, -ECANCELED, "the daemon is shutting down");
-    finish_leave(s, -ECANCELED, &e);
+    swarm_finish_leave(s, -ECANCELED, &e);
     release_waiters(s);
     if (!s->cs) {
         /* No store, or a leave is closing the old one: its callback
@@ -448,13 +489,23 @@ void swarm_close(swarm *s, void (*done)(void *arg), void *arg)
             close_finish(s);
         return;
     }
-    notify(s, SWARM_EV_CLOSING);
-    cluster_store *cs = s->cs;
-    s->cs = NULL;
-    cluster_store_close(cs, on_store_closed_final, s);
+    /* A leader of several hands leadership over before it stops, so the
+     * others need not wait out an election timeout. */
+    berr te = {0};
+    cs_member m[16];
+    if (s->state == SWARM_ACTIVE && cluster_store_leader(s->cs) == cluster_store_raft_id(s->cs) &&
+        cluster_store_members(s->cs, m, 16) > 1 && cluster_store_transfer(s->cs, &te) == 0) {
+        s->transfer_ticks = 0;
+        uv_timer_stop(&s->reach_timer);
+        uv_timer_start(&s->reach_timer, on_transfer_tick, TRANSFER_POLL_MS, TRANSFER_POLL_MS);
+        return;
+    }
+    close_store_now(s);
 }
 
 /* ---- leave ------------------------------------------------------------------ */
+
+static int open_store(swarm *s, berr *e);
 
 static void on_leave_store_closed(void *arg)
 {
@@ -465,7 +516,7 @@ static void on_leave_store_closed(void *arg)
         return;
     }
     log_info("swarm: node %s left cluster %s", s->node_id, s->cluster_id);
-    notify(s, SWARM_EV_LEFT);
+    swarm_notify(s, SWARM_EV_LEFT);
     s->node_id[0] = 0;
     s->cluster_id[0] = 0;
     /* The old state goes aside in one rename before it is deleted: a crash
@@ -476,14 +527,65 @@ static void on_leave_store_closed(void *arg)
     if (cluster_store_wipe(trash, &e) < 0 || (rename(s->dir, trash) < 0 && errno != ENOENT &&
                                               berr_sys(&e, -errno, "rename %s", s->dir) < 0)) {
         berr_wrap(&e, "could not remove the swarm state");
-        enter_error(s, &e);
+        swarm_enter_error(s, &e);
         return;
     }
     if (cluster_store_wipe(trash, &e) < 0)
         log_warn("swarm: %s", e.msg);
     /* A failure is recorded by open_store (error state, leave answered);
      * success is answered when the fresh cluster is active. */
-    open_store(s, &e);
+    void (*reopen)(swarm *s) = s->reopen;
+    s->reopen = NULL;
+    if (reopen)
+        reopen(s);
+    else
+        open_store(s, &e);
+}
+
+static void on_recover_closed(void *arg)
+{
+    swarm *s = arg;
+    s->old_store_closing = false;
+    if (s->closing) {
+        close_finish(s);
+        return;
+    }
+    berr e = {0};
+    s->force_new = true;
+    open_store(s, &e); /* answered once active, or by the error state */
+}
+
+int swarm_force_new_cluster(swarm *s, swarm_done_fn done, void *arg, berr *e)
+{
+    if (s->closing)
+        return berr_set(e, -ECANCELED, "the daemon is shutting down");
+    if (s->leaving || !s->cs)
+        return berr_set(e, -EBUSY, "the node is already leaving or joining a swarm");
+    s->leaving = true;
+    s->leave_done = done;
+    s->leave_arg = arg;
+    swarm_enter_pending(s);
+    swarm_notify(s, SWARM_EV_CLOSING);
+    cluster_store *cs = s->cs;
+    s->cs = NULL;
+    s->old_store_closing = true;
+    cluster_store_close(cs, on_recover_closed, s);
+    return 0;
+}
+
+void swarm_replace_store(swarm *s, void (*then)(swarm *s))
+{
+    s->reopen = then;
+    swarm_enter_pending(s);
+    if (!s->cs) {
+        on_leave_store_closed(s);
+        return;
+    }
+    swarm_notify(s, SWARM_EV_CLOSING);
+    cluster_store *cs = s->cs;
+    s->cs = NULL;
+    s->old_store_closing = true;
+    cluster_store_close(cs, on_leave_store_closed, s);
 }
 
 int swarm_leave(swarm *s, swarm_done_fn done, void *arg, berr *e)
@@ -495,17 +597,8 @@ int swarm_leave(swarm *s, swarm_done_fn done, void *arg, berr *e)
     s->leaving = true;
     s->leave_done = done;
     s->leave_arg = arg;
-    enter_pending(s);
-    if (!s->cs) {
-        /* The store never opened (error state): nothing to close. */
-        on_leave_store_closed(s);
-        return 0;
-    }
-    notify(s, SWARM_EV_CLOSING);
-    cluster_store *cs = s->cs;
-    s->cs = NULL;
-    s->old_store_closing = true;
-    cluster_store_close(cs, on_leave_store_closed, s);
+    /* A store that never opened (error state) has nothing to close. */
+    swarm_replace_store(s, NULL);
     return 0;
 }
 
@@ -564,6 +657,22 @@ json_t *swarm_node_doc(swarm *s)
     if (!cs || cs_get(cs, CS_NODE, s->node_id, &doc, NULL) < 0)
         return NULL;
     return doc;
+}
+
+int swarm_set_addresses(swarm *s, const char *listen, const char *advertise, berr *e)
+{
+    cluster_store *cs = swarm_store(s);
+    if (!cs)
+        return berr_set(e, -EAGAIN, "the cluster store is not running");
+    return cluster_store_set_addresses(cs, listen, advertise, e);
+}
+
+bool swarm_node_is_leader(swarm *s, json_t *node)
+{
+    cluster_store *cs = swarm_store(s);
+    const char *rid = json_string_value(json_object_get(json_object_get(node, "Berth"), "RaftID"));
+    uint64_t leader = cs ? cluster_store_leader(cs) : 0;
+    return rid && leader && strtoull(rid, NULL, 10) == leader;
 }
 
 bool swarm_initialized(swarm *s)

@@ -105,6 +105,31 @@ int swarm_subscribe(swarm *s, void (*fn)(void *arg, swarm_event ev), void *arg);
 typedef void (*swarm_done_fn)(void *arg, int status, const berr *e);
 int swarm_leave(swarm *s, swarm_done_fn done, void *arg, berr *e);
 
+/* `swarm join --token T remote`: checks with the manager at remote
+ * ("ip:port") that its root key matches the token's digest and that the
+ * token is its manager token, then abandons this node's one-member
+ * cluster, opens an empty store in the remote's cluster listening on
+ * listen and reached at advertise ("ip:port" each), and asks the leader
+ * to add it as a voter.  done is called once the store has the cluster's
+ * log and this node's object (0), or with the step that failed; after a
+ * failure past the checks the node is back in a fresh one-member cluster.
+ * The caller checks first that there is nothing to lose here. */
+int swarm_join(swarm *s, const char *remote, const char *token, const char *listen, const char *advertise,
+               swarm_done_fn done, void *arg, berr *e);
+
+/* `swarm init --force-new-cluster` on a manager of several: reopens the
+ * store as the only voter of its cluster, keeping every object; done
+ * once it is active again. */
+int swarm_force_new_cluster(swarm *s, swarm_done_fn done, void *arg, berr *e);
+
+/* Moves the swarm port's listener to listen and records advertise as
+ * where the other managers reach this one ("ip:port" each). */
+int swarm_set_addresses(swarm *s, const char *listen, const char *advertise, berr *e);
+
+/* For node documents: whether raft says this node leads, and
+ * "reachable"/"unreachable" as the leader last recorded it. */
+bool swarm_node_is_leader(swarm *s, json_t *node);
+
 /* ---- the documents ------------------------------------------------------ */
 
 /* The cluster object (a new reference) or NULL when not active. */

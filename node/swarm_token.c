@@ -56,6 +56,28 @@ void swarm_token_digest(const unsigned char seed[SWARM_ROOT_SECRET_BYTES], char 
     swarm_base36(h, sizeof h, SWARM_TOKEN_DIGEST_LEN, out);
 }
 
+void swarm_token_digest_pk(const unsigned char *pk, size_t len, char out[SWARM_TOKEN_DIGEST_LEN + 1])
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, pk, len);
+    swarm_base36(h, sizeof h, SWARM_TOKEN_DIGEST_LEN, out);
+}
+
+int swarm_root_public_hex(const char *seed_hex, char out[65], berr *e)
+{
+    unsigned char seed[SWARM_ROOT_SECRET_BYTES];
+    size_t len = 0;
+    if (!seed_hex || strlen(seed_hex) != 2 * SWARM_ROOT_SECRET_BYTES ||
+        sodium_hex2bin(seed, sizeof seed, seed_hex, strlen(seed_hex), NULL, &len, NULL) != 0 || len != sizeof seed)
+        return berr_set(e, -EINVAL, "the cluster's root secret is malformed");
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+    crypto_sign_seed_keypair(pk, sk, seed);
+    sodium_memzero(sk, sizeof sk);
+    sodium_memzero(seed, sizeof seed);
+    sodium_bin2hex(out, 65, pk, sizeof pk);
+    return 0;
+}
+
 void swarm_token_new(const unsigned char seed[SWARM_ROOT_SECRET_BYTES], char out[SWARM_TOKEN_LEN + 1])
 {
     char digest[SWARM_TOKEN_DIGEST_LEN + 1];

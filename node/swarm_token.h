@@ -34,6 +34,12 @@ size_t swarm_base36(const unsigned char *bytes, size_t n, size_t width, char *ou
 /* The digest part for a root secret (a seed for crypto_sign_seed_keypair). */
 void swarm_token_digest(const unsigned char seed[SWARM_ROOT_SECRET_BYTES], char out[SWARM_TOKEN_DIGEST_LEN + 1]);
 
+/* The digest part for the root public key (what a joining node receives
+ * and pins), and that public key (64 hex digits + NUL) from the root
+ * secret as the cluster object keeps it (64 hex digits). */
+void swarm_token_digest_pk(const unsigned char *pk, size_t len, char out[SWARM_TOKEN_DIGEST_LEN + 1]);
+int swarm_root_public_hex(const char *seed_hex, char out[65], berr *e);
+
 /* A new token for the cluster with this root secret (fresh random secret
  * part on every call). */
 void swarm_token_new(const unsigned char seed[SWARM_ROOT_SECRET_BYTES], char out[SWARM_TOKEN_LEN + 1]);

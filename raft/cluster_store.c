@@ -28,11 +28,15 @@
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
+#include "raft/cluster_store_int.h"
 #include "raft/fsm.h"
 
-/* One voter elects itself at start; these matter once there are several,
- * and are short so a restarted manager rejoins quickly. */
-#define CS_ELECTION_TIMEOUT_MS 500
+/* One voter elects itself at start; these matter once there are several.
+ * A follower that hears nothing for a randomized 300-600 ms starts a
+ * (pre-)vote, so a dead leader is replaced well inside a second (SwarmKit's
+ * 10-20 s); heartbeats every 50 ms keep a live leader far from that even
+ * on a loaded host. */
+#define CS_ELECTION_TIMEOUT_MS 300
 #define CS_HEARTBEAT_TIMEOUT_MS 50
 /* Leadership polling.  It does not delay a single node, which is leader
  * when raft_start returns and is checked right then; it only notices a
@@ -43,54 +47,6 @@
  * the log on disk would grow to 8 MiB and more before the first trim. */
 #define CS_SEGMENT_SIZE (1024 * 1024)
 
-struct cluster_store {
-    uv_loop_t *loop;
-    char *dir;
-    char *raft_dir;
-    char *address;
-    char node_id[26];
-    char cluster_id[26];
-    raft_id raft_id;
-
-    cs_fsm *fsm;
-    struct raft_uv_transport transport;
-    struct raft_io io;
-    struct raft raft;
-    bool raft_inited;
-
-    uv_timer_t timer;
-    struct raft_barrier barrier;
-    bool barrier_pending;
-    raft_term barrier_term;
-    bool ready;
-    raft_term ready_term;
-    bool ready_fired;
-    void (*on_ready)(void *arg);
-    void *ready_arg;
-
-    bool closing;
-    int in_flight;          /* proposals libraft has not answered yet */
-    int drain_ticks;        /* close waits for them, a bounded while */
-    int close_pending;
-    void (*close_done)(void *arg);
-    void *close_arg;
-
-    /* See guarded_io_close(). */
-    void (*io_close)(struct raft_io *io, raft_io_close_cb cb);
-    raft_io_close_cb io_closed;
-    bool io_close_fired;
-    uint64_t buried_at;             /* uv_now() when it went to the graveyard */
-    struct cluster_store *next_buried;
-};
-
-/* One proposal in flight; freed by its raft_apply callback, which libraft
- * always calls (with RAFT_LEADERSHIPLOST when raft stops first). */
-typedef struct cs_request {
-    struct raft_apply req;
-    struct cluster_store *cs;
-    cs_done_fn done;
-    void *arg;
-} cs_request;
 
 void cs_new_id(char out[26])
 {
@@ -135,17 +91,35 @@ static int identity_load(cluster_store *cs, berr *e)
     memcpy(cs->node_id, node, 26);
     memcpy(cs->cluster_id, cluster, 26);
     cs->raft_id = rid;
+    const char *listen = json_string_value(json_object_get(j, "ListenAddr"));
+    const char *adv = json_string_value(json_object_get(j, "AdvertiseAddr"));
+    const char *addr = json_string_value(json_object_get(j, "RaftAddr"));
+    if (listen && *listen)
+        cs->listen = xstrdup(listen);
+    if (adv && *adv)
+        cs->advertise = xstrdup(adv);
+    if (addr && *addr) {
+        free(cs->address);
+        cs->address = xstrdup(addr);
+    }
+    json_t *peers = json_object_get(j, "Peers");
+    if (json_is_object(peers))
+        json_object_update(cs->peers, peers);
     json_decref(j);
     return 0;
 }
 
-static int identity_save(cluster_store *cs, berr *e)
+int cs_identity_save(cluster_store *cs, berr *e)
 {
     cleanup_free char *path = xasprintf("%s/identity.json", cs->dir);
     char rid[24];
     snprintf(rid, sizeof rid, "%llu", cs->raft_id);
-    /* The raft ID is a string: JSON readers lose integers above 2^53. */
-    json_t *j = json_pack("{s:s, s:s, s:s}", "NodeID", cs->node_id, "ClusterID", cs->cluster_id, "RaftID", rid);
+    /* The raft ID is a string: JSON readers lose integers above 2^53.
+     * RaftAddr is what raft_init got on the first start (and libraft's
+     * configuration recorded): it must stay the same on every start. */
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "NodeID", cs->node_id, "ClusterID", cs->cluster_id,
+                          "RaftID", rid, "RaftAddr", cs->address, "ListenAddr", cs->listen ? cs->listen : "",
+                          "AdvertiseAddr", cs->advertise ? cs->advertise : "", "Peers", cs->peers);
     char *text = json_dumps(j, JSON_INDENT(2));
     json_decref(j);
     int rc = fs_write_file_atomic(path, text, strlen(text), 0600, e);
@@ -153,16 +127,27 @@ static int identity_save(cluster_store *cs, berr *e)
     return rc;
 }
 
-static void identity_new(cluster_store *cs)
+static void identity_new(cluster_store *cs, const char *cluster_id)
 {
     cs_new_id(cs->node_id);
-    cs_new_id(cs->cluster_id);
+    if (cluster_id)
+        snprintf(cs->cluster_id, sizeof cs->cluster_id, "%s", cluster_id);
+    else
+        cs_new_id(cs->cluster_id);
     do
         randombytes_buf(&cs->raft_id, sizeof cs->raft_id);
     while (cs->raft_id == 0);
 }
 
 /* ---- leadership and readiness ------------------------------------------------ */
+
+static void fire_ready(cluster_store *cs)
+{
+    if (!cs->ready_fired && cs->on_ready) {
+        cs->ready_fired = true;
+        cs->on_ready(cs->ready_arg);
+    }
+}
 
 static void barrier_cb(struct raft_barrier *req, int status)
 {
@@ -174,9 +159,22 @@ static void barrier_cb(struct raft_barrier *req, int status)
         return;
     cs->ready = true;
     cs->ready_term = cs->barrier_term;
-    if (!cs->ready_fired && cs->on_ready) {
-        cs->ready_fired = true;
-        cs->on_ready(cs->ready_arg);
+    fire_ready(cs);
+}
+
+/* A follower is ready once it hears from a leader and has applied what
+ * that leader told it is committed: its reads are then at most a heartbeat
+ * behind.  It stays ready (serving reads) when the leader goes away. */
+static void poll_follower(cluster_store *cs)
+{
+    raft_id leader = 0;
+    const char *addr = NULL;
+    raft_leader(&cs->raft, &leader, &addr);
+    if (leader == 0 || cs->raft.commit_index == 0 || raft_last_applied(&cs->raft) < cs->raft.commit_index)
+        return;
+    if (!cs->ready_fired) {
+        cs->ready = true;
+        fire_ready(cs);
     }
 }
 
@@ -184,13 +182,14 @@ static void poll_leader(cluster_store *cs)
 {
     if (cs->closing)
         return;
+    cs_forward_poll(cs);
     if (raft_state(&cs->raft) != RAFT_LEADER) {
-        cs->ready = false;
+        cs->ready = cs->ready_fired;
+        poll_follower(cs);
         return;
     }
-    if ((cs->ready && cs->ready_term == cs->raft.current_term) || cs->barrier_pending)
+    if ((cs->ready_term == cs->raft.current_term && cs->ready_fired) || cs->barrier_pending)
         return;
-    cs->ready = false;
     cs->barrier.data = cs;
     int rv = raft_barrier(&cs->raft, &cs->barrier, barrier_cb);
     if (rv == 0) {
@@ -218,7 +217,7 @@ void cluster_store_on_ready(cluster_store *cs, void (*ready)(void *arg), void *a
 
 bool cluster_store_ready(const cluster_store *cs)
 {
-    return cs->ready && !cs->closing && raft_state((struct raft *)&cs->raft) == RAFT_LEADER;
+    return cs->ready && !cs->closing;
 }
 
 /* ---- open and close ----------------------------------------------------------- */
@@ -226,13 +225,13 @@ bool cluster_store_ready(const cluster_store *cs)
 /* libraft 0.15's raft_uv can call its close callback twice: an open
  * segment leaves the queue its close check looks at before its writer has
  * closed, so the close callback fires once the rest is quiet and again from
- * the writer's own close callback, later (seen under load as a SEGV in
- * libraft reading the struct uv we had freed in between).  So the callback
- * is passed on once only, and the memory libraft may still touch (the store
- * with its raft_io, the raft_uv and transport allocations) stays allocated
- * for a while after close: closed stores wait in a graveyard and are
- * released once they have been dead long enough, or when the loop has
- * ended (cluster_store_reap). */
+ * the writer's own close callback, later (seen in CI as a SEGV in libraft
+ * reading the struct uv we had freed in between, when berthd got SIGTERM
+ * right after start).  So the callback is passed on once only, and the
+ * memory libraft may still touch (the store with its raft_io, the raft_uv
+ * and transport allocations) stays allocated for a while after close:
+ * closed stores wait in a graveyard and are released once they have been
+ * dead long enough, or when the loop has ended (cluster_store_reap). */
 #define CS_GRAVE_MS 10000
 
 static cluster_store *graveyard;
@@ -241,7 +240,7 @@ static void release(cluster_store *cs)
 {
     if (cs->raft_inited) {
         raft_uv_close(&cs->io);
-        raft_uv_tcp_close(&cs->transport);
+        cs_transport_release(&cs->transport);
     }
     free(cs);
 }
@@ -290,7 +289,11 @@ static void store_free(cluster_store *cs)
     free(cs->dir);
     free(cs->raft_dir);
     free(cs->address);
-    cs->dir = cs->raft_dir = cs->address = NULL;
+    free(cs->listen);
+    free(cs->advertise);
+    json_decref(cs->peers);
+    cs->dir = cs->raft_dir = cs->address = cs->listen = cs->advertise = NULL;
+    cs->peers = NULL;
     if (!cs->raft_inited) {
         release(cs);
         return;
@@ -314,6 +317,7 @@ static void close_step(cluster_store *cs)
 
 static void raft_closed(struct raft *r)
 {
+    /* raft_uv's and the transport's memory is released from the graveyard. */
     close_step(r->data);
 }
 
@@ -346,6 +350,7 @@ static void drain_cb(uv_timer_t *t)
 static void teardown(cluster_store *cs, void (*done)(void *), void *arg)
 {
     cs->closing = true;
+    cs_forward_cancel(cs);
     cs->close_done = done;
     cs->close_arg = arg;
     if (cs->raft_inited && (cs->in_flight > 0 || cs->barrier_pending) && uv_is_active((uv_handle_t *)&cs->timer)) {
@@ -412,6 +417,7 @@ int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out
     cs->dir = xstrdup(o->dir);
     cs->raft_dir = xasprintf("%s/raft", o->dir);
     cs->address = xstrdup(o->raft_address);
+    cs->peers = json_object();
 
     int rc = fs_mkdir_p(cs->dir, 0700, e);
     if (rc < 0)
@@ -423,7 +429,10 @@ int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out
     rc = identity_load(cs, e);
     if (rc == -ENOENT) {
         fresh = true;
-        identity_new(cs);
+        identity_new(cs, o->join_cluster_id);
+        cs->joining = o->join_cluster_id != NULL;
+        if (o->listen_address)
+            cs->listen = xstrdup(o->listen_address);
         rc = fs_rm_rf(cs->raft_dir, e);
     }
     if (rc < 0)
@@ -433,15 +442,21 @@ int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out
     if ((rc = cs_fsm_new(&cs->fsm, e)) < 0)
         goto fail;
 
-    int rv = raft_uv_tcp_init(&cs->transport, loop);
-    if (rv != 0) {
-        rc = raft_error(cs, rv, "transport", e);
+    if ((rc = cs_transport_init(&cs->transport, loop, e)) < 0)
+        goto fail;
+    if (cs->listen && (rc = cs_transport_set_bind(&cs->transport, cs->listen, e)) < 0) {
+        cs_transport_release(&cs->transport);
         goto fail;
     }
-    rv = raft_uv_init(&cs->io, loop, cs->raft_dir, &cs->transport);
+    const char *key;
+    json_t *val;
+    json_object_foreach(cs->peers, key, val) cs_transport_set_peer(&cs->transport, strtoull(key, NULL, 10),
+                                                                   json_string_value(val));
+    cs_transport_on_rpc(&cs->transport, cs_rpc_dispatch, cs);
+    int rv = raft_uv_init(&cs->io, loop, cs->raft_dir, &cs->transport);
     if (rv != 0) {
         rc = berr_set(e, -EIO, "cluster store: %s: %s", cs->raft_dir, cs->io.errmsg);
-        raft_uv_tcp_close(&cs->transport);
+        cs_transport_release(&cs->transport);
         goto fail;
     }
     raft_uv_set_segment_size(&cs->io, CS_SEGMENT_SIZE);
@@ -451,7 +466,7 @@ int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out
     if (rv != 0) {
         rc = berr_set(e, -EIO, "cluster store: raft: %s", cs->raft.errmsg[0] ? cs->raft.errmsg : raft_strerror(rv));
         raft_uv_close(&cs->io);
-        raft_uv_tcp_close(&cs->transport);
+        cs_transport_release(&cs->transport);
         goto fail;
     }
     cs->raft_inited = true;
@@ -462,19 +477,37 @@ int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out
 
     /* From here on raft owns handles: failures unwind through teardown(),
      * which frees cs from the loop. */
-    if (fresh && ((rc = bootstrap(cs, e)) < 0 || (rc = identity_save(cs, e)) < 0))
+    if (fresh && ((!cs->joining && (rc = bootstrap(cs, e)) < 0) || (rc = cs_identity_save(cs, e)) < 0))
         goto fail_raft;
+
+    if (!fresh && o->force_new_cluster) {
+        struct raft_configuration conf;
+        raft_configuration_init(&conf);
+        rv = raft_configuration_add(&conf, cs->raft_id, cs->address, RAFT_VOTER);
+        if (rv == 0)
+            rv = raft_recover(&cs->raft, &conf);
+        raft_configuration_close(&conf);
+        if (rv != 0) {
+            rc = raft_error(cs, rv, "force new cluster", e);
+            goto fail_raft;
+        }
+        log_warn("cluster store: forced a new cluster of this member alone, keeping its state");
+    }
 
     raft_set_election_timeout(&cs->raft, CS_ELECTION_TIMEOUT_MS);
     raft_set_heartbeat_timeout(&cs->raft, CS_HEARTBEAT_TIMEOUT_MS);
+    /* A manager that was cut off and comes back must not depose a healthy
+     * leader with its higher term. */
+    raft_set_pre_vote(&cs->raft, true);
     raft_set_snapshot_threshold(&cs->raft, o->snapshot_threshold ? o->snapshot_threshold : 1024);
     raft_set_snapshot_trailing(&cs->raft, o->snapshot_trailing ? o->snapshot_trailing : 128);
 
     rv = raft_start(&cs->raft);
     if (rv != 0) {
         /* libraft reports a taken port as a bare I/O error: say which. */
-        if (address_in_use(cs->address))
-            rc = berr_set(e, -EADDRINUSE, "cluster store: listen tcp %s: bind: address already in use", cs->address);
+        const char *bound = cs->listen ? cs->listen : cs->address;
+        if (address_in_use(bound))
+            rc = berr_set(e, -EADDRINUSE, "cluster store: listen tcp %s: bind: address already in use", bound);
         else
             rc = raft_error(cs, rv, "start", e);
         goto fail_raft;
@@ -504,7 +537,7 @@ const char *cluster_store_cluster_id(const cluster_store *cs) { return cs->clust
 
 static int not_leader(berr *e)
 {
-    return berr_set(e, -ENOTCONN, "this node is not the cluster leader");
+    return berr_set(e, -ENOTCONN, CS_NO_LEADER_MSG);
 }
 
 static void apply_cb(struct raft_apply *req, int status, void *result)
@@ -534,6 +567,15 @@ static void apply_cb(struct raft_apply *req, int status, void *result)
 }
 
 int cluster_store_propose(cluster_store *cs, const cs_op *ops, size_t n, cs_done_fn done, void *arg, berr *e)
+{
+    if (cs->closing)
+        return not_leader(e);
+    if (raft_state(&cs->raft) != RAFT_LEADER)
+        return cs_forward_propose(cs, ops, n, done, arg, e);
+    return cs_propose_local(cs, ops, n, done, arg, e);
+}
+
+int cs_propose_local(cluster_store *cs, const cs_op *ops, size_t n, cs_done_fn done, void *arg, berr *e)
 {
     if (cs->closing || raft_state(&cs->raft) != RAFT_LEADER)
         return not_leader(e);

@@ -22,6 +22,10 @@
 #ifndef BERTH_RAFT_CLUSTER_STORE_H
 #define BERTH_RAFT_CLUSTER_STORE_H
 
+#define CS_NO_LEADER_MSG \
+    "The swarm does not have a leader. It's possible that too few managers are online. Make sure more than half of " \
+    "the managers are online."
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,6 +33,7 @@
 #include <uv.h>
 
 #include "lib/err.h"
+#include "raft/transport.h"
 
 typedef enum cs_kind {
     CS_CLUSTER,
@@ -59,6 +64,15 @@ typedef struct cluster_store cluster_store;
 typedef struct cs_options {
     const char *dir;               /* <data-root>/swarm: identity, raft log and snapshots */
     const char *raft_address;      /* "127.0.0.1:2377": what raft listens on and records for this member */
+    /* Joining another cluster: a fresh identity in this cluster, no
+     * bootstrap; the member starts empty and waits for the leader to add
+     * it (cluster_store_add_voter there) and send it the log. */
+    const char *join_cluster_id;
+    const char *listen_address;    /* where to listen on a first start (NULL: raft_address) */
+    /* `swarm init --force-new-cluster`: keep the log and snapshot but make
+     * this member the only voter (libraft's raft_recover), so a lone
+     * surviving manager gets a quorum of one back with its state. */
+    bool force_new_cluster;
     unsigned snapshot_threshold;   /* entries between snapshots (0: 1024) */
     unsigned snapshot_trailing;    /* entries kept behind a snapshot (0: 128) */
 } cs_options;
@@ -95,12 +109,17 @@ void cs_new_id(char out[26]);
 /* Completion of a proposal: status 0 with the entry's raft index, or
  * -EAGAIN when a precondition failed (an object was not at the expected
  * version: "update out of sequence"), -EEXIST / -ENOENT for if_version 0 /
- * a missing object, -ENOTCONN when this member is not the leader. */
+ * a missing object, -ENOTCONN when there is no leader (Docker's "The swarm
+ * does not have a leader" in e), -EIO when the leader could not say.
+ *
+ * On a follower the proposal is forwarded to the leader over node RPC and
+ * done is called once the entry is applied here too, so a caller reads
+ * its own write on any member. */
 typedef void (*cs_done_fn)(void *arg, int status, uint64_t index, const berr *e);
 
 /* Proposes ops (copied: the caller may free them on return) as one raft
  * entry; done is called once it is applied here (never before propose
- * returns).  Returns -ENOTCONN (not leader) or -EINVAL (bad op) at once. */
+ * returns).  Returns -ENOTCONN (no leader) or -EINVAL (bad op) at once. */
 int cluster_store_propose(cluster_store *cs, const cs_op *ops, size_t n, cs_done_fn done, void *arg, berr *e);
 
 /* ---- reads ------------------------------------------------------------------ */
@@ -130,5 +149,48 @@ typedef struct cs_stats {
     bool leader;
 } cs_stats;
 void cluster_store_stats(const cluster_store *cs, cs_stats *out);
+
+/* ---- members and addresses --------------------------------------------------- */
+
+/* Where this member listens ("0.0.0.0:2377") and where the others reach
+ * it ("10.0.0.1:2377"); kept in identity.json for the next start, the
+ * listener moves at once.  Either may be NULL (unchanged). */
+int cluster_store_set_addresses(cluster_store *cs, const char *listen, const char *advertise, berr *e);
+const char *cluster_store_advertise_address(const cluster_store *cs);
+/* Where the member with this raft ID is reached (kept in identity.json):
+ * libraft's configuration cannot rename a member, this overrides it. */
+void cluster_store_set_peer(cluster_store *cs, uint64_t raft_id, const char *address);
+uint64_t cluster_store_raft_id(const cluster_store *cs);
+/* {"<raft id>": "ip:port"} for every member whose address is known,
+ * this one included (a new object): what a joining member needs before
+ * it has the log. */
+json_t *cluster_store_peers(cluster_store *cs);
+
+typedef struct cs_member {
+    uint64_t raft_id;
+    bool voter;
+    bool leader;
+    bool reachable;   /* leader: heard from within an election timeout; others: only self and the leader are known */
+    bool known;       /* whether reachable is this member's own observation */
+    uint64_t match_index; /* leader: the last entry known to be in this member's log */
+} cs_member;
+/* The raft configuration as this member sees it; returns how many (at
+ * most max written). */
+size_t cluster_store_members(cluster_store *cs, cs_member *out, size_t max);
+/* The leader's raft ID (0: none known) and whether this member is it. */
+uint64_t cluster_store_leader(cluster_store *cs);
+
+/* On the leader: adds raft_id at address as a non-voting member, lets it
+ * catch up with the log, then makes it a voter (libraft's one change at a
+ * time); done with 0 or the reason.  raft_remove for the other way. */
+int cluster_store_add_voter(cluster_store *cs, uint64_t raft_id, const char *address, cs_done_fn done, void *arg,
+                            berr *e);
+/* On the leader: hands leadership to the most caught-up voter. */
+int cluster_store_transfer(cluster_store *cs, berr *e);
+int cluster_store_remove_member(cluster_store *cs, uint64_t raft_id, cs_done_fn done, void *arg, berr *e);
+
+/* Node RPC requests that are not the store's own (forwarded proposals)
+ * go to fn; see raft/transport.h. */
+void cluster_store_on_rpc(cluster_store *cs, cs_rpc_handler fn, void *arg);
 
 #endif

@@ -1,0 +1,82 @@
+/* Swarm internals shared by node/swarm.c (the store's life, the cluster and
+ * node objects) and node/swarm_join.c (joining another cluster, and the
+ * leader's side of a join).  Nothing outside node/swarm*.c includes this. */
+#ifndef BERTH_NODE_SWARM_INT_H
+#define BERTH_NODE_SWARM_INT_H
+
+#include "node/swarm.h"
+
+#define MAX_SUBSCRIBERS 8
+
+typedef struct waiter {
+    void (*fn)(void *arg);
+    void *arg;
+    struct waiter *next;
+} waiter;
+
+typedef struct subscriber {
+    void (*fn)(void *arg, swarm_event ev);
+    void *arg;
+} subscriber;
+
+struct swarm {
+    uv_loop_t *loop;
+    char *dir;
+    char *hostname, *arch, *engine_version;
+    long long nano_cpus, memory_bytes;
+
+    cluster_store *cs;
+    swarm_state state;
+    char error[BERR_MSG_MAX];
+    char node_id[26], cluster_id[26];
+    uint64_t pending_since;      /* uv_now when the store last became pending */
+    int ensure_tries;
+
+    uv_timer_t timer;            /* releases waiters SWARM_WAIT_MS after pending began */
+    waiter *waiters;
+    subscriber subs[MAX_SUBSCRIBERS];
+    int n_subs;
+
+    bool leaving;                /* a leave is replacing the store */
+    bool old_store_closing;      /* ... and is waiting for the old one to close */
+    swarm_done_fn leave_done;
+    void (*reopen)(swarm *s);    /* what opens the next store after a replace (NULL: a fresh cluster) */
+    char *join_remote;           /* a join under way: the manager it talks to, */
+    char *join_token;            /* the token, */
+    char *join_listen, *join_advertise;  /* and this node's addresses */
+    int join_hops;
+    bool force_new;              /* the next open forces a new cluster of this member alone */
+    char join_cluster[26];
+    json_t *join_peers;
+    void *leave_arg;
+
+    uv_timer_t reach_timer;      /* the leader's upkeep of ManagerStatus.Reachability */
+    bool reach_proposing;
+    int transfer_ticks;          /* a stopping leader waiting for its successor */
+    char demote_seen[26];        /* a demoted member seen caught up once: removed at the next tick */
+
+    bool closing;
+    void (*close_done)(void *arg);
+    void *close_arg;
+};
+
+/* node/swarm.c */
+void swarm_enter_pending(swarm *s);
+void swarm_enter_error(swarm *s, const berr *e);
+void swarm_notify(swarm *s, swarm_event ev);
+/* Answers the leave or join under way (if any). */
+void swarm_finish_leave(swarm *s, int status, const berr *e);
+/* Opens the store (join_cluster_id: joining that cluster at advertise,
+ * listening on listen); a failure puts s in SWARM_ERROR. */
+int swarm_open_store(swarm *s, const char *join_cluster_id, const char *listen, const char *advertise, berr *e);
+/* Closes the store and wipes its directory, then calls then(s). */
+void swarm_replace_store(swarm *s, void (*then)(swarm *s));
+json_t *swarm_node_description(swarm *s);
+
+/* node/swarm_members.c: the leader's upkeep, every 200 ms */
+void swarm_members_tick(uv_timer_t *t);
+
+/* node/swarm_join.c */
+void swarm_rpc(void *arg, json_t *req, cs_rpc_ctx *ctx);
+
+#endif

@@ -1,0 +1,318 @@
+/* Several cluster stores in one process on loopback ports: a member added
+ * as a voter (libraft's add, catch-up, assign) receives the log, writes on
+ * the follower are forwarded to the leader and readable on the follower
+ * when they complete, removal, and the node RPC transport's framing and
+ * errors.  Also the token digest of the root public key. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "lib/fsutil.h"
+#include "node/swarm_token.h"
+#include "raft/cluster_store.h"
+
+static char tmpdir[] = "/tmp/berth-test-cluster-members-XXXXXX";
+static uv_loop_t loop;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (!mkdtemp(tmpdir))
+        return -1;
+    return uv_loop_init(&loop);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    uv_run(&loop, UV_RUN_DEFAULT);
+    int rc = uv_loop_close(&loop);
+    fs_rm_rf(tmpdir, NULL);
+    return rc;
+}
+
+static uint64_t now_ms(void) { return uv_hrtime() / 1000000; }
+
+static void run_until(const bool *flag, unsigned timeout_ms)
+{
+    uint64_t deadline = now_ms() + timeout_ms;
+    while (!*flag) {
+        assert_true(now_ms() < deadline);
+        uv_run(&loop, UV_RUN_ONCE);
+    }
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void flag_cb(void *arg) { *(bool *)arg = true; }
+
+typedef struct waiter {
+    bool done;
+    int status;
+    uint64_t index;
+    char msg[BERR_MSG_MAX];
+} waiter;
+
+static void done_cb(void *arg, int status, uint64_t index, const berr *e)
+{
+    waiter *w = arg;
+    w->done = true;
+    w->status = status;
+    w->index = index;
+    snprintf(w->msg, sizeof w->msg, "%s", e ? e->msg : "");
+}
+
+static cluster_store *open_member(const char *name, const char *cluster, char addr[32])
+{
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/%s", tmpdir, name);
+    snprintf(addr, 32, "127.0.0.1:%d", free_port());
+    cs_options o = {.dir = dir, .raft_address = addr, .join_cluster_id = cluster};
+    cluster_store *cs = NULL;
+    berr e = {0};
+    int rc = cluster_store_open(&loop, &o, &cs, &e);
+    if (rc < 0)
+        fprintf(stderr, "open: %s\n", e.msg);
+    assert_int_equal(rc, 0);
+    return cs;
+}
+
+static void close_member(cluster_store *cs)
+{
+    bool closed = false;
+    cluster_store_close(cs, flag_cb, &closed);
+    run_until(&closed, 10000);
+}
+
+static int put(cluster_store *cs, const char *id, const char *name, waiter *w)
+{
+    json_t *doc = json_pack("{s:s, s:{s:s}}", "ID", id, "Spec", "Name", name);
+    cs_op op = {.type = CS_PUT, .kind = CS_SERVICE, .doc = doc, .if_version = 0};
+    snprintf(op.id, sizeof op.id, "%s", id);
+    berr e = {0};
+    memset(w, 0, sizeof *w);
+    int rc = cluster_store_propose(cs, &op, 1, done_cb, w, &e);
+    json_decref(doc);
+    return rc;
+}
+
+static void test_voter_added_and_writes_forwarded(void **state)
+{
+    (void)state;
+    char a_addr[32], b_addr[32];
+    cluster_store *a = open_member("a", NULL, a_addr);
+    bool ready_a = false;
+    cluster_store_on_ready(a, flag_cb, &ready_a);
+    run_until(&ready_a, 10000);
+
+    cluster_store *b = open_member("b", cluster_store_cluster_id(a), b_addr);
+    assert_string_equal(cluster_store_cluster_id(b), cluster_store_cluster_id(a));
+    assert_string_not_equal(cluster_store_node_id(b), cluster_store_node_id(a));
+    bool ready_b = false;
+    cluster_store_on_ready(b, flag_cb, &ready_b);
+
+    waiter w;
+    assert_int_equal(put(a, "svc1", "before-join", &w), 0);
+    run_until(&w.done, 5000);
+    assert_int_equal(w.status, 0);
+
+    berr e = {0};
+    memset(&w, 0, sizeof w);
+    assert_int_equal(cluster_store_add_voter(a, cluster_store_raft_id(b), b_addr, done_cb, &w, &e), 0);
+    run_until(&w.done, 10000);
+    assert_int_equal(w.status, 0);
+    run_until(&ready_b, 10000);
+
+    /* The member has the log written before it joined. */
+    json_t *doc = NULL;
+    assert_int_equal(cs_get(b, CS_SERVICE, "svc1", &doc, &e), 0);
+    json_decref(doc);
+
+    cs_member m[4];
+    assert_int_equal(cluster_store_members(a, m, 4), 2);
+    assert_true(m[0].voter && m[1].voter);
+    assert_int_equal(cluster_store_leader(a), cluster_store_raft_id(a));
+    assert_int_equal(cluster_store_leader(b), cluster_store_raft_id(a));
+
+    /* A write on the follower goes through the leader and is readable on
+     * the follower when it completes. */
+    assert_int_equal(put(b, "svc2", "through-b", &w), 0);
+    run_until(&w.done, 5000);
+    assert_int_equal(w.status, 0);
+    assert_true(w.index > 0);
+    assert_int_equal(cs_get(b, CS_SERVICE, "svc2", &doc, &e), 0);
+    json_decref(doc);
+    assert_int_equal(cs_get(a, CS_SERVICE, "svc2", &doc, &e), 0);
+    json_decref(doc);
+
+    /* The leader's refusal travels back to the follower's caller. */
+    assert_int_equal(put(b, "svc2", "again", &w), 0);
+    run_until(&w.done, 5000);
+    assert_int_equal(w.status, -EEXIST);
+
+    /* Removal: the configuration is back to one voter. */
+    memset(&w, 0, sizeof w);
+    assert_int_equal(cluster_store_remove_member(a, cluster_store_raft_id(b), done_cb, &w, &e), 0);
+    run_until(&w.done, 5000);
+    assert_int_equal(w.status, 0);
+    assert_int_equal(cluster_store_members(a, m, 4), 1);
+
+    close_member(b);
+    close_member(a);
+}
+
+/* A follower with no leader: writes wait a bounded while, then get
+ * Docker's no-leader error; reads still work. */
+static void test_no_leader(void **state)
+{
+    (void)state;
+    char a_addr[32], b_addr[32];
+    cluster_store *a = open_member("c", NULL, a_addr);
+    bool ready = false;
+    cluster_store_on_ready(a, flag_cb, &ready);
+    run_until(&ready, 10000);
+    cluster_store *b = open_member("d", cluster_store_cluster_id(a), b_addr);
+    waiter w;
+    berr e = {0};
+    memset(&w, 0, sizeof w);
+    assert_int_equal(cluster_store_add_voter(a, cluster_store_raft_id(b), b_addr, done_cb, &w, &e), 0);
+    run_until(&w.done, 10000);
+    bool ready_b = false;
+    cluster_store_on_ready(b, flag_cb, &ready_b);
+    run_until(&ready_b, 10000);
+    close_member(a);
+    assert_int_equal(put(b, "svc3", "nobody", &w), 0);
+    run_until(&w.done, 10000);
+    assert_int_equal(w.status, -ENOTCONN);
+    assert_non_null(strstr(w.msg, "The swarm does not have a leader"));
+    json_t *l = cs_list(b, CS_SERVICE);
+    json_decref(l);
+    close_member(b);
+}
+
+typedef struct rpc_result {
+    bool done;
+    int status;
+    json_t *resp;
+    char msg[BERR_MSG_MAX];
+} rpc_result;
+
+static void rpc_cb(void *arg, int status, json_t *resp, const berr *e)
+{
+    rpc_result *r = arg;
+    r->done = true;
+    r->status = status;
+    r->resp = resp ? json_incref(resp) : NULL;
+    snprintf(r->msg, sizeof r->msg, "%s", e ? e->msg : "");
+}
+
+static void echo_handler(void *arg, json_t *req, cs_rpc_ctx *ctx)
+{
+    (void)arg;
+    cs_rpc_reply(ctx, json_pack("{s:i, s:O}", "status", 0, "echo", json_object_get(req, "payload")));
+}
+
+static void test_rpc(void **state)
+{
+    (void)state;
+    char addr[32];
+    cluster_store *a = open_member("e", NULL, addr);
+    bool ready = false;
+    cluster_store_on_ready(a, flag_cb, &ready);
+    run_until(&ready, 10000);
+    cluster_store_on_rpc(a, echo_handler, NULL);
+
+    /* A large payload crosses in several reads. */
+    char *big = malloc(300000);
+    memset(big, 'x', 299999);
+    big[299999] = 0;
+    json_t *req = json_pack("{s:s, s:s}", "op", "echo", "payload", big);
+    rpc_result r = {0};
+    berr e = {0};
+    assert_int_equal(cs_rpc_call(&loop, addr, req, 5000, rpc_cb, &r, &e), 0);
+    run_until(&r.done, 5000);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(json_string_value(json_object_get(r.resp, "echo")), big);
+    json_decref(r.resp);
+    json_decref(req);
+    free(big);
+
+    /* A forwarded proposal for another cluster is refused. */
+    req = json_pack("{s:s, s:s, s:[]}", "op", "propose", "cluster", "0000000000000000000000000", "ops");
+    memset(&r, 0, sizeof r);
+    assert_int_equal(cs_rpc_call(&loop, addr, req, 5000, rpc_cb, &r, &e), 0);
+    run_until(&r.done, 5000);
+    assert_int_equal(json_integer_value(json_object_get(r.resp, "status")), -EPERM);
+    json_decref(r.resp);
+    json_decref(req);
+
+    /* Nobody listening: the error says where. */
+    char dead[32];
+    snprintf(dead, sizeof dead, "127.0.0.1:%d", free_port());
+    req = json_pack("{s:s}", "op", "hello");
+    memset(&r, 0, sizeof r);
+    assert_int_equal(cs_rpc_call(&loop, dead, req, 5000, rpc_cb, &r, &e), 0);
+    run_until(&r.done, 5000);
+    assert_int_equal(r.status, -ECONNREFUSED);
+    assert_non_null(strstr(r.msg, dead));
+    json_decref(req);
+    assert_int_equal(cs_rpc_call(&loop, "not-an-address", req, 5000, rpc_cb, &r, &e), -EINVAL);
+    close_member(a);
+}
+
+static void test_token_digest_of_public_key(void **state)
+{
+    (void)state;
+    unsigned char seed[SWARM_ROOT_SECRET_BYTES];
+    randombytes_buf(seed, sizeof seed);
+    char hex[65], pkhex[65], d1[SWARM_TOKEN_DIGEST_LEN + 1], d2[SWARM_TOKEN_DIGEST_LEN + 1];
+    sodium_bin2hex(hex, sizeof hex, seed, sizeof seed);
+    assert_int_equal(swarm_root_public_hex(hex, pkhex, NULL), 0);
+    unsigned char pk[32];
+    size_t len = 0;
+    assert_int_equal(sodium_hex2bin(pk, sizeof pk, pkhex, 64, NULL, &len, NULL), 0);
+    swarm_token_digest(seed, d1);
+    swarm_token_digest_pk(pk, len, d2);
+    assert_string_equal(d1, d2);
+    char tok[SWARM_TOKEN_LEN + 1], dg[SWARM_TOKEN_DIGEST_LEN + 1], sec[SWARM_TOKEN_SECRET_LEN + 1];
+    swarm_token_new(seed, tok);
+    assert_int_equal(swarm_token_parse(tok, dg, sec, NULL), 0);
+    assert_string_equal(dg, d2);
+    assert_int_equal(swarm_root_public_hex("zz", pkhex, NULL), -EINVAL);
+}
+
+int main(void)
+{
+    /* A peer that went away: the daemon ignores SIGPIPE too. */
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_voter_added_and_writes_forwarded),
+        cmocka_unit_test(test_no_leader),
+        cmocka_unit_test(test_rpc),
+        cmocka_unit_test(test_token_digest_of_public_key),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
