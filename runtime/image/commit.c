@@ -355,7 +355,8 @@ static int build_config(const rt_container *c, const rt_commit_opts *o, json_t *
         json_decref(cfg);
         return r;
     }
-    rt_commit_merge_config(cfg, c->config);
+    if (!o->no_merge)
+        rt_commit_merge_config(cfg, c->config);
     *out = cfg;
     return 0;
 }
