@@ -1,0 +1,114 @@
+/* The build context (see context.h). */
+#include "runtime/build/context.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "runtime/build/dockerignore.h"
+#include "runtime/layer/tarsafe.h"
+
+/* Removes what the patterns ignore below dir/rel. */
+static int prune(const char *root, const char *rel, const di_patterns *p, const char *keep1, const char *keep2,
+                 berr *e)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    cleanup_closedir DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        cleanup_free char *crel = *rel ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
+        char cpath[PATH_MAX];
+        snprintf(cpath, sizeof cpath, "%s/%s", root, crel);
+        struct stat st;
+        if (lstat(cpath, &st) < 0)
+            continue;
+        /* the Dockerfile and .dockerignore stay, as the CLI keeps them */
+        if (di_ignored(p, crel) && strcmp(crel, keep1) && strcmp(crel, keep2)) {
+            /* with exclusions a child may be re-included: look inside first */
+            if (S_ISDIR(st.st_mode) && p->has_exclusions) {
+                int r = prune(root, crel, p, keep1, keep2, e);
+                if (r < 0)
+                    return r;
+                if (rmdir(cpath) == 0 || errno == ENOTEMPTY || errno == EEXIST)
+                    continue;
+                return berr_sys(e, -errno, "remove %s", crel);
+            }
+            int r = S_ISDIR(st.st_mode) ? fs_rm_rf(cpath, e) : (unlink(cpath) < 0 ? -errno : 0);
+            if (r < 0)
+                return berr_sys(e, r, "remove %s", crel);
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            int r = prune(root, crel, p, keep1, keep2, e);
+            if (r < 0)
+                return r;
+        }
+    }
+    return 0;
+}
+
+int bc_context_prepare(const char *tar_path, const char *dir, const char *dockerfile, char **text, size_t *len,
+                       berr *e)
+{
+    if (mkdir(dir, 0700) < 0)
+        return berr_sys(e, -errno, "create %s", dir);
+    struct stat st;
+    int r = 0;
+    if (stat(tar_path, &st) == 0 && st.st_size > 0) {
+        tar_extract_opts o = {.whiteouts = TAR_WHITEOUT_NONE};
+        r = tar_extract(tar_path, dir, &o, NULL, e);
+        if (r < 0)
+            return berr_wrap(e, "the build context is not a valid tar archive");
+    }
+    cleanup_free char *name = di_clean_path(dockerfile && *dockerfile ? dockerfile : "Dockerfile");
+    const char *rel = name;
+    while (*rel == '/')
+        rel++;
+    if (!strncmp(rel, "../", 3) || !strcmp(rel, ".."))
+        return berr_set(e, -EINVAL, "Cannot locate specified Dockerfile: %s", dockerfile);
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    if (lstat(path, &st) < 0 || S_ISLNK(st.st_mode) || !S_ISREG(st.st_mode)) {
+        /* dockerd also tries the lower-case name for the default */
+        if (!dockerfile || !*dockerfile || !strcmp(dockerfile, "Dockerfile")) {
+            snprintf(path, sizeof path, "%s/dockerfile", dir);
+            if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+                goto found;
+        }
+        return berr_set(e, -EINVAL, "Cannot locate specified Dockerfile: %s",
+                        dockerfile && *dockerfile ? dockerfile : "Dockerfile");
+    }
+found:
+    r = fs_read_file(path, text, len, e);
+    if (r < 0)
+        return r;
+    char ipath[PATH_MAX];
+    snprintf(ipath, sizeof ipath, "%s/.dockerignore", dir);
+    char *itext = NULL;
+    size_t ilen = 0;
+    if (lstat(ipath, &st) == 0 && S_ISREG(st.st_mode) && fs_read_file(ipath, &itext, &ilen, NULL) == 0) {
+        di_patterns p;
+        di_parse(itext, ilen, &p);
+        free(itext);
+        r = prune(dir, "", &p, rel, ".dockerignore", e);
+        di_free(&p);
+        if (r < 0) {
+            free(*text);
+            *text = NULL;
+        }
+    }
+    return r;
+}
