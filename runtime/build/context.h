@@ -1,5 +1,5 @@
-/* The build context: the request's tar unpacked into a directory (safely:
- * runtime/layer/tarsafe.c), the Dockerfile read from it, and what
+/* The build context: the request's tar unpacked into a directory (safely,
+ * with tarsafe), the Dockerfile read from it, and what
  * .dockerignore ignores removed, as moby's remotecontext does for archives.
  * Thread-safe; runs in uv_queue_work. */
 #ifndef BERTH_RUNTIME_BUILD_CONTEXT_H
