@@ -10,7 +10,7 @@
 #include "lib/err.h"
 
 /* dir must not exist yet.  dockerfile is the name inside the context
- * ("Dockerfile" when NULL or ""); *text/*len receive its contents. */
+ * ("Dockerfile" when NULL or ""); the contents go to text and len. */
 int bc_context_prepare(const char *tar_path, const char *dir, const char *dockerfile, char **text, size_t *len,
                        berr *e);
 
