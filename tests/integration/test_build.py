@@ -1,0 +1,201 @@
+"""docker build through the classic /build API: the docker CLI (28, no
+buildx: the legacy builder) and docker-py, against the busybox fixture."""
+
+import json
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def loaded(daemon, fixtures):
+    daemon.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    return daemon
+
+
+def write(ctx, files):
+    for name, text in files.items():
+        path = os.path.join(str(ctx), name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+
+
+def build(d, ctx, *args, check=True):
+    return d.docker("build", *args, str(ctx), check=check, timeout=180)
+
+
+def inspect(d, ref):
+    return json.loads(d.docker("image", "inspect", ref).out)[0]
+
+
+def test_instructions_and_config(loaded, tmp_path):
+    write(tmp_path, {
+        "Dockerfile": "\n".join([
+            "FROM busybox",
+            "ARG GREETING=hello",
+            "ENV APP=/app PATH=/app/bin:$PATH",
+            "LABEL org.test.name=\"demo app\" version=${GREETING}",
+            "WORKDIR $APP",
+            "COPY hello.txt ./",
+            "COPY sub/ dir/",
+            "RUN echo \"$GREETING from run\" > run.txt && \\",
+            "    cat hello.txt",
+            "USER 1000:1000",
+            "EXPOSE 8080 53/udp",
+            "VOLUME /data",
+            "STOPSIGNAL SIGINT",
+            "HEALTHCHECK --interval=5s --retries=2 CMD true",
+            "ENTRYPOINT [\"/bin/sh\", \"-c\"]",
+            "CMD [\"cat run.txt\"]",
+            "",
+        ]),
+        "hello.txt": "hello file\n",
+        "sub/a.txt": "a\n",
+        "sub/deep/b.txt": "b\n",
+    })
+    res = build(loaded, tmp_path, "-t", "built:one")
+    assert "Step 1/15 : FROM busybox" in res.out
+    assert "hello file" in res.out
+    assert " ---> Running in " in res.out
+    assert "Successfully built " in res.out
+    assert "Successfully tagged built:one" in res.out
+    cfg = inspect(loaded, "built:one")["Config"]
+    assert cfg["WorkingDir"] == "/app"
+    assert "APP=/app" in cfg["Env"]
+    assert any(e.startswith("PATH=/app/bin:/") for e in cfg["Env"])
+    assert cfg["Labels"] == {"org.test.name": "demo app", "version": "hello"}
+    assert cfg["User"] == "1000:1000"
+    assert set(cfg["ExposedPorts"]) == {"8080/tcp", "53/udp"}
+    assert list(cfg["Volumes"]) == ["/data"]
+    assert cfg["StopSignal"] == "SIGINT"
+    assert cfg["Healthcheck"] == {"Test": ["CMD-SHELL", "true"], "Interval": 5000000000, "Retries": 2}
+    assert cfg["Entrypoint"] == ["/bin/sh", "-c"]
+    assert cfg["Cmd"] == ["cat run.txt"]
+    out = loaded.docker("run", "--rm", "built:one").out
+    assert out == "hello from run\n"
+    out = loaded.docker("run", "--rm", "--entrypoint", "", "built:one", "cat", "/app/dir/a.txt",
+                        "/app/dir/deep/b.txt").out
+    assert out == "a\nb\n"
+    hist = loaded.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", "built:one").out
+    assert "/bin/sh -c echo \"$GREETING from run\" > run.txt &&     cat hello.txt" in hist or "run.txt" in hist
+    # no intermediate container is left
+    assert loaded.docker("ps", "-aq").out.strip() == ""
+
+
+def test_cache_and_bust(loaded, tmp_path):
+    write(tmp_path, {
+        "Dockerfile": "FROM busybox\nENV A=1\nCOPY f.txt /f.txt\nRUN cat /f.txt > /g.txt\nCMD [\"cat\", \"/g.txt\"]\n",
+        "f.txt": "one\n",
+    })
+    first = build(loaded, tmp_path, "-t", "cached:1")
+    assert "Using cache" not in first.out
+    second = build(loaded, tmp_path, "-t", "cached:2")
+    assert second.out.count(" ---> Using cache") == 4
+    assert inspect(loaded, "cached:1")["Id"] == inspect(loaded, "cached:2")["Id"]
+    write(tmp_path, {"f.txt": "two\n"})
+    third = build(loaded, tmp_path, "-t", "cached:3")
+    # ENV from cache; COPY and everything after it rebuilt
+    assert third.out.count(" ---> Using cache") == 1
+    assert loaded.docker("run", "--rm", "cached:3").out == "two\n"
+    nocache = build(loaded, tmp_path, "--no-cache", "-t", "cached:4")
+    assert "Using cache" not in nocache.out
+
+
+def test_failing_run(loaded, tmp_path):
+    write(tmp_path, {"Dockerfile": "FROM busybox\nRUN echo before\nRUN exit 3\nRUN echo never\n"})
+    res = build(loaded, tmp_path, check=False)
+    assert res.returncode != 0
+    assert "The command '/bin/sh -c exit 3' returned a non-zero code: 3" in res.err + res.out
+    assert "never" not in res.out
+
+
+def test_multistage_target_and_copy_from(loaded, tmp_path):
+    write(tmp_path, {
+        "Dockerfile": "\n".join([
+            "ARG BASE=busybox",
+            "FROM $BASE AS builder",
+            "RUN mkdir -p /out && echo built > /out/artifact",
+            "FROM busybox AS second",
+            "COPY --from=builder /out/artifact /artifact",
+            "RUN cat /artifact",
+            "FROM busybox",
+            "COPY --from=second /artifact /final",
+            "",
+        ]),
+    })
+    build(loaded, tmp_path, "-t", "multi:final")
+    assert loaded.docker("run", "--rm", "multi:final", "cat", "/final").out == "built\n"
+    res = build(loaded, tmp_path, "--target", "second", "-t", "multi:second")
+    assert "COPY --from=second" not in res.out
+    assert loaded.docker("run", "--rm", "multi:second", "cat", "/artifact").out == "built\n"
+    bad = build(loaded, tmp_path, "--target", "nope", check=False)
+    assert bad.returncode != 0
+    assert "failed to reach build target nope in Dockerfile" in bad.err
+
+
+def test_dockerignore_and_build_args(loaded, tmp_path):
+    write(tmp_path, {
+        "Dockerfile": "FROM busybox\nARG WHO\nCOPY . /ctx/\nRUN echo \"hi $WHO\" && ls -R /ctx | sort\n",
+        ".dockerignore": "*.log\n!keep.log\nsecret/\n",
+        "a.log": "x",
+        "keep.log": "y",
+        "secret/key": "z",
+        "src/main.c": "int main;",
+    })
+    res = build(loaded, tmp_path, "--build-arg", "WHO=tester", "--build-arg", "UNUSED=1", "-t", "ign:1")
+    assert "hi tester" in res.out
+    assert "[Warning] One or more build-args [UNUSED] were not consumed" in res.out
+    files = loaded.docker("run", "--rm", "ign:1", "find", "/ctx", "-type", "f").out.split()
+    assert "/ctx/keep.log" in files and "/ctx/src/main.c" in files
+    assert "/ctx/a.log" not in files and "/ctx/secret/key" not in files
+
+
+def test_quiet_iidfile_and_labels(loaded, tmp_path):
+    write(tmp_path, {"Dockerfile": "FROM busybox\nLABEL a=b\n"})
+    iid = os.path.join(str(tmp_path), "iid")
+    res = build(loaded, tmp_path, "-q", "--iidfile", iid, "--label", "extra=yes")
+    out = res.out.strip()
+    assert out.startswith("sha256:") and len(out) == 71
+    assert open(iid).read().strip() == out
+    labels = inspect(loaded, out)["Config"]["Labels"]
+    assert labels == {"a": "b", "extra": "yes"}
+
+
+def test_add_archive_and_bad_input(loaded, tmp_path):
+    import tarfile
+    src = tmp_path / "payload"
+    src.mkdir()
+    (src / "inner.txt").write_text("from the tar\n")
+    with tarfile.open(str(tmp_path / "p.tar.gz"), "w:gz") as t:
+        t.add(str(src / "inner.txt"), arcname="pkg/inner.txt")
+    write(tmp_path, {"Dockerfile": "FROM busybox\nADD p.tar.gz /opt/\nCOPY --chown=7:8 Dockerfile /df\n"})
+    build(loaded, tmp_path, "-t", "added:1")
+    out = loaded.docker("run", "--rm", "added:1", "sh", "-c", "cat /opt/pkg/inner.txt; stat -c %u:%g /df").out
+    assert out == "from the tar\n7:8\n"
+    write(tmp_path, {"Dockerfile": "FROM busybox\nCOPY ../outside /x\n"})
+    res = build(loaded, tmp_path, check=False)
+    assert res.returncode != 0 and "outside the build context" in res.err
+    write(tmp_path, {"Dockerfile": "FROM busybox\nBOGUS x\n"})
+    res = build(loaded, tmp_path, check=False)
+    assert "dockerfile parse error on line 2: unknown instruction: BOGUS" in res.err
+    write(tmp_path, {"Dockerfile": "FROM no-such-image\n"})
+    res = build(loaded, tmp_path, check=False)
+    assert res.returncode != 0 and "no-such-image" in res.err
+    write(tmp_path, {"Dockerfile": "FROM busybox\nCOPY --chmod=755 Dockerfile /x\n"})
+    res = build(loaded, tmp_path, check=False)
+    assert "requires BuildKit" in res.err
+
+
+def test_docker_py_build(loaded, tmp_path):
+    write(tmp_path, {"Dockerfile": "FROM busybox\nRUN echo py > /py.txt\nCMD [\"cat\", \"/py.txt\"]\n"})
+    client = loaded.client()
+    img, logs = client.images.build(path=str(tmp_path), tag="py:built", rm=True)
+    lines = "".join(l.get("stream", "") for l in logs)
+    assert "Successfully tagged py:built" in lines
+    assert client.containers.run("py:built", remove=True) == b"py\n"
+    with pytest.raises(Exception) as ei:
+        client.images.build(path=str(tmp_path), dockerfile="Missing.dockerfile")
+    assert "Cannot locate specified Dockerfile" in str(ei.value)
+    res = client.api.prune_builds()
+    assert "SpaceReclaimed" in res
