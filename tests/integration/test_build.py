@@ -108,6 +108,13 @@ def test_failing_run(loaded, tmp_path):
     assert res.returncode != 0
     assert "The command '/bin/sh -c exit 3' returned a non-zero code: 3" in res.err + res.out
     assert "never" not in res.out
+    # --rm (the default) keeps the failed step's container, --force-rm does not
+    left = loaded.docker("ps", "-aq").out.split()
+    assert len(left) == 1
+    loaded.docker("rm", *left)
+    res = build(loaded, tmp_path, "--force-rm", check=False)
+    assert res.returncode != 0
+    assert loaded.docker("ps", "-aq").out.strip() == ""
 
 
 def test_multistage_target_and_copy_from(loaded, tmp_path):
@@ -199,3 +206,65 @@ def test_docker_py_build(loaded, tmp_path):
     assert "Cannot locate specified Dockerfile" in str(ei.value)
     res = client.api.prune_builds()
     assert "SpaceReclaimed" in res
+
+
+def test_intermediates_hidden_and_history(loaded, tmp_path):
+    write(tmp_path, {"Dockerfile": "FROM busybox\nENV X=1\nRUN touch /made\n"})
+    build(loaded, tmp_path, "-t", "hist:1")
+    top = loaded.docker("images", "-q", "--no-trunc").out.split()
+    every = loaded.docker("images", "-aq", "--no-trunc").out.split()
+    parent = inspect(loaded, "hist:1")["Parent"]
+    assert parent and parent in every and parent not in top
+    hist = loaded.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", "hist:1").out.splitlines()
+    assert hist[0] == "/bin/sh -c touch /made"
+    assert hist[1] == "/bin/sh -c #(nop)  ENV X=1"
+
+
+def test_onbuild_network_none_and_extra_hosts(loaded, tmp_path):
+    write(tmp_path, {"Dockerfile": "FROM busybox\nONBUILD RUN echo triggered > /trig\n"})
+    build(loaded, tmp_path, "-t", "onbuild:base")
+    write(tmp_path, {"Dockerfile": "FROM onbuild:base\nRUN cat /trig\n"
+                                   "RUN ip link | grep -c ': eth' || true\nRUN grep myhost /etc/hosts\n"})
+    res = build(loaded, tmp_path, "--network", "none", "--add-host", "myhost:10.1.2.3", "-t", "onbuild:child")
+    assert "# Executing 1 build trigger" in res.out
+    assert "triggered" in res.out
+    assert "\n0\n" in res.out            # no eth interface with --network none
+    assert "10.1.2.3" in res.out
+    assert inspect(loaded, "onbuild:child")["Config"].get("OnBuild") in (None, [])
+
+
+def test_client_disconnect_cleans_up(loaded, tmp_path):
+    import io
+    import socket
+    import tarfile
+    import time
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as t:
+        df = b"FROM busybox\nRUN echo started && sleep 300\n"
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(df)
+        t.addfile(info, io.BytesIO(df))
+    body = data.getvalue()
+    before = set(loaded.docker("ps", "-aq").out.split())
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(loaded.sock)
+    s.sendall(b"POST /v1.47/build HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    got = b""
+    deadline = time.time() + 30
+    while b"started" not in got and time.time() < deadline:
+        got += s.recv(4096)
+    assert b"Running in" in got
+    s.close()
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if set(loaded.docker("ps", "-aq").out.split()) <= before:
+            break
+        time.sleep(0.2)
+    assert set(loaded.docker("ps", "-aq").out.split()) <= before
+    left = [n for n in os.listdir(os.path.join(loaded.data_root, "tmp")) if n.startswith("build-")]
+    deadline = time.time() + 10
+    while left and time.time() < deadline:
+        time.sleep(0.2)
+        left = [n for n in os.listdir(os.path.join(loaded.data_root, "tmp")) if n.startswith("build-")]
+    assert left == []
