@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,6 +61,30 @@ static int prune(const char *root, const char *rel, const di_patterns *p, const 
     return 0;
 }
 
+/* Whether the body is an archive (tar, or compressed) or, as `docker build
+ * - < Dockerfile` sends it, a bare Dockerfile. */
+static bool looks_like_archive(const char *path)
+{
+    unsigned char h[512];
+    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return true;   /* let the extraction report it */
+    ssize_t n = read(fd, h, sizeof h);
+    if (n < 6)
+        return n <= 0;
+    if ((h[0] == 0x1f && h[1] == 0x8b) || !memcmp(h, "BZh", 3) || !memcmp(h, "\xfd" "7zXZ", 6) ||
+        (h[0] == 0x28 && h[1] == 0xb5 && h[2] == 0x2f && h[3] == 0xfd))
+        return true;
+    return n == 512 && !memcmp(h + 257, "ustar", 5);
+}
+
+static bool is_plain_tar(const char *path)
+{
+    unsigned char h[512];
+    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+    return fd >= 0 && read(fd, h, sizeof h) == 512 && !memcmp(h + 257, "ustar", 5);
+}
+
 int bc_context_prepare(const char *tar_path, const char *dir, const char *dockerfile, char **text, size_t *len,
                        berr *e)
 {
@@ -67,7 +92,19 @@ int bc_context_prepare(const char *tar_path, const char *dir, const char *docker
         return berr_sys(e, -errno, "create %s", dir);
     struct stat st;
     int r = 0;
-    if (stat(tar_path, &st) == 0 && st.st_size > 0) {
+    if (stat(tar_path, &st) == 0 && st.st_size > 0 && !looks_like_archive(tar_path)) {
+        char dst[PATH_MAX];
+        snprintf(dst, sizeof dst, "%s/Dockerfile", dir);
+        r = fs_copy_file(tar_path, dst, 0600, e);
+        if (r < 0)
+            return r;
+        dockerfile = NULL;
+    } else if (stat(tar_path, &st) == 0 && st.st_size > 0) {
+        /* The CLI's `-f -` context ends without the last entry's padding
+         * and the end-of-archive blocks (Go's tar reader stops at EOF);
+         * libarchive wants them, and zeros are what they hold. */
+        if (st.st_size % 512 && is_plain_tar(tar_path) && truncate(tar_path, (st.st_size + 511) / 512 * 512 + 1024) < 0)
+            return berr_sys(e, -errno, "read the build context");
         tar_extract_opts o = {.whiteouts = TAR_WHITEOUT_NONE};
         r = tar_extract(tar_path, dir, &o, NULL, e);
         if (r < 0)

@@ -268,3 +268,16 @@ def test_client_disconnect_cleans_up(loaded, tmp_path):
         time.sleep(0.2)
         left = [n for n in os.listdir(os.path.join(loaded.data_root, "tmp")) if n.startswith("build-")]
     assert left == []
+
+
+def test_dockerfile_from_stdin(loaded, tmp_path):
+    df = b"FROM busybox\nRUN echo from-stdin\n"
+    res = loaded.docker("build", "-t", "stdin:1", "-", input=df, timeout=120)
+    assert "from-stdin" in res.out
+    write(tmp_path, {"data.txt": "ctx\n"})
+    res = loaded.docker("build", "-t", "stdin:2", "-f", "-", str(tmp_path),
+                        input=b"FROM busybox\nCOPY data.txt /d\n", timeout=120)
+    assert loaded.docker("run", "--rm", "stdin:2", "cat", "/d").out == "ctx\n"
+    write(tmp_path, {"other.Dockerfile": "FROM busybox\nLABEL which=other\n"})
+    build(loaded, tmp_path, "-f", os.path.join(str(tmp_path), "other.Dockerfile"), "-t", "stdin:3")
+    assert inspect(loaded, "stdin:3")["Config"]["Labels"] == {"which": "other"}
