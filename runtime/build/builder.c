@@ -131,6 +131,10 @@ bool bb_cache_hit(rt_build *b, json_t *probe)
 
 void bb_cache_record(rt_build *b, const char *id)
 {
+    /* re-read first: builds running side by side each add their records */
+    json_t *now = cache_load(b->cache_path);
+    json_object_update_missing(b->cache, now);
+    json_decref(now);
     json_object_set_new(b->cache, b->key, json_string(id));
     cache_save(b);
 }

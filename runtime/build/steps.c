@@ -295,6 +295,15 @@ static void run_step(rt_build *b, const bf_instr *in)
     /* the build args the command sees are part of the cache key, as the
      * classic builder's "|N k=v" prefix */
     json_t *env = bb_stage_env(b, true);
+    /* the predefined proxy args reach RUN without an ARG, and stay out of
+     * the cache key and the history, as on dockerd */
+    static const char *const proxy[] = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
+                                        "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", NULL};
+    for (const char *const *p = proxy; *p; p++) {
+        json_t *pv = json_object_get(b->o.build_args, *p);
+        if (json_is_string(pv) && !json_object_get(s->args, *p))
+            bi_env_set(env, *p, json_string_value(pv));
+    }
     json_t *probe = json_deep_copy(s->config);
     json_t *pcmd = json_array();
     const char *k;

@@ -64,22 +64,66 @@ static int image_view(rt_build *b, const char *id, bc_view *v, berr *e)
     return 0;
 }
 
-static int parse_chown(const char *s, long *uid, long *gid, berr *e)
+/* A name's ID in the image's /etc/passwd (field 2) or /etc/group; the
+ * primary group of a user in *primary.  -ENOENT when absent. */
+static int lookup_id(const bc_view *v, const char *file, const char *name, long *id, long *primary)
 {
-    char *end;
-    *uid = strtol(s, &end, 10);
-    if (end == s || (*end && *end != ':') || *uid < 0)
-        goto bad;
-    *gid = *uid;
-    if (*end == ':') {
-        const char *g = end + 1;
-        *gid = strtol(g, &end, 10);
-        if (end == g || *end || *gid < 0)
-            goto bad;
+    char real[PATH_MAX];
+    if (bc_view_lstat(v, file, real) < 0)
+        return -ENOENT;
+    cleanup_fclose FILE *f = fopen(real, "re");
+    if (!f)
+        return -ENOENT;
+    char line[1024];
+    size_t nl = strlen(name);
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, name, nl) || line[nl] != ':')
+            continue;
+        char *p = strchr(line + nl + 1, ':');   /* past the password */
+        if (!p)
+            continue;
+        *id = strtol(p + 1, &p, 10);
+        if (primary && *p == ':')
+            *primary = strtol(p + 1, NULL, 10);
+        return 0;
+    }
+    return -ENOENT;
+}
+
+static bool numeric(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+/* --chown=user[:group], names looked up in the image, as the classic
+ * builder does (a lone user also names the group). */
+static int parse_chown(const bc_view *dst, const char *s, long *uid, long *gid, berr *e)
+{
+    cleanup_free char *u = xstrdup(s);
+    char *g = strchr(u, ':');
+    if (g)
+        *g++ = 0;
+    long primary = -1;
+    if (numeric(u))
+        *uid = strtol(u, NULL, 10);
+    else if (lookup_id(dst, "etc/passwd", u, uid, &primary) < 0)
+        return berr_set(e, -EINVAL, "unable to convert uid/gid chown string to host mapping: can't find uid for user "
+                        "%s: no such user: %s", u, u);
+    const char *gname = g ? g : u;
+    if (numeric(gname))
+        *gid = strtol(gname, NULL, 10);
+    else if (lookup_id(dst, "etc/group", gname, gid, NULL) < 0) {
+        if (g || primary < 0)
+            return berr_set(e, -EINVAL, "unable to convert uid/gid chown string to host mapping: can't find gid for "
+                            "group %s: no such group: %s", gname, gname);
+        *gid = primary;
     }
     return 0;
-bad:
-    return berr_set(e, -EINVAL, "--chown=%s: berth's builder takes numeric uid[:gid] only, not names", s);
 }
 
 static json_t *copy_probe(rt_build *b, const bf_instr *in)
@@ -177,9 +221,6 @@ void bb_copy_step(rt_build *b, const bf_instr *in)
         const char *wd = json_string_value(json_object_get(s->config, "WorkingDir"));
         c->dest = dest[0] == '/' ? xstrdup(dest) : xasprintf("%s/%s", wd && *wd ? wd : "", dest);
     }
-    const char *chown = bf_flag_get(in, "chown");
-    if (r == 0 && chown && *chown)
-        r = parse_chown(chown, &c->uid, &c->gid, &e);
     const char *from = bf_flag_get(in, "from");
     if (r == 0 && from) {
         /* a stage by name or index, else an image */
@@ -207,6 +248,9 @@ void bb_copy_step(rt_build *b, const bf_instr *in)
     }
     if (r == 0)
         r = image_view(b, s->image, &c->dst, &e);
+    const char *chown = bf_flag_get(in, "chown");
+    if (r == 0 && chown && *chown)
+        r = parse_chown(&c->dst, chown, &c->uid, &c->gid, &e);
     if (r < 0) {
         copy_clear(c);
         bb_fail(b, &e);

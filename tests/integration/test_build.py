@@ -176,10 +176,15 @@ def test_add_archive_and_bad_input(loaded, tmp_path):
     (src / "inner.txt").write_text("from the tar\n")
     with tarfile.open(str(tmp_path / "p.tar.gz"), "w:gz") as t:
         t.add(str(src / "inner.txt"), arcname="pkg/inner.txt")
-    write(tmp_path, {"Dockerfile": "FROM busybox\nADD p.tar.gz /opt/\nCOPY --chown=7:8 Dockerfile /df\n"})
+    write(tmp_path, {"Dockerfile": "FROM busybox\nADD p.tar.gz /opt/\nCOPY --chown=7:8 Dockerfile /df\n"
+                                   "COPY --chown=berth Dockerfile /named\nCOPY --chown=berth:nogroup Dockerfile /n2\n"})
     build(loaded, tmp_path, "-t", "added:1")
-    out = loaded.docker("run", "--rm", "added:1", "sh", "-c", "cat /opt/pkg/inner.txt; stat -c %u:%g /df").out
-    assert out == "from the tar\n7:8\n"
+    out = loaded.docker("run", "--rm", "added:1", "sh", "-c",
+                        "cat /opt/pkg/inner.txt; stat -c %u:%g /df /named /n2").out
+    assert out == "from the tar\n7:8\n1000:1000\n1000:65534\n"
+    write(tmp_path, {"Dockerfile": "FROM busybox\nCOPY --chown=nosuchuser Dockerfile /x\n"})
+    res = build(loaded, tmp_path, check=False)
+    assert "no such user: nosuchuser" in res.err
     write(tmp_path, {"Dockerfile": "FROM busybox\nCOPY ../outside /x\n"})
     res = build(loaded, tmp_path, check=False)
     assert res.returncode != 0 and "outside the build context" in res.err
@@ -281,3 +286,17 @@ def test_dockerfile_from_stdin(loaded, tmp_path):
     write(tmp_path, {"other.Dockerfile": "FROM busybox\nLABEL which=other\n"})
     build(loaded, tmp_path, "-f", os.path.join(str(tmp_path), "other.Dockerfile"), "-t", "stdin:3")
     assert inspect(loaded, "stdin:3")["Config"]["Labels"] == {"which": "other"}
+
+
+def test_docker_compose_build(loaded, tmp_path):
+    import subprocess
+    write(tmp_path, {
+        "docker-compose.yml": "version: '3'\nservices:\n  web:\n    build:\n      context: ./web\n"
+                              "      args:\n        MSG: composed\n    image: compose-web:latest\n",
+        "web/Dockerfile": "FROM busybox\nARG MSG\nRUN echo $MSG > /msg\nCMD [\"cat\", \"/msg\"]\n",
+    })
+    env = dict(os.environ, DOCKER_HOST="unix://" + loaded.sock, DOCKER_CONFIG=loaded.docker_config,
+               COMPOSE_DOCKER_CLI_BUILD="0", DOCKER_BUILDKIT="0")
+    res = subprocess.run(["docker-compose", "build"], cwd=str(tmp_path), env=env, capture_output=True, timeout=180)
+    assert res.returncode == 0, res.stderr.decode()
+    assert loaded.docker("run", "--rm", "compose-web:latest").out == "composed\n"
