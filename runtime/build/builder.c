@@ -272,6 +272,12 @@ json_t *bb_stage_env(rt_build *b, bool with_args)
 
 void bb_next(rt_build *b)
 {
+    if (b->m->shutting_down && !b->gone) {
+        berr e = {.code = -ECANCELED};
+        snprintf(e.msg, sizeof e.msg, "the build was cancelled: the daemon is stopping");
+        finish(b, -ECANCELED, &e);
+        return;
+    }
     if (b->gone) {
         berr e = {.code = -ECANCELED};
         snprintf(e.msg, sizeof e.msg, "the build was cancelled");

@@ -100,6 +100,10 @@ def test_cache_and_bust(loaded, tmp_path):
     assert loaded.docker("run", "--rm", "cached:3").out == "two\n"
     nocache = build(loaded, tmp_path, "--no-cache", "-t", "cached:4")
     assert "Using cache" not in nocache.out
+    assert "Using cache" in build(loaded, tmp_path).out
+    out = loaded.docker("builder", "prune", "-f").out
+    assert "Total reclaimed space" in out
+    assert "Using cache" not in build(loaded, tmp_path).out
 
 
 def test_failing_run(loaded, tmp_path):
