@@ -109,7 +109,7 @@ def test_cache_and_bust(loaded, tmp_path):
 def test_failing_run(loaded, tmp_path):
     write(tmp_path, {"Dockerfile": "FROM busybox\nRUN echo before\nRUN exit 3\nRUN echo never\n"})
     res = build(loaded, tmp_path, check=False)
-    assert res.returncode != 0
+    assert res.returncode == 3   # the CLI exits with errorDetail's code
     assert "The command '/bin/sh -c exit 3' returned a non-zero code: 3" in res.err + res.out
     assert "never" not in res.out
     # --rm (the default) keeps the failed step's container, --force-rm does not
@@ -304,3 +304,25 @@ def test_docker_compose_build(loaded, tmp_path):
     res = subprocess.run(["docker-compose", "build"], cwd=str(tmp_path), env=env, capture_output=True, timeout=180)
     assert res.returncode == 0, res.stderr.decode()
     assert loaded.docker("run", "--rm", "compose-web:latest").out == "composed\n"
+
+
+def test_arg_scoping_and_escape(loaded, tmp_path):
+    write(tmp_path, {"Dockerfile": "\n".join([
+        "# escape=`",
+        "ARG V=global",
+        "FROM busybox",
+        "RUN echo \"one[$V]\"",
+        "ARG V",
+        "RUN echo \"two[$V]\"",
+        "ARG W=argw",
+        "ENV W=envw",
+        "RUN echo \"three[$W]\" `",
+        "    \"[${UNSET:-dflt}]\" \"[${V:+set}]\"",
+        "",
+    ])})
+    res = build(loaded, tmp_path)
+    assert "one[]" in res.out
+    assert "two[global]" in res.out
+    assert "three[envw] [dflt] [set]" in res.out
+    res = build(loaded, tmp_path, "--build-arg", "V=override")
+    assert "two[override]" in res.out
