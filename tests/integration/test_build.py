@@ -326,3 +326,11 @@ def test_arg_scoping_and_escape(loaded, tmp_path):
     assert "three[envw] [dflt] [set]" in res.out
     res = build(loaded, tmp_path, "--build-arg", "V=override")
     assert "two[override]" in res.out
+
+
+def test_run_resources(loaded, tmp_path):
+    write(tmp_path, {"Dockerfile": "FROM busybox\nRUN df -k /dev/shm | tail -1\n"})
+    res = build(loaded, tmp_path, "--shm-size", "32m", "--memory", "64m", "--no-cache")
+    assert " 32768 " in res.out
+    bad = build(loaded, tmp_path, "--memory", "1k", "--no-cache", check=False)
+    assert bad.returncode != 0 and "Minimum memory limit allowed is 6MB" in bad.err
