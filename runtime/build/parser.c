@@ -278,6 +278,7 @@ int bf_parse(const char *text, size_t len, bf_file *out, berr *e)
     bool seen_escape = false;
     buf logical = BUF_INIT;
     int logical_line = 0;
+    bool in_logical = false;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -310,27 +311,40 @@ int bf_parse(const char *text, size_t len, bf_file *out, berr *e)
         cleanup_free char *t = trim_dup(line, n);
         if (!*t || t[0] == '#')
             continue;   /* blank lines and comments, also inside continued lines */
-        if (!logical.len)
+        bool continuation = in_logical;
+        if (!in_logical)
             logical_line = lineno;
-        size_t tl = strlen(t);
-        if (t[tl - 1] == out->escape) {
+        in_logical = true;
+        /* a continued line keeps its leading blanks, as buildkit joins them */
+        const char *piece = t;
+        cleanup_free char *kept = NULL;
+        if (continuation) {
+            size_t m = n;
+            while (m && (is_blank(line[m - 1]) || line[m - 1] == '\n'))
+                m--;
+            kept = xstrndup(line, m);
+            piece = kept;
+        }
+        size_t tl = strlen(piece);
+        if (piece[tl - 1] == out->escape) {
             /* continued: the escape and the newline go */
-            buf_append(&logical, t, tl - 1);
+            buf_append(&logical, piece, tl - 1);
             if (p >= end) {
                 buf_puts(&logical, "");
                 break;
             }
             continue;
         }
-        buf_append(&logical, t, tl);
+        buf_append(&logical, piece, tl);
         buf_puts(&logical, "");
         out->v = xrealloc(out->v, (out->n + 1) * sizeof *out->v);
         if (parse_logical(logical.data, out->escape, logical_line, &out->v[out->n], e) < 0)
             goto fail;
         out->n++;
         buf_reset(&logical);
+        in_logical = false;
     }
-    if (logical.len) {
+    if (in_logical && logical.len) {
         buf_puts(&logical, "");
         out->v = xrealloc(out->v, (out->n + 1) * sizeof *out->v);
         if (parse_logical(logical.data, out->escape, logical_line, &out->v[out->n], e) < 0)

@@ -78,7 +78,7 @@ def test_instructions_and_config(loaded, tmp_path):
                         "/app/dir/deep/b.txt").out
     assert out == "a\nb\n"
     hist = loaded.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", "built:one").out
-    assert "/bin/sh -c echo \"$GREETING from run\" > run.txt &&     cat hello.txt" in hist or "run.txt" in hist
+    assert "/bin/sh -c echo \"$GREETING from run\" > run.txt &&     cat hello.txt" in hist
     # no intermediate container is left
     assert loaded.docker("ps", "-aq").out.strip() == ""
 

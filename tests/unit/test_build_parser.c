@@ -28,8 +28,8 @@ static void test_continuations_and_comments(void **state)
     assert_int_equal(f.n, 3);
     assert_string_equal(f.v[0].cmd, "from");
     assert_int_equal(f.v[1].line, 4);
-    assert_string_equal(f.v[1].original, "RUN echo a && echo b");
-    assert_string_equal(f.v[1].rest, "echo a && echo b");
+    assert_string_equal(f.v[1].original, "RUN echo a   && echo b");
+    assert_string_equal(f.v[1].rest, "echo a   && echo b");
     assert_false(f.v[1].json);
     assert_true(f.v[2].json);
     assert_int_equal(f.v[2].n_args, 3);
@@ -44,13 +44,13 @@ static void test_escape_directive(void **state)
     parse_ok("# escape=`\nFROM busybox\nRUN echo c:\\dir `\n  more\n", &f);
     assert_int_equal(f.escape, '`');
     assert_int_equal(f.n, 2);
-    assert_string_equal(f.v[1].rest, "echo c:\\dir more");
+    assert_string_equal(f.v[1].rest, "echo c:\\dir   more");
     bf_file_clear(&f);
 
     /* a directive after an instruction is a comment */
     parse_ok("FROM busybox\n# escape=`\nRUN a \\\n b\n", &f);
     assert_int_equal(f.escape, '\\');
-    assert_string_equal(f.v[1].rest, "a b");
+    assert_string_equal(f.v[1].rest, "a  b");
     bf_file_clear(&f);
 
     parse_ok("# syntax=docker/dockerfile:1\nFROM x\n", &f);
