@@ -105,7 +105,7 @@ int bc_context_prepare(const char *tar_path, const char *dir, const char *docker
          * libarchive wants them, and zeros are what they hold. */
         if (st.st_size % 512 && is_plain_tar(tar_path) && truncate(tar_path, (st.st_size + 511) / 512 * 512 + 1024) < 0)
             return berr_sys(e, -errno, "read the build context");
-        tar_extract_opts o = {.whiteouts = TAR_WHITEOUT_NONE};
+        tar_extract_opts o = {.whiteouts = TAR_WHITEOUT_NONE, .any_symlink_target = true};
         r = tar_extract(tar_path, dir, &o, NULL, e);
         if (r < 0)
             return berr_wrap(e, "the build context is not a valid tar archive");
