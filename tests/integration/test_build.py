@@ -334,3 +334,15 @@ def test_run_resources(loaded, tmp_path):
     assert " 32768 " in res.out
     bad = build(loaded, tmp_path, "--memory", "1k", "--no-cache", check=False)
     assert bad.returncode != 0 and "Minimum memory limit allowed is 6MB" in bad.err
+
+
+def test_context_with_outside_symlink(loaded, tmp_path):
+    write(tmp_path, {"Dockerfile": "FROM busybox\nCOPY ok.txt /ok\nCOPY link /link\n", "ok.txt": "ok\n"})
+    os.symlink("/etc/hostname", os.path.join(str(tmp_path), "link"))
+    os.symlink("../../../../outside", os.path.join(str(tmp_path), "far"))
+    build(loaded, tmp_path, "-t", "sym:1")
+    out = loaded.docker("run", "--rm", "sym:1", "readlink", "/link").out
+    assert out == "/etc/hostname\n"
+    write(tmp_path, {"Dockerfile": "FROM busybox\nCOPY far/x /x\n"})
+    res = build(loaded, tmp_path, check=False)
+    assert res.returncode != 0 and "symbolic link" in res.err
