@@ -154,6 +154,7 @@ static void build_free(uv_work_t *w, int status)
     rt_build *b = w->data;
     for (size_t i = 0; i < b->n_stages; i++) {
         free(b->stages[i].name);
+        free(b->stages[i].author);
         json_decref(b->stages[i].config);
         json_decref(b->stages[i].args);
     }

@@ -18,6 +18,7 @@ typedef struct stage {
     json_t *config;              /* the Config being built */
     json_t *args;                /* ARGs declared in the stage: name -> string|null */
     bool cmd_set;
+    char *author;                /* MAINTAINER's */
     bool busted;                 /* a cache miss happened: no more lookups */
 } stage;
 

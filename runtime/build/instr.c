@@ -324,6 +324,6 @@ int bi_apply(json_t *config, const bf_instr *in, json_t *env, bool *cmd_set, ber
         return 0;
     }
     if (!strcmp(c, "maintainer"))
-        return 0;   /* the image's author field; kept in the history only */
+        return 0;   /* the author: the builder keeps it per stage (steps.c) */
     return berr_set(e, -EINVAL, "unknown instruction: %s", c);
 }

@@ -48,7 +48,8 @@ void bb_commit_step(rt_build *b, json_t *probe, const char *layer_tar, bool prob
         bb_next(b);
         return;
     }
-    rt_images_build_step(b->m->images, s->image, json_deep_copy(s->config), probe, layer_tar, nop_done, b);
+    rt_images_build_step(b->m->images, s->image, json_deep_copy(s->config), probe, layer_tar, s->author, nop_done,
+                         b);
 }
 
 static void meta_args_env(rt_build *b, json_t *env)
@@ -248,7 +249,7 @@ static void run_exited(void *arg, int code, const char *error)
             bb_failf(b, -EIO, "The command '%s' returned a non-zero code: %d", b->run_cmd, code);
         return;
     }
-    rt_commit_opts o = {.config = bb_cur(b)->config, .no_merge = true, .comment = ""};
+    rt_commit_opts o = {.config = bb_cur(b)->config, .no_merge = true, .comment = "", .author = bb_cur(b)->author};
     berr e = {0};
     if (rt_container_commit(b->m, c, &o, run_committed, b, &e) < 0) {
         remove_container(b, false);
@@ -402,7 +403,16 @@ void bb_dispatch(rt_build *b, const bf_instr *in)
     json_t *env = bb_stage_env(b, true);
     buf text = BUF_INIT;
     int r;
-    if (!strcmp(in->cmd, "arg")) {
+    if (!strcmp(in->cmd, "maintainer")) {
+        /* the author of this step's image and the stage's next ones */
+        cleanup_free char *who = NULL;
+        r = bi_expand(in->rest, env, &who, &e);
+        if (r == 0) {
+            free(s->author);
+            s->author = steal_ptr(&who);
+        }
+        buf_puts(&text, in->original);
+    } else if (!strcmp(in->cmd, "arg")) {
         buf_puts(&text, "ARG");
         r = in->n_flags ? berr_set(&e, -EINVAL, "Unknown flag: %s", in->flags[0].name)
                         : bb_arg(b, in, s->args, env, &text, &e);

@@ -19,6 +19,7 @@ typedef struct step_job {
     rt_image_store *s;
     char parent_id[DIGEST_BUF];
     json_t *parent_config, *config, *container_config, *image;
+    char *author;
     char tar[PATH_MAX];           /* "" without a layer */
     layer_rec *layers;
     size_t n_layers;
@@ -71,6 +72,7 @@ static void step_run(uv_work_t *w)
                           .config = j->config,
                           .container_config = j->container_config,
                           .container_id = "",
+                          .author = j->author,
                           .created = now,
                           .diff_id = has_layer ? j->diff_id : NULL};
     j->config = NULL;
@@ -93,6 +95,7 @@ static void step_free(step_job *j)
     json_decref(j->config);
     json_decref(j->container_config);
     json_decref(j->image);
+    free(j->author);
     free(j->layers);
     free(j);
 }
@@ -142,7 +145,7 @@ static int load_parent(step_job *j, berr *e)
 }
 
 void rt_images_build_step(rt_image_store *s, const char *parent_id, json_t *config, json_t *container_config,
-                          const char *layer_tar, rt_commit_done done, void *arg)
+                          const char *layer_tar, const char *author, rt_commit_done done, void *arg)
 {
     step_job *j = xcalloc(1, sizeof *j);
     j->s = s;
@@ -152,6 +155,7 @@ void rt_images_build_step(rt_image_store *s, const char *parent_id, json_t *conf
     snprintf(j->parent_id, sizeof j->parent_id, "%s", parent_id ? parent_id : "");
     j->config = config;
     j->container_config = container_config;
+    j->author = author && *author ? xstrdup(author) : NULL;
     if (layer_tar)
         snprintf(j->tar, sizeof j->tar, "%s", layer_tar);
     berr e = {0};

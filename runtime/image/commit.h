@@ -67,8 +67,9 @@ json_t *rt_commit_image_config(const rt_commit_image *ci);
  * image on top of parent_id ("" for scratch) with config as its Config,
  * container_config recorded (its Cmd is the history's created_by) and,
  * when layer_tar is not NULL, that tar (moved into the store) as a new
- * layer.  done() runs on the loop with the new image's ID. */
+ * layer; author (MAINTAINER) may be NULL.  done() runs on the loop with
+ * the new image's ID. */
 void rt_images_build_step(rt_image_store *s, const char *parent_id, json_t *config, json_t *container_config,
-                          const char *layer_tar, rt_commit_done done, void *arg);
+                          const char *layer_tar, const char *author, rt_commit_done done, void *arg);
 
 #endif

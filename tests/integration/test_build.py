@@ -218,8 +218,9 @@ def test_docker_py_build(loaded, tmp_path):
 
 
 def test_intermediates_hidden_and_history(loaded, tmp_path):
-    write(tmp_path, {"Dockerfile": "FROM busybox\nENV X=1\nRUN touch /made\n"})
+    write(tmp_path, {"Dockerfile": "FROM busybox\nMAINTAINER Jane Doe <jane@example.com>\nENV X=1\nRUN touch /made\n"})
     build(loaded, tmp_path, "-t", "hist:1")
+    assert inspect(loaded, "hist:1")["Author"] == "Jane Doe <jane@example.com>"
     top = loaded.docker("images", "-q", "--no-trunc").out.split()
     every = loaded.docker("images", "-aq", "--no-trunc").out.split()
     parent = inspect(loaded, "hist:1")["Parent"]
