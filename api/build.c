@@ -8,6 +8,7 @@
 #include "api/stream.h"
 #include "lib/buf.h"
 #include "lib/cleanup.h"
+#include "lib/filters.h"
 #include "lib/reference.h"
 #include "node/daemon.h"
 #include "runtime/build/builder.h"
@@ -224,14 +225,44 @@ void api_build(api_request *r)
 }
 
 /* docker builder prune / system prune: the classic builder's cache records
- * go (the intermediate images stay until image prune, as on dockerd). */
+ * go (the intermediate images stay until image prune, as on dockerd).  They
+ * hold no space of their own, hence SpaceReclaimed 0. */
 void api_build_prune(api_request *r)
 {
+    static const char *const allowed[] = {"until", "id", "parent", "type", "description", "inuse", "shared",
+                                          "private", NULL};
     berr e = {0};
-    size_t n = 0;
-    if (rt_build_cache_prune(r->d->cfg.data_root, &n, &e) < 0) {
+    json_t *f = NULL;
+    if (filters_parse(api_query(r, "filters"), allowed, &f, &e) < 0) {
         api_reply_berr(r, &e);
         return;
     }
-    api_reply_json(r, 200, json_pack("{s:[], s:I}", "CachesDeleted", "SpaceReclaimed", (json_int_t)0));
+    const char *ks = api_query(r, "keep-storage");
+    const char *k;
+    json_t *v;
+    json_object_foreach(f, k, v) if (strcmp(k, "until"))
+    {
+        json_decref(f);
+        api_reply_error(r, -ENOSYS, "berthd's build cache prune supports only the until filter");
+        return;
+    }
+    if (ks && *ks && strcmp(ks, "0")) {
+        json_decref(f);
+        api_reply_error(r, -ENOSYS, "keep-storage: berthd's build cache records hold no storage of their own");
+        return;
+    }
+    long long until = 0;
+    int hu = filters_until(f, &until, &e);
+    json_decref(f);
+    if (hu < 0) {
+        api_reply_berr(r, &e);
+        return;
+    }
+    json_t *deleted = json_array();
+    if (rt_build_cache_prune(r->d->cfg.data_root, r->d->images, hu ? until : 0, deleted, &e) < 0) {
+        json_decref(deleted);
+        api_reply_berr(r, &e);
+        return;
+    }
+    api_reply_json(r, 200, json_pack("{s:o, s:I}", "CachesDeleted", deleted, "SpaceReclaimed", (json_int_t)0));
 }

@@ -88,26 +88,32 @@ static void cache_save(rt_build *b)
     free(text);
 }
 
-int rt_build_cache_prune(const char *data_root, size_t *n, berr *e)
+int rt_build_cache_prune(const char *data_root, rt_image_store *images, long long until, json_t *deleted,
+                         berr *e)
 {
     char path[PATH_MAX];
     cache_path(data_root, path);
     json_t *c = cache_load(path);
-    *n = json_object_size(c);
+    const char *k;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(c, tmp, k, v) {
+        rt_image *img = NULL;
+        bool gone = rt_image_resolve(images, json_string_value(v) ? json_string_value(v) : "", &img, NULL) < 0;
+        if (gone || until <= 0 || img->created < until) {
+            json_array_append_new(deleted, json_string(digest_hex(k)));
+            json_object_del(c, k);
+        }
+        rt_image_free(img);
+    }
+    char *text = json_dumps(c, JSON_COMPACT);
+    int r = 0;
+    if (json_array_size(deleted))
+        r = json_object_size(c) ? fs_write_file_atomic(path, text, strlen(text), 0600, e)
+                                : (unlink(path) < 0 && errno != ENOENT ? berr_sys(e, -errno, "remove %s", path) : 0);
+    free(text);
     json_decref(c);
-    if (unlink(path) < 0 && errno != ENOENT)
-        return berr_sys(e, -errno, "remove %s", path);
-    return 0;
-}
-
-size_t rt_build_cache_count(const char *data_root)
-{
-    char path[PATH_MAX];
-    cache_path(data_root, path);
-    json_t *c = cache_load(path);
-    size_t n = json_object_size(c);
-    json_decref(c);
-    return n;
+    return r;
 }
 
 /* Looks the probe up for the current stage; on a hit the stage moves on. */

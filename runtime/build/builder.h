@@ -50,8 +50,9 @@ int rt_build_exit_code(const rt_build *b);
 
 /* The cache: keys of (parent, probe) -> image IDs, in <data-root>/builder. */
 void rt_build_cache_key(const char *parent, const json_t *probe, char out[DIGEST_BUF]);
-/* Removes every cache record; *n receives how many. */
-int rt_build_cache_prune(const char *data_root, size_t *n, berr *e);
-size_t rt_build_cache_count(const char *data_root);
+/* Removes the cache records (with until > 0: those whose image was made
+ * before that unix time); their keys go into deleted (an array). */
+int rt_build_cache_prune(const char *data_root, rt_image_store *images, long long until, json_t *deleted,
+                         berr *e);
 
 #endif

@@ -101,6 +101,11 @@ def test_cache_and_bust(loaded, tmp_path):
     nocache = build(loaded, tmp_path, "--no-cache", "-t", "cached:4")
     assert "Using cache" not in nocache.out
     assert "Using cache" in build(loaded, tmp_path).out
+    # records of images made in the last hour are kept by until=1h
+    loaded.docker("builder", "prune", "-f", "--filter", "until=1h")
+    assert "Using cache" in build(loaded, tmp_path).out
+    bad = loaded.docker("builder", "prune", "-f", "--keep-storage", "1mb", check=False)
+    assert bad.returncode != 0 and "keep-storage" in bad.err
     out = loaded.docker("builder", "prune", "-f").out
     assert "Total reclaimed space" in out
     assert "Using cache" not in build(loaded, tmp_path).out
