@@ -137,11 +137,14 @@ def test_multistage_target_and_copy_from(loaded, tmp_path):
             "RUN cat /artifact",
             "FROM busybox",
             "COPY --from=second /artifact /final",
+            "COPY --from=0 /out/artifact /zero",
+            "COPY --from=busybox:latest /bin/busybox /bb-from-image",
             "",
         ]),
     })
     build(loaded, tmp_path, "-t", "multi:final")
-    assert loaded.docker("run", "--rm", "multi:final", "cat", "/final").out == "built\n"
+    assert loaded.docker("run", "--rm", "multi:final", "cat", "/final", "/zero").out == "built\nbuilt\n"
+    assert loaded.docker("run", "--rm", "multi:final", "test", "-x", "/bb-from-image", check=False).returncode == 0
     res = build(loaded, tmp_path, "--target", "second", "-t", "multi:second")
     assert "COPY --from=second" not in res.out
     assert loaded.docker("run", "--rm", "multi:second", "cat", "/artifact").out == "built\n"
