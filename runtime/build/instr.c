@@ -47,9 +47,7 @@ int bi_pairs(const bf_instr *in, json_t *env, bool legacy_ok, json_t **out, berr
     if (!strchr(in->args[0], '=')) {
         if (!legacy_ok || in->n_args < 2) {
             json_decref(o);
-            if (!legacy_ok)
-                return berr_set(e, -EINVAL, "LABEL requires at least one argument");
-            return berr_set(e, -EINVAL, "ENV must have two arguments");
+            return berr_set(e, -EINVAL, "%s must have two arguments", !strcmp(in->cmd, "env") ? "ENV" : "LABEL");
         }
         /* legacy "ENV KEY value with spaces": the rest of the line */
         const char *rest = in->rest + strlen(in->args[0]);
@@ -221,7 +219,7 @@ int bi_apply(json_t *config, const bf_instr *in, json_t *env, bool *cmd_set, ber
         return berr_set(e, -EINVAL, "Unknown flag: %s", in->flags[0].name);
     if (!strcmp(c, "env") || !strcmp(c, "label")) {
         json_t *pairs;
-        int r = bi_pairs(in, env, !strcmp(c, "env"), &pairs, e);
+        int r = bi_pairs(in, env, true, &pairs, e);
         if (r < 0)
             return r;
         const char *k;

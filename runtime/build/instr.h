@@ -14,7 +14,7 @@
 /* Expands one word with env ("K=V" array): quotes go, variables resolve. */
 int bi_expand(const char *word, json_t *env, char **out, berr *e);
 
-/* "K=V" pairs of ENV, LABEL (and "K V" legacy ENV): an object of the
+/* "K=V" pairs of ENV, LABEL (and the legacy "K V" form): an object of the
  * expanded keys and values, in order. */
 int bi_pairs(const bf_instr *in, json_t *env, bool legacy_ok, json_t **out, berr *e);
 

@@ -53,7 +53,8 @@ static void test_env_label(void **state)
     expect(apply("{\"Env\":[\"V=1.0\"]}", "LABEL version=$V \"k y\"=z", 0, NULL), "Labels",
            "{\"version\":\"1.0\",\"k y\":\"z\"}");
     json_decref(apply("{}", "ENV", -EINVAL, "env requires at least one argument"));
-    json_decref(apply("{}", "LABEL novalue", -EINVAL, "LABEL requires at least one argument"));
+    json_decref(apply("{}", "LABEL novalue", -EINVAL, "LABEL must have two arguments"));
+    expect(apply("{}", "LABEL legacy some value", 0, NULL), "Labels", "{\"legacy\":\"some value\"}");
 }
 
 static void test_expansion_modifiers(void **state)
