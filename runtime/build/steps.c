@@ -249,7 +249,11 @@ static void run_exited(void *arg, int code, const char *error)
             bb_failf(b, -EIO, "The command '%s' returned a non-zero code: %d", b->run_cmd, code);
         return;
     }
-    rt_commit_opts o = {.config = bb_cur(b)->config, .no_merge = true, .comment = "", .author = bb_cur(b)->author};
+    rt_commit_opts o = {.config = bb_cur(b)->config,
+                        .container_config = b->probe,
+                        .no_merge = true,
+                        .comment = "",
+                        .author = bb_cur(b)->author};
     berr e = {0};
     if (rt_container_commit(b->m, c, &o, run_committed, b, &e) < 0) {
         remove_container(b, false);
@@ -330,7 +334,8 @@ static void run_step(rt_build *b, const bf_instr *in)
         bb_next(b);
         return;
     }
-    json_decref(probe);
+    json_decref(b->probe);
+    b->probe = probe;   /* the history's record of the step, as dockerd keeps it */
     buf joined = BUF_INIT;
     size_t i;
     json_array_foreach(cmd, i, v) buf_printf(&joined, "%s%s", i ? " " : "", json_string_value(v));

@@ -25,6 +25,7 @@ typedef struct rt_commit_opts {
     const json_t *config;         /* Config to start from instead of the container's; NULL for it */
     const char *const *changes;   /* Dockerfile instructions (--change), applied to the config */
     size_t n_changes;
+    const json_t *container_config;   /* recorded instead of the container's (its Cmd is the history's created_by) */
     bool no_merge;                /* the builder's commit: config is the whole new Config, not merged with the container's */
 } rt_commit_opts;
 

@@ -165,6 +165,8 @@ def test_dockerignore_and_build_args(loaded, tmp_path):
     res = build(loaded, tmp_path, "--build-arg", "WHO=tester", "--build-arg", "UNUSED=1", "-t", "ign:1")
     assert "hi tester" in res.out
     assert "[Warning] One or more build-args [UNUSED] were not consumed" in res.out
+    hist = loaded.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", "ign:1").out.splitlines()
+    assert hist[0].startswith("|1 WHO=tester /bin/sh -c echo \"hi $WHO\"")
     files = loaded.docker("run", "--rm", "ign:1", "find", "/ctx", "-type", "f").out.split()
     assert "/ctx/keep.log" in files and "/ctx/src/main.c" in files
     assert "/ctx/a.log" not in files and "/ctx/secret/key" not in files
