@@ -18,8 +18,7 @@
 #include "runtime/layer/tarsafe.h"
 
 /* Removes what the patterns ignore below dir/rel. */
-static int prune(const char *root, const char *rel, const di_patterns *p, const char *keep1, const char *keep2,
-                 berr *e)
+static int prune(const char *root, const char *rel, const di_patterns *p, berr *e)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", root, rel);
@@ -36,11 +35,10 @@ static int prune(const char *root, const char *rel, const di_patterns *p, const 
         struct stat st;
         if (lstat(cpath, &st) < 0)
             continue;
-        /* the Dockerfile and .dockerignore stay, as the CLI keeps them */
-        if (di_ignored(p, crel) && strcmp(crel, keep1) && strcmp(crel, keep2)) {
+        if (di_ignored(p, crel)) {
             /* with exclusions a child may be re-included: look inside first */
             if (S_ISDIR(st.st_mode) && p->has_exclusions) {
-                int r = prune(root, crel, p, keep1, keep2, e);
+                int r = prune(root, crel, p, e);
                 if (r < 0)
                     return r;
                 if (rmdir(cpath) == 0 || errno == ENOTEMPTY || errno == EEXIST)
@@ -53,7 +51,7 @@ static int prune(const char *root, const char *rel, const di_patterns *p, const 
             continue;
         }
         if (S_ISDIR(st.st_mode)) {
-            int r = prune(root, crel, p, keep1, keep2, e);
+            int r = prune(root, crel, p, e);
             if (r < 0)
                 return r;
         }
@@ -140,7 +138,8 @@ found:
         di_patterns p;
         di_parse(itext, ilen, &p);
         free(itext);
-        r = prune(dir, "", &p, rel, ".dockerignore", e);
+        /* read already: an ignored Dockerfile or .dockerignore goes too, as moby removes them */
+        r = prune(dir, "", &p, e);
         di_free(&p);
         if (r < 0) {
             free(*text);

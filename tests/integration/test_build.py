@@ -156,7 +156,7 @@ def test_multistage_target_and_copy_from(loaded, tmp_path):
 def test_dockerignore_and_build_args(loaded, tmp_path):
     write(tmp_path, {
         "Dockerfile": "FROM busybox\nARG WHO\nCOPY . /ctx/\nRUN echo \"hi $WHO\" && ls -R /ctx | sort\n",
-        ".dockerignore": "*.log\n!keep.log\nsecret/\n",
+        ".dockerignore": "*.log\n!keep.log\nsecret/\nDockerfile\n.dockerignore\n",
         "a.log": "x",
         "keep.log": "y",
         "secret/key": "z",
@@ -170,6 +170,7 @@ def test_dockerignore_and_build_args(loaded, tmp_path):
     files = loaded.docker("run", "--rm", "ign:1", "find", "/ctx", "-type", "f").out.split()
     assert "/ctx/keep.log" in files and "/ctx/src/main.c" in files
     assert "/ctx/a.log" not in files and "/ctx/secret/key" not in files
+    assert "/ctx/Dockerfile" not in files and "/ctx/.dockerignore" not in files
 
 
 def test_quiet_iidfile_and_labels(loaded, tmp_path):
