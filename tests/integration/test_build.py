@@ -358,3 +358,23 @@ def test_context_with_outside_symlink(loaded, tmp_path):
     write(tmp_path, {"Dockerfile": "FROM busybox\nCOPY far/x /x\n"})
     res = build(loaded, tmp_path, check=False)
     assert res.returncode != 0 and "symbolic link" in res.err
+
+
+def test_docker_py_gzip_context_and_options(loaded):
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        for name, text in {"Dockerfile": "FROM busybox AS one\nARG N\nRUN echo \"n=$N\" > /n\n"
+                                         "FROM busybox AS two\nRUN false\n",
+                           "x.txt": "x"}.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    buf.seek(0)
+    client = loaded.client()
+    img, logs = client.images.build(fileobj=buf, custom_context=True, encoding="gzip", buildargs={"N": "7"},
+                                    target="one", labels={"via": "py"}, network_mode="none", tag="py:gz")
+    assert img.labels == {"via": "py"}
+    assert client.containers.run("py:gz", "cat /n", remove=True) == b"n=7\n"
