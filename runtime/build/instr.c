@@ -169,8 +169,15 @@ static int healthcheck(json_t *config, const bf_instr *in, berr *e)
     if (!*rest)
         return berr_set(e, -EINVAL, "Missing command after HEALTHCHECK CMD");
     json_t *test = json_array();
-    bf_instr sub = {0};
     json_t *ja = *rest == '[' ? json_loads(rest, 0, NULL) : NULL;
+    size_t k;
+    json_t *el;
+    json_array_foreach(ja, k, el) if (!json_is_string(el))
+    {
+        json_decref(ja);
+        ja = NULL;   /* not a JSON string array: shell form, as the parser decides */
+        break;
+    }
     if (json_is_array(ja)) {
         json_array_append_new(test, json_string("CMD"));
         json_array_extend(test, ja);
@@ -179,7 +186,6 @@ static int healthcheck(json_t *config, const bf_instr *in, berr *e)
         json_array_append_new(test, json_string(rest));
     }
     json_decref(ja);
-    (void)sub;
     json_t *hc = json_pack("{s:o}", "Test", test);
     static const char *const dur[][2] = {{"interval", "Interval"}, {"timeout", "Timeout"},
                                          {"start-period", "StartPeriod"}, {"start-interval", "StartInterval"}};
