@@ -80,6 +80,8 @@ json_t *bb_nop_probe(const json_t *config, const char *text);
  * cache was already asked (b->key set). Takes probe. */
 void bb_commit_step(rt_build *b, json_t *probe, const char *layer_tar, bool probed);
 void bb_copy_step(rt_build *b, const bf_instr *in);
+/* WORKDIR after its config change: the directory made as a layer if missing; takes probe. */
+void bb_workdir_step(rt_build *b, json_t *probe);
 /* Kills a RUN container in flight (the client left). */
 void bb_kill_run(rt_build *b);
 /* FROM: a new stage. */

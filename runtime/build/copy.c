@@ -486,3 +486,36 @@ out:
     free_names(x.made, x.n_made);
     return rc;
 }
+
+int bc_workdir_layer(const bc_view *dst, const char *path, const char *tar_path, bool *made, berr *e)
+{
+    *made = false;
+    cleanup_free char *clean = di_clean_path(path);
+    const char *rel = clean;
+    while (*rel == '/')
+        rel++;
+    char real[PATH_MAX];
+    struct stat st;
+    if (!*rel || !strcmp(rel, ".") ||
+        (bc_view_lstat(dst, rel, real) == 0 && stat(real, &st) == 0 && S_ISDIR(st.st_mode)))
+        return 0;
+    bc_copy c = {.dst = *dst, .uid = -1, .gid = -1};
+    copy_ctx x = {.c = &c, .e = e};
+    digest_init(&x.h);
+    cleanup_close int fd = open(tar_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return berr_sys(e, -errno, "create %s", tar_path);
+    x.a = archive_write_new();
+    archive_write_set_format_pax_restricted(x.a);
+    int rc = archive_write_open_fd(x.a, fd) == ARCHIVE_OK ? 0 : berr_set(e, -EIO, "write layer: %s",
+                                                                          archive_error_string(x.a));
+    cleanup_free char *slashed = xasprintf("%s/", rel);
+    if (rc == 0)
+        rc = emit_parents(&x, slashed);
+    if (rc == 0 && archive_write_close(x.a) != ARCHIVE_OK)
+        rc = berr_set(e, -EIO, "write layer: %s", archive_error_string(x.a));
+    archive_write_free(x.a);
+    free_names(x.made, x.n_made);
+    *made = rc == 0;
+    return rc;
+}

@@ -36,6 +36,11 @@ typedef struct bc_copy {
 /* Resolves, hashes, and with tar_path writes the layer there. */
 int bc_copy_run(bc_copy *c, const char *tar_path, berr *e);
 
+/* WORKDIR: when path (absolute) is not a directory in dst, writes a layer
+ * holding it (and its missing parents, root-owned 0755) at tar_path and
+ * sets *made; else writes nothing. */
+int bc_workdir_layer(const bc_view *dst, const char *path, const char *tar_path, bool *made, berr *e);
+
 /* lstat of rel in the view (topmost layer that has it); real gets its path. */
 int bc_view_lstat(const bc_view *v, const char *rel, char real[4096]);
 

@@ -431,6 +431,16 @@ void bb_dispatch(rt_build *b, const bf_instr *in)
         bb_fail(b, &e);
         return;
     }
-    bb_commit_step(b, bb_nop_probe(s->config, text.data), NULL, false);
+    json_t *probe = bb_nop_probe(s->config, text.data);
     buf_free(&text);
+    if (!strcmp(in->cmd, "workdir")) {
+        if (bb_cache_hit(b, probe)) {
+            json_decref(probe);
+            bb_next(b);
+        } else {
+            bb_workdir_step(b, probe);
+        }
+        return;
+    }
+    bb_commit_step(b, probe, NULL, false);
 }

@@ -262,3 +262,51 @@ void bb_copy_step(rt_build *b, const bf_instr *in)
     b->work.data = b;
     uv_queue_work(b->m->loop, &b->work, copy_work, copy_after);
 }
+
+/* ---- WORKDIR: the directory as a layer when the image lacks it ---- */
+
+static void workdir_work(uv_work_t *w)
+{
+    rt_build *b = w->data;
+    berr_clear(&b->we);
+    bool made = false;
+    const char *wd = json_string_value(json_object_get(bb_cur(b)->config, "WorkingDir"));
+    b->wstatus = bc_workdir_layer(&b->copy.dst, wd ? wd : "/", b->tar, &made, &b->we);
+    b->copy_tar = made;
+}
+
+static void workdir_after(uv_work_t *w, int status)
+{
+    (void)status;
+    rt_build *b = w->data;
+    copy_clear(&b->copy);
+    json_t *probe = b->probe;
+    b->probe = NULL;
+    if (b->gone) {
+        json_decref(probe);
+        bb_next(b);
+        return;
+    }
+    if (b->wstatus < 0) {
+        json_decref(probe);
+        bb_fail(b, &b->we);
+        return;
+    }
+    bb_commit_step(b, probe, b->copy_tar ? b->tar : NULL, true);
+}
+
+void bb_workdir_step(rt_build *b, json_t *probe)
+{
+    berr e = {0};
+    memset(&b->copy, 0, sizeof b->copy);
+    if (image_view(b, bb_cur(b)->image, &b->copy.dst, &e) < 0) {
+        json_decref(probe);
+        bb_fail(b, &e);
+        return;
+    }
+    json_decref(b->probe);
+    b->probe = probe;
+    snprintf(b->tar, sizeof b->tar, "%s/layer-%zu.tar", b->dir, b->step);
+    b->work.data = b;
+    uv_queue_work(b->m->loop, &b->work, workdir_work, workdir_after);
+}

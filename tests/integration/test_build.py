@@ -229,8 +229,14 @@ def test_docker_py_build(loaded, tmp_path):
 
 
 def test_intermediates_hidden_and_history(loaded, tmp_path):
-    write(tmp_path, {"Dockerfile": "FROM busybox\nMAINTAINER Jane Doe <jane@example.com>\nENV X=1\nRUN touch /made\n"})
+    write(tmp_path, {"Dockerfile": "FROM busybox\nMAINTAINER Jane Doe <jane@example.com>\nENV X=1\n"
+                                   "WORKDIR /w/deep\nWORKDIR /w\nRUN touch /made\n"})
     build(loaded, tmp_path, "-t", "hist:1")
+    # WORKDIR makes a missing directory as a layer, an existing one adds none
+    layers = inspect(loaded, "hist:1")["RootFS"]["Layers"]
+    assert len(layers) == len(inspect(loaded, "busybox")["RootFS"]["Layers"]) + 2
+    out = loaded.docker("run", "--rm", "--entrypoint", "", "hist:1", "stat", "-c", "%a %u", "/w/deep").out
+    assert out == "755 0\n"
     assert inspect(loaded, "hist:1")["Author"] == "Jane Doe <jane@example.com>"
     top = loaded.docker("images", "-q", "--no-trunc").out.split()
     every = loaded.docker("images", "-aq", "--no-trunc").out.split()
@@ -238,7 +244,9 @@ def test_intermediates_hidden_and_history(loaded, tmp_path):
     assert parent and parent in every and parent not in top
     hist = loaded.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", "hist:1").out.splitlines()
     assert hist[0] == "/bin/sh -c touch /made"
-    assert hist[1] == "/bin/sh -c #(nop)  ENV X=1"
+    assert hist[1] == "/bin/sh -c #(nop)  WORKDIR /w"
+    assert hist[3] == "/bin/sh -c #(nop)  ENV X=1"
+    assert hist[4] == "/bin/sh -c #(nop)  MAINTAINER Jane Doe <jane@example.com>"
 
 
 def test_onbuild_network_none_and_extra_hosts(loaded, tmp_path):
