@@ -95,6 +95,32 @@ static void test_errors(void **state)
     bf_file_clear(&f);
 }
 
+/* Odd input: no crash, and either a parse or a clear error. */
+static void test_odd_input(void **state)
+{
+    (void)state;
+    const char *inputs[] = {"\\", "RUN \\\n", "FROM", "\xef\xbb\xbf" "FROM x\n", "CMD [\"a\", 1]\n", "# escape=\n",
+                            "#escape=x\nFROM y\n", "RUN a \\\n\n\n# c\n", "\n\n\n", "ENV \"\n", "COPY --=x a b\n",
+                            "ONBUILD\n", "HEALTHCHECK --interval\n"};
+    for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++) {
+        bf_file f;
+        berr e = {0};
+        if (bf_parse(inputs[i], strlen(inputs[i]), &f, &e) == 0)
+            bf_file_clear(&f);
+        else
+            assert_true(e.msg[0] != 0);
+    }
+    bf_file f;
+    berr e = {0};
+    const char *bom = "\xef\xbb\xbf" "FROM x\n";
+    assert_int_equal(bf_parse(bom, strlen(bom), &f, &e), 0);
+    assert_string_equal(f.v[0].cmd, "from");
+    bf_file_clear(&f);
+    const char *bad_escape = "# escape=x\nFROM y\n";
+    assert_int_equal(bf_parse(bad_escape, strlen(bad_escape), &f, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "invalid escape token"));
+}
+
 static void test_ignore_patterns(void **state)
 {
     (void)state;
@@ -153,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_escape_directive),
         cmocka_unit_test(test_flags_and_words),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_odd_input),
         cmocka_unit_test(test_ignore_patterns),
         cmocka_unit_test(test_clean_path),
     };
