@@ -10,7 +10,7 @@ PKGS_BUILD = build-essential pkg-config clang libuv1-dev libraft-dev libmsgpack-
 	libsodium-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev \
 	libarchive-dev libnl-3-dev libnl-route-3-dev libnftables-dev \
 	libseccomp-dev libgnutls28-dev libcmocka-dev libcurl4-gnutls-dev
-PKGS_TEST = busybox-static python3-docker python3-pytest python3-pytest-xdist python3-yaml iproute2 nftables \
+PKGS_TEST = busybox-static python3-docker docker-compose python3-pytest python3-pytest-xdist python3-yaml iproute2 nftables \
 	sqlite3 util-linux procps openssl docker-registry apache2-utils
 PKGS = $(PKGS_BUILD) $(PKGS_TEST)
 

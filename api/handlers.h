@@ -90,6 +90,8 @@ void api_volumes_prune(api_request *r);
 
 /* api/system_df.c */
 void api_system_df(api_request *r);
+/* api/build.c */
+void api_build(api_request *r);
 void api_build_prune(api_request *r);
 
 /* api/services.c */

@@ -105,9 +105,16 @@ void api_images_list(api_request *r)
         return;
     }
     json_t *out = json_array();
+    bool all = api_query_bool(r, "all", false);
     for (size_t i = 0; i < n; i++) {
         rt_image *img = imgs[i];
         if (want_dangling && (img->n_tags == 0) != dangling)
+            continue;
+        /* an untagged image with children is a build's intermediate: only with all=1, as dockerd */
+        bool parent = false;
+        for (size_t k = 0; k < n && !all && !img->n_tags && !parent; k++)
+            parent = !strcmp(imgs[k]->parent, img->id);
+        if (parent)
             continue;
         if (!filters_match_labels(f, "label", img->labels) || !match_reference(f, img))
             continue;

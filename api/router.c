@@ -36,7 +36,7 @@ static const api_route routes[] = {
     {"PUT", "/containers/{id}/archive", api_container_archive_put, API_BODY_STREAM},
     {"POST", "/containers/prune", api_containers_prune, API_BODY_NONE},
     {"GET", "/images/json", api_images_list, API_BODY_NONE},
-    {"POST", "/build", NULL, API_BODY_STREAM},
+    {"POST", "/build", api_build, API_BODY_STREAM},
     {"POST", "/build/prune", api_build_prune, API_BODY_NONE},
     {"POST", "/images/create", api_image_create, API_BODY_STREAM},
     {"GET", "/images/search", NULL, API_BODY_NONE},

@@ -262,17 +262,11 @@ void api_system_df(api_request *r)
         json_object_set(j->out, "Volumes", j->volumes);
         json_decref(j->volumes);
     }
-    if (want_cache)   /* berthd has no builder, so no build cache */
+    if (want_cache)   /* the classic builder's cache is its intermediate images, counted under Images */
         json_object_set_new(j->out, "BuildCache", json_array());
     j->work.data = j;
     if (uv_queue_work(r->d->loop, &j->work, df_work, df_after) < 0) {
         df_work(&j->work);
         df_after(&j->work, 0);
     }
-}
-
-/* docker system prune calls this; with no builder there is nothing to delete. */
-void api_build_prune(api_request *r)
-{
-    api_reply_json(r, 200, json_pack("{s:[], s:I}", "CachesDeleted", "SpaceReclaimed", (json_int_t)0));
 }

@@ -355,7 +355,8 @@ static int build_config(const rt_container *c, const rt_commit_opts *o, json_t *
         json_decref(cfg);
         return r;
     }
-    rt_commit_merge_config(cfg, c->config);
+    if (!o->no_merge)
+        rt_commit_merge_config(cfg, c->config);
     *out = cfg;
     return 0;
 }
@@ -433,7 +434,7 @@ int rt_container_commit(rt_containers *m, rt_container *c, const rt_commit_opts 
     char now[TIME_RFC3339_BUF];
     time_now_rfc3339(now);
     j->created = xstrdup(now);
-    j->container_config = json_deep_copy(c->config);
+    j->container_config = json_deep_copy(o->container_config ? o->container_config : c->config);
     j->ci = (rt_commit_image){.parent = j->parent_config,
                               .parent_id = j->parent_id,
                               .container_config = j->container_config,

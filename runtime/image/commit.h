@@ -25,6 +25,8 @@ typedef struct rt_commit_opts {
     const json_t *config;         /* Config to start from instead of the container's; NULL for it */
     const char *const *changes;   /* Dockerfile instructions (--change), applied to the config */
     size_t n_changes;
+    const json_t *container_config;   /* recorded instead of the container's (its Cmd is the history's created_by) */
+    bool no_merge;                /* the builder's commit: config is the whole new Config, not merged with the container's */
 } rt_commit_opts;
 
 typedef void (*rt_commit_done)(void *arg, int status, const berr *e, const char *image_id);
@@ -61,5 +63,14 @@ typedef struct rt_commit_image {
  * rootfs and history, plus the new layer and history entry ("created_by"
  * is the container's command, as dockerd records it). */
 json_t *rt_commit_image_config(const rt_commit_image *ci);
+
+/* The builder's steps that run no container (ENV, LABEL, COPY...): a new
+ * image on top of parent_id ("" for scratch) with config as its Config,
+ * container_config recorded (its Cmd is the history's created_by) and,
+ * when layer_tar is not NULL, that tar (moved into the store) as a new
+ * layer; author (MAINTAINER) may be NULL.  done() runs on the loop with
+ * the new image's ID. */
+void rt_images_build_step(rt_image_store *s, const char *parent_id, json_t *config, json_t *container_config,
+                          const char *layer_tar, const char *author, rt_commit_done done, void *arg);
 
 #endif

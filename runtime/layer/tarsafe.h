@@ -32,6 +32,9 @@ typedef enum tar_whiteout_mode {
 typedef struct tar_extract_opts {
     tar_whiteout_mode whiteouts;
     bool unprivileged;   /* refuse device nodes; do not chown */
+    /* write symlinks whatever their target: for trees whose reader never
+     * follows links (a build context); entries still cannot pass through them */
+    bool any_symlink_target;
 } tar_extract_opts;
 
 /* Extracts the tar at tar_path (plain or gzip/xz/bzip2/zstd compressed) into

@@ -1,0 +1,268 @@
+/* POST /build (the classic builder's API: a tar context in, a JSON-lines
+ * stream out) and POST /build/prune. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/handlers.h"
+#include "api/stream.h"
+#include "lib/buf.h"
+#include "lib/cleanup.h"
+#include "lib/filters.h"
+#include "lib/reference.h"
+#include "node/daemon.h"
+#include "runtime/build/builder.h"
+
+typedef struct build_req {
+    api_request *r;
+    api_stream *s;               /* started with the first line */
+    rt_build *b;
+    bool quiet;
+    bool gone;
+    char aux_id[DIGEST_BUF];
+} build_req;
+
+static void on_gone(void *ctx)
+{
+    build_req *q = ctx;
+    q->gone = true;
+    q->s = NULL;
+    if (q->b)
+        rt_build_cancel(q->b);   /* no callbacks after this */
+    free(q);
+}
+
+static void ensure_stream(build_req *q)
+{
+    if (!q->s)
+        q->s = api_reply_stream(q->r, 200, "application/json", on_gone, q);
+}
+
+static void out_cb(void *ctx, const char *text)
+{
+    build_req *q = ctx;
+    if (q->quiet)
+        return;
+    ensure_stream(q);
+    api_stream_json(q->s, json_pack("{s:s}", "stream", text));
+}
+
+static void aux_cb(void *ctx, const char *id)
+{
+    build_req *q = ctx;
+    snprintf(q->aux_id, sizeof q->aux_id, "%s", id);
+    if (q->quiet)
+        return;
+    ensure_stream(q);
+    api_stream_json(q->s, json_pack("{s:{s:s}}", "aux", "ID", id));
+}
+
+static void done_cb(void *ctx, int status, const berr *e, const char *id)
+{
+    build_req *q = ctx;
+    if (status < 0 && !q->s) {
+        /* nothing sent yet: a plain error reply, as dockerd gives before its stream starts */
+        api_reply_berr(q->r, e);
+        free(q);
+        return;
+    }
+    ensure_stream(q);
+    if (status < 0) {
+        int code = rt_build_exit_code(q->b);
+        json_t *detail = json_pack("{s:s}", "message", e->msg);
+        if (code)
+            json_object_set_new(detail, "code", json_integer(code));
+        api_stream_json(q->s, json_pack("{s:o, s:s}", "errorDetail", detail, "error", e->msg));
+    } else if (q->quiet) {
+        char line[DIGEST_BUF + 2];
+        snprintf(line, sizeof line, "%s\n", id);
+        api_stream_json(q->s, json_pack("{s:{s:s}}", "aux", "ID", id));
+        api_stream_json(q->s, json_pack("{s:s}", "stream", line));
+    }
+    api_stream_end(q->s);
+    free(q);
+}
+
+/* A JSON object query parameter (buildargs, labels): absent is NULL. */
+static int query_object(api_request *r, const char *name, json_t **out, berr *e)
+{
+    *out = NULL;
+    const char *v = api_query(r, name);
+    if (!v || !*v)
+        return 0;
+    json_error_t je;
+    json_t *o = json_loads(v, 0, &je);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return berr_set(e, -EINVAL, "invalid %s parameter: %s", name, v);
+    }
+    *out = o;
+    return 0;
+}
+
+/* The RUN containers' HostConfig from the query. */
+static int host_config(api_request *r, json_t **out, berr *e)
+{
+    json_t *hc = json_object();
+    const char *nm = api_query(r, "networkmode");
+    if (nm && *nm && strcmp(nm, "default"))
+        json_object_set_new(hc, "NetworkMode", json_string(nm));
+    static const char *const ints[][2] = {{"shmsize", "ShmSize"}, {"memory", "Memory"},
+                                          {"memswap", "MemorySwap"}, {"cpushares", "CpuShares"},
+                                          {"cpuperiod", "CpuPeriod"}, {"cpuquota", "CpuQuota"}};
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
+        const char *v = api_query(r, ints[i][0]);
+        if (!v || !*v)
+            continue;
+        char *end;
+        long long n = strtoll(v, &end, 10);
+        if (*end) {
+            json_decref(hc);
+            return berr_set(e, -EINVAL, "invalid %s: %s", ints[i][0], v);
+        }
+        if (n)
+            json_object_set_new(hc, ints[i][1], json_integer(n));
+    }
+    const char *cpus = api_query(r, "cpusetcpus");
+    if (cpus && *cpus)
+        json_object_set_new(hc, "CpusetCpus", json_string(cpus));
+    size_t n = 0;
+    const char **hosts = api_query_all(r, "extrahosts", &n);
+    if (n) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(a, json_string(hosts[i]));
+        json_object_set_new(hc, "ExtraHosts", a);
+    }
+    free(hosts);
+    const char *ul = api_query(r, "ulimits");
+    if (ul && *ul) {
+        json_t *a = json_loads(ul, 0, NULL);
+        if (!json_is_array(a)) {
+            json_decref(a);
+            json_decref(hc);
+            return berr_set(e, -EINVAL, "invalid ulimits parameter: %s", ul);
+        }
+        if (json_array_size(a))
+            json_object_set_new(hc, "Ulimits", a);
+        else
+            json_decref(a);
+    }
+    *out = hc;
+    return 0;
+}
+
+void api_build(api_request *r)
+{
+    berr e = {0};
+    const char *remote = api_query(r, "remote");
+    if (remote && *remote) {
+        api_reply_error(r, -ENOSYS, "remote build contexts (remote=) are not supported by berthd yet");
+        return;
+    }
+    if (api_query_bool(r, "pull", false)) {
+        api_reply_error(r, -ENOSYS, "pull=1: berthd's builder cannot pull images yet; it builds from local images");
+        return;
+    }
+    const char *version = api_query(r, "version");
+    if (version && !strcmp(version, "2")) {
+        api_reply_error(r, -ENOSYS, "BuildKit (version=2) is not supported by berthd; use the classic builder");
+        return;
+    }
+    size_t n_tags = 0;
+    const char **tags = api_query_all(r, "t", &n_tags);
+    char **norm = xcalloc(n_tags + 1, sizeof *norm);
+    int rc = 0;
+    for (size_t i = 0; i < n_tags && rc == 0; i++) {
+        image_ref ref;
+        rc = ref_parse(tags[i], &ref, &e);
+        if (rc == 0 && ref.digest[0])
+            rc = berr_set(&e, -EINVAL, "invalid reference format: a build tag cannot have a digest");
+        if (rc == 0) {
+            ref_default_tag(&ref);
+            char out[REF_NAME_MAX + REF_TAG_MAX + 2];
+            ref_format(&ref, out, sizeof out);
+            norm[i] = xstrdup(out);
+        }
+    }
+    free(tags);
+    json_t *buildargs = NULL, *labels = NULL, *hc = NULL;
+    if (rc == 0)
+        rc = query_object(r, "buildargs", &buildargs, &e);
+    if (rc == 0)
+        rc = query_object(r, "labels", &labels, &e);
+    if (rc == 0)
+        rc = host_config(r, &hc, &e);
+    if (rc == 0) {
+        build_req *q = xcalloc(1, sizeof *q);
+        q->r = r;
+        q->quiet = api_query_bool(r, "q", false);
+        rt_build_opts o = {
+            .context_tar = r->body_path ? r->body_path : "",
+            .dockerfile = api_query(r, "dockerfile"),
+            .target = api_query(r, "target"),
+            .build_args = buildargs,
+            .labels = labels,
+            .tags = (const char *const *)norm,
+            .n_tags = n_tags,
+            .no_cache = api_query_bool(r, "nocache", false),
+            .rm = api_query_bool(r, "rm", true),
+            .force_rm = api_query_bool(r, "forcerm", false),
+            .host_config = hc,
+            .tmp_dir = r->d->tmp_dir,
+        };
+        rt_build_cb cb = {.out = out_cb, .aux = aux_cb, .done = done_cb, .ctx = q};
+        q->b = rt_build_start(&r->d->containers, &o, cb);   /* callbacks come later, from the loop */
+    } else {
+        api_reply_berr(r, &e);
+    }
+    for (size_t i = 0; i < n_tags; i++)
+        free(norm[i]);
+    free(norm);
+    json_decref(buildargs);
+    json_decref(labels);
+    json_decref(hc);
+}
+
+/* docker builder prune / system prune: the classic builder's cache records
+ * go (the intermediate images stay until image prune, as on dockerd).  They
+ * hold no space of their own, hence SpaceReclaimed 0. */
+void api_build_prune(api_request *r)
+{
+    static const char *const allowed[] = {"until", "id", "parent", "type", "description", "inuse", "shared",
+                                          "private", NULL};
+    berr e = {0};
+    json_t *f = NULL;
+    if (filters_parse(api_query(r, "filters"), allowed, &f, &e) < 0) {
+        api_reply_berr(r, &e);
+        return;
+    }
+    const char *ks = api_query(r, "keep-storage");
+    const char *k;
+    json_t *v;
+    json_object_foreach(f, k, v) if (strcmp(k, "until"))
+    {
+        json_decref(f);
+        api_reply_error(r, -ENOSYS, "berthd's build cache prune supports only the until filter");
+        return;
+    }
+    if (ks && *ks && strcmp(ks, "0")) {
+        json_decref(f);
+        api_reply_error(r, -ENOSYS, "keep-storage: berthd's build cache records hold no storage of their own");
+        return;
+    }
+    long long until = 0;
+    int hu = filters_until(f, &until, &e);
+    json_decref(f);
+    if (hu < 0) {
+        api_reply_berr(r, &e);
+        return;
+    }
+    json_t *deleted = json_array();
+    if (rt_build_cache_prune(r->d->cfg.data_root, r->d->images, hu ? until : 0, deleted, &e) < 0) {
+        json_decref(deleted);
+        api_reply_berr(r, &e);
+        return;
+    }
+    api_reply_json(r, 200, json_pack("{s:o, s:I}", "CachesDeleted", deleted, "SpaceReclaimed", (json_int_t)0));
+}

@@ -1,0 +1,312 @@
+/* COPY and ADD steps: sources hashed in a worker, the cache asked, the
+ * layer written in a second pass only on a miss. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/buf.h"
+#include "lib/cleanup.h"
+#include "runtime/build/builder_internal.h"
+#include "runtime/build/instr.h"
+
+#define BUILDKIT_ONLY "requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled"
+
+static void view_free(bc_view *v)
+{
+    for (size_t i = 0; i < v->n; i++)
+        free(v->dirs[i]);
+    free(v->dirs);
+    memset(v, 0, sizeof *v);
+}
+
+static void copy_clear(bc_copy *c)
+{
+    view_free(&c->src);
+    view_free(&c->dst);
+    for (size_t i = 0; i < c->n_sources; i++)
+        free(c->sources[i]);
+    free(c->sources);
+    free(c->dest);
+    memset(c, 0, sizeof *c);
+}
+
+/* An image's layer directories, top first (vfs: the top holds it all). */
+static int image_view(rt_build *b, const char *id, bc_view *v, berr *e)
+{
+    memset(v, 0, sizeof *v);
+    if (!*id)
+        return 0;
+    rt_image *img = NULL;
+    int r = rt_image_resolve(b->m->images, id, &img, e);
+    if (r < 0)
+        return r;
+    char **chains = NULL;
+    long long *sizes = NULL;
+    size_t n = 0;
+    r = rt_image_layers(b->m->images, img, &chains, &sizes, &n, e);
+    rt_image_free(img);
+    if (r < 0)
+        return r;
+    bool vfs = b->m->driver->kind == RT_DRIVER_VFS;
+    v->dirs = xcalloc(n ? n : 1, sizeof *v->dirs);
+    for (size_t i = 0; i < n; i++) {
+        if (!vfs || i == 0) {
+            char dir[PATH_MAX];
+            rt_driver_layer_dir(b->m->driver, chains[n - 1 - i], dir);
+            v->dirs[v->n++] = xstrdup(dir);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(chains[i]);
+    free(chains);
+    free(sizes);
+    return 0;
+}
+
+/* A name's ID in the image's /etc/passwd (field 2) or /etc/group; the
+ * primary group of a user in *primary.  -ENOENT when absent. */
+static int lookup_id(const bc_view *v, const char *file, const char *name, long *id, long *primary)
+{
+    char real[PATH_MAX];
+    if (bc_view_lstat(v, file, real) < 0)
+        return -ENOENT;
+    cleanup_fclose FILE *f = fopen(real, "re");
+    if (!f)
+        return -ENOENT;
+    char line[1024];
+    size_t nl = strlen(name);
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, name, nl) || line[nl] != ':')
+            continue;
+        char *p = strchr(line + nl + 1, ':');   /* past the password */
+        if (!p)
+            continue;
+        *id = strtol(p + 1, &p, 10);
+        if (primary && *p == ':')
+            *primary = strtol(p + 1, NULL, 10);
+        return 0;
+    }
+    return -ENOENT;
+}
+
+static bool numeric(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+/* --chown=user[:group], names looked up in the image, as the classic
+ * builder does (a lone user also names the group). */
+static int parse_chown(const bc_view *dst, const char *s, long *uid, long *gid, berr *e)
+{
+    cleanup_free char *u = xstrdup(s);
+    char *g = strchr(u, ':');
+    if (g)
+        *g++ = 0;
+    long primary = -1;
+    if (numeric(u))
+        *uid = strtol(u, NULL, 10);
+    else if (lookup_id(dst, "etc/passwd", u, uid, &primary) < 0)
+        return berr_set(e, -EINVAL, "unable to convert uid/gid chown string to host mapping: can't find uid for user "
+                        "%s: no such user: %s", u, u);
+    const char *gname = g ? g : u;
+    if (numeric(gname))
+        *gid = strtol(gname, NULL, 10);
+    else if (lookup_id(dst, "etc/group", gname, gid, NULL) < 0) {
+        if (g || primary < 0)
+            return berr_set(e, -EINVAL, "unable to convert uid/gid chown string to host mapping: can't find gid for "
+                            "group %s: no such group: %s", gname, gname);
+        *gid = primary;
+    }
+    return 0;
+}
+
+static json_t *copy_probe(rt_build *b, const bf_instr *in)
+{
+    char text[512];
+    snprintf(text, sizeof text, "%s %s:%s in %s ", !strcmp(in->cmd, "add") ? "ADD" : "COPY", b->copy.kind,
+             b->copy.hash + strlen("sha256:"), b->copy.dest);
+    return bb_nop_probe(bb_cur(b)->config, text);
+}
+
+static void copy_work(uv_work_t *w)
+{
+    rt_build *b = w->data;
+    berr_clear(&b->we);
+    b->wstatus = bc_copy_run(&b->copy, b->copy_tar ? b->tar : NULL, &b->we);
+}
+
+static void copy_after(uv_work_t *w, int status)
+{
+    (void)status;
+    rt_build *b = w->data;
+    if (b->gone) {
+        copy_clear(&b->copy);
+        bb_next(b);
+        return;
+    }
+    if (b->wstatus < 0) {
+        copy_clear(&b->copy);
+        bb_fail(b, &b->we);
+        return;
+    }
+    const bf_instr *in = b->copy_in;
+    json_t *probe = copy_probe(b, in);
+    if (!b->copy_tar) {
+        if (bb_cache_hit(b, probe)) {
+            json_decref(probe);
+            copy_clear(&b->copy);
+            bb_next(b);
+            return;
+        }
+        json_decref(probe);
+        b->copy_tar = true;
+        uv_queue_work(b->m->loop, &b->work, copy_work, copy_after);
+        return;
+    }
+    stage *s = bb_cur(b);
+    rt_build_cache_key(s->image, probe, b->key);
+    copy_clear(&b->copy);
+    bb_commit_step(b, probe, b->tar, true);
+}
+
+void bb_copy_step(rt_build *b, const bf_instr *in)
+{
+    bool add = !strcmp(in->cmd, "add");
+    static const char *const copy_flags[] = {"from", "chown", "chmod", "link", NULL};
+    static const char *const add_flags[] = {"chown", "chmod", "link", "checksum", "keep-git-dir", NULL};
+    berr e = {0};
+    stage *s = bb_cur(b);
+    if (bf_check_flags(in, add ? add_flags : copy_flags, &e) < 0) {
+        bb_fail(b, &e);
+        return;
+    }
+    static const char *const bk[] = {"chmod", "link", "checksum", "keep-git-dir", NULL};
+    for (const char *const *f = bk; *f; f++)
+        if (bf_flag_get(in, *f)) {
+            bb_failf(b, -EINVAL, "the --%s option " BUILDKIT_ONLY, *f);
+            return;
+        }
+    if (in->n_args < 2) {
+        bb_failf(b, -EINVAL, "%s requires at least two arguments, but only one was provided. Destination could "
+                 "not be determined.", add ? "ADD" : "COPY");
+        return;
+    }
+    bc_copy *c = &b->copy;
+    memset(c, 0, sizeof *c);
+    c->uid = c->gid = -1;
+    c->add = add;
+    json_t *env = bb_stage_env(b, true);
+    c->sources = xcalloc(in->n_args, sizeof *c->sources);
+    int r = 0;
+    for (size_t i = 0; i + 1 < in->n_args && r == 0; i++) {
+        r = in->json ? (c->sources[i] = xstrdup(in->args[i]), 0) : bi_expand(in->args[i], env, &c->sources[i], &e);
+        if (r == 0)
+            c->n_sources++;
+        if (r == 0 && (!strncmp(c->sources[i], "http://", 7) || !strncmp(c->sources[i], "https://", 8)))
+            r = add ? berr_set(&e, -ENOSYS, "ADD %s: berth's builder cannot fetch URLs yet", c->sources[i])
+                    : berr_set(&e, -EINVAL, "source can't be a URL for COPY");
+    }
+    cleanup_free char *dest = NULL;
+    if (r == 0)
+        r = in->json ? (dest = xstrdup(in->args[in->n_args - 1]), 0)
+                     : bi_expand(in->args[in->n_args - 1], env, &dest, &e);
+    json_decref(env);
+    if (r == 0) {
+        const char *wd = json_string_value(json_object_get(s->config, "WorkingDir"));
+        c->dest = dest[0] == '/' ? xstrdup(dest) : xasprintf("%s/%s", wd && *wd ? wd : "", dest);
+    }
+    const char *from = bf_flag_get(in, "from");
+    if (r == 0 && from) {
+        /* a stage by name or index, else an image */
+        const char *id = NULL;
+        char *end;
+        long idx = strtol(from, &end, 10);
+        if (*from && !*end && idx >= 0 && (size_t)idx + 1 < b->n_stages)
+            id = b->stages[idx].image;
+        for (size_t i = 0; !id && i + 1 < b->n_stages; i++)
+            if (b->stages[i].name && !strcasecmp(b->stages[i].name, from))
+                id = b->stages[i].image;
+        rt_image *img = NULL;
+        if (!id && (r = rt_image_resolve(b->m->images, from, &img, &e)) == 0) {
+            r = image_view(b, img->id, &c->src, &e);
+            rt_image_free(img);
+        } else if (id) {
+            r = image_view(b, id, &c->src, &e);
+        } else if (r == -ENOENT) {
+            berr_set(&e, -ENOENT, "invalid from flag value %s: no stage or local image by that name", from);
+        }
+    } else if (r == 0) {
+        c->src.dirs = xcalloc(1, sizeof *c->src.dirs);
+        c->src.dirs[c->src.n++] = xstrdup(b->ctx_dir);
+        c->src_is_context = true;
+    }
+    if (r == 0)
+        r = image_view(b, s->image, &c->dst, &e);
+    const char *chown = bf_flag_get(in, "chown");
+    if (r == 0 && chown && *chown)
+        r = parse_chown(&c->dst, chown, &c->uid, &c->gid, &e);
+    if (r < 0) {
+        copy_clear(c);
+        bb_fail(b, &e);
+        return;
+    }
+    b->copy_in = in;
+    snprintf(b->tar, sizeof b->tar, "%s/layer-%zu.tar", b->dir, b->step);
+    b->copy_tar = b->o.no_cache || s->busted;   /* no cache to ask: write at once */
+    b->work.data = b;
+    uv_queue_work(b->m->loop, &b->work, copy_work, copy_after);
+}
+
+/* ---- WORKDIR: the directory as a layer when the image lacks it ---- */
+
+static void workdir_work(uv_work_t *w)
+{
+    rt_build *b = w->data;
+    berr_clear(&b->we);
+    bool made = false;
+    const char *wd = json_string_value(json_object_get(bb_cur(b)->config, "WorkingDir"));
+    b->wstatus = bc_workdir_layer(&b->copy.dst, wd ? wd : "/", b->tar, &made, &b->we);
+    b->copy_tar = made;
+}
+
+static void workdir_after(uv_work_t *w, int status)
+{
+    (void)status;
+    rt_build *b = w->data;
+    copy_clear(&b->copy);
+    json_t *probe = b->probe;
+    b->probe = NULL;
+    if (b->gone) {
+        json_decref(probe);
+        bb_next(b);
+        return;
+    }
+    if (b->wstatus < 0) {
+        json_decref(probe);
+        bb_fail(b, &b->we);
+        return;
+    }
+    bb_commit_step(b, probe, b->copy_tar ? b->tar : NULL, true);
+}
+
+void bb_workdir_step(rt_build *b, json_t *probe)
+{
+    berr e = {0};
+    memset(&b->copy, 0, sizeof b->copy);
+    if (image_view(b, bb_cur(b)->image, &b->copy.dst, &e) < 0) {
+        json_decref(probe);
+        bb_fail(b, &e);
+        return;
+    }
+    json_decref(b->probe);
+    b->probe = probe;
+    snprintf(b->tar, sizeof b->tar, "%s/layer-%zu.tar", b->dir, b->step);
+    b->work.data = b;
+    uv_queue_work(b->m->loop, &b->work, workdir_work, workdir_after);
+}
