@@ -171,3 +171,109 @@ def test_events_name_secrets_not_values(d):
     assert [(e["Action"], e["Actor"]["ID"], e["Actor"]["Attributes"]["name"]) for e in evs] == [
         ("create", sid, "evsec"), ("remove", sid, "evsec")]
     assert "topsecret" not in out
+
+
+def task_container(d, service):
+    ids = wait_for("a running task of " + service, lambda: d.docker(
+        "ps", "-q", "--filter", "label=com.docker.swarm.service.name=" + service).out.split())
+    return ids[0]
+
+
+def exec_out(d, cid, *cmd):
+    return d.docker("exec", cid, *cmd).out
+
+
+def secrets_mounts(d):
+    with open("/proc/mounts") as f:
+        return [l.split()[1] for l in f if l.split()[1].startswith(os.path.join(d.exec_root, "secrets"))]
+
+
+def test_service_reads_secret_and_config_with_owner_and_mode(d):
+    d.docker("secret", "create", "svc_pw", "-", input=b"hunter2")
+    d.docker("secret", "create", "svc_tok", "-", input=b"token-value")
+    d.docker("config", "create", "svc_conf", "-", input=b"listen=80\n")
+    d.docker("service", "create", "-d", "--name", "reader", "--stop-grace-period", "1s",
+             "--secret", "source=svc_pw,target=db/password,uid=1000,gid=1001,mode=0400",
+             "--secret", "svc_tok",
+             "--config", "source=svc_conf,target=/etc/app.conf,uid=2000,gid=2001,mode=0440",
+             "busybox", "sleep", "1000")
+    cid = task_container(d, "reader")
+    assert exec_out(d, cid, "cat", "/run/secrets/db/password") == "hunter2"
+    assert exec_out(d, cid, "stat", "-c", "%u %g %a", "/run/secrets/db/password").strip() == "1000 1001 400"
+    # the CLI's defaults: the secret's name as target, root, 0444
+    assert exec_out(d, cid, "cat", "/run/secrets/svc_tok") == "token-value"
+    assert exec_out(d, cid, "stat", "-c", "%u %g %a", "/run/secrets/svc_tok").strip() == "0 0 444"
+    assert exec_out(d, cid, "cat", "/etc/app.conf") == "listen=80\n"
+    assert exec_out(d, cid, "stat", "-c", "%u %g %a", "/etc/app.conf").strip() == "2000 2001 440"
+    # read-only, and on a tmpfs rather than the node's disk
+    res = d.docker("exec", cid, "sh", "-c", "echo x > /run/secrets/svc_tok", check=False)
+    assert res.returncode != 0
+    assert "tmpfs" in exec_out(d, cid, "sh", "-c", "grep ' /run/secrets ' /proc/mounts")
+    assert len(secrets_mounts(d)) == 1
+
+    # in use: removal refused, naming the service
+    res = d.docker("secret", "rm", "svc_pw", check=False)
+    assert res.returncode != 0 and ("rpc error: code = InvalidArgument desc = secret 'svc_pw' is in use by the "
+                                    "following service: reader") in res.err
+    res = d.docker("config", "rm", "svc_conf", check=False)
+    assert res.returncode != 0 and "config 'svc_conf' is in use by the following service: reader" in res.err
+
+    # update: one secret out, another in; a rolling update replaces the task
+    d.docker("secret", "create", "svc_new", "-", input=b"fresh")
+    d.docker("service", "update", "-d", "--secret-rm", "svc_tok", "--secret-add", "source=svc_new,mode=0404",
+             "reader")
+
+    def updated():
+        for c in d.docker("ps", "-q", "--filter", "label=com.docker.swarm.service.name=reader").out.split():
+            res = d.docker("exec", c, "cat", "/run/secrets/svc_new", check=False)
+            if res.returncode == 0:
+                return c
+        return None
+    cid2 = wait_for("the updated task", updated)
+    assert exec_out(d, cid2, "cat", "/run/secrets/svc_new") == "fresh"
+    assert exec_out(d, cid2, "stat", "-c", "%a", "/run/secrets/svc_new").strip() == "404"
+    assert d.docker("exec", cid2, "test", "-e", "/run/secrets/svc_tok", check=False).returncode != 0
+    wait_for("the old task's tmpfs gone", lambda: len(secrets_mounts(d)) == 1)
+    d.docker("secret", "rm", "svc_tok")   # no longer used
+
+    d.docker("service", "rm", "reader")
+    wait_for("tasks gone", lambda: d.docker(
+        "ps", "-aq", "--filter", "label=com.docker.swarm.service.name=reader").out.strip() == "")
+    wait_for("tmpfs gone", lambda: secrets_mounts(d) == [])
+    assert os.listdir(os.path.join(d.exec_root, "secrets")) == []
+    d.docker("secret", "rm", "svc_pw", "svc_new")
+    d.docker("config", "rm", "svc_conf")
+
+
+def test_service_refs_checked(d):
+    res = d.docker("service", "create", "-d", "--secret", "missing", "busybox", "true", check=False)
+    assert res.returncode != 0 and "secret not found: missing" in res.err
+    sid = d.docker("secret", "create", "ref_a", "-", input=b"a").out.strip()
+    spec = {"Name": "refs", "TaskTemplate": {"ContainerSpec": {"Image": "busybox", "Secrets": [
+        {"SecretID": sid, "SecretName": "ref_a", "File": {"Name": "t", "UID": "0", "GID": "0", "Mode": 292}},
+        {"SecretID": sid, "SecretName": "ref_a", "File": {"Name": "t", "UID": "0", "GID": "0", "Mode": 292}}]}}}
+    status, body = raw(d, "POST", "/services/create", spec)
+    assert status == 400 and body["message"] == (
+        "rpc error: code = InvalidArgument desc = secret references 'ref_a' and 'ref_a' have a conflicting "
+        "target: 't'")
+    spec["TaskTemplate"]["ContainerSpec"]["Secrets"] = [{"SecretID": sid, "SecretName": "other",
+                                                          "File": {"Name": "t"}}]
+    status, body = raw(d, "POST", "/services/create", spec)
+    assert status == 400 and body["message"] == "rpc error: code = InvalidArgument desc = secret not found: other"
+    spec["TaskTemplate"]["ContainerSpec"]["Secrets"] = [{"SecretID": sid, "SecretName": "ref_a",
+                                                          "File": {"Name": "../../etc/x"}}]
+    status, body = raw(d, "POST", "/services/create", spec)
+    assert status == 400 and "invalid target file name" in body["message"]
+    d.docker("secret", "rm", sid)
+
+
+def test_docker_py_service_with_secret(d):
+    c = d.client()
+    sec = c.secrets.create(name="pysvc", data=b"from-docker-py")
+    ref = docker.types.SecretReference(sec.id, "pysvc", filename="py.txt", uid="0", gid="0", mode=0o440)
+    svc = c.services.create("busybox", ["sleep", "1000"], name="pyreader", secrets=[ref])
+    cid = task_container(d, "pyreader")
+    assert exec_out(d, cid, "cat", "/run/secrets/py.txt") == "from-docker-py"
+    svc.remove()
+    wait_for("tmpfs gone", lambda: secrets_mounts(d) == [])
+    sec.remove()
