@@ -28,6 +28,7 @@
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
+#include "raft/crypt_io.h"
 #include "raft/fsm.h"
 
 /* One voter elects itself at start; these matter once there are several,
@@ -239,6 +240,7 @@ static cluster_store *graveyard;
 
 static void release(cluster_store *cs)
 {
+    cs_crypt_io_unwrap(&cs->io);
     if (cs->raft_inited) {
         raft_uv_close(&cs->io);
         raft_uv_tcp_close(&cs->transport);
@@ -447,6 +449,12 @@ int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out
     raft_uv_set_segment_size(&cs->io, CS_SEGMENT_SIZE);
     cs->io_close = cs->io.close;
     cs->io.close = guarded_io_close;
+    /* Encryption at rest: the node's DEK seals what raft writes. */
+    if ((rc = cs_crypt_io_open(&cs->io, cs->dir, !fresh, o->unlock_key, e)) < 0) {
+        raft_uv_close(&cs->io);
+        raft_uv_tcp_close(&cs->transport);
+        goto fail;
+    }
     rv = raft_init(&cs->raft, &cs->io, cs_fsm_raft(cs->fsm), cs->raft_id, cs->address);
     if (rv != 0) {
         rc = berr_set(e, -EIO, "cluster store: raft: %s", cs->raft.errmsg[0] ? cs->raft.errmsg : raft_strerror(rv));

@@ -61,6 +61,7 @@ typedef struct cs_options {
     const char *raft_address;      /* "127.0.0.1:2377": what raft listens on and records for this member */
     unsigned snapshot_threshold;   /* entries between snapshots (0: 1024) */
     unsigned snapshot_trailing;    /* entries kept behind a snapshot (0: 128) */
+    const char *unlock_key;        /* NULL, or the key that opens an autolocked keyring (raft/keyring.h) */
 } cs_options;
 
 /* Opens the store: on the first start makes a node ID, a raft ID and a

@@ -277,3 +277,40 @@ def test_docker_py_service_with_secret(d):
     svc.remove()
     wait_for("tmpfs gone", lambda: secrets_mounts(d) == [])
     sec.remove()
+
+
+def scan_for(root, needles):
+    """Every file under root that holds one of needles, in plain text."""
+    hits = []
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+            except OSError:
+                continue
+            hits += [(path, n) for n in needles if n in data]
+    return hits
+
+
+def test_data_root_never_holds_a_secret_in_plain_text(make_daemon, fixtures):
+    d = make_daemon(args=["--debug"])
+    value = b"plaintext-canary-" + os.urandom(8).hex().encode()
+    d.docker("secret", "create", "canary", "-", input=value)
+    # enough writes for a snapshot or two to be taken as well
+    for i in range(3):
+        d.docker("secret", "create", "filler%d" % i, "-", input=b"f")
+    needles = [value, base64.b64encode(value), base64.b64encode(value)[:20]]
+    assert scan_for(d.data_root, needles) == []
+    assert scan_for(d.exec_root, needles) == []
+    assert os.path.exists(os.path.join(d.data_root, "swarm", "keyring.json"))
+    # not only the value: nothing of the documents is readable in the raft files
+    raft = os.path.join(d.data_root, "swarm", "raft")
+    assert scan_for(raft, [b"filler0", b"canary", b'"Spec"']) == []
+    # after a restart the store reads its sealed log back
+    d.stop()
+    d.start()
+    assert "canary" in d.docker("secret", "ls", "--format", "{{.Name}}").out.split()
+    assert scan_for(d.data_root, needles) == []
+    assert value not in d.read_log().encode()
