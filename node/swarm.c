@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "lib/timefmt.h"
 #include "node/swarm_token.h"
+#include "raft/keyring.h"
 
 #define MAX_SUBSCRIBERS 8
 /* Ensuring the two objects races only with API writes; a few retries on a
@@ -368,11 +369,20 @@ static void on_store_ready(void *arg)
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
-static int open_store(swarm *s, berr *e)
+static int open_store(swarm *s, const char *unlock_key, berr *e)
 {
     enter_pending(s);
-    cs_options o = {.dir = s->dir, .raft_address = SWARM_RAFT_ADDRESS};
+    cs_options o = {.dir = s->dir, .raft_address = SWARM_RAFT_ADDRESS, .unlock_key = unlock_key};
     int r = cluster_store_open(s->loop, &o, &s->cs, e);
+    if (r == -EACCES || (r == -EPERM && unlock_key)) {
+        /* Autolock: nothing of the store is readable until the key comes. */
+        s->cs = NULL;
+        s->state = SWARM_LOCKED;
+        if (!unlock_key)
+            log_info("swarm: the cluster store is locked; use \"docker swarm unlock\"");
+        release_waiters(s);
+        return r;
+    }
     if (r < 0) {
         s->cs = NULL;
         berr_wrap(e, "could not open the cluster store in %s", s->dir);
@@ -403,8 +413,20 @@ swarm *swarm_open(uv_loop_t *loop, const char *data_root, const swarm_host *host
     if (cluster_store_wipe(trash, &e) < 0)
         log_warn("swarm: %s", e.msg);
     berr_clear(&e);
-    open_store(s, &e); /* a failure leaves s in SWARM_ERROR, logged */
+    open_store(s, NULL, &e); /* a failure leaves s in SWARM_ERROR, logged */
     return s;
+}
+
+int swarm_unlock(swarm *s, const char *key, berr *e)
+{
+    if (s->state != SWARM_LOCKED)
+        return berr_set(e, -EEXIST, "swarm is not locked");
+    uint8_t raw[32];
+    int r = cs_unlock_key_parse(key, raw, e);
+    sodium_memzero(raw, sizeof raw);
+    if (r < 0)
+        return r;
+    return open_store(s, key, e);
 }
 
 static void on_timer_closed(uv_handle_t *h)
@@ -483,7 +505,7 @@ static void on_leave_store_closed(void *arg)
         log_warn("swarm: %s", e.msg);
     /* A failure is recorded by open_store (error state, leave answered);
      * success is answered when the fresh cluster is active. */
-    open_store(s, &e);
+    open_store(s, NULL, &e);
 }
 
 int swarm_leave(swarm *s, swarm_done_fn done, void *arg, berr *e)

@@ -500,6 +500,11 @@ fail:
     return rc;
 }
 
+int cluster_store_rekey(cluster_store *cs, const char *unlock_key, berr *e)
+{
+    return cs_crypt_io_rewrap(&cs->io, cs->dir, unlock_key, e);
+}
+
 int cluster_store_wipe(const char *dir, berr *e)
 {
     return fs_rm_rf(dir, e);

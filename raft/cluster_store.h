@@ -91,6 +91,11 @@ const char *cluster_store_node_id(const cluster_store *cs);
 const char *cluster_store_cluster_id(const cluster_store *cs);
 void cs_new_id(char out[26]);
 
+/* Re-seals this node's data key (raft/keyring.h) under unlock_key, or
+ * under a stored key when it is NULL or "" (autolock off).  The log is
+ * not rewritten. */
+int cluster_store_rekey(cluster_store *cs, const char *unlock_key, berr *e);
+
 /* ---- writes ---------------------------------------------------------------- */
 
 /* Completion of a proposal: status 0 with the entry's raft index, or

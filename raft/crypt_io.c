@@ -391,3 +391,11 @@ int cs_crypt_io_open(struct raft_io *io, const char *dir, bool had_data, const c
     cs_keyring_clear(&k);
     return rc;
 }
+
+int cs_crypt_io_rewrap(struct raft_io *io, const char *dir, const char *unlock_key, berr *e)
+{
+    crypt_io *c = find(io);
+    if (!c)
+        return berr_set(e, -ENOENT, "cluster store: no keys");
+    return cs_keyring_rewrap(dir, &c->keys, unlock_key, e);
+}

@@ -23,6 +23,9 @@ int cs_crypt_io_wrap(struct raft_io *io, const cs_keyring *k, berr *e);
  * and wraps io with it: -EACCES while locked without unlock_key, -EPERM
  * for a wrong key. */
 int cs_crypt_io_open(struct raft_io *io, const char *dir, bool had_data, const char *unlock_key, berr *e);
+/* Re-seals io's DEK in dir's keyring under unlock_key (autolock), or
+ * under a new stored KEK when it is NULL or "". */
+int cs_crypt_io_rewrap(struct raft_io *io, const char *dir, const char *unlock_key, berr *e);
 /* Forgets io's keys (before raft_uv_close frees it). */
 void cs_crypt_io_unwrap(struct raft_io *io);
 

@@ -314,3 +314,69 @@ def test_data_root_never_holds_a_secret_in_plain_text(make_daemon, fixtures):
     assert "canary" in d.docker("secret", "ls", "--format", "{{.Name}}").out.split()
     assert scan_for(d.data_root, needles) == []
     assert value not in d.read_log().encode()
+
+
+LOCKED = ('Swarm is encrypted and needs to be unlocked before it can be used. Please use "docker swarm unlock" '
+          'to unlock it.')
+
+
+def unlock(d, key, check=True):
+    return d.docker("swarm", "unlock", input=(key + "\n").encode(), check=check)
+
+
+def test_autolock_restart_unlock_rotate_and_off(make_daemon, fixtures):
+    d = make_daemon()
+    res = d.docker("swarm", "init", "--advertise-addr", "127.0.0.1", "--autolock")
+    key = d.docker("swarm", "unlock-key", "-q").out.strip()
+    assert key.startswith("SWMKEY-1-") and len(key) == 52 and key in res.out
+    assert d.docker("info", "--format", "{{.Swarm.Cluster.Spec.EncryptionConfig.AutoLockManagers}}").out.strip() == "true"
+    d.docker("secret", "create", "kept", "-", input=b"kept-value")
+    keyring = json.load(open(os.path.join(d.data_root, "swarm", "keyring.json")))
+    assert "KEK" not in keyring   # derived from the key, never stored
+
+    d.stop()
+    d.start()
+    assert d.docker("info", "--format", "{{.Swarm.LocalNodeState}}").out.strip() == "locked"
+    res = d.docker("secret", "ls", check=False)
+    assert res.returncode != 0 and LOCKED in res.err
+    status, body = raw(d, "GET", "/services")
+    assert status == 503 and body["message"] == LOCKED
+    # malformed, then wrong keys are refused; the node stays locked
+    status, body = raw(d, "POST", "/swarm/unlock", {"UnlockKey": "nonsense"})
+    assert status == 400 and body["message"] == "invalid key string"
+    wrong = "SWMKEY-1-" + base64.b64encode(os.urandom(32)).decode().rstrip("=")
+    res = unlock(d, wrong, check=False)
+    assert res.returncode != 0 and "swarm could not be unlocked: invalid key provided" in res.err
+    assert d.docker("info", "--format", "{{.Swarm.LocalNodeState}}").out.strip() == "locked"
+    unlock(d, key)
+    assert d.docker("info", "--format", "{{.Swarm.LocalNodeState}}").out.strip() == "active"
+    assert d.docker("secret", "ls", "--format", "{{.Name}}").out.split() == ["kept"]
+    res = unlock(d, key, check=False)
+    assert res.returncode != 0 and "swarm is not locked" in res.err
+
+    # rotation: the new key opens it after a restart, the old one no longer
+    d.docker("swarm", "unlock-key", "--rotate")
+    new = d.docker("swarm", "unlock-key", "-q").out.strip()
+    assert new != key and new.startswith("SWMKEY-1-")
+    d.stop()
+    d.start()
+    assert "invalid key provided" in unlock(d, key, check=False).err
+    unlock(d, new)
+    assert d.docker("secret", "ls", "--format", "{{.Name}}").out.split() == ["kept"]
+
+    # autolock off: the next start needs no key
+    d.docker("swarm", "update", "--autolock=false")
+    assert d.docker("swarm", "unlock-key", "-q", check=False).out.strip() == ""
+    d.stop()
+    d.start()
+    assert d.docker("info", "--format", "{{.Swarm.LocalNodeState}}").out.strip() == "active"
+    assert d.docker("secret", "ls", "--format", "{{.Name}}").out.split() == ["kept"]
+    # and on again through update
+    d.docker("swarm", "update", "--autolock=true")
+    again = d.docker("swarm", "unlock-key", "-q").out.strip()
+    d.stop()
+    d.start()
+    assert d.docker("info", "--format", "{{.Swarm.LocalNodeState}}").out.strip() == "locked"
+    unlock(d, again)
+    assert d.docker("secret", "ls", "--format", "{{.Name}}").out.split() == ["kept"]
+    assert key not in d.read_log() and new not in d.read_log()
