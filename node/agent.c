@@ -514,6 +514,9 @@ void agent_start(agent *a, struct berth_daemon *d)
     a->timer_on = true;
     a->listener = (events_listener){.deliver = on_event, .ctx = a};
     events_listen(&d->events, &a->listener);
+    /* Secrets left on a tmpfs by the previous run (its containers are down
+     * now) go at once, locked store or not. */
+    secrets_task_sweep(d->cfg.exec_root, task_runs_here, a);
     if (d->swarm) {
         swarm_subscribe(d->swarm, on_swarm, a);
         if (swarm_store(d->swarm))

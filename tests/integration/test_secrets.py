@@ -333,10 +333,18 @@ def test_autolock_restart_unlock_rotate_and_off(make_daemon, fixtures):
     d.docker("secret", "create", "kept", "-", input=b"kept-value")
     keyring = json.load(open(os.path.join(d.data_root, "swarm", "keyring.json")))
     assert "KEK" not in keyring   # derived from the key, never stored
+    d.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    d.docker("service", "create", "-d", "--name", "holder", "--secret", "kept", "--stop-grace-period", "1s",
+             "busybox", "sleep", "1000")
+    wait_for("the task's tmpfs", lambda: len(secrets_mounts(d)) == 1)
+    wait_for("the task running", lambda: d.docker("service", "ls", "--filter", "name=holder", "--format",
+                                                  "{{.Replicas}}").out.strip() == "1/1")
 
-    d.stop()
+    d.stop(sig=9)
     d.start()
     assert d.docker("info", "--format", "{{.Swarm.LocalNodeState}}").out.strip() == "locked"
+    # what the killed daemon left on its tmpfs is gone, locked or not
+    assert secrets_mounts(d) == []
     res = d.docker("secret", "ls", check=False)
     assert res.returncode != 0 and LOCKED in res.err
     status, body = raw(d, "GET", "/services")
@@ -351,6 +359,10 @@ def test_autolock_restart_unlock_rotate_and_off(make_daemon, fixtures):
     unlock(d, key)
     assert d.docker("info", "--format", "{{.Swarm.LocalNodeState}}").out.strip() == "active"
     assert d.docker("secret", "ls", "--format", "{{.Name}}").out.split() == ["kept"]
+    cid = task_container(d, "holder")   # the service runs again, its secret back
+    assert wait_for("the secret", lambda: d.docker("exec", cid, "cat", "/run/secrets/kept",
+                                                   check=False).out == "kept-value")
+    d.docker("service", "rm", "holder")
     res = unlock(d, key, check=False)
     assert res.returncode != 0 and "swarm is not locked" in res.err
 
