@@ -91,8 +91,11 @@ int secrets_check_spec(cs_kind kind, json_t *spec, berr *e)
     if (json_is_object(driver))
         return berr_set(e, -EINVAL, INVALID "driver name: if driver is specified name is required");
     json_t *tmpl = json_object_get(spec, "Templating");
-    if (json_is_object(tmpl) && *json_str(tmpl, "Name"))
-        return berr_set(e, -ENOSYS, "templated %ss are not supported by berthd yet", secrets_what(kind));
+    if (tmpl && !json_is_null(tmpl) && !json_is_object(tmpl))
+        return berr_set(e, -EINVAL, "Templating must be an object");
+    const char *driver_name = json_is_object(tmpl) ? json_str(tmpl, "Name") : "";
+    if (*driver_name && strcmp(driver_name, "golang"))
+        return berr_set(e, -ENOSYS, "template driver %s is not supported by berthd: only golang", driver_name);
     unsigned char *data = NULL;
     size_t len = 0;
     if ((r = secrets_decode_data(kind, json_object_get(spec, "Data"), &data, &len, e)) < 0)
@@ -102,7 +105,8 @@ int secrets_check_spec(cs_kind kind, json_t *spec, berr *e)
     /* What the store keeps: the fields Docker's SecretSpec/ConfigSpec has. */
     const char *key;
     void *tmp;
-    json_object_foreach_safe(spec, tmp, key, v) if (strcmp(key, "Name") && strcmp(key, "Labels") && strcmp(key, "Data"))
+    json_object_foreach_safe(spec, tmp, key, v) if (strcmp(key, "Name") && strcmp(key, "Labels") && strcmp(key, "Data") &&
+                                                    (strcmp(key, "Templating") || !*driver_name))
         json_object_del(spec, key);
     if (!labels)
         json_object_set_new(spec, "Labels", json_object());

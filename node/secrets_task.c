@@ -24,6 +24,7 @@
 #include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "node/secrets.h"
+#include "node/secrets_template.h"
 
 static int task_dir(const char *exec_root, const char *task_id, char *out, size_t n)
 {
@@ -101,11 +102,91 @@ static int add_bind(json_t *mounts, const char *source, const char *target)
     return 0;
 }
 
+/* The template context of a task: its service, node and task, its env. */
+typedef struct task_env {
+    cluster_store *cs;
+    json_t *task;
+} task_env;
+
+static int lookup_ref(void *arg, const char *kind, const char *target, unsigned char **data, size_t *len, berr *e)
+{
+    task_env *te = arg;
+    cs_kind k = !strcmp(kind, "secret") ? CS_SECRET : CS_CONFIG;
+    json_t *cspec = json_object_get(json_object_get(te->task, "Spec"), "ContainerSpec");
+    json_t *refs = json_object_get(cspec, k == CS_SECRET ? "Secrets" : "Configs");
+    size_t i;
+    json_t *ref;
+    json_array_foreach(refs, i, ref) {
+        if (strcmp(json_str(json_object_get(ref, "File"), "Name"), target))
+            continue;
+        json_t *doc = NULL;
+        if (cs_get(te->cs, k, json_str(ref, k == CS_SECRET ? "SecretID" : "ConfigID"), &doc, NULL) < 0)
+            return -ENOENT;
+        int r = secrets_decode_data(k, json_object_get(json_object_get(doc, "Spec"), "Data"), data, len, e);
+        json_decref(doc);
+        return r;
+    }
+    return -ENOENT;
+}
+
+static int render(task_env *te, json_t *doc, unsigned char **data, size_t *len, berr *e)
+{
+    json_t *task = te->task, *svc = NULL, *node = NULL;
+    cs_get(te->cs, CS_SERVICE, json_str(task, "ServiceID"), &svc, NULL);
+    cs_get(te->cs, CS_NODE, json_str(task, "NodeID"), &node, NULL);
+    json_t *sspec = json_object_get(svc, "Spec");
+    json_t *desc = json_object_get(node, "Description");
+    json_t *plat = json_object_get(desc, "Platform");
+    char tname[512];
+    long long slot = json_integer_value(json_object_get(task, "Slot"));
+    if (slot > 0)
+        snprintf(tname, sizeof tname, "%s.%lld.%s", json_str(sspec, "Name"), slot, json_str(task, "ID"));
+    else
+        snprintf(tname, sizeof tname, "%s.%s.%s", json_str(sspec, "Name"), json_str(task, "NodeID"), json_str(task, "ID"));
+    json_t *labels = json_object_get(sspec, "Labels");
+    json_t *fields = json_pack("{s:{s:s, s:s, s:O}, s:{s:s, s:s, s:{s:s, s:s}}, s:{s:s, s:s, s:I}}",
+                               "Service", "ID", json_str(task, "ServiceID"), "Name", json_str(sspec, "Name"), "Labels",
+                               json_is_object(labels) ? labels : json_object(), "Node", "ID", json_str(task, "NodeID"),
+                               "Hostname", json_str(desc, "Hostname"), "Platform", "OS", json_str(plat, "OS"),
+                               "Architecture", json_str(plat, "Architecture"), "Task", "ID", json_str(task, "ID"),
+                               "Name", tname, "Slot", (json_int_t)slot);
+    json_t *env = json_object();
+    size_t i;
+    json_t *kv;
+    json_array_foreach(json_object_get(json_object_get(json_object_get(task, "Spec"), "ContainerSpec"), "Env"), i, kv) {
+        const char *s = json_string_value(kv);
+        const char *eq = s ? strchr(s, '=') : NULL;
+        if (eq) {
+            char name[256];
+            snprintf(name, sizeof name, "%.*s", (int)(eq - s), s);
+            json_object_set_new(env, name, json_string(eq + 1));
+        }
+    }
+    json_decref(svc);
+    json_decref(node);
+    tmpl_ctx ctx = {.fields = fields, .env = env, .lookup = lookup_ref, .arg = te};
+    unsigned char *out = NULL;
+    size_t olen = 0;
+    int r = tmpl_render((const char *)*data, *len, &ctx, &out, &olen, e);
+    json_decref(fields);
+    json_decref(env);
+    if (r < 0) {
+        berr_wrap(e, "rendering %s", json_str(json_object_get(doc, "Spec"), "Name"));
+        return r;
+    }
+    sodium_memzero(*data, *len);
+    free(*data);
+    *data = out;
+    *len = olen;
+    return 0;
+}
+
 /* One kind's references of the task: the object's data from the store,
  * written under dir, the bind appended. */
-static int materialize(const char *dir, cluster_store *cs, json_t *refs, cs_kind kind, unsigned *nfile,
-                       bool *any_rel, json_t *mounts, berr *e)
+static int materialize(const char *dir, cluster_store *cs, json_t *task, json_t *refs, cs_kind kind,
+                       unsigned *nfile, bool *any_rel, json_t *mounts, berr *e)
 {
+    task_env te = {.cs = cs, .task = task};
     const char *idkey = kind == CS_SECRET ? "SecretID" : "ConfigID";
     size_t i;
     json_t *ref;
@@ -117,9 +198,15 @@ static int materialize(const char *dir, cluster_store *cs, json_t *refs, cs_kind
         unsigned char *data = NULL;
         size_t len = 0;
         int r = secrets_decode_data(kind, json_object_get(json_object_get(doc, "Spec"), "Data"), &data, &len, e);
+        if (r == 0 && !strcmp(json_str(json_object_get(json_object_get(doc, "Spec"), "Templating"), "Name"), "golang"))
+            r = render(&te, doc, &data, &len, e);
         json_decref(doc);
-        if (r < 0)
+        if (r < 0) {
+            if (data)
+                sodium_memzero(data, len);
+            free(data);
             return r;
+        }
         char path[PATH_MAX], ctarget[PATH_MAX];
         bool rel = kind == CS_SECRET && target[0] != '/';
         if (rel) {
@@ -179,9 +266,9 @@ int secrets_task_prepare(const char *exec_root, cluster_store *cs, json_t *task,
     bool any_rel = false;
     json_t *binds = json_array();
     if (r == 0)
-        r = materialize(dir, cs, secrets, CS_SECRET, &nfile, &any_rel, binds, e);
+        r = materialize(dir, cs, task, secrets, CS_SECRET, &nfile, &any_rel, binds, e);
     if (r == 0)
-        r = materialize(dir, cs, configs, CS_CONFIG, &nfile, &any_rel, binds, e);
+        r = materialize(dir, cs, task, configs, CS_CONFIG, &nfile, &any_rel, binds, e);
     if (r < 0) {
         json_decref(binds);
         secrets_task_release(exec_root, json_str(task, "ID"));

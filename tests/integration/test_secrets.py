@@ -392,3 +392,35 @@ def test_autolock_restart_unlock_rotate_and_off(make_daemon, fixtures):
     unlock(d, again)
     assert d.docker("secret", "ls", "--format", "{{.Name}}").out.split() == ["kept"]
     assert key not in d.read_log() and new not in d.read_log()
+
+
+def test_templated_config(d):
+    d.docker("secret", "create", "tpl_pw", "-", input=b"pa55")
+    tmpl = ('svc={{.Service.Name}} slot={{.Task.Slot}} mode={{env "MODE"}} tier={{index .Service.Labels "tier"}}\n'
+            'pw={{secret "db_pw"}} {{- /* a comment */ -}} !\n')
+    d.docker("config", "create", "--template-driver", "golang", "tpl_cfg", "-", input=tmpl.encode())
+    info = json.loads(d.docker("config", "inspect", "tpl_cfg").out)[0]
+    assert info["Spec"]["Templating"] == {"Name": "golang"}
+    d.docker("service", "create", "-d", "--name", "tpl", "--env", "MODE=prod", "--label", "tier=back",
+             "--stop-grace-period", "1s", "--secret", "source=tpl_pw,target=db_pw",
+             "--config", "source=tpl_cfg,target=/etc/app.conf", "busybox", "sleep", "1000")
+    cid = task_container(d, "tpl")
+    assert exec_out(d, cid, "cat", "/etc/app.conf") == "svc=tpl slot=1 mode=prod tier=back\npw=pa55!\n"
+    d.docker("service", "rm", "tpl")
+
+    # what the subset cannot render rejects the task with the reason
+    d.docker("config", "create", "--template-driver", "golang", "tpl_bad", "-",
+             input=b'{{if .Service.Name}}x{{end}}')
+    d.docker("service", "create", "-d", "--name", "tplbad", "--config", "tpl_bad", "busybox", "sleep", "1000")
+    err = wait_for("a rejected task", lambda: d.docker("service", "ps", "--no-trunc", "--format", "{{.Error}}",
+                                                      "tplbad").out.strip())
+    assert "template: unsupported action" in err
+    d.docker("service", "rm", "tplbad")
+    wait_for("tasks gone", lambda: d.docker(
+        "ps", "-aq", "--filter", "label=com.docker.swarm.service.name=tpl").out.strip() == "")
+    status, body = raw(d, "POST", "/configs/create", {"Name": "tpl_other", "Data": "eA==",
+                                                      "Templating": {"Name": "jinja"}})
+    assert status == 501 and "only golang" in body["message"]
+    wait_for("services gone", lambda: d.docker("service", "ls", "-q").out.strip() == "")
+    d.docker("config", "rm", "tpl_cfg", "tpl_bad")
+    d.docker("secret", "rm", "tpl_pw")

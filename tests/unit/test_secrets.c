@@ -27,6 +27,7 @@
 #include "lib/fsutil.h"
 #include "lib/seal.h"
 #include "node/secrets.h"
+#include "node/secrets_template.h"
 #include "raft/cluster_store.h"
 #include "raft/crypt_io.h"
 #include "raft/keyring.h"
@@ -525,6 +526,72 @@ static void test_spec_and_in_use(void **state)
     json_decref(ref);
 }
 
+/* ---- node/secrets_template.c ------------------------------------------------------ */
+
+static int fake_lookup(void *arg, const char *kind, const char *target, unsigned char **data, size_t *len, berr *e)
+{
+    (void)arg;
+    (void)e;
+    if (strcmp(kind, "secret") || strcmp(target, "pw"))
+        return -ENOENT;
+    *data = (unsigned char *)strdup("s3cret");
+    *len = 6;
+    return 0;
+}
+
+static char *render_str(const char *t, berr *e, int *rc)
+{
+    json_t *fields = json_pack("{s:{s:s, s:s, s:{s:s}}, s:{s:s, s:{s:s, s:s}}, s:{s:s, s:i}}", "Service", "ID", "sid",
+                               "Name", "web", "Labels", "tier", "front", "Node", "Hostname", "h1", "Platform", "OS",
+                               "linux", "Architecture", "x86_64", "Task", "Name", "web.2.tid", "Slot", 2);
+    json_t *env = json_pack("{s:s}", "MODE", "prod");
+    tmpl_ctx ctx = {.fields = fields, .env = env, .lookup = fake_lookup};
+    unsigned char *out = NULL;
+    size_t len = 0;
+    *rc = tmpl_render(t, strlen(t), &ctx, &out, &len, e);
+    json_decref(fields);
+    json_decref(env);
+    if (*rc < 0)
+        return NULL;
+    char *s = strndup((char *)out, len);
+    free(out);
+    return s;
+}
+
+static void test_template_render(void **state)
+{
+    (void)state;
+    berr e = {0};
+    int rc;
+    struct { const char *in, *out; } ok[] = {
+        {"plain text", "plain text"},
+        {"", ""},
+        {"{{.Service.Name}}.{{.Task.Slot}} on {{.Node.Hostname}}/{{.Node.Platform.OS}}", "web.2 on h1/linux"},
+        {"{{ index .Service.Labels \"tier\" }}|{{index .Service.Labels \"none\"}}", "front|<no value>"},
+        {"a {{- /* gone */ -}}  b", "ab"},
+        {"mode={{env \"MODE\"}} unset={{env \"NOPE\"}}", "mode=prod unset="},
+        {"pw={{ secret \"pw\" }}", "pw=s3cret"},
+        {"x\n  {{- .Task.Name }}", "xweb.2.tid"},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char *got = render_str(ok[i].in, &e, &rc);
+        assert_int_equal(rc, 0);
+        assert_string_equal(got, ok[i].out);
+        free(got);
+    }
+    const char *bad[] = {"{{if .X}}y{{end}}", "{{range .Service.Labels}}{{end}}", "{{.Service.Name | printf}}",
+                         "{{$x := 1}}", "{{ .Service.Labels }}", "{{ env MODE }}", "unclosed {{ .Task.ID"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_null(render_str(bad[i], &e, &rc));
+        assert_int_equal(rc, -EINVAL);
+        assert_non_null(strstr(e.msg, "template:"));
+    }
+    assert_null(render_str("{{secret \"other\"}}", &e, &rc));
+    assert_string_equal(e.msg, "template: secret target other not found");
+    assert_null(render_str("{{config \"pw\"}}", &e, &rc));
+    assert_string_equal(e.msg, "template: config target pw not found");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -537,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_data_limits),
         cmocka_unit_test(test_spec_and_in_use),
+        cmocka_unit_test(test_template_render),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
