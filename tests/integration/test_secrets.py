@@ -363,6 +363,8 @@ def test_autolock_restart_unlock_rotate_and_off(make_daemon, fixtures):
     assert wait_for("the secret", lambda: d.docker("exec", cid, "cat", "/run/secrets/kept",
                                                    check=False).out == "kept-value")
     d.docker("service", "rm", "holder")
+    wait_for("holder's containers gone", lambda: d.docker(
+        "ps", "-aq", "--filter", "label=com.docker.swarm.service.name=holder").out.strip() == "")
     res = unlock(d, key, check=False)
     assert res.returncode != 0 and "swarm is not locked" in res.err
 
