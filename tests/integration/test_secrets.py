@@ -426,3 +426,18 @@ def test_templated_config(d):
     wait_for("services gone", lambda: d.docker("service", "ls", "-q").out.strip() == "")
     d.docker("config", "rm", "tpl_cfg", "tpl_bad")
     d.docker("secret", "rm", "tpl_pw")
+
+
+def test_locked_node_can_leave_and_start_over(make_daemon):
+    d = make_daemon()
+    d.docker("swarm", "init", "--advertise-addr", "127.0.0.1", "--autolock")
+    d.docker("secret", "create", "gone", "-", input=b"x")
+    old = d.docker("info", "--format", "{{.Swarm.Cluster.ID}}").out.strip()
+    d.stop()
+    d.start()
+    assert d.docker("info", "--format", "{{.Swarm.LocalNodeState}}").out.strip() == "locked"
+    d.docker("swarm", "leave", "--force")
+    assert d.docker("info", "--format", "{{.Swarm.LocalNodeState}}").out.strip() == "active"
+    assert d.docker("info", "--format", "{{.Swarm.Cluster.ID}}").out.strip() != old
+    assert d.docker("secret", "ls", "-q").out.strip() == ""
+    assert d.docker("swarm", "unlock-key", "-q", check=False).out.strip() == ""
