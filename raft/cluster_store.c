@@ -450,7 +450,7 @@ int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out
     cs->io_close = cs->io.close;
     cs->io.close = guarded_io_close;
     /* Encryption at rest: the node's DEK seals what raft writes. */
-    if ((rc = cs_crypt_io_open(&cs->io, cs->dir, !fresh, o->unlock_key, e)) < 0) {
+    if (!o->unsealed && (rc = cs_crypt_io_open(&cs->io, cs->dir, !fresh, o->unlock_key, e)) < 0) {
         raft_uv_close(&cs->io);
         raft_uv_tcp_close(&cs->transport);
         goto fail;

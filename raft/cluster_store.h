@@ -62,6 +62,7 @@ typedef struct cs_options {
     unsigned snapshot_threshold;   /* entries between snapshots (0: 1024) */
     unsigned snapshot_trailing;    /* entries kept behind a snapshot (0: 128) */
     const char *unlock_key;        /* NULL, or the key that opens an autolocked keyring (raft/keyring.h) */
+    bool unsealed;                 /* benchmarks only: no encryption at rest, for the plain figure beside the sealed one */
 } cs_options;
 
 /* Opens the store: on the first start makes a node ID, a raft ID and a
