@@ -9,12 +9,12 @@
 PKGS_BUILD = build-essential pkg-config clang libuv1-dev libraft-dev libmsgpack-dev \
 	libsodium-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev \
 	libarchive-dev libnl-3-dev libnl-route-3-dev libnftables-dev \
-	libseccomp-dev libgnutls28-dev libcmocka-dev
+	libseccomp-dev libgnutls28-dev libcmocka-dev libcurl4-gnutls-dev
 PKGS_TEST = busybox-static python3-docker python3-pytest python3-pytest-xdist python3-yaml iproute2 nftables \
-	sqlite3 util-linux procps openssl
+	sqlite3 util-linux procps openssl docker-registry apache2-utils
 PKGS = $(PKGS_BUILD) $(PKGS_TEST)
 
-LIBS_PC = libuv libsodium sqlite3 libmicrohttpd jansson libarchive gnutls libseccomp libnl-3.0 libnl-route-3.0 libnftables raft msgpack
+LIBS_PC = libuv libsodium libcurl sqlite3 libmicrohttpd jansson libarchive gnutls libseccomp libnl-3.0 libnl-route-3.0 libnftables raft msgpack
 CC ?= cc
 CFLAGS_BASE = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
 	-fno-strict-aliasing -Wno-format-truncation $(shell pkg-config --cflags $(LIBS_PC) 2>/dev/null)
@@ -73,7 +73,7 @@ PYTEST = /usr/bin/python3 -m pytest -q -n 2 --dist loadfile
 UNIT_BINS = $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRC))
 UNIT_BINS_ASAN = $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 
-.PHONY: FORCE all help fuzz fuzz-build deps run test unit unit-asan integration integration-asan install clean fixtures bench
+.PHONY: FORCE all help fuzz fuzz-build deps run test unit unit-asan integration integration-asan chaos install clean fixtures bench
 .SECONDARY:
 
 # The compiler flags come from pkg-config, read when make starts: on a
@@ -89,6 +89,7 @@ help:
 	@echo "make unit         unit tests (cmocka) of the plain build"
 	@echo "make integration  integration tests through the docker CLI and docker-py (PYTEST_ARGS=...)"
 	@echo "make unit-asan, make integration-asan   the same under ASan/UBSan"
+	@echo "make chaos        kill -9 the daemon CHAOS_KILLS times (100) under a workload and check its state"
 	@echo "make deps         install the Debian packages the build and the tests need"
 	@echo "make fixtures     build the busybox test images into build/fixtures"
 	@echo "make bench        the benchmarks in bench/ (figures go to docs/benchmarks.md by hand)"
@@ -129,6 +130,11 @@ unit-asan: build/asan/berthd build/asan/berth-init $(UNIT_BINS_ASAN)
 
 integration: build/berthd build/berth-init fixtures
 	BERTHD=$(CURDIR)/build/berthd $(PYTEST) tests/integration $(PYTEST_ARGS)
+
+# The long pass of the kill -9 chaos test (the default run has 20 kills).
+CHAOS_KILLS ?= 100
+chaos: build/berthd build/berth-init fixtures
+	BERTHD=$(CURDIR)/build/berthd BERTH_CHAOS_KILLS=$(CHAOS_KILLS) /usr/bin/python3 -m pytest -q -s tests/integration/test_chaos.py
 
 integration-asan: build/asan/berthd build/asan/berth-init fixtures
 	BERTHD=$(CURDIR)/build/asan/berthd BERTH_SANITIZED=1 $(PYTEST) tests/integration $(PYTEST_ARGS)

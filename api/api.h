@@ -41,6 +41,7 @@ typedef struct api_request {
     long long body_len;
     bool body_too_large;
     bool body_failed;
+    int body_errno;            /* why spooling failed (ENOSPC, EIO...) */
 
     struct MHD_Response *pending;    /* reply waiting for the connection to resume */
     unsigned pending_status;

@@ -20,6 +20,12 @@ void api_image_delete(api_request *r);
 void api_images_prune(api_request *r);
 void api_image_create(api_request *r);
 
+/* api/image_pull.c, api/image_push.c, api/auth.c, api/distribution.c */
+void api_image_pull(api_request *r);
+void api_image_push(api_request *r);
+void api_auth(api_request *r);
+void api_distribution_inspect(api_request *r);
+
 /* api/image_transfer.c */
 void api_images_load(api_request *r);
 void api_image_get(api_request *r);

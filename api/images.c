@@ -377,7 +377,7 @@ void api_image_create(api_request *r)
 {
     const char *from_image = api_query(r, "fromImage"), *from_src = api_query(r, "fromSrc");
     if (from_image && *from_image) {
-        api_reply_error(r, -ENOSYS, "pulling images from a registry is not implemented by berthd yet: use docker load");
+        api_image_pull(r);
         return;
     }
     if (!from_src || strcmp(from_src, "-") != 0) {

@@ -15,7 +15,10 @@
 #include "lib/cleanup.h"
 #include "lib/log.h"
 
-#define BACKLOG 512
+/* As Go's listeners: the kernel caps it at net.core.somaxconn (4096 since
+ * Linux 5.4), so a burst of clients waits in the queue instead of being
+ * refused with EAGAIN. */
+#define BACKLOG 4096
 
 static void push(api_socket **socks, size_t *n, int fd, bool tcp, const char *path, const char *desc)
 {

@@ -45,11 +45,11 @@ static const api_route routes[] = {
     {"GET", "/images/get", api_images_get, API_BODY_NONE},
     {"GET", "/images/{name*}/json", api_image_inspect, API_BODY_NONE},
     {"GET", "/images/{name*}/history", api_image_history, API_BODY_NONE},
-    {"POST", "/images/{name*}/push", NULL, API_BODY_NONE},
+    {"POST", "/images/{name*}/push", api_image_push, API_BODY_NONE},
     {"POST", "/images/{name*}/tag", api_image_tag, API_BODY_NONE},
     {"GET", "/images/{name*}/get", api_image_get, API_BODY_NONE},
     {"DELETE", "/images/{name*}", api_image_delete, API_BODY_NONE},
-    {"POST", "/auth", NULL, API_BODY_JSON},
+    {"POST", "/auth", api_auth, API_BODY_JSON},
     {"GET", "/info", api_info, API_BODY_NONE},
     {"GET", "/version", api_version, API_BODY_NONE},
     {"GET", "/_ping", api_ping, API_BODY_NONE},
@@ -115,7 +115,7 @@ static const api_route routes[] = {
     {"GET", "/configs/{id}", api_config_inspect, API_BODY_NONE},
     {"DELETE", "/configs/{id}", api_config_delete, API_BODY_NONE},
     {"POST", "/configs/{id}/update", api_config_update, API_BODY_JSON},
-    {"GET", "/distribution/{name*}/json", NULL, API_BODY_NONE},
+    {"GET", "/distribution/{name*}/json", api_distribution_inspect, API_BODY_NONE},
     {"POST", "/session", NULL, API_BODY_NONE},
 };
 

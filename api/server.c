@@ -1,11 +1,14 @@
 #include "api/server.h"
 
+#include <ctype.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -142,6 +145,7 @@ static void request_body(api_request *r, const char *data, size_t len)
             if (n < 0 && errno == EINTR)
                 continue;
             if (n < 0) {
+                r->body_errno = errno;
                 log_error("spooling request body: %s", strerror(errno));
                 r->body_failed = true;
                 break;
@@ -162,7 +166,13 @@ static void request_dispatch(api_request *r)
         return;
     }
     if (r->body_failed) {
-        api_reply_error(r, -EIO, "could not store the request body");
+        /* Go's wording, as dockerd reports a full disk: "write PATH: ERR". */
+        char msg[PATH_MAX + 128];
+        snprintf(msg, sizeof msg, "write %s: %s", r->body_path ? r->body_path : "request body",
+                 strerror(r->body_errno ? r->body_errno : EIO));
+        for (char *p = strstr(msg, ": ") ? strstr(msg, ": ") + 2 : msg; *p; p++)
+            *p = (char)tolower((unsigned char)*p);   /* Go's errno strings are lower case */
+        api_reply_error(r, -r->body_errno ?: -EIO, msg);
         return;
     }
     if (!r->route->handler) {
@@ -343,6 +353,20 @@ static int load_tls(berth_daemon *d, char **cert, char **key, char **ca, berr *e
     return 0;
 }
 
+/* libmicrohttpd's default cap is FD_SETSIZE - 4 (1020) connections a
+ * listener, after which it stops accepting: a thousand idle clients would
+ * lock everyone else out of the socket.  With epoll there is no such bound;
+ * half the descriptors the daemon may open go to API clients, the rest stay
+ * for containers, logs, layers and the stores. */
+static unsigned connection_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 1u << 19;
+    rlim_t half = rl.rlim_cur / 2;
+    return half < 64 ? 64 : half > (1u << 19) ? 1u << 19 : (unsigned)half;
+}
+
 static int listener_start(api_server *s, api_listener *l, berr *e)
 {
     berth_daemon *d = s->d;
@@ -367,6 +391,7 @@ static int listener_start(api_server *s, api_listener *l, berr *e)
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
+                              MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
                               MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
                               MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
                               MHD_OPTION_ARRAY, tls_opts,

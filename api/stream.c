@@ -105,7 +105,7 @@ api_stream *api_reply_stream(api_request *r, unsigned status, const char *conten
     s->on_gone = on_gone;
     s->ctx = ctx;
     r->stream = s;
-    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, stream_read, s, NULL);
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, s, NULL);
     MHD_add_response_header(resp, "Content-Type", content_type);
     api_reply_response(r, status, resp);
     api_server_add_stream(r->srv, s);

@@ -224,7 +224,14 @@ static void run_task(agent *a, cluster_store *cs, json_t *task)
     task_container_name(task, svc, name, sizeof name);
     rt_container *c = NULL;
     berr e = {0};
-    if (rt_container_find(m, name, &c, NULL) == 0) {
+    if (rt_container_find(m, name, &c, NULL) == 0 && !rt_container_running(c) && !c->has_been_started) {
+        /* Created by an earlier scan, never started: the daemon died between
+         * the two (found by the kill -9 chaos test, the task stayed
+         * "assigned" for good).  Start it now. */
+        json_decref(svc);
+        goto start;
+    }
+    if (c) {
         /* Made by an earlier scan whose report did not land (or has not
          * yet): report again what the container is doing. */
         json_decref(svc);
@@ -265,6 +272,7 @@ static void run_task(agent *a, cluster_store *cs, json_t *task)
         report(a, task, r == -ENOENT ? "rejected" : "failed", "preparing", e.msg, NULL, 0);
         return;
     }
+start:
     if ((r = rt_container_start(m, c, &e)) < 0) {
         report(a, task, "failed", "starting", e.msg, c, c->exit_code);
         return;

@@ -11,6 +11,7 @@
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
 #include "netoverlay/ipam.h"
+#include "node/registry_config.h"
 
 typedef enum opt_type { T_STR, T_BOOL, T_LIST, T_LEVEL, T_INT, T_POOLS } opt_type;
 
@@ -54,6 +55,12 @@ static const opt_def opts[] = {
     {"ip", 0, "ip", T_STR, F(ip), false, "Default IP when binding container ports (default \"0.0.0.0\")"},
     {"mtu", 0, "mtu", T_INT, F(mtu), false, "Set the MTU of the default bridge and its containers (default 1500)"},
     {"userland-proxy", 0, "userland-proxy", T_BOOL, F(userland_proxy), false, "Accepted for compatibility: berthd publishes ports with NAT only, 127.0.0.1 included"},
+    /* Registries: their checks are runtime/registry/endpoint.c's. */
+    {"registry-mirror", 0, "registry-mirrors", T_LIST, F(registry_mirrors), true, "Preferred Docker registry mirror"},
+    {"insecure-registry", 0, "insecure-registries", T_LIST, F(insecure_registries), true, "Enable insecure registry communication"},
+    {"max-concurrent-downloads", 0, "max-concurrent-downloads", T_INT, F(max_concurrent_downloads), true, "Set the max concurrent downloads (default 3)"},
+    {"max-concurrent-uploads", 0, "max-concurrent-uploads", T_INT, F(max_concurrent_uploads), true, "Set the max concurrent uploads (default 5)"},
+    {"max-download-attempts", 0, "max-download-attempts", T_INT, F(max_download_attempts), true, "Set the max download attempts for each pull (default 5)"},
     {"validate", 0, NULL, T_BOOL, F(validate), false, "Validate daemon configuration and exit"},
     {"version", 'v', NULL, T_BOOL, F(show_version), false, "Print version information and quit"},
     {"help", 'h', NULL, T_BOOL, F(show_help), false, "Print usage"},
@@ -112,6 +119,10 @@ static int set_from_text(berth_config *c, const opt_def *o, const char *v, const
     case T_LIST:
         if (o->off == F(hosts))
             list_push(&c->hosts, &c->n_hosts, v);
+        else if (o->off == F(registry_mirrors))
+            list_push(&c->registry_mirrors, &c->n_registry_mirrors, v);
+        else if (o->off == F(insecure_registries))
+            list_push(&c->insecure_registries, &c->n_insecure_registries, v);
         return 0;
     case T_LEVEL:
         if (log_level_parse(v, FIELD(c, o, log_level)) < 0)
@@ -414,7 +425,7 @@ static int validate(berth_config *c, berr *e)
         return berr_set(e, -EINVAL, "init-path %s: not an executable file", c->init_path);
     if (c->storage_driver && *c->storage_driver && strcmp(c->storage_driver, "overlay2") && strcmp(c->storage_driver, "vfs"))
         return berr_set(e, -EINVAL, "error initializing graphdriver: driver not supported: %s", c->storage_driver);
-    return 0;
+    return registry_config_validate(c, e);
 }
 
 int config_load(berth_config *c, int argc, char **argv, berr *e)
@@ -422,6 +433,7 @@ int config_load(berth_config *c, int argc, char **argv, berr *e)
     bool set[N_OPTS] = {false};
     c->level = LOG_INFO;
     c->icc = c->ip_masq = c->iptables = c->ip_forward = c->userland_proxy = true;
+    registry_config_defaults(c);
     int r = parse_flags(c, argc, argv, set, e);
     if (r < 0)
         return r;
@@ -506,6 +518,8 @@ int config_reload(berth_config *c, berr *e)
             break;
         r = set_from_json(&scratch, find_key(key), v, c->config_file, e);
     }
+    if (r == 0)
+        r = registry_config_reload(c, &scratch, root, e);
     json_decref(root);
     if (r == 0) {
         c->level = scratch.level;
@@ -536,6 +550,7 @@ void config_usage(void)
 
 void config_free(berth_config *c)
 {
+    registry_config_free(c);
     list_free(c->hosts);
     list_free(c->address_pools);
     c->address_pools = NULL;

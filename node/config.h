@@ -50,6 +50,14 @@ typedef struct berth_config {
     char *ip;                /* --ip, "ip": default address of published ports */
     long mtu;                /* --mtu, "mtu" (0: 1500) */
     bool userland_proxy;     /* --userland-proxy, "userland-proxy": accepted; berthd never proxies (NAT reaches 127.0.0.1 too) */
+    /* Registries (runtime/registry/): reloadable with SIGHUP, as dockerd's. */
+    char **registry_mirrors;       /* --registry-mirror, "registry-mirrors" */
+    size_t n_registry_mirrors;
+    char **insecure_registries;    /* --insecure-registry, "insecure-registries": CIDRs and host[:port] */
+    size_t n_insecure_registries;
+    long max_concurrent_downloads; /* --max-concurrent-downloads (default 3) */
+    long max_concurrent_uploads;   /* --max-concurrent-uploads (default 5) */
+    long max_download_attempts;    /* --max-download-attempts (default 5) */
     bool validate;           /* --validate: check and exit */
     bool show_version;       /* -v/--version */
     bool show_help;          /* -h/--help */

@@ -16,8 +16,10 @@
 #include "lib/log.h"
 #include "node/hostinfo.h"
 #include "node/localstore.h"
+#include "node/registry_config.h"
 #include "node/swarm.h"
 #include "runtime/image/store.h"
+#include "runtime/registry/http.h"
 #include "runtime/container/mounts.h"
 #include "runtime/volume/volumes.h"
 
@@ -143,6 +145,8 @@ static void close_stores(berth_daemon *d)
     rt_volumes_close(d->volumes);
     d->volumes = NULL;
     events_free(&d->events);
+    reg_http_close(d->registry);
+    d->registry = NULL;
     if (d->images)
         rt_images_close(d->images);
     d->images = NULL;
@@ -226,6 +230,13 @@ int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e)
     }
     if (r == 0)
         r = rt_images_open(&d->images, loop, d->db, &d->driver, d->cfg.data_root, e);
+    if (r == 0)
+        r = reg_http_open(&d->registry, loop, e);
+    if (r == 0) {
+        char certs[4096];
+        registry_config_certs_dir(&d->cfg, certs, sizeof certs);
+        reg_http_set_certs_dir(d->registry, certs);
+    }
     if (r == 0)
         r = open_networks(d, e);
     if (r == 0)

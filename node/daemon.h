@@ -20,6 +20,7 @@
 
 struct api_server;
 struct rt_image_store;
+struct reg_http;
 struct swarm;
 
 typedef struct berth_daemon {
@@ -30,6 +31,7 @@ typedef struct berth_daemon {
     sqlite3 *db;                    /* the local store */
     rt_graphdriver driver;
     struct rt_image_store *images;
+    struct reg_http *registry;      /* HTTP to registries on the loop (runtime/registry/http.h) */
     struct rt_volumes *volumes;
     net_manager networks;
     bool networks_open;

@@ -319,10 +319,15 @@ void rt_containers_recover(rt_containers *m)
         berr e = {0};
         bool was_running = c->state == RT_STATE_RUNNING || c->state == RT_STATE_PAUSED ||
                            c->state == RT_STATE_RESTARTING;
+        /* Nothing runs across a daemon start, so whatever is left of a run
+         * goes, whatever the saved state says: a daemon killed in the middle
+         * of a start (rootfs mounted, process spawned, "running" not yet
+         * saved) or of an exit (state saved, rootfs not yet unmounted)
+         * leaves a process or a mount behind a container shown created or
+         * exited.  Both calls do nothing when there is nothing. */
+        rt_cgroup_destroy(&m->cgroups, c->id, NULL);
+        rt_rwlayer_unmount(m->driver, c->id, NULL);
         if (was_running || c->state == RT_STATE_REMOVING) {
-            /* The daemon died under it: whatever is left of the run goes. */
-            rt_cgroup_destroy(&m->cgroups, c->id, NULL);
-            rt_rwlayer_unmount(m->driver, c->id, NULL);
             if (c->state != RT_STATE_REMOVING) {
                 c->state = RT_STATE_EXITED;
                 c->exit_code = 255;

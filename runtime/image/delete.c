@@ -27,8 +27,51 @@ static void report_add(json_t *report, const char *key, const char *value)
 
 /* ---- garbage collection -------------------------------------------------- */
 
+typedef struct deferred_work {
+    struct deferred_work *next;
+    uv_work_t *w;
+    uv_work_cb run;
+    uv_after_work_cb after;
+} deferred_work;
+
+void images_queue_work(rt_image_store *s, uv_work_t *w, uv_work_cb run, uv_after_work_cb after)
+{
+    if (s->removing == 0) {
+        uv_queue_work(s->loop, w, run, after);
+        return;
+    }
+    deferred_work *d = xcalloc(1, sizeof *d);
+    *d = (deferred_work){NULL, w, run, after};
+    deferred_work **tail = &s->deferred;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = d;
+}
+
+static void run_deferred(rt_image_store *s)
+{
+    if (s->closed) {
+        /* The store is gone for everyone else: nothing more starts. */
+        while (s->deferred) {
+            deferred_work *d = s->deferred;
+            s->deferred = d->next;
+            free(d);
+        }
+        if (s->removing == 0)
+            free(s);
+        return;
+    }
+    while (s->removing == 0 && s->deferred) {
+        deferred_work *d = s->deferred;
+        s->deferred = d->next;
+        uv_queue_work(s->loop, d->w, d->run, d->after);
+        free(d);
+    }
+}
+
 typedef struct removal {
     uv_work_t work;
+    rt_image_store *s;          /* NULL when nothing was queued */
     const rt_graphdriver *driver;
     char **chains;
     size_t n_chains;
@@ -52,6 +95,10 @@ static void removal_done(uv_work_t *w, int status)
 {
     (void)status;
     removal *rm = w->data;
+    if (rm->s) {
+        rm->s->removing--;
+        run_deferred(rm->s);
+    }
     for (size_t i = 0; i < rm->n_chains; i++)
         free(rm->chains[i]);
     for (size_t i = 0; i < rm->n_blobs; i++)
@@ -142,6 +189,8 @@ long long images_gc(rt_image_store *s, json_t *report)
         removal_done(&rm->work, 0);
         return reclaimed;
     }
+    rm->s = s;
+    s->removing++;
     uv_queue_work(s->loop, &rm->work, removal_run, removal_done);
     return reclaimed;
 }

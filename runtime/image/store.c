@@ -33,7 +33,15 @@ int rt_images_open(rt_image_store **out, uv_loop_t *loop, sqlite3 *db, const rt_
     return 0;
 }
 
-void rt_images_close(rt_image_store *s) { free(s); }
+void rt_images_close(rt_image_store *s)
+{
+    /* A removal's worker reports back to s: the last one frees it. */
+    if (s->removing > 0) {
+        s->closed = true;
+        return;
+    }
+    free(s);
+}
 
 void rt_images_set_events(rt_image_store *s, rt_event_sink sink) { s->events = sink; }
 
@@ -312,7 +320,7 @@ int rt_image_tag(rt_image_store *s, const char *id, const char *ref, char moved_
     return 0;
 }
 
-static int insert_layer(rt_image_store *s, const layer_rec *l, berr *e)
+int images_insert_layer(rt_image_store *s, const layer_rec *l, berr *e)
 {
     cleanup_stmt sqlite3_stmt *st = NULL;
     int r = sql_prepare(s->db,
@@ -367,7 +375,7 @@ int images_register(rt_image_store *s, const char *id, json_t *config, const lay
     if (r < 0)
         return r;
     for (size_t i = 0; i < n && r == 0; i++)
-        r = insert_layer(s, &layers[i], e);
+        r = images_insert_layer(s, &layers[i], e);
     if (r == 0)
         r = insert_image(s, id, config, layers, n, e);
     if (r == 0)

@@ -112,4 +112,24 @@ typedef struct rt_save_item {
 typedef void (*rt_save_done)(void *arg, int status, const berr *e, int fd, long long len);
 void rt_images_save(rt_image_store *s, rt_save_item *items, size_t n, rt_save_done done, void *arg);
 
+/* Images from a registry (pulled.c): the pull hands over one downloaded
+ * layer blob at a time, then the config.  hold/release bracket a pull so no
+ * collection removes a layer unpacked for it before the image is recorded. */
+void rt_images_hold(rt_image_store *s);
+void rt_images_release(rt_image_store *s);
+bool rt_images_layer_exists(rt_image_store *s, const char *chain_id);
+/* Unpacks the (compressed or plain) layer blob at path on parent ("" for a
+ * base) after checking its uncompressed digest is diff_id, and records the
+ * layer; path is removed.  done(arg, status, e) on the loop. */
+typedef void (*rt_unpack_done)(void *arg, int status, const berr *e);
+void rt_images_unpack_pulled(rt_image_store *s, const char *path, const char *parent, const char *diff_id,
+                             rt_unpack_done done, void *arg);
+/* Records the image whose config bytes these are (its layers, base first,
+ * already recorded) and tags ref ("" for none).  *newer: the image was new
+ * or ref moved to it. */
+int rt_images_commit_pulled(rt_image_store *s, const char *config, size_t len, const char *const *chains,
+                            size_t n, const char *ref, bool *newer, char id[DIGEST_BUF], berr *e);
+/* The "push" event for ref ("name:tag"), once its manifest is stored. */
+void rt_images_emit_push(rt_image_store *s, const char *ref);
+
 #endif

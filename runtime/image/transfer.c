@@ -24,7 +24,7 @@
 
 /* Puts the uncompressed layer at tmp into the blob store under its digest
  * (keeping an existing copy), and unpacks it on top of parent. */
-static int store_layer(rt_image_store *s, const char *tmp, const char *diff_id, const char *parent,
+int images_store_layer(rt_image_store *s, const char *tmp, const char *diff_id, const char *parent,
                        layer_rec *out, berr *e)
 {
     char blob[PATH_MAX];
@@ -44,7 +44,7 @@ static int store_layer(rt_image_store *s, const char *tmp, const char *diff_id, 
 }
 
 /* Writes config bytes into the blob store; its digest is the image ID. */
-static int store_config(rt_image_store *s, const char *bytes, size_t len, char id[DIGEST_BUF], berr *e)
+int images_store_config(rt_image_store *s, const char *bytes, size_t len, char id[DIGEST_BUF], berr *e)
 {
     digest_mem(bytes, len, id);
     char path[PATH_MAX];
@@ -109,13 +109,13 @@ static int load_one(load_job *j, const char *staging, const archive_image *ai, l
             return berr_set(e, -EINVAL, "invalid diffID for layer %zu: expected \"%s\", got \"%s\"", i,
                             want ? want : "", diff);
         }
-        r = store_layer(j->s, tmp, diff, parent, &out->layers[i], e);
+        r = images_store_layer(j->s, tmp, diff, parent, &out->layers[i], e);
         if (r < 0)
             return berr_wrap(e, "layer %s", diff);
         out->n_layers++;
         parent = out->layers[i].chain_id;
     }
-    r = store_config(j->s, bytes, len, out->id, e);
+    r = images_store_config(j->s, bytes, len, out->id, e);
     if (r < 0)
         return r;
     out->tags = xcalloc(ai->n_tags ? ai->n_tags : 1, sizeof *out->tags);
@@ -220,7 +220,7 @@ void rt_images_load(rt_image_store *s, const char *archive_path, rt_load_done do
     j->arg = arg;
     j->work.data = j;
     images_transfer_begin(s);
-    uv_queue_work(s->loop, &j->work, load_run, load_after);
+    images_queue_work(s, &j->work, load_run, load_after);
 }
 
 /* ---- import ---------------------------------------------------------- */
@@ -253,13 +253,13 @@ static void import_run(uv_work_t *w)
     long long usize;
     j->status = layer_blob_decompress(j->tar, tmp, diff, &usize, &j->e);
     if (j->status == 0)
-        j->status = store_layer(j->s, tmp, diff, "", &j->layer, &j->e);
+        j->status = images_store_layer(j->s, tmp, diff, "", &j->layer, &j->e);
     unlink(tmp);
     if (j->status < 0)
         return;
     json_object_set_new(j->config, "rootfs", json_pack("{s:s, s:[s]}", "type", "layers", "diff_ids", diff));
     cleanup_free char *bytes = json_dumps(j->config, JSON_COMPACT);
-    j->status = store_config(j->s, bytes, strlen(bytes), j->id, &j->e);
+    j->status = images_store_config(j->s, bytes, strlen(bytes), j->id, &j->e);
 }
 
 static void import_after(uv_work_t *w, int status)
@@ -298,7 +298,7 @@ void rt_images_import(rt_image_store *s, const char *tar_path, json_t *config, c
     j->arg = arg;
     j->work.data = j;
     images_transfer_begin(s);
-    uv_queue_work(s->loop, &j->work, import_run, import_after);
+    images_queue_work(s, &j->work, import_run, import_after);
 }
 
 /* ---- save ------------------------------------------------------------ */
