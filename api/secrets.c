@@ -302,8 +302,9 @@ static void update_kind(api_request *r, cs_kind kind, cluster_store *cs)
     }
     json_t *doc = json_deep_copy(o);
     json_t *dspec = json_object_get(doc, "Spec");
-    json_object_set(dspec, "Labels", json_is_object(labels) ? labels : json_object());
-    if (!json_is_object(labels))
+    if (json_is_object(labels))
+        json_object_set(dspec, "Labels", labels);
+    else
         json_object_set_new(dspec, "Labels", json_object());
     char now[40];
     now_text(now);
