@@ -82,7 +82,7 @@ static int action(const char *a, const char *end, const tmpl_ctx *ctx, buf *out,
         json_t *v = lookup_path(ctx->fields, &p, end);
         skip_space(&p, end);
         if (p != end || emit_value(out, v) < 0)
-            return berr_set(e, -EINVAL, "template: unsupported action {{%.*s}}", (int)(end - a), a);
+            return berr_set(e, -EINVAL, "unsupported action");
         return 0;
     }
     size_t k = 0;
@@ -94,21 +94,21 @@ static int action(const char *a, const char *end, const tmpl_ctx *ctx, buf *out,
         json_t *m = lookup_path(ctx->fields, &p, end);
         skip_space(&p, end);
         if (!json_is_object(m) && m)
-            return berr_set(e, -EINVAL, "template: index of a non-map in {{%.*s}}", (int)(end - a), a);
+            return berr_set(e, -EINVAL, "index of a non-map");
         if (parse_string(&p, end, arg, sizeof arg) < 0)
-            return berr_set(e, -EINVAL, "template: unsupported action {{%.*s}}", (int)(end - a), a);
+            return berr_set(e, -EINVAL, "unsupported action");
         skip_space(&p, end);
         if (p != end)
-            return berr_set(e, -EINVAL, "template: unsupported action {{%.*s}}", (int)(end - a), a);
+            return berr_set(e, -EINVAL, "unsupported action");
         json_t *v = json_object_get(m, arg);
-        return emit_value(out, v) < 0 ? berr_set(e, -EINVAL, "template: bad value for %s", arg) : 0;
+        return emit_value(out, v) < 0 ? berr_set(e, -EINVAL, "index: a value that is not text") : 0;
     }
     bool is_env = !strcmp(word, "env"), is_secret = !strcmp(word, "secret"), is_config = !strcmp(word, "config");
     if (!(is_env || is_secret || is_config) || parse_string(&p, end, arg, sizeof arg) < 0)
-        return berr_set(e, -EINVAL, "template: unsupported action {{%.*s}}", (int)(end - a), a);
+        return berr_set(e, -EINVAL, "unsupported action");
     skip_space(&p, end);
     if (p != end)
-        return berr_set(e, -EINVAL, "template: unsupported action {{%.*s}}", (int)(end - a), a);
+        return berr_set(e, -EINVAL, "unsupported action");
     if (is_env) {
         const char *v = json_string_value(json_object_get(ctx->env, arg));
         if (v)
@@ -120,7 +120,7 @@ static int action(const char *a, const char *end, const tmpl_ctx *ctx, buf *out,
     int r = ctx->lookup ? ctx->lookup(ctx->arg, is_secret ? "secret" : "config", arg, &data, &len, e) : -ENOENT;
     if (r == -ENOENT)
         /* SwarmKit's words from its template dependency getters */
-        return berr_set(e, -EINVAL, "template: %s target %s not found", is_secret ? "secret" : "config", arg);
+        return berr_set(e, -EINVAL, "%s target %s not found", is_secret ? "secret" : "config", arg);
     if (r < 0)
         return r;
     buf_append(out, data, len);
@@ -150,7 +150,7 @@ int tmpl_render(const char *tmpl, size_t len, const tmpl_ctx *ctx, unsigned char
         buf_append(&b, p, (size_t)(text_end - p));
         const char *close = memmem(a, (size_t)(end - a), "}}", 2);
         if (!close) {
-            r = berr_set(e, -EINVAL, "template: unclosed action");
+            r = berr_set(e, -EINVAL, "unclosed action");
             break;
         }
         const char *a_end = close;
@@ -161,6 +161,13 @@ int tmpl_render(const char *tmpl, size_t len, const tmpl_ctx *ctx, unsigned char
                 p++;
         }
         r = action(a, a_end, ctx, &b, e);
+    }
+    if (r < 0) {
+        /* Where, not what: the template may be a secret's own text. */
+        unsigned line = 1;
+        for (const char *q = tmpl; q < p && q < end; q++)
+            line += *q == '\n';
+        berr_wrap(e, "template: line %u", line);
     }
     if (r < 0) {
         if (b.data)

@@ -9,7 +9,8 @@
  * environment), {{secret "target"}} and {{config "target"}} (the task's
  * own references, by target), comments, and the {{- -}} trim markers.
  * Anything else (if, range, pipelines, variables) is refused with a clear
- * error, so a template never renders wrong silently. */
+ * error ("template: line N: unsupported action": where, never the text,
+ * which may be a secret's), so a template never renders wrong silently. */
 #ifndef BERTH_NODE_SECRETS_TEMPLATE_H
 #define BERTH_NODE_SECRETS_TEMPLATE_H
 

@@ -416,7 +416,7 @@ def test_templated_config(d):
     d.docker("service", "create", "-d", "--name", "tplbad", "--config", "tpl_bad", "busybox", "sleep", "1000")
     err = wait_for("a rejected task", lambda: d.docker("service", "ps", "--no-trunc", "--format", "{{.Error}}",
                                                       "tplbad").out.strip())
-    assert "template: unsupported action" in err
+    assert "template: line 1: unsupported action" in err
     d.docker("service", "rm", "tplbad")
     wait_for("tasks gone", lambda: d.docker(
         "ps", "-aq", "--filter", "label=com.docker.swarm.service.name=tpl").out.strip() == "")

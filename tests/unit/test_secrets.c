@@ -630,12 +630,14 @@ static void test_template_render(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_null(render_str(bad[i], &e, &rc));
         assert_int_equal(rc, -EINVAL);
-        assert_non_null(strstr(e.msg, "template:"));
+        assert_non_null(strstr(e.msg, "template: line 1: "));
     }
+    assert_null(render_str("a\nb\n{{ .Service.Name }}\n{{ if }}", &e, &rc));
+    assert_string_equal(e.msg, "template: line 4: unsupported action");
     assert_null(render_str("{{secret \"other\"}}", &e, &rc));
-    assert_string_equal(e.msg, "template: secret target other not found");
+    assert_string_equal(e.msg, "template: line 1: secret target other not found");
     assert_null(render_str("{{config \"pw\"}}", &e, &rc));
-    assert_string_equal(e.msg, "template: config target pw not found");
+    assert_string_equal(e.msg, "template: line 1: config target pw not found");
 }
 
 int main(void)
