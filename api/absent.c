@@ -1,5 +1,4 @@
-/* Lookups of objects berthd cannot have yet (plugins, swarm secrets and
- * configs).
+/* Lookups of objects berthd cannot have yet (plugins).
  *
  * Their endpoints are not built, but a lookup by name has a true answer
  * today: there is no such object.  `docker inspect NAME` tries containers,
@@ -18,14 +17,3 @@ static void absent(api_request *r, const char *what)
 }
 
 void api_plugin_absent(api_request *r) { absent(r, "plugin"); }
-
-/* SwarmKit's words, as dockerd's getSecret/getConfig pass them on. */
-static void swarm_absent(api_request *r, const char *what)
-{
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s %s not found", what, r->params[0]);
-    api_reply_error(r, -ENOENT, msg);
-}
-
-void api_secret_absent(api_request *r) { swarm_absent(r, "secret"); }
-void api_config_absent(api_request *r) { swarm_absent(r, "config"); }

@@ -109,8 +109,6 @@ void api_task_logs(api_request *r);
 
 /* api/absent.c */
 void api_plugin_absent(api_request *r);
-void api_secret_absent(api_request *r);
-void api_config_absent(api_request *r);
 
 /* api/events.c */
 void api_events(api_request *r);
@@ -139,5 +137,17 @@ void api_nodes_list(api_request *r);
 void api_node_inspect(api_request *r);
 void api_node_update(api_request *r);
 void api_node_delete(api_request *r);
+
+/* api/secrets.c: /secrets and /configs */
+void api_secrets_list(api_request *r);
+void api_secret_create(api_request *r);
+void api_secret_inspect(api_request *r);
+void api_secret_update(api_request *r);
+void api_secret_delete(api_request *r);
+void api_configs_list(api_request *r);
+void api_config_create(api_request *r);
+void api_config_inspect(api_request *r);
+void api_config_update(api_request *r);
+void api_config_delete(api_request *r);
 
 #endif

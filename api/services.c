@@ -12,6 +12,7 @@
 #include "lib/jsonutil.h"
 #include "lib/timefmt.h"
 #include "node/daemon.h"
+#include "node/secrets.h"
 #include "node/swarm.h"
 #include "raft/cluster_store.h"
 #include "scheduler/common.h"
@@ -187,6 +188,8 @@ void api_service_create(api_request *r)
     w->warnings = json_array();
     w->status = 201;
     int rc = svc_spec_normalize(spec, r->d->images, w->warnings, &e);
+    if (rc == 0)   /* secrets and configs it names exist, targets distinct */
+        rc = secrets_check_refs(cs, spec, &e);
     json_t *same = NULL;
     if (rc == 0) {
         same = cs_list_where(cs, CS_SERVICE, "$.Spec.Name", json_str(spec, "Name"));
@@ -256,6 +259,8 @@ void api_service_update(api_request *r)
     } else {
         rc = json_is_object(spec) ? svc_spec_normalize(spec, r->d->images, w->warnings, &e)
                                   : berr_set(&e, -EINVAL, "service spec must be a JSON object");
+        if (rc == 0)
+            rc = secrets_check_refs(cs, spec, &e);
         if (rc == 0 && strcmp(json_str(spec, "Name"), json_str(old, "Name")))
             rc = berr_set(&e, -EINVAL, "rpc error: code = Unimplemented desc = renaming services is not supported");
         if (rc == 0)

@@ -14,8 +14,10 @@
 #include "api/swarm_api.h"
 #include "lib/timefmt.h"
 #include "node/daemon.h"
+#include "node/autolock.h"
 #include "node/swarm.h"
 #include "node/swarm_token.h"
+#include "raft/keyring.h"
 
 #define ERR_NOT_READY \
     "This node is not a swarm manager. Manager is being prepared or has trouble connecting to the cluster."
@@ -44,6 +46,10 @@ static void reply_unavailable(api_request *r)
     swarm *s = r->d->swarm;
     if (s && swarm_get_state(s) == SWARM_PENDING) {
         api_reply_error(r, -EAGAIN, ERR_NOT_READY);
+        return;
+    }
+    if (s && swarm_get_state(s) == SWARM_LOCKED) {
+        api_reply_error(r, -EAGAIN, CS_ERR_LOCKED);
         return;
     }
     char msg[BERR_MSG_MAX + 96];
@@ -236,9 +242,6 @@ void api_swarm_update(api_request *r)
         api_reply_berr(r, &e);
         return;
     }
-    /* Without autolock there is no unlock key to rotate: SwarmKit ignores
-     * the request then, and so do we. */
-    (void)rot_unlock;
     if (!api_swarm_store(r, api_swarm_update)) {
         json_decref(body);
         return;
@@ -265,6 +268,9 @@ void api_swarm_update(api_request *r)
         return;
     }
     json_object_set_new(doc, "Spec", spec);
+    /* The unlock key follows AutoLockManagers; a rotation without autolock
+     * is ignored, as SwarmKit does. */
+    autolock_apply_spec(doc, rot_unlock);
     char now[TIME_RFC3339_BUF];
     time_now_rfc3339(now);
     json_object_set_new(doc, "UpdatedAt", json_string(now));
@@ -466,8 +472,10 @@ void api_swarm_unlockkey(api_request *r)
 {
     if (!api_swarm_store(r, api_swarm_unlockkey))
         return;
-    /* Autolock is never on, so there is no key: dockerd answers "". */
-    api_reply_json(r, 200, json_pack("{s:s}", "UnlockKey", ""));
+    json_t *c = swarm_cluster_doc(r->d->swarm);
+    /* Without autolock there is no key: dockerd answers "". */
+    api_reply_json(r, 200, json_pack("{s:s}", "UnlockKey", c ? autolock_key(c) : ""));
+    json_decref(c);
 }
 
 void api_swarm_unlock(api_request *r)
@@ -478,14 +486,25 @@ void api_swarm_unlock(api_request *r)
         api_reply_berr(r, &e);
         return;
     }
-    json_decref(body);
-    if (!api_swarm_settled(r, api_swarm_unlock))
+    if (!api_swarm_settled(r, api_swarm_unlock)) {
+        json_decref(body);
         return;
+    }
     swarm *s = r->d->swarm;
-    if (s && swarm_get_state(s) == SWARM_ACTIVE)
+    swarm_state st = s ? swarm_get_state(s) : SWARM_ERROR;
+    if (st == SWARM_ACTIVE) {
         api_reply_error(r, -EEXIST, "swarm is not locked");
-    else
+    } else if (st != SWARM_LOCKED) {
         reply_unavailable(r);
+    } else if (swarm_unlock(s, json_string_value(json_object_get(body, "UnlockKey")), &e) == 0) {
+        api_reply_empty(r, 200);
+    } else if (e.code == -EPERM) {
+        /* dockerd's invalidUnlockKey is an Unauthorized error. */
+        api_reply_json(r, 401, json_pack("{s:s}", "message", e.msg));
+    } else {
+        api_reply_berr(r, &e);
+    }
+    json_decref(body);
 }
 
 /* ---- /info and /_ping ---------------------------------------------------------- */
@@ -498,6 +517,8 @@ const char *api_swarm_status(api_request *r)
         return "active/manager";
     case SWARM_PENDING:
         return "pending";
+    case SWARM_LOCKED:
+        return "locked";
     default:
         return "error";
     }
@@ -514,7 +535,7 @@ json_t *api_swarm_info(api_request *r)
     json_object_set_new(o, "NodeAddr",
                         json_string(json_string_value(json_object_get(json_object_get(node, "Status"), "Addr")) ?: ""));
     json_object_set_new(o, "LocalNodeState",
-                        json_string(st == SWARM_ACTIVE ? "active" : st == SWARM_PENDING ? "pending" : "error"));
+                        json_string(st == SWARM_ACTIVE ? "active" : st == SWARM_PENDING ? "pending" : st == SWARM_LOCKED ? "locked" : "error"));
     json_object_set_new(o, "ControlAvailable", json_boolean(cs != NULL));
     json_object_set_new(o, "Error", json_string(s ? swarm_error(s) : "the cluster store is not running"));
     json_decref(node);

@@ -19,6 +19,7 @@
 #include "lib/cleanup.h"
 #include "lib/timefmt.h"
 #include "node/daemon.h"
+#include "node/autolock.h"
 #include "node/swarm.h"
 
 typedef struct init_req {
@@ -167,6 +168,18 @@ static int resolve_addrs(init_req *q, init_addrs *a, berr *e)
 }
 
 /* The cluster object after init, or NULL with e set. */
+/* The cluster document's Spec.EncryptionConfig, made when missing. */
+static json_t *ensure_encryption(json_t *cluster)
+{
+    json_t *spec = json_object_get(cluster, "Spec");
+    if (!json_is_object(spec))
+        json_object_set_new(cluster, "Spec", spec = json_object());
+    json_t *enc = json_object_get(spec, "EncryptionConfig");
+    if (!json_is_object(enc))
+        json_object_set_new(spec, "EncryptionConfig", enc = json_object());
+    return enc;
+}
+
 static json_t *init_cluster_doc(json_t *cur, init_req *q, bool initialized, const char *now, berr *e)
 {
     json_t *doc = json_deep_copy(cur);
@@ -325,8 +338,6 @@ void api_swarm_init(api_request *r)
     rc = resolve_addrs(&q, &a, &e);
     if (rc == 0)
         rc = check_pools(&q, &e);
-    if (rc == 0 && q.autolock)
-        rc = berr_set(&e, -ENOSYS, "berthd does not support autolock: the raft log is not encrypted at rest");
     if (rc < 0)
         goto out;
     char now[TIME_RFC3339_BUF];
@@ -336,6 +347,9 @@ void api_swarm_init(api_request *r)
         rc = e.code;
         goto out;
     }
+    if (q.autolock)   /* dockerd's AutoLockManagers: the spec's flag, a new unlock key */
+        json_object_set_new(ensure_encryption(cdoc), "AutoLockManagers", json_true());
+    autolock_apply_spec(cdoc, false);
     ndoc = init_node_doc(node, &q, &a, now);
     /* The swarm port moves to the listen address now (a port already taken
      * fails init, as in dockerd), and the others will reach this manager

@@ -167,9 +167,7 @@ static int apply_encryption(json_t *spec, json_t *req, berr *e)
     json_t *v = json_object_get(sec, "AutoLockManagers");
     if (v && !json_is_null(v) && !json_is_boolean(v))
         return type_error(v, "Spec.EncryptionConfig.AutoLockManagers", "bool", e);
-    if (json_is_true(v))
-        return berr_set(e, -ENOSYS, "berthd does not support autolock: the raft log is not encrypted at rest");
-    json_object_set_new(ensure_object(spec, "EncryptionConfig"), "AutoLockManagers", json_false());
+    json_object_set_new(ensure_object(spec, "EncryptionConfig"), "AutoLockManagers", json_boolean(json_is_true(v)));
     return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "lib/log.h"
 #include "lib/timefmt.h"
 #include "node/daemon.h"
+#include "node/secrets.h"
 #include "netoverlay/sandbox.h"
 #include "node/swarm.h"
 #include "raft/cluster_store.h"
@@ -244,12 +245,29 @@ static void run_task(agent *a, cluster_store *cs, json_t *task)
         return;
     }
     json_t *body = container_body(task, svc, swarm_node_id(a->d->swarm), name);
+    /* Secrets and configs: files on the task's tmpfs, bound in read-only
+     * (Mounts is the task's own array until copied). */
+    json_t *hc = json_object_get(body, "HostConfig");
+    json_t *mounts = json_deep_copy(json_object_get(hc, "Mounts"));
+    if (!json_is_array(mounts)) {
+        json_decref(mounts);
+        mounts = json_array();
+    }
+    int r = secrets_task_prepare(a->d->cfg.exec_root, cs, task, mounts, &e);
+    json_object_set_new(hc, "Mounts", mounts);
+    if (r < 0) {
+        json_decref(body);
+        json_decref(svc);
+        report(a, task, "rejected", "preparing", e.msg, NULL, 0);
+        return;
+    }
     json_t *warnings = json_array();
-    int r = rt_container_create(m, name, body, &c, warnings, &e);
+    r = rt_container_create(m, name, body, &c, warnings, &e);
     json_decref(body);
     json_decref(warnings);
     json_decref(svc);
     if (r < 0) {
+        secrets_task_release(a->d->cfg.exec_root, json_str(task, "ID"));
         /* A missing image rejects the task, with the reason service ps shows. */
         report(a, task, r == -ENOENT ? "rejected" : "failed", "preparing", e.msg, NULL, 0);
         return;
@@ -393,6 +411,13 @@ static void sync_ingress(agent *a, cluster_store *cs, json_t *tasks)
     json_decref(services);
 }
 
+/* A task's secrets stay while its container runs (or is about to). */
+static bool task_runs_here(void *arg, const char *task_id)
+{
+    rt_container *c = task_container(arg, task_id);
+    return c && rt_container_running(c);
+}
+
 static void scan(uv_timer_t *t)
 {
     agent *a = t->data;
@@ -408,6 +433,7 @@ static void scan(uv_timer_t *t)
     flush(a);
     sync_ingress(a, cs, tasks);
     remove_orphans(a, tasks);
+    secrets_task_sweep(a->d->cfg.exec_root, task_runs_here, a);
     json_decref(tasks);
 }
 
@@ -496,6 +522,9 @@ void agent_start(agent *a, struct berth_daemon *d)
     a->timer_on = true;
     a->listener = (events_listener){.deliver = on_event, .ctx = a};
     events_listen(&d->events, &a->listener);
+    /* Secrets left on a tmpfs by the previous run (its containers are down
+     * now) go at once, locked store or not. */
+    secrets_task_sweep(d->cfg.exec_root, task_runs_here, a);
     if (d->swarm) {
         swarm_subscribe(d->swarm, on_swarm, a);
         if (swarm_store(d->swarm))

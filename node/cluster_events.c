@@ -9,7 +9,7 @@
 
 static const char *name_of(cs_kind kind, json_t *doc)
 {
-    json_t *v = kind == CS_SERVICE ? json_object_get(json_object_get(doc, "Spec"), "Name")
+    json_t *v = kind != CS_NODE ? json_object_get(json_object_get(doc, "Spec"), "Name")
                                    : json_object_get(json_object_get(doc, "Description"), "Hostname");
     return json_string_value(v) ? json_string_value(v) : "";
 }
@@ -18,8 +18,8 @@ static const char *name_of(cs_kind kind, json_t *doc)
 static void learn_all(cluster_events *ce, cluster_store *cs)
 {
     json_object_clear(ce->names);
-    static const cs_kind kinds[] = {CS_SERVICE, CS_NODE};
-    for (size_t k = 0; k < 2; k++) {
+    static const cs_kind kinds[] = {CS_SERVICE, CS_NODE, CS_SECRET, CS_CONFIG};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         json_t *all = cs_list(cs, kinds[k]);
         size_t i;
         json_t *doc;
@@ -43,7 +43,7 @@ static void on_change(void *arg, uint64_t index, const cs_op *ops, size_t n)
     }
     for (size_t i = 0; i < n; i++) {
         const cs_op *op = &ops[i];
-        if (op->kind != CS_SERVICE && op->kind != CS_NODE)
+        if (op->kind != CS_SERVICE && op->kind != CS_NODE && op->kind != CS_SECRET && op->kind != CS_CONFIG)
             continue;
         char key[128];
         snprintf(key, sizeof key, "%s/%s", cs_kind_name(op->kind), op->id);

@@ -263,6 +263,7 @@ int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e)
     reconciler_start(&d->reconciler, d);
     agent_start(&d->agent, d);
     cluster_events_start(&d->cluster_events, d);
+    autolock_start(&d->autolock, d);
     signals_start(d);
     log_info("Daemon has completed initialization (storage driver %s, data root %s)", rt_driver_name(&d->driver),
              d->cfg.data_root);
@@ -289,6 +290,7 @@ static void on_api_stopped(void *arg)
     d->api = NULL;
     agent_stop(&d->agent);
     cluster_events_stop(&d->cluster_events);
+    autolock_stop(&d->autolock);
     reconciler_stop(&d->reconciler);
     if (d->swarm)
         swarm_close(d->swarm, on_swarm_closed, d);

@@ -14,6 +14,7 @@
 #include "lib/timefmt.h"
 #include "node/swarm_int.h"
 #include "node/swarm_token.h"
+#include "raft/keyring.h"
 
 /* Ensuring the two objects races only with API writes; a few retries on a
  * stale version settle it. */
@@ -361,16 +362,28 @@ static void on_store_change(void *arg, uint64_t index, const cs_op *ops, size_t 
     }
 }
 
-int swarm_open_store(swarm *s, const char *join_cluster_id, const char *listen, const char *advertise, berr *e)
+/* unlock_key: the autolock key given to `swarm unlock`, NULL otherwise. */
+static int open_store_as(swarm *s, const char *join_cluster_id, const char *listen, const char *advertise,
+                         const char *unlock_key, berr *e)
 {
     swarm_enter_pending(s);
     cs_options o = {.dir = s->dir,
                     .raft_address = advertise ? advertise : SWARM_RAFT_ADDRESS,
                     .listen_address = listen,
                     .join_cluster_id = join_cluster_id,
-                    .force_new_cluster = s->force_new};
+                    .force_new_cluster = s->force_new,
+                    .unlock_key = unlock_key};
     s->force_new = false;
     int r = cluster_store_open(s->loop, &o, &s->cs, e);
+    if (r == -EACCES || (r == -EPERM && unlock_key)) {
+        /* Autolock: nothing of the store is readable until the key comes. */
+        s->cs = NULL;
+        s->state = SWARM_LOCKED;
+        if (!unlock_key)
+            log_info("swarm: the cluster store is locked; use \"docker swarm unlock\"");
+        release_waiters(s);
+        return r;
+    }
     if (r < 0) {
         s->cs = NULL;
         berr_wrap(e, "could not open the cluster store in %s", s->dir);
@@ -385,9 +398,14 @@ int swarm_open_store(swarm *s, const char *join_cluster_id, const char *listen, 
     return 0;
 }
 
-static int open_store(swarm *s, berr *e)
+int swarm_open_store(swarm *s, const char *join_cluster_id, const char *listen, const char *advertise, berr *e)
 {
-    return swarm_open_store(s, NULL, NULL, NULL, e);
+    return open_store_as(s, join_cluster_id, listen, advertise, NULL, e);
+}
+
+static int open_store(swarm *s, const char *unlock_key, berr *e)
+{
+    return open_store_as(s, NULL, NULL, NULL, unlock_key, e);
 }
 
 swarm *swarm_open(uv_loop_t *loop, const char *data_root, const swarm_host *host)
@@ -411,8 +429,20 @@ swarm *swarm_open(uv_loop_t *loop, const char *data_root, const swarm_host *host
     if (cluster_store_wipe(trash, &e) < 0)
         log_warn("swarm: %s", e.msg);
     berr_clear(&e);
-    open_store(s, &e); /* a failure leaves s in SWARM_ERROR, logged */
+    open_store(s, NULL, &e); /* a failure leaves s in SWARM_ERROR, logged */
     return s;
+}
+
+int swarm_unlock(swarm *s, const char *key, berr *e)
+{
+    if (s->state != SWARM_LOCKED)
+        return berr_set(e, -EEXIST, "swarm is not locked");
+    uint8_t raw[32];
+    int r = cs_unlock_key_parse(key, raw, e);
+    sodium_memzero(raw, sizeof raw);
+    if (r < 0)
+        return r;
+    return open_store(s, key, e);
 }
 
 static void on_timer_closed(uv_handle_t *h)
@@ -505,7 +535,7 @@ void swarm_close(swarm *s, void (*done)(void *arg), void *arg)
 
 /* ---- leave ------------------------------------------------------------------ */
 
-static int open_store(swarm *s, berr *e);
+static int open_store(swarm *s, const char *unlock_key, berr *e);
 
 static void on_leave_store_closed(void *arg)
 {
@@ -539,7 +569,7 @@ static void on_leave_store_closed(void *arg)
     if (reopen)
         reopen(s);
     else
-        open_store(s, &e);
+        open_store(s, NULL, &e);
 }
 
 static void on_recover_closed(void *arg)
@@ -552,7 +582,7 @@ static void on_recover_closed(void *arg)
     }
     berr e = {0};
     s->force_new = true;
-    open_store(s, &e); /* answered once active, or by the error state */
+    open_store(s, NULL, &e); /* answered once active, or by the error state */
 }
 
 int swarm_force_new_cluster(swarm *s, swarm_done_fn done, void *arg, berr *e)

@@ -52,6 +52,7 @@ typedef enum swarm_state {
     SWARM_PENDING,   /* the store is opening, electing itself, or being replaced (leave) */
     SWARM_ACTIVE,    /* ready: the cluster and node objects exist */
     SWARM_ERROR,     /* the store failed to open or to start; swarm_error() says why */
+    SWARM_LOCKED,    /* autolock: the store's keyring waits for its unlock key (swarm_unlock) */
 } swarm_state;
 
 /* What subscribers hear (swarm_subscribe). */
@@ -68,6 +69,11 @@ typedef struct swarm_host {
     long long memory_bytes;
     const char *engine_version;
 } swarm_host;
+
+/* Opens the locked store with its unlock key (SWMKEY-1-...).  -EEXIST
+ * "swarm is not locked", -EINVAL "invalid key string", -EPERM "swarm could
+ * not be unlocked: invalid key provided" (the node stays locked). */
+int swarm_unlock(swarm *s, const char *key, berr *e);
 
 /* Opens the store under <data_root>/swarm and starts it; it becomes active
  * asynchronously.  A store that fails to open does not fail the daemon (as

@@ -29,6 +29,7 @@
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "raft/cluster_store_int.h"
+#include "raft/crypt_io.h"
 #include "raft/fsm.h"
 
 /* One voter elects itself at start; these matter once there are several.
@@ -238,6 +239,7 @@ static cluster_store *graveyard;
 
 static void release(cluster_store *cs)
 {
+    cs_crypt_io_unwrap(&cs->io);
     if (cs->raft_inited) {
         raft_uv_close(&cs->io);
         cs_transport_release(&cs->transport);
@@ -462,6 +464,12 @@ int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out
     raft_uv_set_segment_size(&cs->io, CS_SEGMENT_SIZE);
     cs->io_close = cs->io.close;
     cs->io.close = guarded_io_close;
+    /* Encryption at rest: the node's DEK seals what raft writes. */
+    if (!o->unsealed && (rc = cs_crypt_io_open(&cs->io, cs->dir, !fresh, o->unlock_key, e)) < 0) {
+        raft_uv_close(&cs->io);
+        raft_uv_tcp_close(&cs->transport);
+        goto fail;
+    }
     rv = raft_init(&cs->raft, &cs->io, cs_fsm_raft(cs->fsm), cs->raft_id, cs->address);
     if (rv != 0) {
         rc = berr_set(e, -EIO, "cluster store: raft: %s", cs->raft.errmsg[0] ? cs->raft.errmsg : raft_strerror(rv));
@@ -523,6 +531,11 @@ fail_raft:
 fail:
     store_free(cs);
     return rc;
+}
+
+int cluster_store_rekey(cluster_store *cs, const char *unlock_key, berr *e)
+{
+    return cs_crypt_io_rewrap(&cs->io, cs->dir, unlock_key, e);
 }
 
 int cluster_store_wipe(const char *dir, berr *e)

@@ -75,6 +75,8 @@ typedef struct cs_options {
     bool force_new_cluster;
     unsigned snapshot_threshold;   /* entries between snapshots (0: 1024) */
     unsigned snapshot_trailing;    /* entries kept behind a snapshot (0: 128) */
+    const char *unlock_key;        /* NULL, or the key that opens an autolocked keyring (raft/keyring.h) */
+    bool unsealed;                 /* benchmarks only: no encryption at rest, for the plain figure beside the sealed one */
 } cs_options;
 
 /* Opens the store: on the first start makes a node ID, a raft ID and a
@@ -103,6 +105,11 @@ int cluster_store_wipe(const char *dir, berr *e);
 const char *cluster_store_node_id(const cluster_store *cs);
 const char *cluster_store_cluster_id(const cluster_store *cs);
 void cs_new_id(char out[26]);
+
+/* Re-seals this node's data key (raft/keyring.h) under unlock_key, or
+ * under a stored key when it is NULL or "" (autolock off).  The log is
+ * not rewritten. */
+int cluster_store_rekey(cluster_store *cs, const char *unlock_key, berr *e);
 
 /* ---- writes ---------------------------------------------------------------- */
 
