@@ -56,6 +56,14 @@ int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e);
  * returns. */
 void daemon_stop(berth_daemon *d);
 
+/* Hands the configuration's container defaults (log driver and options,
+ * ulimits, shm size, DNS, modes, init, security options) to the container
+ * manager; again after each reload. */
+void daemon_apply_container_defaults(berth_daemon *d);
+
+/* Logs one warning per option given but not acted on. */
+void daemon_warn_ignored(const berth_config *c);
+
 /* Releases what daemon_start allocated (after the loop has returned). */
 void daemon_free(berth_daemon *d);
 
