@@ -6,15 +6,15 @@
 # would build only that.
 .DEFAULT_GOAL := all
 
-PKGS_BUILD = build-essential pkg-config clang libuv1-dev libraft-dev libmsgpack-dev \
+PKGS_BUILD = build-essential pkg-config clang libuv1-dev libraft-dev libmsgpack-dev zlib1g-dev \
 	libsodium-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev \
 	libarchive-dev libnl-3-dev libnl-route-3-dev libnftables-dev \
 	libseccomp-dev libgnutls28-dev libcmocka-dev
-PKGS_TEST = busybox-static python3-docker python3-pytest python3-pytest-xdist python3-yaml iproute2 nftables \
+PKGS_TEST = busybox-static python3-docker python3-msgpack python3-pytest python3-pytest-xdist python3-yaml iproute2 nftables \
 	sqlite3 util-linux procps openssl
 PKGS = $(PKGS_BUILD) $(PKGS_TEST)
 
-LIBS_PC = libuv libsodium sqlite3 libmicrohttpd jansson libarchive gnutls libseccomp libnl-3.0 libnl-route-3.0 libnftables raft msgpack
+LIBS_PC = libuv libsodium sqlite3 libmicrohttpd jansson libarchive gnutls libseccomp libnl-3.0 libnl-route-3.0 libnftables raft msgpack zlib
 CC ?= cc
 CFLAGS_BASE = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
 	-fno-strict-aliasing -Wno-format-truncation $(shell pkg-config --cflags $(LIBS_PC) 2>/dev/null)
