@@ -16,6 +16,7 @@
 #include "lib/log.h"
 #include "node/hostinfo.h"
 #include "node/localstore.h"
+#include "node/metrics.h"
 #include "node/swarm.h"
 #include "runtime/image/store.h"
 #include "runtime/container/mounts.h"
@@ -290,8 +291,12 @@ int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e)
             daemon_apply_container_defaults(d);
     }
     if (r == 0)
+        r = metrics_start(d, &d->metrics, e);
+    if (r == 0)
         r = api_server_start(d, &d->api, e);
     if (r < 0) {
+        metrics_stop(d->metrics);
+        d->metrics = NULL;
         close_stores(d);
         pidfile_release(d);
         return r;
@@ -324,6 +329,8 @@ static void on_api_stopped(void *arg)
 {
     berth_daemon *d = arg;
     d->api = NULL;
+    metrics_stop(d->metrics);
+    d->metrics = NULL;
     agent_stop(&d->agent);
     cluster_events_stop(&d->cluster_events);
     reconciler_stop(&d->reconciler);

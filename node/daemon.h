@@ -37,6 +37,7 @@ typedef struct berth_daemon {
     bool containers_open;
     events events;
     struct api_server *api;
+    struct metrics_server *metrics; /* metrics-addr's /metrics (node/metrics.h) */
     struct swarm *swarm;            /* swarm mode: the cluster store (node/swarm.h) */
     reconciler reconciler;          /* the leader's orchestrators and scheduler (node/reconcile.h) */
     agent agent;                    /* this node's tasks -> containers (node/agent.h) */
