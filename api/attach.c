@@ -9,6 +9,7 @@
 
 #include "api/detach_keys.h"
 #include "api/handlers.h"
+#include "runtime/logs/driver.h"
 #include "api/hijack.h"
 #include "api/stdcopy.h"
 #include "api/stream.h"
@@ -312,8 +313,13 @@ void api_container_logs(api_request *r)
         api_reply_error(r, -EINVAL, "Bad parameters: you must choose at least one stream");
         return;
     }
-    const char *driver = json_string_value(json_object_get(json_object_get(c->host_config, "LogConfig"), "Type"));
-    if (driver && strcmp(driver, "json-file")) {
+    /* json-file and local are read from their files; the remote drivers
+     * from the dual-logging cache unless cache-disabled; none not at all. */
+    json_t *lc = json_object_get(c->host_config, "LogConfig");
+    const char *driver = json_string_value(json_object_get(lc, "Type"));
+    const char *no_cache = json_string_value(json_object_get(json_object_get(lc, "Config"), "cache-disabled"));
+    if (driver && (!strcmp(driver, "none") ||
+                   (!rt_logdriver_readable(driver) && no_cache && !strcmp(no_cache, "true")))) {
         char msg[200];
         snprintf(msg, sizeof msg, "configured logging driver does not support reading");
         api_reply_error(r, -ENOSYS, msg);

@@ -123,8 +123,8 @@ static void pull_next(pull_ctx *c)
                        .options = &opts,
                        .platform = c->platform,
                        .creds = c->creds,
-                       .max_concurrent = (int)c->r->d->cfg.max_concurrent_downloads,
-                       .max_attempts = (int)c->r->d->cfg.max_download_attempts,
+                       .max_concurrent = (int)c->r->d->cfg.max_downloads,
+                       .max_attempts = (int)c->r->d->cfg.max_attempts,
                        .no_status = c->all};
     reg_pull_store st = {.ctx = c, .layer_exists = st_layer_exists, .unpack = st_unpack, .commit = st_commit};
     reg_pull_events ev = {.ctx = c, .progress = ev_progress, .committed = ev_committed, .done = ev_done};

@@ -135,7 +135,7 @@ static void push_next(push_ctx *c)
                        .n_layers = n,
                        .creds = c->creds,
                        .options = &opts,
-                       .max_concurrent = (int)c->r->d->cfg.max_concurrent_uploads};
+                       .max_concurrent = (int)c->r->d->cfg.max_uploads};
     reg_push_events ev = {.ctx = c, .progress = ev_progress, .pushed = ev_pushed, .done = ev_done};
     int rc = reg_push_start(c->r->d->registry, &o, &ev, &c->push, &e);
     free(layers);

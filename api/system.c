@@ -9,6 +9,7 @@
 #include "api/handlers.h"
 #include "git_commit.h"
 #include "lib/buf.h"
+#include "lib/cleanup.h"
 #include "lib/timefmt.h"
 #include "node/daemon.h"
 #include "node/hostinfo.h"
@@ -42,7 +43,7 @@ void api_version(api_request *r)
     hostinfo_read(&h);
     json_t *details = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
                                 "ApiVersion", API_VERSION, "Arch", h.goarch, "BuildTime", build_time(),
-                                "Experimental", "false", "GitCommit", BERTH_GIT_COMMIT, "GoVersion", "n/a (C)",
+                                "Experimental", r->d->cfg.experimental ? "true" : "false", "GitCommit", BERTH_GIT_COMMIT, "GoVersion", "n/a (C)",
                                 "KernelVersion", h.kernel, "MinAPIVersion", API_MIN_VERSION, "Os", "linux");
     json_t *v = json_pack("{s:{s:s}, s:[{s:s, s:s, s:o}], s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
                           "Platform", "Name", "Berth Engine",
@@ -93,6 +94,33 @@ static json_t *driver_status(berth_daemon *d)
     return st;
 }
 
+/* dockerd's list: the seccomp profile in use, no-new-privileges when it is
+ * the default, cgroupns. */
+static json_t *security_options(const berth_config *c)
+{
+    const char *p = c->seccomp_profile;
+    const char *shown = !strcmp(p, "builtin") ? "builtin" : !strcmp(p, "unconfined") ? "unconfined" : "custom";
+    cleanup_free char *sec = xasprintf("name=seccomp,profile=%s", shown);
+    json_t *a = json_pack("[s]", sec);
+    if (c->no_new_privileges)
+        json_array_append_new(a, json_string("name=no-new-privileges"));
+    json_array_append_new(a, json_string("name=cgroupns"));
+    return a;
+}
+
+static void add_warning(void *arg, const char *key, const char *why)
+{
+    cleanup_free char *w = xasprintf("WARNING: the daemon option \"%s\" is accepted but ignored: %s", key, why);
+    json_array_append_new(arg, json_string(w));
+}
+
+static json_t *config_warnings(const berth_config *c)
+{
+    json_t *w = json_array();
+    config_each_ignored(c, add_warning, w);
+    return w;
+}
+
 void api_info(api_request *r)
 {
     if (!api_swarm_settled(r, api_info))
@@ -134,7 +162,7 @@ void api_info(api_request *r)
     json_object_set_new(o, "NFd", json_integer(open_fds()));
     json_object_set_new(o, "NGoroutines", json_integer(1));
     json_object_set_new(o, "SystemTime", json_string(now));
-    json_object_set_new(o, "LoggingDriver", json_string("json-file"));
+    json_object_set_new(o, "LoggingDriver", json_string(d->cfg.log_driver));
     json_object_set_new(o, "CgroupDriver", json_string("cgroupfs"));
     json_object_set_new(o, "CgroupVersion", json_string(cgv));
     json_object_set_new(o, "NEventsListener", json_integer((json_int_t)events_listeners(&d->events)));
@@ -151,23 +179,25 @@ void api_info(api_request *r)
     json_object_set_new(o, "MemTotal", json_integer(h.mem_total));
     json_object_set_new(o, "GenericResources", json_null());
     json_object_set_new(o, "DockerRootDir", json_string(d->cfg.data_root));
-    json_object_set_new(o, "HttpProxy", json_string(""));
-    json_object_set_new(o, "HttpsProxy", json_string(""));
-    json_object_set_new(o, "NoProxy", json_string(""));
+    cleanup_free char *http_proxy = config_mask_credentials(d->cfg.http_proxy);
+    cleanup_free char *https_proxy = config_mask_credentials(d->cfg.https_proxy);
+    json_object_set_new(o, "HttpProxy", json_string(http_proxy));
+    json_object_set_new(o, "HttpsProxy", json_string(https_proxy));
+    json_object_set_new(o, "NoProxy", json_string(d->cfg.no_proxy));
     json_object_set_new(o, "Name", json_string(h.hostname));
-    json_object_set_new(o, "Labels", json_array());
-    json_object_set_new(o, "ExperimentalBuild", json_false());
+    json_object_set_new(o, "Labels", d->cfg.labels ? json_deep_copy(d->cfg.labels) : json_array());
+    json_object_set_new(o, "ExperimentalBuild", json_boolean(d->cfg.experimental));
     json_object_set_new(o, "ServerVersion", json_string(BERTH_VERSION));
     json_object_set_new(o, "Runtimes", json_pack("{s:{s:s}}", "berth", "path", "berthd (built in)"));
     json_object_set_new(o, "DefaultRuntime", json_string("berth"));
     json_object_set_new(o, "Swarm", api_swarm_info(r));
-    json_object_set_new(o, "LiveRestoreEnabled", json_false());
+    json_object_set_new(o, "LiveRestoreEnabled", json_false()); /* live-restore is accepted, not implemented */
     json_object_set_new(o, "Isolation", json_string(""));
-    json_object_set_new(o, "InitBinary", json_string(""));
+    json_object_set_new(o, "InitBinary", json_string(d->cfg.init_path));
     json_object_set_new(o, "ContainerdCommit", json_pack("{s:s, s:s}", "ID", "", "Expected", ""));
     json_object_set_new(o, "RuncCommit", json_pack("{s:s, s:s}", "ID", "", "Expected", ""));
     json_object_set_new(o, "InitCommit", json_pack("{s:s, s:s}", "ID", "", "Expected", ""));
-    json_object_set_new(o, "SecurityOptions", json_pack("[s, s]", "name=seccomp,profile=builtin", "name=cgroupns"));
-    json_object_set_new(o, "Warnings", json_array());
+    json_object_set_new(o, "SecurityOptions", security_options(&d->cfg));
+    json_object_set_new(o, "Warnings", config_warnings(&d->cfg));
     api_reply_json(r, 200, o);
 }

@@ -19,6 +19,9 @@ typedef enum log_level {
 int log_level_parse(const char *s, log_level *out);
 const char *log_level_name(log_level l);
 void log_set_level(log_level l);
+/* json: one JSON object a line ({"level", "msg", "time"}) as dockerd's
+ * --log-format=json; otherwise logfmt text. */
+void log_set_json(bool json);
 log_level log_get_level(void);
 
 void log_msg(log_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -16,6 +16,7 @@
 #include "lib/log.h"
 #include "node/hostinfo.h"
 #include "node/localstore.h"
+#include "node/metrics.h"
 #include "node/registry_config.h"
 #include "node/swarm.h"
 #include "runtime/image/store.h"
@@ -100,17 +101,63 @@ static int prepare_dirs(berth_daemon *d, berr *e)
     return r;
 }
 
+void daemon_apply_container_defaults(berth_daemon *d)
+{
+    const berth_config *c = &d->cfg;
+    json_t *h = json_object();
+    json_object_set_new(h, "LogConfig", json_pack("{s:s, s:o}", "Type", c->log_driver ? c->log_driver : "json-file",
+                                                  "Config", c->log_opts ? json_deep_copy(c->log_opts) : json_object()));
+    json_object_set_new(h, "ShmSize", json_integer(c->shm_size));
+    json_t *ul = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(c->default_ulimits, k, v) json_array_append(ul, v);
+    json_object_set_new(h, "Ulimits", ul);
+    if (c->dns)
+        json_object_set(h, "Dns", c->dns);
+    if (c->dns_opts)
+        json_object_set(h, "DnsOptions", c->dns_opts);
+    if (c->dns_search)
+        json_object_set(h, "DnsSearch", c->dns_search);
+    json_object_set_new(h, "IpcMode", json_string(c->ipc_mode ? c->ipc_mode : ""));
+    json_object_set_new(h, "CgroupnsMode", json_string(c->cgroupns_mode ? c->cgroupns_mode : ""));
+    json_object_set_new(h, "Init", json_boolean(c->init));
+    json_t *sec = json_array();
+    if (c->no_new_privileges)
+        json_array_append_new(sec, json_string("no-new-privileges"));
+    if (c->seccomp_profile && !strcmp(c->seccomp_profile, "unconfined"))
+        json_array_append_new(sec, json_string("seccomp=unconfined"));
+    else if (c->seccomp_json) {
+        cleanup_free char *opt = xasprintf("seccomp=%s", c->seccomp_json);
+        json_array_append_new(sec, json_string(opt));
+    }
+    json_object_set_new(h, "SecurityOpt", sec);
+    rt_containers_set_defaults(&d->containers, h);
+}
+
+static void warn_one(void *arg, const char *key, const char *why)
+{
+    (void)arg;
+    log_warn("Configuration option \"%s\" is accepted but ignored: %s", key, why);
+}
+
+void daemon_warn_ignored(const berth_config *c) { config_each_ignored(c, warn_one, NULL); }
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     berth_daemon *d = h->data;
     if (signum == SIGHUP) {
         berr e = {0};
-        if (config_reload(&d->cfg, &e) < 0) {
+        json_t *now = NULL;
+        if (config_reload(&d->cfg, &now, &e) < 0) {
             log_error("Error reconfiguring the daemon: %s", e.msg);
             return;
         }
         log_set_level(config_log_level(&d->cfg));
-        log_info("Reloaded configuration: log-level=%s", log_level_name(config_log_level(&d->cfg)));
+        daemon_apply_container_defaults(d);
+        cleanup_free char *text = json_dumps(now, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(now);
+        log_info("Reloaded configuration: %s", text ? text : "{}");
         return;
     }
     if (d->stopping) {
@@ -251,10 +298,16 @@ int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e)
         r = rt_containers_open(&d->containers, loop, d->db, &d->driver, d->images, d->cfg.data_root,
                                d->cfg.init_path, e);
         d->containers_open = r == 0;
+        if (r == 0)
+            daemon_apply_container_defaults(d);
     }
+    if (r == 0)
+        r = metrics_start(d, &d->metrics, e);
     if (r == 0)
         r = api_server_start(d, &d->api, e);
     if (r < 0) {
+        metrics_stop(d->metrics);
+        d->metrics = NULL;
         close_stores(d);
         pidfile_release(d);
         return r;
@@ -288,6 +341,8 @@ static void on_api_stopped(void *arg)
 {
     berth_daemon *d = arg;
     d->api = NULL;
+    metrics_stop(d->metrics);
+    d->metrics = NULL;
     agent_stop(&d->agent);
     cluster_events_stop(&d->cluster_events);
     autolock_stop(&d->autolock);

@@ -40,6 +40,7 @@ typedef struct berth_daemon {
     bool containers_open;
     events events;
     struct api_server *api;
+    struct metrics_server *metrics; /* metrics-addr's /metrics (node/metrics.h) */
     struct swarm *swarm;            /* swarm mode: the cluster store (node/swarm.h) */
     reconciler reconciler;          /* the leader's orchestrators and scheduler (node/reconcile.h) */
     agent agent;                    /* this node's tasks -> containers (node/agent.h) */
@@ -59,6 +60,14 @@ int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e);
  * cluster store, then the local stores; the loop then runs dry and uv_run
  * returns. */
 void daemon_stop(berth_daemon *d);
+
+/* Hands the configuration's container defaults (log driver and options,
+ * ulimits, shm size, DNS, modes, init, security options) to the container
+ * manager; again after each reload. */
+void daemon_apply_container_defaults(berth_daemon *d);
+
+/* Logs one warning per option given but not acted on. */
+void daemon_warn_ignored(const berth_config *c);
 
 /* Releases what daemon_start allocated (after the loop has returned). */
 void daemon_free(berth_daemon *d);

@@ -30,7 +30,9 @@ int main(int argc, char **argv)
         daemon_free(&d);
         return 0;
     }
+    log_set_json(strcmp(d.cfg.log_format, "json") == 0);
     if (d.cfg.validate) {
+        daemon_warn_ignored(&d.cfg);
         printf("configuration OK\n");
         daemon_free(&d);
         return 0;
@@ -45,6 +47,7 @@ int main(int argc, char **argv)
 
     uv_loop_t *loop = uv_default_loop();
     log_info("Starting up berthd %s", BERTH_VERSION);
+    daemon_warn_ignored(&d.cfg);
     if (daemon_start(&d, loop, &e) < 0) {
         log_msg(LOG_FATAL, "failed to start daemon: %s", e.msg);
         daemon_free(&d);

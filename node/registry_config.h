@@ -1,8 +1,8 @@
 /* The registry options of berth_config (registry-mirrors,
  * insecure-registries, max-concurrent-downloads/-uploads,
  * max-download-attempts): defaults, dockerd's checks, SIGHUP take-over and
- * the view the registry client reads.  Declared in node/config.c's table;
- * kept here so that file stays about options in general. */
+ * the view the registry client reads.  Declared in node/config_opts.c's
+ * table; kept here so node/config.c stays about options in general. */
 #ifndef BERTH_NODE_REGISTRY_CONFIG_H
 #define BERTH_NODE_REGISTRY_CONFIG_H
 
@@ -11,11 +11,12 @@
 #include "node/config.h"
 #include "runtime/registry/endpoint.h"
 
-void registry_config_defaults(berth_config *c);
+/* dockerd's checks of the registry keys (run with the other per-option
+ * checks, on load and on SIGHUP). */
 int registry_config_validate(const berth_config *c, berr *e);
-/* On reload: from the checked scratch copy, takes the registry keys the
- * file (root) holds. */
-int registry_config_reload(berth_config *c, berth_config *scratch, json_t *root, berr *e);
+/* Rebuilds the C arrays from the table's JSON arrays (after load and
+ * reload); free releases them. */
+void registry_config_sync(berth_config *c);
 void registry_config_free(berth_config *c);
 /* A view of the options (pointing into c) for one pull or push. */
 reg_options registry_config_options(const berth_config *c);

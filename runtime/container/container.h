@@ -111,6 +111,7 @@ typedef struct rt_containers {
         struct sock_fprog *prog;
     } seccomp_cache[8];
     size_t seccomp_cached;
+    json_t *host_defaults;       /* the daemon's HostConfig defaults (defaults.c), owned */
     bool shutting_down;          /* the daemon is stopping: no restarts */
     size_t stopping;             /* containers shutdown still waits for */
     void (*shutdown_done)(void *);
@@ -124,6 +125,12 @@ int rt_containers_open(rt_containers *m, uv_loop_t *loop, sqlite3 *db, const rt_
  * timeout) and calls done when all have exited. */
 void rt_containers_shutdown(rt_containers *m, void (*done)(void *), void *arg);
 void rt_containers_close(rt_containers *m);
+
+/* The daemon's defaults for new containers, as a HostConfig fragment
+ * (LogConfig, ShmSize, Ulimits, Dns*, IpcMode, CgroupnsMode, Init,
+ * SecurityOpt); takes the reference.  Applied at each create. */
+void rt_containers_set_defaults(rt_containers *m, json_t *defaults);
+void rt_container_apply_defaults(const rt_containers *m, json_t *hc);
 
 /* Docker's default seccomp profile compiled for caps: compiling takes
  * tens of milliseconds, so the manager keeps the programs.  The result is

@@ -321,6 +321,8 @@ int rt_containers_default_seccomp(rt_containers *m, uint64_t caps, const struct 
 
 void rt_containers_close(rt_containers *m)
 {
+    json_decref(m->host_defaults);
+    m->host_defaults = NULL;
     for (size_t i = 0; i < m->seccomp_cached; i++)
         if (m->seccomp_cache[i].prog)
             rt_seccomp_free(m->seccomp_cache[i].prog);

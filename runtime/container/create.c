@@ -20,6 +20,7 @@
 #include "runtime/container/network.h"
 #include "runtime/container/spec.h"
 #include "runtime/container/validate.h"
+#include "runtime/logs/driver.h"
 #include "runtime/layer/rwlayer.h"
 #include "runtime/linux/signals.h"
 
@@ -265,7 +266,7 @@ static void split_body(json_t *body, json_t **cfg, json_t **hc)
     *hc = json_is_object(h) ? json_deep_copy(h) : json_object();
 }
 
-static void fill_defaults(json_t *cfg, json_t *hc, const char *id)
+static void fill_defaults(const rt_containers *m, json_t *cfg, json_t *hc, const char *id)
 {
     if (!*json_str(cfg, "Hostname") && strcmp(json_str(hc, "UTSMode"), "host"))
         json_object_set_new(cfg, "Hostname", json_stringn(id, 12));
@@ -288,15 +289,7 @@ static void fill_defaults(json_t *cfg, json_t *hc, const char *id)
         json_object_set_new(hc, "RestartPolicy", json_pack("{s:s, s:i}", "Name", "no", "MaximumRetryCount", 0));
     else if (!*json_str(json_object_get(hc, "RestartPolicy"), "Name"))
         json_object_set_new(json_object_get(hc, "RestartPolicy"), "Name", json_string("no"));
-    json_t *lc = json_object_get(hc, "LogConfig");
-    if (!json_is_object(lc)) {
-        lc = json_object();
-        json_object_set_new(hc, "LogConfig", lc);
-    }
-    if (!*json_str(lc, "Type"))   /* the daemon's default driver; the options stay */
-        json_object_set_new(lc, "Type", json_string("json-file"));
-    if (!json_is_object(json_object_get(lc, "Config")))
-        json_object_set_new(lc, "Config", json_object());
+    rt_container_apply_defaults(m, hc);  /* the daemon's defaults (defaults.c) */
     if (!int_of(hc, "ShmSize"))
         json_object_set_new(hc, "ShmSize", json_integer(64 * 1024 * 1024));
 }
@@ -363,7 +356,10 @@ int rt_container_create(rt_containers *m, const char *name, json_t *body, rt_con
     time_now_rfc3339(c->created);
     snprintf(c->started_at, sizeof c->started_at, "0001-01-01T00:00:00Z");
     snprintf(c->finished_at, sizeof c->finished_at, "0001-01-01T00:00:00Z");
-    fill_defaults(cfg, hc, c->id);
+    fill_defaults(m, cfg, hc, c->id);
+    json_t *lc = json_object_get(hc, "LogConfig");
+    if ((r = rt_logdriver_validate(json_str(lc, "Type"), json_object_get(lc, "Config"), e)) < 0)
+        goto fail;
     if ((r = rt_container_networks_init(m, c, json_object_get(body, "NetworkingConfig"), e)) < 0)
         goto fail;
     if ((r = rt_mounts_resolve(m, c, e)) < 0)

@@ -13,8 +13,11 @@
 
 #include "lib/buf.h"
 #include "lib/cleanup.h"
+#include "lib/jsonutil.h"
 #include "lib/log.h"
+#include "runtime/logs/driver.h"
 #include "runtime/logs/logfile.h"
+#include "runtime/logs/remote.h"
 
 struct rt_io {
     uv_loop_t *loop;
@@ -30,6 +33,7 @@ struct rt_io {
     buf in_pending;
     bool in_close_pending;     /* close stdin once in_pending is written */
     rt_logfile *log;
+    struct rt_log_remote *remote; /* syslog, gelf, fluentd, journald: fed by log's line cutting */
     rt_io_sink *sinks;
     int handles_open;
 };
@@ -46,31 +50,98 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static int open_log(rt_io *io, rt_containers *m, rt_container *c, berr *e)
+static int parse_rotation(json_t *opts, const char *size_key, const char *file_key, int64_t dflt_size,
+                          int dflt_file, int64_t *max_size, int *max_file, berr *e)
 {
-    json_t *lc = json_object_get(c->host_config, "LogConfig");
-    const char *type = json_string_value(json_object_get(lc, "Type"));
-    if (type && strcmp(type, "none") == 0)
-        return 0;
-    if (type && strcmp(type, "json-file") != 0)
-        return berr_set(e, -EINVAL, "logging driver %s is not supported by berthd (use json-file or none)", type);
-    json_t *opts = json_object_get(lc, "Config");
-    int64_t max_size = 0;
-    int max_file = 1;
-    const char *ms = json_string_value(json_object_get(opts, "max-size"));
-    const char *mf = json_string_value(json_object_get(opts, "max-file"));
-    if (ms && rt_log_parse_size(ms, &max_size) < 0)
-        return berr_set(e, -EINVAL, "invalid max-size for log: %s", ms);
+    *max_size = dflt_size;
+    *max_file = dflt_file;
+    const char *ms = json_string_value(json_object_get(opts, size_key));
+    const char *mf = json_string_value(json_object_get(opts, file_key));
+    if (ms && rt_log_parse_size(ms, max_size) < 0)
+        return berr_set(e, -EINVAL, "invalid %s for log: %s", size_key, ms);
     if (mf) {
         char *end;
         long v = strtol(mf, &end, 10);
         if (*end || v < 1)
-            return berr_set(e, -EINVAL, "max-file cannot be less than 1");
-        max_file = (int)v;
+            return berr_set(e, -EINVAL, "%s cannot be less than 1", file_key);
+        *max_file = (int)v;
     }
+    return 0;
+}
+
+static void forward_line(void *arg, rt_log_stream s, const char *line, size_t len, int64_t time_ns)
+{
+    bool complete = len && line[len - 1] == '\n';
+    rt_log_msg msg = {.stream = s, .line = line, .len = complete ? len - 1 : len, .time_ns = time_ns,
+                      .partial = !complete};
+    rt_log_remote_send(arg, &msg);
+}
+
+/* The container's command line for the drivers that report it. */
+static char *command_line(const rt_container *c)
+{
+    buf b = BUF_INIT;
+    buf_puts(&b, "");
+    static const char *const keys[] = {"Entrypoint", "Cmd"};
+    for (int k = 0; k < 2; k++) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(c->config, keys[k]), i, v)
+            buf_printf(&b, "%s%s", b.len ? " " : "", json_string_value(v) ? json_string_value(v) : "");
+    }
+    return b.data;
+}
+
+static int open_remote(rt_io *io, rt_container *c, const char *type, json_t *opts, berr *e)
+{
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    cleanup_free char *cmd = command_line(c);
+    rt_log_info info = {
+        .id = c->id, .name = c->name, .image_id = c->image_id, .image_name = json_str(c->config, "Image"),
+        .command = cmd, .created = c->created, .hostname = host, .daemon_name = "docker",
+        .labels = json_object_get(c->config, "Labels"), .env = json_object_get(c->config, "Env"),
+    };
+    int r = rt_log_remote_open(type, opts, &info, &io->remote, e);
+    if (r == 0)
+        rt_logfile_set_forward(io->log, forward_line, io->remote);
+    return r;
+}
+
+/* json-file and local write the file docker logs reads; the remote
+ * drivers send each line and keep the same file as dockerd's dual-logging
+ * cache (cache-max-size 20m, cache-max-file 5), unless cache-disabled. */
+static int open_log(rt_io *io, rt_containers *m, rt_container *c, berr *e)
+{
+    json_t *lc = json_object_get(c->host_config, "LogConfig");
+    const char *type = json_string_value(json_object_get(lc, "Type"));
+    if (!type || !*type)
+        type = "json-file";
+    if (strcmp(type, "none") == 0)
+        return 0;
+    json_t *opts = json_object_get(lc, "Config");
+    int r = rt_logdriver_validate(type, opts, e);
+    if (r < 0)
+        return r;
+    int64_t max_size;
+    int max_file;
     char path[PATH_MAX];
     rt_io_log_path(m, c, path);
-    return rt_logfile_open(path, max_size, max_file, &io->log, e);
+    if (strcmp(type, "json-file") == 0)
+        r = parse_rotation(opts, "max-size", "max-file", 0, 1, &max_size, &max_file, e);
+    else if (strcmp(type, "local") == 0)
+        r = parse_rotation(opts, "max-size", "max-file", 20 << 20, 5, &max_size, &max_file, e);
+    else
+        r = parse_rotation(opts, "cache-max-size", "cache-max-file", 20 << 20, 5, &max_size, &max_file, e);
+    if (r < 0)
+        return r;
+    bool remote = !rt_logdriver_readable(type);
+    const char *cd = json_string_value(json_object_get(opts, "cache-disabled"));
+    bool no_cache = remote && cd && strcmp(cd, "true") == 0;
+    r = rt_logfile_open(no_cache ? NULL : path, max_size, max_file, &io->log, e);
+    if (r == 0 && remote)
+        r = open_remote(io, c, type, opts, e);
+    return r;
 }
 
 /* The pty's master is our output and, with open stdin, our input too. */
@@ -192,6 +263,7 @@ static void io_discard(rt_io *io)
     if (io->err_fd >= 0)
         close(io->err_fd);
     rt_logfile_close(io->log);
+    rt_log_remote_close(io->remote);
     free(io);
 }
 
@@ -458,6 +530,8 @@ void rt_io_close(rt_io *io)
         rt_logfile_close(io->log);
         io->log = NULL;
     }
+    rt_log_remote_close(io->remote);
+    io->remote = NULL;
     rt_io_sink *s = io->sinks;
     io->sinks = NULL;
     while (s) {

@@ -29,6 +29,8 @@ struct rt_logfile {
     int64_t size;          /* bytes in the current file */
     buf pending[2];        /* unfinished line per stream (stdout, stderr) */
     char *enc;             /* encoding scratch, reused across records */
+    void (*forward)(void *arg, rt_log_stream s, const char *line, size_t len, int64_t time_ns);
+    void *forward_arg;
     size_t enc_cap;
 };
 
@@ -56,6 +58,11 @@ int rt_logfile_open(const char *path, int64_t max_size, int max_file, rt_logfile
     if (max_file < 1)
         return berr_set(e, -EINVAL, "invalid max-file %d: must be at least 1", max_file);
     rt_logfile *l = xcalloc(1, sizeof *l);
+    l->fd = -1;
+    if (!path) {
+        *out = l;
+        return 0;
+    }
     int r = open_append(path, false, &l->fd, &l->size, e);
     if (r < 0) {
         free(l);
@@ -97,8 +104,20 @@ static int rotate(rt_logfile *l, berr *e)
     return 0;
 }
 
+void rt_logfile_set_forward(rt_logfile *l,
+                            void (*fn)(void *arg, rt_log_stream s, const char *line, size_t len, int64_t time_ns),
+                            void *arg)
+{
+    l->forward = fn;
+    l->forward_arg = arg;
+}
+
 static int emit(rt_logfile *l, rt_log_stream stream, const char *data, size_t len, int64_t time_ns, berr *e)
 {
+    if (l->forward)
+        l->forward(l->forward_arg, stream, data, len, time_ns);
+    if (l->fd < 0)
+        return 0;
     if (RT_LOGREC_MAX(len) > l->enc_cap) {
         l->enc_cap = RT_LOGREC_MAX(len);
         l->enc = xrealloc(l->enc, l->enc_cap);
@@ -202,7 +221,7 @@ void rt_logfile_close(rt_logfile *l)
     berr e;
     berr_clear(&e);
     if (flush_at(l, now_ns(), &e) < 0)
-        log_warn("log %s: %s", l->path, e.msg);
+        log_warn("log %s: %s", l->path ? l->path : "(no file)", e.msg);
     if (l->fd >= 0)
         close(l->fd);
     buf_free(&l->pending[0]);

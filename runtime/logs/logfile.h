@@ -15,8 +15,15 @@ typedef enum rt_log_stream { RT_LOG_STDOUT = 1, RT_LOG_STDERR = 2 } rt_log_strea
 
 typedef struct rt_logfile rt_logfile;
 
-/* Opens (appending) path.  max_size 0 = no rotation; max_file >= 1. */
+/* Opens (appending) path.  max_size 0 = no rotation; max_file >= 1.
+ * path NULL: no file, the lines only go to the forwarder (a remote driver
+ * with cache-disabled). */
 int rt_logfile_open(const char *path, int64_t max_size, int max_file, rt_logfile **out, berr *e);
+/* Also hands every record (a line with its '\n', or a partial line
+ * without) to fn: how remote drivers get the lines cut the same way. */
+void rt_logfile_set_forward(rt_logfile *l,
+                            void (*fn)(void *arg, rt_log_stream s, const char *line, size_t len, int64_t time_ns),
+                            void *arg);
 /* Writes one record per line of data: a chunk is split at '\n', each piece
  * keeping its newline; a trailing partial line is buffered until its
  * newline arrives, or flushed as-is after 16 KiB (as dockerd does), or by

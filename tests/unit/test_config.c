@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "lib/buf.h"
 #include "node/config.h"
 
 static char tmpdir[] = "/tmp/berth-test-config-XXXXXX";
@@ -636,7 +637,7 @@ static void test_reload_applies(void **state)
 
     write_text(cfg_json, "{\"log-level\": \"error\", \"data-root\": \"/srv/other\"}");
     berr_clear(&e);
-    assert_int_equal(config_reload(&c, &e), 0);
+    assert_int_equal(config_reload(&c, NULL, &e), 0);
     assert_int_equal(c.level, LOG_ERROR);
     assert_false(c.debug);
     assert_int_equal(config_log_level(&c), LOG_ERROR);
@@ -644,13 +645,13 @@ static void test_reload_applies(void **state)
     assert_string_equal(c.data_root, "/srv/r");
 
     write_text(cfg_json, "{\"log-level\": \"error\", \"debug\": true}");
-    assert_int_equal(config_reload(&c, &e), 0);
+    assert_int_equal(config_reload(&c, NULL, &e), 0);
     assert_int_equal(c.level, LOG_ERROR);
     assert_true(c.debug);
     assert_int_equal(config_log_level(&c), LOG_DEBUG);
 
     write_text(cfg_json, "{\"log-level\": \"warn\", \"debug\": false}");
-    assert_int_equal(config_reload(&c, &e), 0);
+    assert_int_equal(config_reload(&c, NULL, &e), 0);
     assert_int_equal(c.level, LOG_WARN);
     assert_false(c.debug);
     config_free(&c);
@@ -665,18 +666,18 @@ static void test_reload_keeps_flags(void **state)
     berr e;
     assert_int_equal(LOAD_FILE(&c, &e, "{}", "-D", "-l", "error"), 0);
     write_text(cfg_json, "{}");
-    assert_int_equal(config_reload(&c, &e), 0);
+    assert_int_equal(config_reload(&c, NULL, &e), 0);
     assert_true(c.debug);
     assert_int_equal(c.level, LOG_ERROR);
     write_text(cfg_json, "{\"log-level\": \"warn\"}");
     berr_clear(&e);
-    assert_int_equal(config_reload(&c, &e), -EINVAL);
+    assert_int_equal(config_reload(&c, NULL, &e), -EINVAL);
     assert_msg_has(e, "specified both as a flag and in the configuration file: log-level");
     assert_int_equal(c.level, LOG_ERROR);
     /* non-reloadable keys are still type-checked */
     write_text(cfg_json, "{\"data-root\": 5}");
     berr_clear(&e);
-    assert_int_equal(config_reload(&c, &e), -EINVAL);
+    assert_int_equal(config_reload(&c, NULL, &e), -EINVAL);
     assert_msg_has(e, "data-root");
     config_free(&c);
 }
@@ -700,7 +701,7 @@ static void test_reload_bad_file_changes_nothing(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         write_text(cfg_json, bad[i]);
         berr_clear(&e);
-        assert_int_equal(config_reload(&c, &e), -EINVAL);
+        assert_int_equal(config_reload(&c, NULL, &e), -EINVAL);
         assert_int_equal(e.code, -EINVAL);
         assert_true(e.msg[0] != 0);
         assert_int_equal(c.level, LOG_WARN);
@@ -710,7 +711,7 @@ static void test_reload_bad_file_changes_nothing(void **state)
     /* the file vanished */
     assert_int_equal(unlink(cfg_json), 0);
     berr_clear(&e);
-    assert_int_equal(config_reload(&c, &e), -EINVAL);
+    assert_int_equal(config_reload(&c, NULL, &e), -EINVAL);
     assert_msg_has(e, "no such file or directory");
     assert_int_equal(c.level, LOG_WARN);
     assert_false(c.debug);
@@ -722,7 +723,7 @@ static void test_reload_without_file(void **state)
     (void)state;
     berth_config c = {.level = LOG_ERROR, .debug = true};
     berr e = {0};
-    assert_int_equal(config_reload(&c, &e), 0);
+    assert_int_equal(config_reload(&c, NULL, &e), 0);
     assert_int_equal(c.level, LOG_ERROR);
     assert_true(c.debug);
 }
@@ -785,6 +786,165 @@ static void test_config_log_level(void **state)
     }
 }
 
+/* ---- dockerd's full option set ---------------------------------------- */
+
+static void test_new_defaults(void **state)
+{
+    (void)state;
+    berth_config c;
+    berr e;
+    assert_int_equal(LOAD(&c, &e, "--config-file", empty_json), 0);
+    assert_string_equal(c.log_driver, "json-file");
+    assert_string_equal(c.log_format, "text");
+    assert_int_equal(c.shm_size, 64L * 1024 * 1024);
+    assert_int_equal(c.shutdown_timeout, 15);
+    assert_int_equal(c.max_downloads, 3);
+    assert_int_equal(c.max_uploads, 5);
+    assert_int_equal(c.max_attempts, 5);
+    assert_string_equal(c.ipc_mode, "private");
+    assert_string_equal(c.default_runtime, "berth");
+    assert_string_equal(c.seccomp_profile, "builtin");
+    assert_null(c.labels);
+    config_free(&c);
+}
+
+static void test_structured_values(void **state)
+{
+    (void)state;
+    berth_config c;
+    berr e;
+    assert_int_equal(LOAD_FILE(&c, &e,
+                               "{\"labels\": [\"a=b\"], \"log-opts\": {\"max-size\": \"1m\"}, "
+                               "\"default-ulimits\": {\"nofile\": {\"Hard\": 20, \"Soft\": 10}}, "
+                               "\"default-shm-size\": \"1g\", \"features\": {\"buildkit\": false}, "
+                               "\"proxies\": {\"http-proxy\": \"http://p:1\"}}"),
+                     0);
+    assert_int_equal(json_array_size(c.labels), 1);
+    assert_string_equal(json_string_value(json_object_get(c.log_opts, "max-size")), "1m");
+    json_t *u = json_object_get(c.default_ulimits, "nofile");
+    assert_string_equal(json_string_value(json_object_get(u, "Name")), "nofile"); /* filled from the key */
+    assert_int_equal(json_integer_value(json_object_get(u, "Soft")), 10);
+    assert_int_equal(c.shm_size, 1024L * 1024 * 1024);
+    assert_true(json_is_false(json_object_get(c.features, "buildkit")));
+    assert_string_equal(c.http_proxy, "http://p:1");
+    config_free(&c);
+
+    /* the same through repeatable flags */
+    assert_int_equal(LOAD(&c, &e, "--config-file", empty_json, "--label", "a=b", "--label=c=d", "--log-opt",
+                          "max-file=2", "--default-ulimit", "nproc=5:6", "--feature", "x", "--default-shm-size", "2m"),
+                     0);
+    assert_int_equal(json_array_size(c.labels), 2);
+    assert_string_equal(json_string_value(json_object_get(c.log_opts, "max-file")), "2");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(c.default_ulimits, "nproc"), "Hard")), 6);
+    assert_true(json_is_true(json_object_get(c.features, "x")));
+    assert_int_equal(c.shm_size, 2L * 1024 * 1024);
+    config_free(&c);
+}
+
+static void collect(void *arg, const char *key, const char *why)
+{
+    assert_non_null(why);
+    buf_printf(arg, "%s;", key);
+}
+
+static void test_ignored_options_warned(void **state)
+{
+    (void)state;
+    berth_config c;
+    berr e;
+    assert_int_equal(LOAD_FILE(&c, &e,
+                               "{\"containerd\": \"/run/c.sock\", \"live-restore\": true, \"selinux-enabled\": false, "
+                               "\"runtimes\": {\"crun\": {\"path\": \"/usr/bin/crun\"}}, \"labels\": [\"a=b\"]}",
+                               "--userns-remap", "default"),
+                     0);
+    buf b = BUF_INIT;
+    config_each_ignored(&c, collect, &b);
+    /* false says nothing is asked for: no warning; labels are implemented */
+    assert_string_equal(b.data, "live-restore;userns-remap;runtimes;containerd;");
+    buf_free(&b);
+    config_free(&c);
+}
+
+static void test_reloadable_set(void **state)
+{
+    (void)state;
+    static const char *const yes[] = {"debug", "log-level", "labels", "live-restore", "max-concurrent-downloads",
+                                      "max-concurrent-uploads", "max-download-attempts", "default-shm-size",
+                                      "features", "shutdown-timeout", "default-ulimits", NULL};
+    static const char *const no[] = {"dns", "log-driver", "data-root", "hosts", "default-runtime", "bip", NULL};
+    for (const char *const *k = yes; *k; k++)
+        assert_true(config_is_reloadable(*k));
+    for (const char *const *k = no; *k; k++)
+        assert_false(config_is_reloadable(*k));
+}
+
+static void test_reload_structured(void **state)
+{
+    (void)state;
+    berth_config c;
+    berr e;
+    assert_int_equal(LOAD_FILE(&c, &e, "{\"labels\": [\"a=1\"], \"dns\": [\"192.0.2.1\"]}"), 0);
+    write_text(cfg_json, "{\"labels\": [\"a=2\"], \"dns\": [\"192.0.2.2\"], \"default-shm-size\": \"1m\"}");
+    json_t *now = NULL;
+    assert_int_equal(config_reload(&c, &now, &e), 0);
+    assert_string_equal(json_string_value(json_array_get(c.labels, 0)), "a=2");
+    assert_string_equal(json_string_value(json_array_get(c.dns, 0)), "192.0.2.1"); /* not reloadable */
+    assert_int_equal(c.shm_size, 1024 * 1024);
+    assert_int_equal(json_integer_value(json_object_get(now, "default-shm-size")), 1024 * 1024);
+    assert_null(json_object_get(now, "dns"));
+    json_decref(now);
+    /* a bad value refuses the whole file */
+    write_text(cfg_json, "{\"labels\": [\"a=3\"], \"max-concurrent-uploads\": -1}");
+    assert_int_equal(config_reload(&c, &now, &e), -EINVAL);
+    assert_msg_has(e, "invalid max concurrent uploads: -1");
+    assert_null(now);
+    assert_string_equal(json_string_value(json_array_get(c.labels, 0)), "a=2");
+    config_free(&c);
+}
+
+static void test_value_messages(void **state)
+{
+    (void)state;
+    static const struct { const char *json, *msg; } cases[] = {
+        {"{\"labels\": [\"x\"]}", "bad attribute format: x"},
+        {"{\"labels\": [\"=x\"]}", "invalid label '=x': empty name"},
+        {"{\"dns\": [\"1.2.3\"]}", "1.2.3 is not an ip address"},
+        {"{\"exec-opts\": [\"isolation=hyperv\"]}", "only supported on windows"},
+        {"{\"exec-opts\": [\"native.cgroupdriver=foo\"]}", "native.cgroupdriver option foo not supported"},
+        {"{\"default-ipc-mode\": \"weird\"}", "default IPC mode setting (weird) is invalid"},
+        {"{\"mtu\": -5}", "invalid default MTU: -5"},
+        {"{\"network-diagnostic-port\": 70000}", "invalid network-diagnostic-port (70000)"},
+        {"{\"log-opts\": {\"mode\": \"fast\"}}", "logger: logging mode not supported: fast"},
+        {"{\"log-opts\": {\"max-buffer-size\": \"1m\"}}", "only supported with 'mode=non-blocking'"},
+        {"{\"log-driver\": \"syslog\", \"log-opts\": {\"syslog-address\": \"ftp://x\"}}", "unsupported scheme: 'ftp'"},
+        {"{\"log-driver\": \"syslog\", \"log-opts\": {\"syslog-format\": \"rfc9999\"}}", "Invalid syslog format: rfc9999"},
+        {"{\"log-driver\": \"local\", \"log-opts\": {\"tag\": \"x\"}}", "unknown log opt 'tag' for log driver local"},
+        {"{\"storage-opts\": [\"overlay2.bogus=1\"]}", "overlay2: unknown option overlay2.bogus"},
+        {"{\"node-generic-resources\": [\"gpu\"]}", "could not parse GenericResource"},
+        {"{\"metrics-addr\": \"localhost\"}", "invalid metrics-addr localhost"},
+        {"{\"features\": {\"x\": \"yes\"}}", "invalid value for feature x"},
+        {"{\"proxies\": {\"ftp-proxy\": \"x\"}}", "invalid proxies entry \"ftp-proxy\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        berth_config c;
+        berr e;
+        assert_int_equal(LOAD_FILE(&c, &e, cases[i].json), -EINVAL);
+        assert_msg_has(e, cases[i].msg);
+        config_free(&c);
+    }
+}
+
+static void test_mask_credentials(void **state)
+{
+    (void)state;
+    char *m = config_mask_credentials("http://u:p@host:3128/x");
+    assert_string_equal(m, "http://xxxxx:xxxxx@host:3128/x");
+    free(m);
+    m = config_mask_credentials("http://host:3128");
+    assert_string_equal(m, "http://host:3128");
+    free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -823,6 +983,13 @@ int main(void)
         cmocka_unit_test(test_reload_without_file),
         cmocka_unit_test(test_network_options),
         cmocka_unit_test(test_config_log_level),
+        cmocka_unit_test(test_new_defaults),
+        cmocka_unit_test(test_structured_values),
+        cmocka_unit_test(test_ignored_options_warned),
+        cmocka_unit_test(test_reloadable_set),
+        cmocka_unit_test(test_reload_structured),
+        cmocka_unit_test(test_value_messages),
+        cmocka_unit_test(test_mask_credentials),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -41,9 +41,9 @@ static void test_defaults_and_keys(void **state)
     berth_config c;
     berr e;
     assert_int_equal(load(&c, &e, "{}", NULL), 0);
-    assert_int_equal(c.max_concurrent_downloads, 3);
-    assert_int_equal(c.max_concurrent_uploads, 5);
-    assert_int_equal(c.max_download_attempts, 5);
+    assert_int_equal(c.max_downloads, 3);
+    assert_int_equal(c.max_uploads, 5);
+    assert_int_equal(c.max_attempts, 5);
     assert_int_equal(c.n_registry_mirrors, 0);
     char certs[PATH_MAX];
     registry_config_certs_dir(&c, certs, sizeof certs);
@@ -60,8 +60,8 @@ static void test_defaults_and_keys(void **state)
     assert_int_equal(c.n_registry_mirrors, 2);
     assert_string_equal(c.registry_mirrors[1], "http://m2");
     assert_int_equal(c.n_insecure_registries, 2);
-    assert_int_equal(c.max_concurrent_downloads, 7);
-    assert_int_equal(c.max_concurrent_uploads, 2);
+    assert_int_equal(c.max_downloads, 7);
+    assert_int_equal(c.max_uploads, 2);
     reg_options o = registry_config_options(&c);
     assert_true(reg_host_insecure(&o, "10.3.4.5:5000"));
     assert_true(reg_host_insecure(&o, "reg:5000"));
@@ -93,16 +93,18 @@ static void test_reload(void **state)
     berth_config c;
     berr e;
     assert_int_equal(load(&c, &e, "{\"insecure-registries\": [\"a:1\"], \"max-download-attempts\": 2}", NULL), 0);
-    /* Keys the file holds are taken; those it does not hold keep their values. */
+    /* Keys the file holds are taken; those it does not hold keep their
+     * values (dockerd resets max-download-attempts and the max-concurrent
+     * keys to their defaults instead). */
     write_text("{\"registry-mirrors\": [\"https://m\"], \"insecure-registries\": [\"b:2\", \"c:3\"]}");
-    assert_int_equal(config_reload(&c, &e), 0);
+    assert_int_equal(config_reload(&c, NULL, &e), 0);
     assert_int_equal(c.n_registry_mirrors, 1);
     assert_int_equal(c.n_insecure_registries, 2);
     assert_string_equal(c.insecure_registries[0], "b:2");
-    assert_int_equal(c.max_download_attempts, 2);
+    assert_int_equal(c.max_attempts, 2);
     /* A bad file changes nothing. */
     write_text("{\"registry-mirrors\": [\"nope\"], \"insecure-registries\": []}");
-    assert_int_equal(config_reload(&c, &e), -EINVAL);
+    assert_int_equal(config_reload(&c, NULL, &e), -EINVAL);
     assert_int_equal(c.n_registry_mirrors, 1);
     assert_int_equal(c.n_insecure_registries, 2);
     config_free(&c);
