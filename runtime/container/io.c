@@ -319,20 +319,29 @@ static void deliver(rt_io *io, int stream, const char *data, size_t len)
     }
 }
 
-/* Reads what is there; returns false at EOF or error. */
-static bool drain(rt_io *io, int fd, int stream)
+/* Reads what is there, a bounded amount at a time: a container that writes
+ * as fast as we read would otherwise keep the loop here for good, and every
+ * other client would wait (seen with `while :; do echo spam; done`).  The
+ * poll is level-triggered, so the rest is read on the next turn of the
+ * loop.  At close the writers are gone and everything left is read
+ * (max_blocks 0).  Returns false at EOF or error. */
+#define DRAIN_BLOCKS 4
+
+static bool drain(rt_io *io, int fd, int stream, int max_blocks)
 {
     char block[32 * 1024];
-    for (;;) {
+    for (int blocks = 0; !max_blocks || blocks < max_blocks;) {
         ssize_t n = read(fd, block, sizeof block);
         if (n > 0) {
             deliver(io, stream, block, (size_t)n);
+            blocks++;
             continue;
         }
         if (n < 0 && errno == EINTR)
             continue;
         return n < 0 && errno == EAGAIN;
     }
+    return true;
 }
 
 static void on_output(uv_poll_t *p, int status, int events)
@@ -341,7 +350,7 @@ static void on_output(uv_poll_t *p, int status, int events)
     rt_io *io = p->data;
     bool is_err = p == &io->err_poll;
     int fd = is_err ? io->err_fd : io->out_fd;
-    if (status < 0 || !drain(io, fd, is_err ? 2 : 1)) {
+    if (status < 0 || !drain(io, fd, is_err ? 2 : 1, DRAIN_BLOCKS)) {
         uv_poll_stop(p);
         if (is_err)
             io->err_polling = false;
@@ -522,9 +531,9 @@ void rt_io_close(rt_io *io)
 {
     /* What the container wrote before it died is still in the pipes. */
     if (io->out_fd >= 0)
-        drain(io, io->out_fd, 1);
+        drain(io, io->out_fd, 1, 0);
     if (io->err_fd >= 0)
-        drain(io, io->err_fd, 2);
+        drain(io, io->err_fd, 2, 0);
     if (io->log) {
         rt_logfile_flush(io->log, NULL);
         rt_logfile_close(io->log);

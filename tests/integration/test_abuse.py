@@ -152,7 +152,10 @@ def test_a_thousand_event_streams(make_daemon):
 def test_attach_clients_that_vanish(make_daemon, fixtures):
     d = make_daemon()
     d.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
-    cid = d.docker("run", "-d", *NET, "busybox", "sh", "-c", "while :; do echo spam; done").out.strip()
+    # A flood (test_flooding_container_does_not_starve_others) is not needed
+    # here, only output that piles up unread.
+    cid = d.docker("run", "-d", *NET, "--log-opt", "max-size=1m", "busybox", "sh", "-c",
+                   "while :; do echo spam; usleep 200; done").out.strip()
     base_fds = fds(d)
     rss_before = rss_kb(d)
     for round_no in range(5):
@@ -177,3 +180,22 @@ def test_attach_clients_that_vanish(make_daemon, fixtures):
           % (base_fds, rss_before, rss_after))
     if not SANITIZED:
         assert rss_after - rss_before < 16 * 1024
+
+
+def test_flooding_container_does_not_starve_others(make_daemon, fixtures):
+    """A container writing as fast as it can must not keep the loop to
+    itself: its output is read a bounded amount per turn of the loop."""
+    d = make_daemon()
+    d.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    cid = d.docker("run", "-d", *NET, "--log-opt", "max-size=1m", "--log-opt", "max-file=2", "busybox", "sh", "-c",
+                   "while :; do echo spam; done").out.strip()
+    time.sleep(0.5)
+    worst = max(timed_ping(d) for _ in range(20))
+    s = connect(d)
+    s.sendall(("POST /containers/%s/attach?stream=1&stdout=1 HTTP/1.1\r\nHost: x\r\n"
+               "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n" % cid).encode())
+    assert s.recv(4096).startswith(b"HTTP/1.1 101")
+    s.close()
+    d.docker("rm", "-f", cid)
+    assert worst < (3.0 if SANITIZED else 1.0), "a /_ping took %.1f s while a container flooded its output" % worst
+    print("abuse: /_ping while a container floods its output: %.1f ms at worst" % (worst * 1000))

@@ -55,10 +55,10 @@ def test_ordinary_daemon_json_starts_and_warns(make_daemon, fixtures):
     d = make_daemon(config=ORDINARY)
     log = d.read_log()
     for key in ("containerd", "cgroup-parent", "live-restore", "swarm-default-advertise-addr",
-                "default-network-opts", "max-concurrent-downloads"):
+                "default-network-opts"):
         assert 'Configuration option \\"%s\\" is accepted but ignored' % key in log, key
     # implemented keys are not warned about
-    for key in ("log-opts", "dns", "labels", "default-ulimits", "no-new-privileges"):
+    for key in ("log-opts", "dns", "labels", "default-ulimits", "no-new-privileges", "max-concurrent-downloads"):
         assert 'option \\"%s\\" is accepted' % key not in log, key
     info = json.loads(d.docker("info", "--format", "{{json .}}").out)
     assert info["Labels"] == ["env=test", "rack=r1"]
