@@ -1,0 +1,70 @@
+"""Container behaviour that existing clients depend on (issue 17): kill
+answering after the exit, HostConfig.Runtime, attach without streaming,
+exec with a TTY, the stats document and the cgroup filesystem inside."""
+
+import os
+import socket
+import time
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def image(daemon, fixtures):
+    daemon.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    return "busybox:latest"
+
+
+@pytest.fixture(scope="module")
+def client(daemon):
+    c = daemon.client(version="1.47")
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def run(daemon, image):
+    """Starts containers; removes them afterwards."""
+    made = []
+
+    def start(*args, cmd=("sleep", "1000")):
+        cid = daemon.docker("run", "-d", *args, image, *cmd).out.strip()
+        made.append(cid)
+        return cid
+
+    yield start
+    for cid in made:
+        daemon.docker("rm", "-f", cid, check=False)
+
+
+# ---- kill ------------------------------------------------------------------------
+
+
+def test_kill_answers_after_the_exit(client, image):
+    # dockerd answers a SIGKILL only once the container has exited: the very
+    # next inspect must see it exited with 137, never "running"
+    for _ in range(20):
+        c = client.containers.run(image, ["sleep", "1000"], detach=True, network_mode="none")
+        try:
+            c.kill()
+            c.reload()
+            assert c.status == "exited", c.attrs["State"]
+            assert c.attrs["State"]["ExitCode"] == 137
+        finally:
+            c.remove(force=True)
+
+
+def test_kill_explicit_sigkill_through_cli(daemon, run):
+    cid = run("--network", "none")
+    daemon.docker("kill", "-s", "KILL", cid)
+    state = daemon.json("GET", "/containers/%s/json" % cid)["State"]
+    assert (state["Status"], state["ExitCode"]) == ("exited", 137)
+
+
+def test_kill_other_signal_answers_when_sent(daemon, run):
+    # a trapped signal does not end the container; kill must not wait for it
+    cid = run("--network", "none", cmd=("sh", "-c", "trap 'echo got' USR1; while :; do sleep 0.1; done"))
+    t0 = time.time()
+    daemon.docker("kill", "-s", "USR1", cid)
+    assert time.time() - t0 < 5
+    assert daemon.json("GET", "/containers/%s/json" % cid)["State"]["Running"]
