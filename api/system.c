@@ -12,6 +12,7 @@
 #include "lib/timefmt.h"
 #include "node/daemon.h"
 #include "node/hostinfo.h"
+#include "runtime/container/validate.h"
 #include "runtime/image/store.h"
 
 void api_ping(api_request *r)
@@ -158,8 +159,8 @@ void api_info(api_request *r)
     json_object_set_new(o, "Labels", json_array());
     json_object_set_new(o, "ExperimentalBuild", json_false());
     json_object_set_new(o, "ServerVersion", json_string(BERTH_VERSION));
-    json_object_set_new(o, "Runtimes", json_pack("{s:{s:s}}", "berth", "path", "berthd (built in)"));
-    json_object_set_new(o, "DefaultRuntime", json_string("berth"));
+    json_object_set_new(o, "Runtimes", json_pack("{s:{s:s}}", RT_RUNTIME_NAME, "path", "berthd (built in)"));
+    json_object_set_new(o, "DefaultRuntime", json_string(RT_RUNTIME_NAME));
     json_object_set_new(o, "Swarm", api_swarm_info(r));
     json_object_set_new(o, "LiveRestoreEnabled", json_false());
     json_object_set_new(o, "Isolation", json_string(""));

@@ -68,3 +68,24 @@ def test_kill_other_signal_answers_when_sent(daemon, run):
     daemon.docker("kill", "-s", "USR1", cid)
     assert time.time() - t0 < 5
     assert daemon.json("GET", "/containers/%s/json" % cid)["State"]["Running"]
+
+
+# ---- runtime ---------------------------------------------------------------------
+
+
+def test_runtime_default_and_runc(daemon, run):
+    info = daemon.json("GET", "/info")
+    assert info["DefaultRuntime"] == "runc"
+    assert "runc" in info["Runtimes"]
+    cid = run("--network", "none")
+    assert daemon.json("GET", "/containers/%s/json" % cid)["HostConfig"]["Runtime"] == "runc"
+    cid = run("--network", "none", "--runtime", "runc")
+    assert daemon.docker("inspect", "-f", "{{.HostConfig.Runtime}}", cid).out.strip() == "runc"
+
+
+def test_runtime_unknown_refused(daemon, image):
+    r = daemon.docker("run", "--rm", "--network", "none", "--runtime", "kata", image, "true", check=False)
+    assert r.returncode != 0
+    assert "unknown or invalid runtime name: kata" in r.err
+    r = daemon.docker("create", "--runtime", "kata", image, check=False)
+    assert "unknown or invalid runtime name: kata" in r.err
