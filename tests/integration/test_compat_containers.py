@@ -89,3 +89,40 @@ def test_runtime_unknown_refused(daemon, image):
     assert "unknown or invalid runtime name: kata" in r.err
     r = daemon.docker("create", "--runtime", "kata", image, check=False)
     assert "unknown or invalid runtime name: kata" in r.err
+
+
+# ---- attach ----------------------------------------------------------------------
+
+
+def wait_exited(client, c, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        c.reload()
+        if c.status == "exited":
+            return
+        time.sleep(0.05)
+    raise AssertionError("container did not exit")
+
+
+def test_attach_logs_without_stream_over_hijack(client, image):
+    # docker-py sends the Upgrade handshake; logs=1&stream=0 must send the
+    # output so far and close, for a running and for an exited container
+    c = client.containers.run(image, ["sh", "-c", "echo one; echo two >&2; exec sleep 1000"], detach=True,
+                              network_mode="none")
+    try:
+        deadline = time.time() + 10
+        while b"two" not in c.logs() and time.time() < deadline:
+            time.sleep(0.05)
+        out = c.attach(stream=False, logs=True, stdout=True, stderr=True)
+        assert out == b"one\ntwo\n"
+        assert c.attach(stream=False, logs=True, stdout=True, stderr=False) == b"one\n"
+        # nothing asked for, nothing sent, and still it closes
+        assert c.attach(stream=False, logs=False) == b""
+    finally:
+        c.remove(force=True)
+    c = client.containers.run(image, ["sh", "-c", "echo done"], detach=True, network_mode="none")
+    try:
+        wait_exited(client, c)
+        assert c.attach(stream=False, logs=True) == b"done\n"
+    finally:
+        c.remove(force=True)
