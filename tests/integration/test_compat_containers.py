@@ -126,3 +126,23 @@ def test_attach_logs_without_stream_over_hijack(client, image):
         assert c.attach(stream=False, logs=True) == b"done\n"
     finally:
         c.remove(force=True)
+
+
+# ---- exec with a TTY -------------------------------------------------------------
+
+
+def test_exec_tty_output_raw_and_whole(client, image):
+    # a command that prints at once: no byte may be lost to the client's
+    # buffered read of the 101 header, and with a TTY nothing is framed
+    c = client.containers.run(image, ["sleep", "1000"], detach=True, network_mode="none")
+    try:
+        for _ in range(20):
+            code, out = c.exec_run(["echo", "hello out"], tty=True)
+            assert (code, out) == (0, b"hello out\r\n")
+        code, out = c.exec_run(["sh", "-c", "seq 1 2000"], tty=True)
+        assert out == "".join("%d\r\n" % i for i in range(1, 2001)).encode()
+        # without a TTY: demultiplexed, whole too
+        code, out = c.exec_run(["echo", "hello out"])
+        assert out == b"hello out\n"
+    finally:
+        c.remove(force=True)
