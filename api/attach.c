@@ -134,8 +134,8 @@ static void on_client_eof(void *ctx, api_hijack *h)
 
 static void on_open(void *ctx, api_hijack *h)
 {
-    attachment *a = ctx;
-    a->h = h;
+    (void)ctx;
+    (void)h;   /* a->h was set when the reply was made */
 }
 
 static void on_close(void *ctx, api_hijack *h)
@@ -198,7 +198,7 @@ void api_container_attach(api_request *r)
     const char *type = a->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
     bool stream = api_query_bool(r, "stream", false);
     if (api_wants_upgrade(r))
-        api_reply_hijack(r, type, &attach_ops, a);
+        a->h = api_reply_hijack(r, type, &attach_ops, a);   /* the replay below needs it now */
     else
         a->s = api_reply_stream(r, 200, type, on_stream_gone, a);
     if (api_query_bool(r, "logs", false)) {

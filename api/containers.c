@@ -553,10 +553,8 @@ void api_container_kill(api_request *r)
         api_reply_error(r, -EBUSY, msg);
         return;
     }
-    if (rt_container_kill(mgr(r), c, sig, &e) < 0)
+    if (rt_container_kill_wait(mgr(r), c, sig, reply_status, r, &e) < 0)
         api_reply_berr(r, &e);
-    else
-        api_reply_empty(r, 204);
 }
 
 static void pause_or_unpause(api_request *r, bool pause)

@@ -1,8 +1,11 @@
 #include "api/hijack.h"
 
 #include <microhttpd.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -23,6 +26,10 @@ struct api_hijack {
     bool read_eof;
     bool closed;
     bool in_upgrade;         /* inside MHD's upgrade callback */
+    bool held;               /* output waits until the client has read the 101 */
+    uv_timer_t hold_timer;
+    uint64_t hold_since;     /* loop time the hold began */
+    int handles;             /* open uv handles; h is freed when none is left */
     const api_hijack_ops *ops;
     void *ctx;
     api_hijack *next;        /* the server's list */
@@ -37,9 +44,11 @@ bool api_wants_upgrade(api_request *r)
 
 static void update_poll(api_hijack *h);
 
-static void on_poll_closed(uv_handle_t *handle)
+static void on_handle_closed(uv_handle_t *handle)
 {
     api_hijack *h = handle->data;
+    if (--h->handles > 0)
+        return;
     buf_free(&h->out);
     free(h);
 }
@@ -51,18 +60,20 @@ static void finish(api_hijack *h)
     h->closed = true;
     api_server_remove_hijack(h->srv, h);
     uv_poll_stop(&h->poll);
+    uv_timer_stop(&h->hold_timer);
     /* MHD owns the socket: it closes it, on its next run (make that now,
      * or the client waits for EOF until something else wakes MHD). */
     MHD_upgrade_action(h->urh, MHD_UPGRADE_ACTION_CLOSE);
     api_server_kick(h->srv);
     if (h->ops->on_close)
         h->ops->on_close(h->ctx, h);
-    uv_close((uv_handle_t *)&h->poll, on_poll_closed);
+    uv_close((uv_handle_t *)&h->poll, on_handle_closed);
+    uv_close((uv_handle_t *)&h->hold_timer, on_handle_closed);
 }
 
 static void flush(api_hijack *h)
 {
-    if (h->in_upgrade)
+    if (h->in_upgrade || h->held)
         return;
     while (h->out_off < h->out.len) {
         ssize_t n = send(h->fd, h->out.data + h->out_off, h->out.len - h->out_off, MSG_NOSIGNAL);
@@ -115,13 +126,46 @@ static void on_poll(uv_poll_t *p, int status, int events)
 static void update_poll(api_hijack *h)
 {
     /* closing asks for writable too: the next turn flushes and finishes */
-    int want = (h->read_eof ? 0 : UV_READABLE) | (h->out.len > h->out_off || h->closing ? UV_WRITABLE : 0);
+    bool sending = !h->held && (h->out.len > h->out_off || h->closing);
+    int want = (h->read_eof ? 0 : UV_READABLE) | (sending ? UV_WRITABLE : 0);
     if (!want)
         want = UV_DISCONNECT;
     if (want != h->events) {
         h->events = want;
         uv_poll_start(&h->poll, want, on_poll);
     }
+}
+
+/* Clients read the 101 through a buffered reader and then switch to the bare
+ * socket (docker-py does): bytes that arrive together with the header stay
+ * in that buffer and are lost to them, so a command that prints at once lost
+ * its first bytes, and a short replay all of it.  dockerd's own delays hide
+ * this; here output waits until the client has taken the header off the
+ * socket (SIOCOUTQ: on a Unix socket, what the peer has not read yet; on TCP,
+ * what it has not acknowledged), for at most HOLD_MAX_MS. */
+#define HOLD_MAX_MS 2000
+
+static void release_hold(api_hijack *h)
+{
+    h->held = false;
+    uv_timer_stop(&h->hold_timer);
+    if (!h->closed)
+        update_poll(h);
+}
+
+static bool header_read(api_hijack *h)
+{
+    int unread = 0;
+    if (ioctl(h->fd, SIOCOUTQ, &unread) < 0)
+        return true;   /* cannot tell: do not hold */
+    return unread == 0;
+}
+
+static void on_hold_tick(uv_timer_t *t)
+{
+    api_hijack *h = t->data;
+    if (header_read(h) || uv_now(t->loop) - h->hold_since >= HOLD_MAX_MS)
+        release_hold(h);
 }
 
 static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in,
@@ -132,8 +176,17 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, co
     api_hijack *h = cls;
     h->urh = urh;
     h->fd = sock;
-    uv_poll_init_socket(api_server_loop(h->srv), &h->poll, sock);
+    uv_loop_t *loop = api_server_loop(h->srv);
+    uv_poll_init_socket(loop, &h->poll, sock);
     h->poll.data = h;
+    uv_timer_init(loop, &h->hold_timer);
+    h->hold_timer.data = h;
+    h->handles = 2;
+    if (!header_read(h)) {
+        h->held = true;
+        h->hold_since = uv_now(loop);
+        uv_timer_start(&h->hold_timer, on_hold_tick, 1, 1);
+    }
     api_server_add_hijack(h->srv, h);
     h->in_upgrade = true;
     if (h->ops->on_open)
@@ -147,7 +200,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, co
         update_poll(h);
 }
 
-void api_reply_hijack(api_request *r, const char *content_type, const api_hijack_ops *ops, void *ctx)
+api_hijack *api_reply_hijack(api_request *r, const char *content_type, const api_hijack_ops *ops, void *ctx)
 {
     api_hijack *h = xcalloc(1, sizeof *h);
     h->srv = r->srv;
@@ -159,6 +212,7 @@ void api_reply_hijack(api_request *r, const char *content_type, const api_hijack
     MHD_add_response_header(resp, "Connection", "Upgrade");
     MHD_add_response_header(resp, "Content-Type", content_type);
     api_reply_response(r, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+    return h;
 }
 
 void api_hijack_write(api_hijack *h, const void *data, size_t len)

@@ -29,8 +29,10 @@ typedef struct api_hijack_ops {
 /* True if the request asked for an upgrade. */
 bool api_wants_upgrade(api_request *r);
 
-/* Replies 101 and hands the socket to ops.  ctx is the owner's. */
-void api_reply_hijack(api_request *r, const char *content_type, const api_hijack_ops *ops, void *ctx);
+/* Replies 101 and hands the socket to ops.  ctx is the owner's.  The
+ * hijack is usable at once: what is written (and a close) before the
+ * client's side is upgraded is kept and goes out when it is (on_open). */
+api_hijack *api_reply_hijack(api_request *r, const char *content_type, const api_hijack_ops *ops, void *ctx);
 
 /* Queues bytes for the client. */
 void api_hijack_write(api_hijack *h, const void *data, size_t len);

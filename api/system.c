@@ -13,6 +13,7 @@
 #include "lib/timefmt.h"
 #include "node/daemon.h"
 #include "node/hostinfo.h"
+#include "runtime/container/validate.h"
 #include "runtime/image/store.h"
 
 void api_ping(api_request *r)
@@ -188,8 +189,8 @@ void api_info(api_request *r)
     json_object_set_new(o, "Labels", d->cfg.labels ? json_deep_copy(d->cfg.labels) : json_array());
     json_object_set_new(o, "ExperimentalBuild", json_boolean(d->cfg.experimental));
     json_object_set_new(o, "ServerVersion", json_string(BERTH_VERSION));
-    json_object_set_new(o, "Runtimes", json_pack("{s:{s:s}}", "berth", "path", "berthd (built in)"));
-    json_object_set_new(o, "DefaultRuntime", json_string("berth"));
+    json_object_set_new(o, "Runtimes", json_pack("{s:{s:s}}", RT_RUNTIME_NAME, "path", "berthd (built in)"));
+    json_object_set_new(o, "DefaultRuntime", json_string(RT_RUNTIME_NAME));
     json_object_set_new(o, "Swarm", api_swarm_info(r));
     json_object_set_new(o, "LiveRestoreEnabled", json_false()); /* live-restore is accepted, not implemented */
     json_object_set_new(o, "Isolation", json_string(""));

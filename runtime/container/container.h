@@ -173,6 +173,9 @@ typedef void (*rt_done_fn)(void *arg, int status, const berr *e);
  * container's StopTimeout, default 10); done() once it has exited. */
 int rt_container_stop(rt_containers *m, rt_container *c, int timeout, rt_done_fn done, void *arg, berr *e);
 int rt_container_kill(rt_containers *m, rt_container *c, int sig, berr *e);
+/* Sends sig; for SIGKILL done() only once the container has exited, as
+ * dockerd answers `docker kill`. */
+int rt_container_kill_wait(rt_containers *m, rt_container *c, int sig, rt_done_fn done, void *arg, berr *e);
 int rt_container_restart(rt_containers *m, rt_container *c, int timeout, rt_done_fn done, void *arg, berr *e);
 int rt_container_pause(rt_containers *m, rt_container *c, bool pause, berr *e);
 /* Removes (with force: kills a running one first); done() when gone. */

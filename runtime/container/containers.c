@@ -12,6 +12,7 @@
 #include "lib/sql.h"
 #include "runtime/container/container.h"
 #include "runtime/container/internal.h"
+#include "runtime/container/validate.h"
 #include "runtime/linux/seccomp.h"
 
 static const char *const state_names[] = {"created", "running", "paused", "restarting", "removing", "exited", "dead"};
@@ -115,6 +116,9 @@ static rt_container *container_from_row(sqlite3_stmt *st)
     snprintf(c->created, sizeof c->created, "%s", (const char *)sqlite3_column_text(st, 3));
     c->config = json_incref(json_object_get(doc, "Config"));
     c->host_config = json_incref(json_object_get(doc, "HostConfig"));
+    /* containers created before HostConfig.Runtime was recorded ran the same runtime */
+    if (json_is_object(c->host_config) && !json_is_string(json_object_get(c->host_config, "Runtime")))
+        json_object_set_new(c->host_config, "Runtime", json_string(RT_RUNTIME_NAME));
     json_t *s = json_object_get(doc, "State");
     if (state_parse(json_string_value(json_object_get(s, "Status")), &c->state) < 0)
         c->state = RT_STATE_DEAD;

@@ -133,6 +133,21 @@ static void merge_image_config(json_t *cfg, json_t *image_cfg)
 }
 
 static int64_t int_of(json_t *o, const char *key) { return json_integer_value(json_object_get(o, key)); }
+int rt_container_validate_runtime(json_t *hc, berr *e)
+{
+    json_t *v = json_object_get(hc, "Runtime");
+    if (v && !json_is_null(v) && !json_is_string(v))
+        return berr_set(e, -EINVAL, "invalid Runtime: must be a string");
+    const char *name = json_string_value(v);
+    if (!name || !*name) {
+        json_object_set_new(hc, "Runtime", json_string(RT_RUNTIME_NAME));
+        return 0;
+    }
+    if (strcmp(name, RT_RUNTIME_NAME))
+        return berr_set(e, -EINVAL, "unknown or invalid runtime name: %s", name);
+    return 0;
+}
+
 int rt_container_validate_restart(json_t *hc, berr *e)
 {
     json_t *rp = json_object_get(hc, "RestartPolicy");
@@ -347,7 +362,7 @@ int rt_container_create(rt_containers *m, const char *name, json_t *body, rt_con
         r = berr_set(e, -EINVAL, "no command specified");
         goto fail;
     }
-    if ((r = rt_container_validate_restart(hc, e)) < 0 ||
+    if ((r = rt_container_validate_runtime(hc, e)) < 0 || (r = rt_container_validate_restart(hc, e)) < 0 ||
         (r = rt_container_validate_resources(hc, false, warnings, e)) < 0 || (r = validate_modes(m, hc, e)) < 0 ||
         (r = validate_caps(hc, e)) < 0 || (r = validate_misc(cfg, hc, e)) < 0)
         goto fail;

@@ -65,6 +65,69 @@ int rt_container_kill(rt_containers *m, rt_container *c, int sig, berr *e)
     return r;
 }
 
+/* dockerd answers a SIGKILL only once the container has exited (daemon/kill.go
+ * Kill), so the caller's next inspect sees "exited" and 137; other signals
+ * are answered when sent.  A process that ignores SIGKILL for this long
+ * (uninterruptible sleep) gets dockerd's error instead of a hang. */
+#define KILL_WAIT_MS 12000
+
+typedef struct kill_ctx {
+    rt_containers *m;
+    struct rt_waiter *w;
+    uv_timer_t timer;
+    rt_done_fn done;
+    void *arg;
+} kill_ctx;
+
+static void kill_ctx_free(uv_handle_t *h) { free(h->data); }
+
+static void kill_finish(kill_ctx *k, int status, const berr *e)
+{
+    uv_timer_stop(&k->timer);
+    k->w = NULL;
+    k->done(k->arg, status, e);
+    uv_close((uv_handle_t *)&k->timer, kill_ctx_free);
+}
+
+static void kill_exited(void *arg, int exit_code, const char *error)
+{
+    (void)exit_code;
+    (void)error;
+    kill_finish(arg, 0, NULL);
+}
+
+static void kill_timed_out(uv_timer_t *t)
+{
+    kill_ctx *k = t->data;
+    /* false: the waiter is being fired right now and will finish */
+    if (!rt_container_wait_cancel(k->m, k->w))
+        return;
+    berr e = {0};
+    berr_set(&e, -EIO, "tried to kill container, but did not receive an exit event");
+    kill_finish(k, e.code, &e);
+}
+
+int rt_container_kill_wait(rt_containers *m, rt_container *c, int sig, rt_done_fn done, void *arg, berr *e)
+{
+    int r = rt_container_kill(m, c, sig, e);
+    if (r < 0)
+        return r;
+    if (sig != SIGKILL) {
+        done(arg, 0, NULL);
+        return 0;
+    }
+    kill_ctx *k = xcalloc(1, sizeof *k);
+    *k = (kill_ctx){.m = m, .done = done, .arg = arg};
+    uv_timer_init(m->loop, &k->timer);
+    k->timer.data = k;
+    uv_timer_start(&k->timer, kill_timed_out, KILL_WAIT_MS, 0);
+    /* fires at once (and finishes) if the exit was already reaped */
+    struct rt_waiter *w = rt_container_wait(m, c, RT_WAIT_NOT_RUNNING, kill_exited, k);
+    if (uv_is_active((uv_handle_t *)&k->timer))
+        k->w = w;
+    return 0;
+}
+
 /* ---- stop ------------------------------------------------------------------ */
 
 static void on_stop_timeout(uv_timer_t *t)

@@ -16,4 +16,13 @@ int rt_container_validate_restart(json_t *hc, berr *e);
  * update`, which may set MemorySwap without Memory. */
 int rt_container_validate_resources(json_t *hc, bool update, json_t *warnings, berr *e);
 
+/* The one runtime berth has is its own, and it answers to the name dockerd
+ * gives its default: "runc".  Docker reports it as HostConfig.Runtime and
+ * in `docker info`. */
+#define RT_RUNTIME_NAME "runc"
+
+/* HostConfig.Runtime: empty becomes RT_RUNTIME_NAME; any other name is
+ * -EINVAL with dockerd's "unknown or invalid runtime name". */
+int rt_container_validate_runtime(json_t *hc, berr *e);
+
 #endif

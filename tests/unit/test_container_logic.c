@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "runtime/container/internal.h"
+#include "runtime/container/validate.h"
 #include "runtime/linux/signals.h"
 
 static void test_backoff(void **state)
@@ -41,11 +42,32 @@ static void test_signals(void **state)
     assert_string_equal(rt_signal_name(1000), "");
 }
 
+static void test_runtime_name(void **state)
+{
+    (void)state;
+    berr e = {0};
+    json_t *hc = json_object();
+    /* unset: the default, recorded so inspect shows it */
+    assert_int_equal(rt_container_validate_runtime(hc, &e), 0);
+    assert_string_equal(json_string_value(json_object_get(hc, "Runtime")), "runc");
+    json_object_set_new(hc, "Runtime", json_string(""));
+    assert_int_equal(rt_container_validate_runtime(hc, &e), 0);
+    assert_string_equal(json_string_value(json_object_get(hc, "Runtime")), "runc");
+    assert_int_equal(rt_container_validate_runtime(hc, &e), 0);
+    json_object_set_new(hc, "Runtime", json_string("nvidia"));
+    assert_int_equal(rt_container_validate_runtime(hc, &e), -EINVAL);
+    assert_string_equal(e.msg, "unknown or invalid runtime name: nvidia");
+    json_object_set_new(hc, "Runtime", json_integer(1));
+    assert_int_equal(rt_container_validate_runtime(hc, &e), -EINVAL);
+    json_decref(hc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_signals),
+        cmocka_unit_test(test_runtime_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
