@@ -344,6 +344,7 @@ static void test_route_not_built(void **state)
     assert_int_equal(api_route_match("GET", "/containers/abc/attach/ws", &rt, p), API_MATCH_OK);
     assert_string_equal(rt->pattern, "/containers/{id}/attach/ws");
     assert_null(rt->handler);
+    params_free(p);
     assert_int_equal(api_route_match("POST", "/secrets/create", &rt, p), API_MATCH_OK);
     assert_non_null(rt->handler);
 
