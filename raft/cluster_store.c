@@ -467,7 +467,7 @@ int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out
     /* Encryption at rest: the node's DEK seals what raft writes. */
     if (!o->unsealed && (rc = cs_crypt_io_open(&cs->io, cs->dir, !fresh, o->unlock_key, e)) < 0) {
         raft_uv_close(&cs->io);
-        raft_uv_tcp_close(&cs->transport);
+        cs_transport_release(&cs->transport);
         goto fail;
     }
     rv = raft_init(&cs->raft, &cs->io, cs_fsm_raft(cs->fsm), cs->raft_id, cs->address);
