@@ -306,5 +306,9 @@ def test_blocked_receiver_does_not_stall(d):
               "busybox", "sh", "-c", "i=0; while [ $i -lt 20000 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done")
     assert time.time() - start < 60
     assert d.request("GET", "/_ping")[0] == 200
+    # logged when the container's log closes, which can follow the CLI's return
+    deadline = time.time() + 10
+    while "lines dropped" not in d.read_log() and time.time() < deadline:
+        time.sleep(0.1)
     assert "lines dropped" in d.read_log()
     done["sock"].close()

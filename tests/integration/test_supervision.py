@@ -166,7 +166,12 @@ def test_no_residue_after_100_runs(make_daemon, fixtures, tmp_path):
             d.docker("exec", cid, "true")
             d.docker("rm", "-f", cid)
     assert len(ids) == 100
-    assert wait_for(lambda: counts(d, ids) == before, 10), (before, counts(d, ids))
+    # Descriptors may end below the start (one the daemon held then, a
+    # client's keep-alive connection say, has gone since); more is a leak.
+    def back():
+        now = counts(d, ids)
+        return now[:2] == before[:2] and now[2] <= before[2] and now[3:] == before[3:]
+    assert wait_for(back, 10), (before, counts(d, ids))
 
 
 def sockets(d):
