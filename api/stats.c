@@ -6,7 +6,10 @@
 #include "api/handlers.h"
 #include "api/stream.h"
 #include "lib/cleanup.h"
+#include "lib/jsonutil.h"
 #include "node/daemon.h"
+#include "runtime/container/netstats.h"
+#include "runtime/container/network.h"
 #include "runtime/container/stats.h"
 #include "runtime/container/update.h"
 #include "runtime/linux/top.h"
@@ -161,6 +164,40 @@ static json_t *memory_json(const rt_stats_sample *s)
     return o;
 }
 
+/* The container whose network namespace c uses, following
+ * --network container:<id>; NULL for host and none, whose counters
+ * dockerd does not show (their sandbox has no interface of its own). */
+static const rt_container *netns_owner(const rt_container *c)
+{
+    for (int depth = 0; c && depth < 8; depth++) {
+        const char *mode = json_str(c->host_config, "NetworkMode");
+        if (!*mode)
+            mode = "default";
+        if (strncmp(mode, "container:", 10))
+            return rt_network_mode_sandboxed(mode) ? c : NULL;
+        rt_container *t;
+        if (rt_container_find(c->manager, mode + 10, &t, NULL) < 0 || !has_process(t))
+            return NULL;
+        c = t;
+    }
+    return NULL;
+}
+
+/* "networks": per interface of the container's namespace; NULL (the
+ * member left out, as dockerd's omitempty does) when there is none. */
+static json_t *networks_json(const rt_container *c)
+{
+    const rt_container *owner = netns_owner(c);
+    json_t *n = NULL;
+    if (!owner || owner->proc.pid <= 0 || rt_netstats_read(owner->proc.pid, &n, NULL) < 0)
+        return NULL;
+    if (!json_object_size(n)) {
+        json_decref(n);
+        return NULL;
+    }
+    return n;
+}
+
 /* One stats object; cur NULL gives dockerd's zeroed object for a container
  * that is not running.  prev (may be NULL) becomes precpu_stats. */
 static json_t *stats_json(const rt_container *c, const char *id, const char *name, const rt_stats_sample *cur,
@@ -184,6 +221,9 @@ static json_t *stats_json(const rt_container *c, const char *id, const char *nam
     if (c) {
         json_object_set_new(o, "name", json_sprintf("/%s", c->name));
         json_object_set_new(o, "id", json_string(c->id));
+        json_t *networks = cur ? networks_json(c) : NULL;
+        if (networks)
+            json_object_set_new(o, "networks", networks);
     } else {
         json_object_set_new(o, "name", json_string(name));
         json_object_set_new(o, "id", json_string(id));
