@@ -381,3 +381,21 @@ def test_stats_networks_left_out_for_none_and_host(daemon, run, image):
     stopped = run(cmd=("true",))
     daemon.docker("wait", stopped)
     assert "networks" not in daemon.json("GET", "/containers/%s/stats?stream=false" % stopped)
+
+
+def test_stats_members_by_cgroup_version(daemon, run):
+    """What dockerd fills per cgroup version: v1 every blkio list and
+    max_usage; v2 only io_service_bytes_recursive, the rest null, no max_usage."""
+    cid = run()
+    o = daemon.json("GET", "/containers/%s/stats?stream=false&one-shot=true" % cid)
+    blkio = o["blkio_stats"]
+    rest = ("io_serviced_recursive", "io_queue_recursive", "io_service_time_recursive", "io_wait_time_recursive",
+            "io_merged_recursive", "io_time_recursive", "sectors_recursive")
+    if V2:
+        assert all(blkio[k] is None for k in rest), blkio
+        assert "max_usage" not in o["memory_stats"]
+    else:
+        assert all(isinstance(blkio[k], list) for k in rest), blkio
+        assert o["memory_stats"]["max_usage"] >= o["memory_stats"]["usage"]
+    assert o["storage_stats"] == {} and o["num_procs"] == 0
+    assert set(o["cpu_stats"]["throttling_data"]) == {"periods", "throttled_periods", "throttled_time"}
