@@ -6,7 +6,10 @@
 #include "api/handlers.h"
 #include "api/stream.h"
 #include "lib/cleanup.h"
+#include "lib/jsonutil.h"
 #include "node/daemon.h"
+#include "runtime/container/netstats.h"
+#include "runtime/container/network.h"
 #include "runtime/container/stats.h"
 #include "runtime/container/update.h"
 #include "runtime/linux/top.h"
@@ -125,15 +128,18 @@ static json_t *cpu_json(const rt_stats_sample *s)
     return o;
 }
 
-static json_t *blkio_json(const rt_stats_sample *s)
+/* v2: dockerd fills only io_service_bytes_recursive (null when there is
+ * no device) and leaves the rest null, "unsupported". */
+static json_t *blkio_json(const rt_stats_sample *s, bool v2)
 {
     static const char *const rest[] = {"io_queue_recursive", "io_service_time_recursive", "io_wait_time_recursive",
                                        "io_merged_recursive", "io_time_recursive", "sectors_recursive", NULL};
     json_t *o = json_object();
-    json_object_set(o, "io_service_bytes_recursive", s ? s->blkio_bytes : json_null());
-    json_object_set(o, "io_serviced_recursive", s ? s->blkio_ios : json_null());
+    bool none = !s || (v2 && !json_array_size(s->blkio_bytes));
+    json_object_set(o, "io_service_bytes_recursive", none ? json_null() : s->blkio_bytes);
+    json_object_set(o, "io_serviced_recursive", !s || v2 ? json_null() : s->blkio_ios);
     for (const char *const *k = rest; *k; k++)
-        json_object_set_new(o, *k, s ? json_array() : json_null());
+        json_object_set_new(o, *k, !s || v2 ? json_null() : json_array());
     return o;
 }
 
@@ -143,13 +149,15 @@ static void set_nonzero(json_t *o, const char *key, uint64_t v)
         json_object_set_new(o, key, json_integer((json_int_t)v));
 }
 
-static json_t *memory_json(const rt_stats_sample *s)
+static json_t *memory_json(const rt_stats_sample *s, bool v2)
 {
     json_t *o = json_object();
     if (!s)
         return o;
     set_nonzero(o, "usage", s->cg.memory_usage);
-    set_nonzero(o, "max_usage", s->cg.memory_max_usage);
+    /* dockerd has no max_usage on v2 (memory.peak is not read there) */
+    if (!v2)
+        set_nonzero(o, "max_usage", s->cg.memory_max_usage);
     json_object_set(o, "stats", s->memory_stat);
     set_nonzero(o, "failcnt", s->memory_failcnt);
     /* An unlimited cgroup reads as a huge number: dockerd shows the host's
@@ -161,11 +169,46 @@ static json_t *memory_json(const rt_stats_sample *s)
     return o;
 }
 
+/* The container whose network namespace c uses, following
+ * --network container:<id>; NULL for host and none, whose counters
+ * dockerd does not show (their sandbox has no interface of its own). */
+static const rt_container *netns_owner(const rt_container *c)
+{
+    for (int depth = 0; c && depth < 8; depth++) {
+        const char *mode = json_str(c->host_config, "NetworkMode");
+        if (!*mode)
+            mode = "default";
+        if (strncmp(mode, "container:", 10))
+            return rt_network_mode_sandboxed(mode) ? c : NULL;
+        rt_container *t;
+        if (rt_container_find(c->manager, mode + 10, &t, NULL) < 0 || !has_process(t))
+            return NULL;
+        c = t;
+    }
+    return NULL;
+}
+
+/* "networks": per interface of the container's namespace; NULL (the
+ * member left out, as dockerd's omitempty does) when there is none. */
+static json_t *networks_json(const rt_container *c)
+{
+    const rt_container *owner = netns_owner(c);
+    json_t *n = NULL;
+    if (!owner || owner->proc.pid <= 0 || rt_netstats_read(owner->proc.pid, &n, NULL) < 0)
+        return NULL;
+    if (!json_object_size(n)) {
+        json_decref(n);
+        return NULL;
+    }
+    return n;
+}
+
 /* One stats object; cur NULL gives dockerd's zeroed object for a container
  * that is not running.  prev (may be NULL) becomes precpu_stats. */
 static json_t *stats_json(const rt_container *c, const char *id, const char *name, const rt_stats_sample *cur,
                           const rt_stats_sample *prev)
 {
+    bool v2 = c && c->manager->cgroups.version == RT_CGROUP_V2;
     json_t *pids = json_object();
     if (cur) {
         set_nonzero(pids, "current", cur->cg.pids_current);
@@ -175,15 +218,18 @@ static json_t *stats_json(const rt_container *c, const char *id, const char *nam
     json_object_set_new(o, "read", json_string(cur ? cur->read : ZERO_TIME));
     json_object_set_new(o, "preread", json_string(prev ? prev->read : ZERO_TIME));
     json_object_set_new(o, "pids_stats", pids);
-    json_object_set_new(o, "blkio_stats", blkio_json(cur));
+    json_object_set_new(o, "blkio_stats", blkio_json(cur, v2));
     json_object_set_new(o, "num_procs", json_integer(0));
     json_object_set_new(o, "storage_stats", json_object());
     json_object_set_new(o, "cpu_stats", cpu_json(cur));
     json_object_set_new(o, "precpu_stats", cpu_json(prev));
-    json_object_set_new(o, "memory_stats", memory_json(cur));
+    json_object_set_new(o, "memory_stats", memory_json(cur, v2));
     if (c) {
         json_object_set_new(o, "name", json_sprintf("/%s", c->name));
         json_object_set_new(o, "id", json_string(c->id));
+        json_t *networks = cur ? networks_json(c) : NULL;
+        if (networks)
+            json_object_set_new(o, "networks", networks);
     } else {
         json_object_set_new(o, "name", json_string(name));
         json_object_set_new(o, "id", json_string(id));

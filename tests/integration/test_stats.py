@@ -295,3 +295,107 @@ def test_update_memory_below_usage_is_refused(daemon, run):
     assert "memory.limit_in_bytes" in res.err
     hc = json.loads(daemon.docker("inspect", "-f", "{{json .HostConfig}}", cid).out)
     assert hc["Memory"] == 0 and hc["MemorySwap"] == 0
+
+
+# ---- stats: networks -----------------------------------------------------------------
+
+NET_KEYS = {"rx_bytes", "rx_packets", "rx_errors", "rx_dropped", "tx_bytes", "tx_packets", "tx_errors", "tx_dropped"}
+
+
+@pytest.fixture
+def bridged(daemon, image):
+    """A container on the default bridge that has pinged its gateway (so its
+    counters are not zero) and stays up."""
+    made = []
+
+    def start(*args):
+        cid = daemon.docker("run", "-d", *args, image, "sh", "-c",
+                            "timeout 10 ping -c 3 -W 1 $(ip route | awk '/default/ {print $3}') > /tmp/ping.out; "
+                            "echo done >> /tmp/ping.out; sleep 1000").out.strip()
+        made.append(cid)
+        assert wait_for(lambda: "done" in daemon.docker("exec", cid, "cat", "/tmp/ping.out", check=False).out, 20)
+        return cid
+
+    yield start
+    for cid in made:
+        daemon.docker("rm", "-f", cid, check=False)
+
+
+def test_stats_networks_on_the_default_bridge(daemon, bridged, run):
+    cid = bridged()
+    client = daemon.client()
+    try:
+        o = client.containers.get(cid).stats(stream=False)
+    finally:
+        client.close()
+    nets = o["networks"]
+    assert set(nets) == {"eth0"}, nets   # not lo
+    eth0 = nets["eth0"]
+    assert set(eth0) == NET_KEYS
+    # three echo requests out, their replies in
+    assert eth0["tx_packets"] >= 3 and eth0["rx_packets"] >= 3, eth0
+    assert eth0["tx_bytes"] >= 3 * 84 and eth0["rx_bytes"] >= 3 * 84, eth0
+    assert eth0["rx_errors"] == 0 and eth0["tx_errors"] == 0
+    # the counters are the container's own, as its kernel sees them
+    dev = daemon.docker("exec", cid, "cat", "/proc/net/dev").out
+    line = [l for l in dev.splitlines() if l.strip().startswith("eth0:")][0]
+    assert int(line.split(":", 1)[1].split()[1]) >= eth0["rx_packets"]
+
+    # the streamed objects carry them too
+    stream = daemon.client()
+    try:
+        first = next(stream.api.stats(cid, stream=True, decode=True))
+    finally:
+        stream.close()
+    assert first["networks"]["eth0"]["tx_packets"] >= 3
+
+    # the CLI's NET I/O column is made of them
+    netio = daemon.docker("stats", "--no-stream", "--format", "{{.NetIO}}", cid).out.strip()
+    assert re.fullmatch(r"[\d.]+k?B / [\d.]+k?B", netio), netio
+    assert netio != "0B / 0B"
+
+
+def test_stats_networks_shared_namespace(daemon, bridged):
+    cid = bridged()
+    other = daemon.docker("run", "-d", "--network", "container:" + cid, "busybox", "sleep", "1000").out.strip()
+    try:
+        o = daemon.json("GET", "/containers/%s/stats?stream=false&one-shot=true" % other)
+        assert set(o["networks"]) == {"eth0"}
+        assert o["networks"]["eth0"]["tx_packets"] >= 3
+    finally:
+        daemon.docker("rm", "-f", other, check=False)
+
+
+def test_stats_networks_left_out_for_none_and_host(daemon, run, image):
+    cid = run()   # --network none
+    o = daemon.json("GET", "/containers/%s/stats?stream=false&one-shot=true" % cid)
+    assert "networks" not in o
+    host = daemon.docker("run", "-d", "--network", "host", image, "sleep", "1000").out.strip()
+    try:
+        o = daemon.json("GET", "/containers/%s/stats?stream=false&one-shot=true" % host)
+        assert "networks" not in o
+        assert daemon.docker("stats", "--no-stream", "--format", "{{.NetIO}}", host).out.strip() == "0B / 0B"
+    finally:
+        daemon.docker("rm", "-f", host, check=False)
+    # a stopped container's zeroed object has none either
+    stopped = run(cmd=("true",))
+    daemon.docker("wait", stopped)
+    assert "networks" not in daemon.json("GET", "/containers/%s/stats?stream=false" % stopped)
+
+
+def test_stats_members_by_cgroup_version(daemon, run):
+    """What dockerd fills per cgroup version: v1 every blkio list and
+    max_usage; v2 only io_service_bytes_recursive, the rest null, no max_usage."""
+    cid = run()
+    o = daemon.json("GET", "/containers/%s/stats?stream=false&one-shot=true" % cid)
+    blkio = o["blkio_stats"]
+    rest = ("io_serviced_recursive", "io_queue_recursive", "io_service_time_recursive", "io_wait_time_recursive",
+            "io_merged_recursive", "io_time_recursive", "sectors_recursive")
+    if V2:
+        assert all(blkio[k] is None for k in rest), blkio
+        assert "max_usage" not in o["memory_stats"]
+    else:
+        assert all(isinstance(blkio[k], list) for k in rest), blkio
+        assert o["memory_stats"]["max_usage"] >= o["memory_stats"]["usage"]
+    assert o["storage_stats"] == {} and o["num_procs"] == 0
+    assert set(o["cpu_stats"]["throttling_data"]) == {"periods", "throttled_periods", "throttled_time"}
