@@ -456,11 +456,12 @@ def test_build_cancel_by_id(loaded, tmp_path):
         got += chunk
     s.close()
     assert time.time() - t0 < 10
-    lines = [json.loads(line) for line in got.split(b"\r\n") if line.startswith(b"{")]
+    lines = [json.loads(line) for chunk in got.split(b"\r\n") for line in chunk.split(b"\n")
+             if line.startswith(b"{")]
     assert lines[-1]["error"] == "build cancelled"
     assert lines[-1]["errorDetail"]["message"] == "build cancelled"
     assert not any("never" in line.get("stream", "") for line in lines)
-    assert loaded.docker("image", "inspect", "cancelled:1", check=False).rc != 0
+    assert loaded.docker("image", "inspect", "cancelled:1", check=False).returncode != 0
     # the RUN container and the build directory are gone
     deadline = time.time() + 10
     while set(loaded.docker("ps", "-aq", "--no-trunc").out.split()) - before and time.time() < deadline:
