@@ -1,5 +1,5 @@
 /* POST /build (the classic builder's API: a tar context in, a JSON-lines
- * stream out) and POST /build/prune. */
+ * stream out), POST /build/cancel and POST /build/prune. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +20,29 @@ typedef struct build_req {
     bool quiet;
     bool gone;
     char aux_id[DIGEST_BUF];
+    char *build_id;              /* the buildid parameter, or NULL */
+    struct build_req *next;      /* in `running` when build_id is set */
 } build_req;
+
+/* The builds that gave a buildid, for POST /build/cancel.  One daemon per
+ * process, all on the loop: a plain list is enough. */
+static build_req *running;
+
+static void unregister(build_req *q)
+{
+    for (build_req **p = &running; *p; p = &(*p)->next)
+        if (*p == q) {
+            *p = q->next;
+            break;
+        }
+    free(q->build_id);
+}
+
+static void req_free(build_req *q)
+{
+    unregister(q);
+    free(q);
+}
 
 static void on_gone(void *ctx)
 {
@@ -29,7 +51,7 @@ static void on_gone(void *ctx)
     q->s = NULL;
     if (q->b)
         rt_build_cancel(q->b);   /* no callbacks after this */
-    free(q);
+    req_free(q);
 }
 
 static void ensure_stream(build_req *q)
@@ -63,7 +85,7 @@ static void done_cb(void *ctx, int status, const berr *e, const char *id)
     if (status < 0 && !q->s) {
         /* nothing sent yet: a plain error reply, as dockerd gives before its stream starts */
         api_reply_berr(q->r, e);
-        free(q);
+        req_free(q);
         return;
     }
     ensure_stream(q);
@@ -80,7 +102,7 @@ static void done_cb(void *ctx, int status, const berr *e, const char *id)
         api_stream_json(q->s, json_pack("{s:s}", "stream", line));
     }
     api_stream_end(q->s);
-    free(q);
+    req_free(q);
 }
 
 /* A JSON object query parameter (buildargs, labels): absent is NULL. */
@@ -213,6 +235,12 @@ void api_build(api_request *r)
         };
         rt_build_cb cb = {.out = out_cb, .aux = aux_cb, .done = done_cb, .ctx = q};
         q->b = rt_build_start(&r->d->containers, &o, cb);   /* callbacks come later, from the loop */
+        const char *bid = api_query(r, "buildid");
+        if (bid && *bid) {
+            q->build_id = xstrdup(bid);
+            q->next = running;
+            running = q;
+        }
     } else {
         api_reply_berr(r, &e);
     }
@@ -222,6 +250,22 @@ void api_build(api_request *r)
     json_decref(buildargs);
     json_decref(labels);
     json_decref(hc);
+}
+
+/* Cancels the builds started with buildid=<id>: they end as when their
+ * client leaves, and their stream ends with the error.  An id no build
+ * has answers 200 too, as dockerd's (BuildKit's) Cancel does. */
+void api_build_cancel(api_request *r)
+{
+    const char *id = api_query(r, "id");
+    if (!id || !*id) {
+        api_reply_error(r, -EINVAL, "build ID not provided");
+        return;
+    }
+    for (build_req *q = running; q; q = q->next)
+        if (!strcmp(q->build_id, id))
+            rt_build_stop(q->b);   /* done() comes later, from the loop */
+    api_reply_empty(r, 200);
 }
 
 /* docker builder prune / system prune: the classic builder's cache records

@@ -93,6 +93,7 @@ void api_system_df(api_request *r);
 /* api/build.c */
 void api_build(api_request *r);
 void api_build_prune(api_request *r);
+void api_build_cancel(api_request *r);
 
 /* api/services.c */
 void api_services_list(api_request *r);

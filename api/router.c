@@ -38,6 +38,7 @@ static const api_route routes[] = {
     {"GET", "/images/json", api_images_list, API_BODY_NONE},
     {"POST", "/build", api_build, API_BODY_STREAM},
     {"POST", "/build/prune", api_build_prune, API_BODY_NONE},
+    {"POST", "/build/cancel", api_build_cancel, API_BODY_NONE},
     {"POST", "/images/create", api_image_create, API_BODY_STREAM},
     {"GET", "/images/search", NULL, API_BODY_NONE},
     {"POST", "/images/prune", api_images_prune, API_BODY_NONE},

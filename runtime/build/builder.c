@@ -291,6 +291,12 @@ void bb_next(rt_build *b)
         finish(b, -ECANCELED, &e);
         return;
     }
+    if (b->stopped) {
+        /* between steps dockerd says so on the stream, then fails */
+        bb_out(b, "Build cancelled\n");
+        bb_failf(b, -ECANCELED, "Build cancelled");
+        return;
+    }
     if (b->trig_idx < b->n_triggers) {
         bb_dispatch(b, &b->triggers[b->trig_idx++]);
         return;
@@ -454,6 +460,14 @@ rt_build *rt_build_start(rt_containers *m, const rt_build_opts *o, rt_build_cb c
 void rt_build_cancel(rt_build *b)
 {
     b->gone = true;
+    bb_kill_run(b);
+}
+
+void rt_build_stop(rt_build *b)
+{
+    if (b->gone || b->stopped)
+        return;
+    b->stopped = true;
     bb_kill_run(b);
 }
 

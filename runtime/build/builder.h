@@ -47,6 +47,11 @@ rt_build *rt_build_start(rt_containers *m, const rt_build_opts *o, rt_build_cb c
 void rt_build_cancel(rt_build *b);
 /* A failed RUN's exit code (valid in done()), 0 otherwise. */
 int rt_build_exit_code(const rt_build *b);
+/* POST /build/cancel: the build stops as when its client leaves (a RUN
+ * container is killed and removed, the build directory goes), but the
+ * client is still there: done() comes with dockerd's "build cancelled"
+ * error.  Idempotent; a no-op once done() ran. */
+void rt_build_stop(rt_build *b);
 
 /* The cache: keys of (parent, probe) -> image IDs, in <data-root>/builder. */
 void rt_build_cache_key(const char *parent, const json_t *probe, char out[DIGEST_BUF]);

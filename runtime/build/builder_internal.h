@@ -28,6 +28,7 @@ struct rt_build {
     char **tags;
     rt_build_cb cb;
     bool gone;                   /* the client left */
+    bool stopped;                /* POST /build/cancel: end at the next point, with an error */
     char dir[PATH_MAX], ctx_dir[PATH_MAX];
     char *df_text;
     size_t df_len;

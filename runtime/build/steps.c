@@ -239,6 +239,12 @@ static void run_exited(void *arg, int code, const char *error)
         bb_next(b);   /* ends the build */
         return;
     }
+    if (b->stopped) {
+        /* killed by POST /build/cancel: dockerd's error for a RUN it stopped */
+        remove_container(b, false);
+        bb_failf(b, -ECANCELED, "build cancelled");
+        return;
+    }
     if (code != 0 || (error && *error)) {
         b->exit_code = code;
         if (b->o.force_rm)

@@ -145,7 +145,7 @@ static void copy_after(uv_work_t *w, int status)
 {
     (void)status;
     rt_build *b = w->data;
-    if (b->gone) {
+    if (b->gone || b->stopped) {   /* bb_next ends the build */
         copy_clear(&b->copy);
         bb_next(b);
         return;
@@ -282,7 +282,7 @@ static void workdir_after(uv_work_t *w, int status)
     copy_clear(&b->copy);
     json_t *probe = b->probe;
     b->probe = NULL;
-    if (b->gone) {
+    if (b->gone || b->stopped) {   /* bb_next ends the build */
         json_decref(probe);
         bb_next(b);
         return;

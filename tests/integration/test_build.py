@@ -386,3 +386,95 @@ def test_docker_py_gzip_context_and_options(loaded):
                                     target="one", labels={"via": "py"}, network_mode="none", tag="py:gz")
     assert img.labels == {"via": "py"}
     assert client.containers.run("py:gz", "cat /n", remove=True) == b"n=7\n"
+
+
+def _raw_post(sock_path, path, body=b"", ctype="application/x-tar"):
+    """A raw POST on the daemon's socket (docker-py has no buildid or cancel)."""
+    import socket
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock_path)
+    s.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
+              % (path.encode(), ctype.encode(), len(body)) + body)
+    return s
+
+
+def _read_reply(s, timeout=20):
+    """Reads until the server closes or ends the chunked body; the status and the raw body."""
+    import time
+    s.settimeout(timeout)
+    got = b""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        head, sep, rest = got.partition(b"\r\n\r\n")
+        if sep and (b"chunked" not in head.lower() and b"content-length: 0" in head.lower()
+                    or rest.endswith(b"0\r\n\r\n")):
+            break
+        if sep and b"content-length:" in head.lower() and b"chunked" not in head.lower():
+            n = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            if len(rest) >= n:
+                break
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    s.close()
+    head, _, rest = got.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), rest
+
+
+def test_build_cancel_by_id(loaded, tmp_path):
+    import io
+    import tarfile
+    import time
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as t:
+        df = b"FROM busybox\nRUN echo started && sleep 30\nRUN echo never\n"
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(df)
+        t.addfile(info, io.BytesIO(df))
+    before = set(loaded.docker("ps", "-aq", "--no-trunc").out.split())
+    s = _raw_post(loaded.sock, "/v1.47/build?buildid=cancel-me&t=cancelled:1", data.getvalue())
+    s.settimeout(30)
+    got = b""
+    deadline = time.time() + 30
+    while b"started" not in got and time.time() < deadline:
+        got += s.recv(4096)
+    assert b"Running in" in got
+    run_id = got.split(b"Running in ")[1][:12].decode()
+    assert any(c.startswith(run_id) for c in loaded.docker("ps", "-aq", "--no-trunc").out.split())
+
+    t0 = time.time()
+    status, body = _read_reply(_raw_post(loaded.sock, "/v1.47/build/cancel?id=cancel-me"))
+    assert (status, body) == (200, b"")
+
+    # the build's own stream ends, quickly, with dockerd's error line
+    s.settimeout(15)
+    while not got.endswith(b"0\r\n\r\n") and time.time() - t0 < 15:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    s.close()
+    assert time.time() - t0 < 10
+    lines = [json.loads(line) for chunk in got.split(b"\r\n") for line in chunk.split(b"\n")
+             if line.startswith(b"{")]
+    assert lines[-1]["error"] == "build cancelled"
+    assert lines[-1]["errorDetail"]["message"] == "build cancelled"
+    assert not any("never" in line.get("stream", "") for line in lines)
+    assert loaded.docker("image", "inspect", "cancelled:1", check=False).returncode != 0
+    # the RUN container and the build directory are gone
+    deadline = time.time() + 10
+    while set(loaded.docker("ps", "-aq", "--no-trunc").out.split()) - before and time.time() < deadline:
+        time.sleep(0.2)
+    assert set(loaded.docker("ps", "-aq", "--no-trunc").out.split()) <= before
+    tmp = os.path.join(loaded.data_root, "tmp")
+    deadline = time.time() + 10
+    while [n for n in os.listdir(tmp) if n.startswith("build-")] and time.time() < deadline:
+        time.sleep(0.2)
+    assert [n for n in os.listdir(tmp) if n.startswith("build-")] == []
+
+    # an id no build has: 200 as on dockerd; no id: 400
+    assert _read_reply(_raw_post(loaded.sock, "/v1.47/build/cancel?id=cancel-me")) == (200, b"")
+    assert _read_reply(_raw_post(loaded.sock, "/v1.47/build/cancel?id=nosuch")) == (200, b"")
+    status, body = _read_reply(_raw_post(loaded.sock, "/v1.47/build/cancel"))
+    assert status == 400 and json.loads(body)["message"] == "build ID not provided"
