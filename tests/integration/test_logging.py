@@ -293,6 +293,8 @@ def test_blocked_receiver_does_not_stall(d):
     def listen():
         assert libc.setns(fd, CLONE_NEWNET) == 0
         t = done["sock"] = socket.socket()  # made inside the namespace
+        # a small window, so the kernel's buffers cannot absorb the output
+        t.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         t.bind(("127.0.0.1", 0))
         t.listen(1)
         done["port"] = t.getsockname()[1]
@@ -303,7 +305,7 @@ def test_blocked_receiver_does_not_stall(d):
     start = time.time()
     res = run(d, "--log-driver", "fluentd", "--log-opt", "fluentd-address=127.0.0.1:%d" % done["port"],
               "--log-opt", "mode=non-blocking", "--log-opt", "max-buffer-size=64k",
-              "busybox", "sh", "-c", "i=0; while [ $i -lt 20000 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done")
+              "busybox", "sh", "-c", "i=0; while [ $i -lt 100000 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done")
     assert time.time() - start < 60
     assert d.request("GET", "/_ping")[0] == 200
     # logged when the container's log closes, which can follow the CLI's return
