@@ -749,30 +749,6 @@ char *config_mask_credentials(const char *url)
     return xasprintf("%.*sxxxxx:xxxxx%s", (int)(start - url), url, at);
 }
 
-void config_usage(void)
-{
-    printf("Usage:\tberthd [OPTIONS]\n\nA container engine that speaks the Docker Engine API\n\nOptions:\n");
-    for (size_t i = 0; i < N_OPTS; i++) {
-        if (!opts[i].flag)
-            continue;
-        char names[64];
-        if (opts[i].shorthand)
-            snprintf(names, sizeof names, "-%c, --%s", opts[i].shorthand, opts[i].flag);
-        else
-            snprintf(names, sizeof names, "    --%s", opts[i].flag);
-        const opt_type t = opts[i].type;
-        const char *arg = t == T_BOOL                                                 ? ""
-                          : t == T_LIST || t == T_POOLS || t == T_SLIST || t == T_OBJ ? " list"
-                          : t == T_MAP                                                ? " map"
-                          : t == T_ULIMITS                                            ? " ulimit"
-                          : t == T_BYTES                                              ? " bytes"
-                          : t == T_INT                                                ? " int"
-                                                                                      : " string";
-        printf("  %s%-*s %s%s\n", names, (int)(34 - strlen(names) > 34 ? 0 : 34 - strlen(names)), arg, opts[i].help,
-               opts[i].ignored ? " (accepted, ignored)" : "");
-    }
-}
-
 void config_free(berth_config *c)
 {
     list_free(c->hosts);

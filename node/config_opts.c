@@ -2,6 +2,9 @@
  * daemon.json key of dockerd 28, with its type, whether SIGHUP reloads it, and, for the
  * ones berthd accepts without acting on them, why.  docs/configuration.md
  * documents the same set. */
+#include <stdio.h>
+#include <string.h>
+
 #include "node/config_internal.h"
 
 #define F(field) offsetof(berth_config, field)
@@ -137,3 +140,28 @@ const opt_def config_opts[] = {
     {"node-generic-resource", 0, "node-generic-resources", T_SLIST, NF, false, "Advertise user-defined resource", "generic resources are not offered to the scheduler"},
 };
 const size_t config_n_opts = sizeof config_opts / sizeof config_opts[0];
+
+/* berthd --help: the table's flags with their help text. */
+void config_usage(void)
+{
+    printf("Usage:\tberthd [OPTIONS]\n\nA container engine that speaks the Docker Engine API\n\nOptions:\n");
+    for (size_t i = 0; i < config_n_opts; i++) {
+        if (!config_opts[i].flag)
+            continue;
+        char names[64];
+        if (config_opts[i].shorthand)
+            snprintf(names, sizeof names, "-%c, --%s", config_opts[i].shorthand, config_opts[i].flag);
+        else
+            snprintf(names, sizeof names, "    --%s", config_opts[i].flag);
+        const opt_type t = config_opts[i].type;
+        const char *arg = t == T_BOOL                                                 ? ""
+                          : t == T_LIST || t == T_POOLS || t == T_SLIST || t == T_OBJ ? " list"
+                          : t == T_MAP                                                ? " map"
+                          : t == T_ULIMITS                                            ? " ulimit"
+                          : t == T_BYTES                                              ? " bytes"
+                          : t == T_INT                                                ? " int"
+                                                                                      : " string";
+        printf("  %s%-*s %s%s\n", names, (int)(34 - strlen(names) > 34 ? 0 : 34 - strlen(names)), arg, config_opts[i].help,
+               config_opts[i].ignored ? " (accepted, ignored)" : "");
+    }
+}
