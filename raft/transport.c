@@ -10,6 +10,7 @@
 
 #include "lib/buf.h"
 #include "lib/log.h"
+#include "raft/rpc_frame.h"
 
 #define RAFT_HANDSHAKE_PROTOCOL 1
 /* A peer address in libraft's handshake is a short "ip:port". */
@@ -208,24 +209,22 @@ void cs_rpc_reply(cs_rpc_ctx *ctx, json_t *resp)
 /* Handles the next complete request in c->in, if any (one at a time). */
 static void rpc_next(incoming *c)
 {
-    while (!c->pending && !c->closed && c->in.len >= 4) {
-        uint32_t be;
-        memcpy(&be, c->in.data, 4);
-        uint32_t n = ntohl(be);
-        if (n > CS_RPC_MAX_FRAME) {
+    while (!c->pending && !c->closed) {
+        size_t used;
+        json_t *req;
+        int fr = cs_frame_take(c->in.data, c->in.len, CS_RPC_MAX_FRAME, &used, &req);
+        if (fr < 0) {
             conn_close(c);
             return;
         }
-        if (c->in.len < 4 + (size_t)n)
+        if (fr == CS_FRAME_MORE)
             return;
-        json_error_t je;
-        json_t *req = json_loadb(c->in.data + 4, n, 0, &je);
-        memmove(c->in.data, c->in.data + 4 + n, c->in.len - 4 - n);
-        c->in.len -= 4 + n;
-        if (!json_is_object(req) || !c->t->rpc) {
-            json_decref(req);
+        memmove(c->in.data, c->in.data + used, c->in.len - used);
+        c->in.len -= used;
+        if (!req || !c->t->rpc) {
             json_t *err = json_pack("{s:i, s:s}", "status", -EINVAL, "error",
                                     req ? "node RPC: no handler for this request" : "node RPC: malformed request");
+            json_decref(req);
             c->pending = NULL;
             if (write_frame((uv_stream_t *)c->tcp, err) < 0)
                 conn_close(c);
@@ -608,21 +607,16 @@ static void call_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         return;
     }
     c->in.len += (size_t)n;
-    if (c->in.len < 4)
+    size_t used;
+    json_t *resp;
+    int fr = cs_frame_take(c->in.data, c->in.len, CS_RPC_MAX_FRAME, &used, &resp);
+    if (fr == CS_FRAME_MORE)
         return;
-    uint32_t be;
-    memcpy(&be, c->in.data, 4);
-    uint32_t len = ntohl(be);
-    if (len > CS_RPC_MAX_FRAME) {
+    if (fr < 0) {
         call_fail(c, -EPROTO, "the manager at %s sent a frame too large%s", "");
         return;
     }
-    if (c->in.len < 4 + (size_t)len)
-        return;
-    json_error_t je;
-    json_t *resp = json_loadb(c->in.data + 4, len, 0, &je);
-    if (!json_is_object(resp)) {
-        json_decref(resp);
+    if (!resp) {
         call_fail(c, -EPROTO, "the manager at %s sent a malformed answer%s", "");
         return;
     }
