@@ -8,6 +8,7 @@
 #include "api/progress.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
+#include "lib/log.h"
 #include "lib/reference.h"
 #include "node/daemon.h"
 #include "node/registry_config.h"
@@ -23,6 +24,7 @@ typedef struct push_ctx {
     char **tags;               /* what is left to push */
     size_t n_tags, next;
     reg_creds creds;
+    char image_id[DIGEST_BUF]; /* the image of the tag being pushed */
     bool done;
 } push_ctx;
 
@@ -51,6 +53,12 @@ static void ev_pushed(void *ctx, const char *tag, const char *digest, long long 
     api_progress_msg(&c->prog, "", line, 0, 0);
     char ref[REF_NAME_MAX + 140];
     snprintf(ref, sizeof ref, "%s:%s", c->name, tag);
+    /* dockerd records the manifest's digest as a name of the image pushed. */
+    char dref[REF_NAME_MAX + DIGEST_BUF + 2];
+    snprintf(dref, sizeof dref, "%s@%s", c->name, digest);
+    berr e = {0};
+    if (rt_image_add_digest(c->images, c->image_id, dref, &e) < 0)
+        log_warn("push %s: %s", ref, e.msg);
     rt_images_emit_push(c->images, ref);
     api_progress_json(&c->prog, json_pack("{s:{}, s:{s:s, s:s, s:I}}", "progressDetail", "aux", "Tag", tag,
                                           "Digest", digest, "Size", (json_int_t)size));
@@ -95,6 +103,7 @@ static int collect(push_ctx *c, const char *ref, char **config, size_t *len, reg
     char path[PATH_MAX];
     rt_images_blob_path(c->images, img->id, path);
     r = fs_read_file(path, config, len, e);
+    snprintf(c->image_id, sizeof c->image_id, "%s", img->id);
     json_t *cfg = NULL;
     if (r == 0)
         r = rt_image_config(c->images, img->id, &cfg, e);
