@@ -12,7 +12,7 @@
 #include "lib/reference.h"
 #include "node/daemon.h"
 #include "node/registry_config.h"
-#include "runtime/image/store.h"
+#include "runtime/image/compressed.h"
 #include "runtime/registry/push.h"
 
 typedef struct push_ctx {
@@ -115,11 +115,19 @@ static int collect(push_ctx *c, const char *ref, char **config, size_t *len, reg
     *layers = xcalloc(*n + 1, sizeof **layers);
     for (size_t i = 0; i < *n; i++) {
         const char *d = json_string_value(json_array_get(diffs, i));
-        snprintf((*layers)[i].diff_id, sizeof (*layers)[i].diff_id, "%s", d ? d : "");
-        rt_images_blob_path(c->images, (*layers)[i].diff_id, (*layers)[i].path);
+        reg_push_layer *l = &(*layers)[i];
+        snprintf(l->diff_id, sizeof l->diff_id, "%s", d ? d : "");
+        /* The gzip blob it was pulled or pushed as, if any: looked for first. */
+        if (rt_images_blobsum(c->images, l->diff_id, l->blob, &l->blob_size) < 0)
+            l->blob[0] = 0;
     }
     json_decref(cfg);
     return 0;
+}
+
+static void compress(void *ctx, const char *diff_id, reg_compressed_fn done, void *arg)
+{
+    rt_images_gzip_layer(ctx, diff_id, done, arg);
 }
 
 static void push_next(push_ctx *c)
@@ -142,6 +150,8 @@ static void push_next(push_ctx *c)
                        .config_len = len,
                        .layers = layers,
                        .n_layers = n,
+                       .compress = compress,
+                       .compress_ctx = c->images,
                        .creds = c->creds,
                        .options = &opts,
                        .max_concurrent = (int)c->r->d->cfg.max_uploads};

@@ -10,6 +10,7 @@
 #include "lib/buf.h"
 #include "lib/cleanup.h"
 #include "lib/sql.h"
+#include "runtime/image/compressed.h"
 #include "runtime/image/formats.h"
 #include "runtime/image/pulled.h"
 #include "runtime/image/store_internal.h"
@@ -153,11 +154,17 @@ static void ps_unpack(void *ctx, const char *path, const char *parent, const cha
 }
 
 static int ps_commit(void *ctx, const char *config, size_t len, const char *const *chains, const char *const *diffs,
-                     size_t n, const char *ref, const char *repo_digest, bool *newer, berr *e)
+                     const reg_descriptor *blobs, size_t n, const char *ref, const char *repo_digest, bool *newer,
+                     berr *e)
 {
-    (void)diffs;
     char id[DIGEST_BUF];
-    return rt_images_commit_pulled(ctx, config, len, chains, n, ref, repo_digest, newer, id, e);
+    int r = rt_images_commit_pulled(ctx, config, len, chains, n, ref, repo_digest, newer, id, e);
+    /* A push of these layers looks for the same gzip blobs first (OCI's
+     * gzip layers are the same bytes as Docker's). */
+    for (size_t i = 0; i < n && r == 0; i++)
+        if (strstr(blobs[i].media_type, "gzip"))
+            rt_images_record_blobsum(ctx, diffs[i], blobs[i].digest, blobs[i].size);
+    return r;
 }
 
 reg_pull_store rt_images_pull_store(rt_image_store *s)
