@@ -2,7 +2,8 @@
  * as a voter (libraft's add, catch-up, assign) receives the log, writes on
  * the follower are forwarded to the leader and readable on the follower
  * when they complete, removal, and the node RPC transport's framing and
- * errors.  Also the token digest of the root public key. */
+ * errors over TLS: who the handler sees, a propose without a manager's
+ * certificate, a certificate the peer check refuses. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -15,23 +16,27 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sodium.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "lib/fsutil.h"
-#include "node/swarm_token.h"
+#include "lib/tls_ca.h"
 #include "raft/cluster_store.h"
 
 static char tmpdir[] = "/tmp/berth-test-cluster-members-XXXXXX";
 static uv_loop_t loop;
+/* One CA for every member of these tests, as a cluster has. */
+static char *ca_cert, *ca_key;
 
 static int group_setup(void **state)
 {
     (void)state;
     if (!mkdtemp(tmpdir))
+        return -1;
+    berr e = {0};
+    if (tls_ca_create(&ca_cert, &ca_key, &e) < 0)
         return -1;
     return uv_loop_init(&loop);
 }
@@ -42,7 +47,26 @@ static int group_teardown(void **state)
     uv_run(&loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&loop);
     fs_rm_rf(tmpdir, NULL);
+    free(ca_cert);
+    tls_free_secret(ca_key);
+    cluster_store_reap();
     return rc;
+}
+
+/* A manager certificate of the test CA for cs. */
+static void give_cert(cluster_store *cs)
+{
+    char *key = NULL, *csr = NULL, *cert = NULL;
+    berr e = {0};
+    assert_int_equal(tls_key_new(&key, &e), 0);
+    assert_int_equal(tls_csr_new(key, &csr, &e), 0);
+    assert_int_equal(tls_ca_sign(ca_cert, ca_key, csr, cluster_store_node_id(cs), TLS_ROLE_MANAGER,
+                                 cluster_store_cluster_id(cs), 3600, &cert, &e),
+                     0);
+    assert_int_equal(cluster_store_set_tls(cs, ca_cert, cert, key, &e), 0);
+    free(csr);
+    free(cert);
+    tls_free_secret(key);
 }
 
 static uint64_t now_ms(void) { return uv_hrtime() / 1000000; }
@@ -97,6 +121,7 @@ static cluster_store *open_member(const char *name, const char *cluster, char ad
     if (rc < 0)
         fprintf(stderr, "open: %s\n", e.msg);
     assert_int_equal(rc, 0);
+    give_cert(cs);
     return cs;
 }
 
@@ -232,7 +257,20 @@ static void rpc_cb(void *arg, int status, json_t *resp, const berr *e)
 static void echo_handler(void *arg, json_t *req, cs_rpc_ctx *ctx)
 {
     (void)arg;
-    cs_rpc_reply(ctx, json_pack("{s:i, s:O}", "status", 0, "echo", json_object_get(req, "payload")));
+    cs_rpc_reply(ctx, json_pack("{s:i, s:O, s:i, s:s}", "status", 0, "echo", json_object_get(req, "payload"), "role",
+                                (int)cs_rpc_peer_role(ctx), "node", cs_rpc_peer_node(ctx)));
+}
+
+static const char *refused_node;
+
+static bool refuse_one(void *arg, const tls_ident *peer, char *why, size_t n)
+{
+    (void)arg;
+    if (refused_node && strcmp(peer->cn, refused_node) == 0) {
+        snprintf(why, n, "removed");
+        return false;
+    }
+    return true;
 }
 
 static void test_rpc(void **state)
@@ -256,9 +294,55 @@ static void test_rpc(void **state)
     run_until(&r.done, 5000);
     assert_int_equal(r.status, 0);
     assert_string_equal(json_string_value(json_object_get(r.resp, "echo")), big);
+    /* The handler knows the caller from its certificate. */
+    assert_int_equal(json_integer_value(json_object_get(r.resp, "role")), CS_PEER_MANAGER);
+    assert_string_equal(json_string_value(json_object_get(r.resp, "node")), cluster_store_node_id(a));
     json_decref(r.resp);
     json_decref(req);
     free(big);
+
+    /* Without a certificate (a node bootstrapping), verifying the server
+     * against the CA: the handler sees nobody. */
+    req = json_pack("{s:s, s:s}", "op", "echo", "payload", "p");
+    memset(&r, 0, sizeof r);
+    assert_int_equal(cs_rpc_call_bootstrap(&loop, NULL, addr, ca_cert, req, 5000, rpc_cb, &r, &e), 0);
+    run_until(&r.done, 5000);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(json_integer_value(json_object_get(r.resp, "role")), CS_PEER_NONE);
+    assert_string_equal(json_string_value(json_object_get(r.resp, "node")), "");
+    json_decref(r.resp);
+
+    /* A server whose certificate is not of the CA the caller pinned. */
+    char *other_cert = NULL, *other_key = NULL;
+    assert_int_equal(tls_ca_create(&other_cert, &other_key, &e), 0);
+    memset(&r, 0, sizeof r);
+    assert_int_equal(cs_rpc_call_bootstrap(&loop, NULL, addr, other_cert, req, 5000, rpc_cb, &r, &e), 0);
+    run_until(&r.done, 5000);
+    assert_int_equal(r.status, -EACCES);
+    assert_non_null(strstr(r.msg, "TLS handshake"));
+    free(other_cert);
+    tls_free_secret(other_key);
+
+    /* A proposal needs a manager's certificate. */
+    json_decref(req);
+    req = json_pack("{s:s, s:s, s:[]}", "op", "propose", "cluster", cluster_store_cluster_id(a), "ops");
+    memset(&r, 0, sizeof r);
+    assert_int_equal(cs_rpc_call_bootstrap(&loop, NULL, addr, ca_cert, req, 5000, rpc_cb, &r, &e), 0);
+    run_until(&r.done, 5000);
+    assert_int_equal(json_integer_value(json_object_get(r.resp, "status")), -EPERM);
+    json_decref(r.resp);
+    json_decref(req);
+
+    /* A certificate the peer check refuses (a removed node): closed. */
+    cluster_store_set_peer_check(a, refuse_one, NULL);
+    refused_node = cluster_store_node_id(a);
+    req = json_pack("{s:s, s:s}", "op", "echo", "payload", "p");
+    memset(&r, 0, sizeof r);
+    assert_int_equal(cs_rpc_call(&loop, addr, req, 5000, rpc_cb, &r, &e), 0);
+    run_until(&r.done, 5000);
+    assert_int_equal(r.status, -ECONNRESET);
+    refused_node = NULL;
+    json_decref(req);
 
     /* A forwarded proposal for another cluster is refused. */
     req = json_pack("{s:s, s:s, s:[]}", "op", "propose", "cluster", "0000000000000000000000000", "ops");
@@ -283,27 +367,6 @@ static void test_rpc(void **state)
     close_member(a);
 }
 
-static void test_token_digest_of_public_key(void **state)
-{
-    (void)state;
-    unsigned char seed[SWARM_ROOT_SECRET_BYTES];
-    randombytes_buf(seed, sizeof seed);
-    char hex[65], pkhex[65], d1[SWARM_TOKEN_DIGEST_LEN + 1], d2[SWARM_TOKEN_DIGEST_LEN + 1];
-    sodium_bin2hex(hex, sizeof hex, seed, sizeof seed);
-    assert_int_equal(swarm_root_public_hex(hex, pkhex, NULL), 0);
-    unsigned char pk[32];
-    size_t len = 0;
-    assert_int_equal(sodium_hex2bin(pk, sizeof pk, pkhex, 64, NULL, &len, NULL), 0);
-    swarm_token_digest(seed, d1);
-    swarm_token_digest_pk(pk, len, d2);
-    assert_string_equal(d1, d2);
-    char tok[SWARM_TOKEN_LEN + 1], dg[SWARM_TOKEN_DIGEST_LEN + 1], sec[SWARM_TOKEN_SECRET_LEN + 1];
-    swarm_token_new(seed, tok);
-    assert_int_equal(swarm_token_parse(tok, dg, sec, NULL), 0);
-    assert_string_equal(dg, d2);
-    assert_int_equal(swarm_root_public_hex("zz", pkhex, NULL), -EINVAL);
-}
-
 int main(void)
 {
     /* A peer that went away: the daemon ignores SIGPIPE too. */
@@ -312,7 +375,6 @@ int main(void)
         cmocka_unit_test(test_voter_added_and_writes_forwarded),
         cmocka_unit_test(test_no_leader),
         cmocka_unit_test(test_rpc),
-        cmocka_unit_test(test_token_digest_of_public_key),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
