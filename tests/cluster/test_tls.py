@@ -199,3 +199,31 @@ def test_nothing_in_clear_on_the_swarm_port(make_lab, fixtures, tmp_path):
     for clear in (b"plaintextcanary", b"canarylabel", b"canaryvalue", b"BERTHRPC", b"SWMTKN", b"propose",
                   b"busybox", b"swarm-ca"):
         assert clear not in data, clear
+
+
+def test_certificate_reissued_at_start_with_the_cluster_expiry(make_lab, tmp_path):
+    lab = make_lab(1)
+    h1 = lab.hosts[0]
+    h1.docker("swarm", "init", "--advertise-addr", h1.addr)
+    h1.docker("swarm", "update", "--cert-expiry", "2h")
+    crt = os.path.join(certs_dir(h1), "swarm-node.crt")
+    key = os.path.join(certs_dir(h1), "swarm-node.key")
+    # A certificate of another CA in its place (and then none at all): at
+    # the next start the node signs a new one with the cluster's CA, for
+    # the cluster's expiry.
+    forged = forge(str(tmp_path), "/O=x/OU=swarm-manager/CN=y")
+    for replace in (True, False):
+        h1.stop()
+        if replace:
+            os.replace(forged[0], crt)
+            os.replace(forged[1], key)
+        else:
+            os.unlink(crt)
+            os.unlink(key)
+        h1.start()
+        text = cert_subject(crt)
+        assert "issuer=CN = swarm-ca" in text, text
+        assert subprocess.run(["openssl", "x509", "-in", crt, "-noout", "-checkend", "3600"]).returncode == 0
+        assert subprocess.run(["openssl", "x509", "-in", crt, "-noout", "-checkend", str(3 * 3600)],
+                              capture_output=True).returncode != 0
+        assert "node certificate issued" in h1.read_log()
