@@ -19,6 +19,11 @@
 /* TCP connect and TLS handshake of a raft connection: a peer that does
  * not answer within this is retried by libraft, not waited for. */
 #define RAFT_CONNECT_TIMEOUT_MS 2000
+/* A connection not handed to libraft that has been idle this long (no
+ * handshake, no request, no answer pending) is closed: nobody can hold
+ * the port's connections without speaking. */
+#define IDLE_TIMEOUT_MS 30000
+#define SWEEP_MS 5000
 
 typedef struct peer {
     raft_id id;
@@ -43,6 +48,8 @@ typedef struct impl {
     peer peers[MAX_PEERS];
     incoming *conns;                 /* connections not handed to libraft */
     outgoing *dials;                 /* raft connections being made */
+    uv_timer_t sweep;                /* closes idle connections */
+    bool sweeping;
     bool closing;
     raft_uv_transport_close_cb close_cb;
     int close_pending;
@@ -60,6 +67,7 @@ struct incoming {
     cs_peer_role role;
     char node[65];
     cs_rpc_ctx *pending;             /* the request being answered */
+    uint64_t active;                 /* uv_now of the last bytes or answer */
 };
 
 struct cs_rpc_ctx {
@@ -240,6 +248,7 @@ void cs_rpc_reply(cs_rpc_ctx *ctx, json_t *resp)
         return;
     }
     c->pending = NULL;
+    c->active = uv_now(c->t->loop);
     int rc = send_frame(c, resp ? resp : json_object());
     json_decref(resp);
     if (rc < 0) {
@@ -394,6 +403,7 @@ static void in_data(void *arg, const char *p, size_t n)
         return;
     }
     buf_append(&c->in, p, n);
+    c->active = uv_now(c->t->loop);
     if (!c->pending)
         conn_parse(c);
 }
@@ -428,8 +438,20 @@ static void on_connection(uv_stream_t *server, int status)
         free(c);
         return;
     }
+    c->active = uv_now(t->loop);
     c->next = t->conns;
     t->conns = c;
+}
+
+static void sweep_idle(uv_timer_t *timer)
+{
+    impl *t = timer->data;
+    uint64_t now = uv_now(t->loop);
+    for (incoming *c = t->conns, *next; c; c = next) {
+        next = c->next;
+        if (!c->pending && now - c->active >= IDLE_TIMEOUT_MS)
+            conn_close(c);
+    }
 }
 
 /* ---- listening ----------------------------------------------------------------------- */
@@ -588,6 +610,10 @@ static int tr_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
         return RAFT_IOERR;
     }
     m->accept_cb = cb;
+    uv_timer_init(m->loop, &m->sweep);
+    m->sweep.data = m;
+    m->sweeping = true;
+    uv_timer_start(&m->sweep, sweep_idle, SWEEP_MS, SWEEP_MS);
     return 0;
 }
 
@@ -633,6 +659,11 @@ static void listener_closed_step(uv_handle_t *h)
     close_step(m);
 }
 
+static void sweep_closed_step(uv_handle_t *h)
+{
+    close_step(h->data);
+}
+
 static void tr_close(struct raft_uv_transport *t, raft_uv_transport_close_cb cb)
 {
     impl *m = impl_of(t);
@@ -650,6 +681,11 @@ static void tr_close(struct raft_uv_transport *t, raft_uv_transport_close_cb cb)
         m->close_pending++;
         uv_close((uv_handle_t *)m->listener, listener_closed_step);
         m->listener = NULL;
+    }
+    if (m->sweeping) {
+        m->sweeping = false;
+        m->close_pending++;
+        uv_close((uv_handle_t *)&m->sweep, sweep_closed_step);
     }
     close_step(m);
 }
