@@ -182,3 +182,25 @@ def test_bad_remap_values_refuse_to_start(make_daemon):
         assert dm.proc.wait(timeout=60) != 0
         log = dm.read_log()
         assert msg in log and value in log, log
+
+
+def test_tty_is_owned_inside(d):
+    out = d.docker("run", "--rm", *NET, "-t", "busybox", "sh", "-c", "tty; stat -c %u:%g $(tty)").out.split()
+    assert out == ["/dev/pts/0", "0:5"]
+
+
+def test_build_runs_steps_remapped(d, tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN mkdir /made && chown 42:43 /made && id -u > /made/uid\n")
+    d.docker("build", "-t", "userns-built", str(tmp_path))
+    out = d.docker("run", "--rm", *NET, "userns-built", "sh", "-c", "stat -c %u:%g /made; cat /made/uid").out.split()
+    assert out == ["42:43", "0"]
+    # and the host-userns view of the same image agrees: the layer holds the ids as inside
+    out = d.docker("run", "--rm", *NET, "--userns", "host", "userns-built", "stat", "-c", "%u:%g", "/made").out
+    assert out.strip() == "42:43"
+
+
+def test_vfs_is_refused(make_daemon):
+    dm = make_daemon(args=["--userns-remap", "default", "--storage-driver", "vfs"], start=False)
+    dm.start(wait=False)
+    assert dm.proc.wait(timeout=60) != 0
+    assert "userns-remap needs the overlay2 storage driver" in dm.read_log()
