@@ -260,6 +260,14 @@ static int etc_files(rt_containers *m, rt_container *c, rt_spec_storage *st, ber
     resolv_conf(c, host_net, &text);
     if (r == 0)
         r = write_file(resolv_path, text.data, e);
+    /* A remapped root edits them as dockerd's can: they are its own. */
+    uid_t uid;
+    gid_t gid;
+    rt_container_root_ids(m, c, &uid, &gid);
+    const char *const files[] = {hostname_path, hosts_path, resolv_path};
+    for (size_t i = 0; i < 3 && r == 0 && (uid || gid); i++)
+        if (chown(files[i], uid, gid) < 0)
+            r = berr_sys(e, -errno, "chown %s", files[i]);
     if (r < 0)
         return r;
     add_mount(st, hostname_path, "/etc/hostname", "bind", MS_BIND, NULL);

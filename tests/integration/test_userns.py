@@ -204,3 +204,10 @@ def test_vfs_is_refused(make_daemon):
     dm.start(wait=False)
     assert dm.proc.wait(timeout=60) != 0
     assert "userns-remap needs the overlay2 storage driver" in dm.read_log()
+
+
+def test_etc_files_belong_to_root_inside(d):
+    out = d.docker("run", "--rm", *NET, "busybox", "sh", "-c",
+                   "echo '10.9.9.9 extra' >> /etc/hosts && stat -c %u:%g /etc/hosts /etc/hostname /etc/resolv.conf"
+                   " && grep -c extra /etc/hosts").out.split()
+    assert out == ["0:0", "0:0", "0:0", "1"]
