@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import tarfile
+import time
 
 import pytest
 
@@ -97,6 +98,11 @@ def test_image_files_and_writable_layer(d):
                    "stat -c %u:%g /bin/busybox /etc; echo x > /etc/new; mkdir /d; chown 1000:1000 /d;"
                    " stat -c %u:%g /etc/new /d").out.split()
     assert out == ["0:0", "0:0", "0:0", "1000:1000"]
+    # the files the daemon binds in belong to root inside too, which may edit them
+    out = d.docker("run", "--rm", *NET, "busybox", "sh", "-c",
+                   "echo '10.9.9.9 extra' >> /etc/hosts && stat -c %u:%g /etc/hosts /etc/hostname /etc/resolv.conf"
+                   " && grep -c extra /etc/hosts").out.split()
+    assert out == ["0:0", "0:0", "0:0", "1"]
 
 
 def test_commit_stores_ids_as_inside(d, tmp_path):
@@ -206,8 +212,24 @@ def test_vfs_is_refused(make_daemon):
     assert "userns-remap needs the overlay2 storage driver" in dm.read_log()
 
 
-def test_etc_files_belong_to_root_inside(d):
-    out = d.docker("run", "--rm", *NET, "busybox", "sh", "-c",
-                   "echo '10.9.9.9 extra' >> /etc/hosts && stat -c %u:%g /etc/hosts /etc/hostname /etc/resolv.conf"
-                   " && grep -c extra /etc/hosts").out.split()
-    assert out == ["0:0", "0:0", "0:0", "1"]
+def test_service_secret_owned_inside(d, root):
+    d.docker("secret", "create", "userns_pw", "-", input=b"hunter2")
+    d.docker("service", "create", "-d", "--name", "userns-reader", "--stop-grace-period", "1s",
+             "--secret", "source=userns_pw,target=pw,uid=0,gid=0,mode=0400", "busybox", "sleep", "1000")
+    try:
+        deadline = time.time() + 30
+        ids = []
+        while not ids and time.time() < deadline:
+            ids = d.docker("ps", "-q", "--filter", "label=com.docker.swarm.service.name=userns-reader").out.split()
+            time.sleep(0.2)
+        assert ids, "no running task"
+        # root inside reads a 0400 root secret: on the host it is the remapped root's
+        assert d.docker("exec", ids[0], "cat", "/run/secrets/pw").out == "hunter2"
+        assert d.docker("exec", ids[0], "stat", "-c", "%u %g %a", "/run/secrets/pw").out.strip() == "0 0 400"
+    finally:
+        d.docker("service", "rm", "userns-reader")
+        deadline = time.time() + 30
+        while d.docker("ps", "-aq", "--filter", "label=com.docker.swarm.service.name=userns-reader").out.strip() \
+                and time.time() < deadline:
+            time.sleep(0.2)
+        d.docker("secret", "rm", "userns_pw")
