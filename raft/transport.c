@@ -180,15 +180,20 @@ void cs_transport_set_peer_check(struct raft_uv_transport *t, cs_peer_check fn, 
     m->check_arg = arg;
 }
 
+void cs_rpc_set_creds(tls_creds *creds)
+{
+    tls_creds_ref(creds);
+    tls_creds_unref(process_creds);
+    process_creds = creds;
+}
+
 void cs_transport_set_creds(struct raft_uv_transport *t, tls_creds *creds)
 {
     impl *m = impl_of(t);
     tls_creds_ref(creds);
     tls_creds_unref(m->creds);
     m->creds = creds;
-    tls_creds_ref(creds);
-    tls_creds_unref(process_creds);
-    process_creds = creds;
+    cs_rpc_set_creds(creds);
 }
 
 /* ---- incoming connections ---------------------------------------------------------- */
