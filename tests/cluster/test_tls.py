@@ -22,6 +22,15 @@ def probe(host, target, *args):
     return json.loads(res.out)
 
 
+def three_managers(make_lab):
+    """A formed lab of three managers: its hosts and {hostname: node ID}."""
+    lab = make_lab(3)
+    form(lab)
+    h1, h2, h3 = lab.hosts
+    wait_for(lambda: statuses(h1) == [("h1", "Leader"), ("h2", "Reachable"), ("h3", "Reachable")], what="formed")
+    return h1, h2, h3, {n["Hostname"]: n["ID"] for n in h1.nodes()}
+
+
 def certs_dir(h):
     return os.path.join(h.data_root, "swarm", "certificates")
 
@@ -142,11 +151,7 @@ def test_forged_certificate_refused_and_tls13_everywhere(make_lab, tmp_path):
 
 
 def test_removed_node_certificate_refused(make_lab, tmp_path):
-    lab = make_lab(3)
-    form(lab)
-    h1, h2, h3 = lab.hosts
-    wait_for(lambda: statuses(h1) == [("h1", "Leader"), ("h2", "Reachable"), ("h3", "Reachable")], what="formed")
-    ids = {n["Hostname"]: n["ID"] for n in h1.nodes()}
+    h1, h2, h3, ids = three_managers(make_lab)
     # h3's certificate, kept aside before it goes.
     kept = {}
     for f in ("swarm-node.crt", "swarm-node.key"):
@@ -230,11 +235,7 @@ def test_certificate_reissued_at_start_with_the_cluster_expiry(make_lab, tmp_pat
 
 
 def test_renewal_over_rpc_follows_the_role_and_promotion_gets_a_manager_certificate(make_lab, tmp_path):
-    lab = make_lab(3)
-    form(lab)
-    h1, h2, h3 = lab.hosts
-    wait_for(lambda: statuses(h1) == [("h1", "Leader"), ("h2", "Reachable"), ("h3", "Reachable")], what="formed")
-    ids = {n["Hostname"]: n["ID"] for n in h1.nodes()}
+    h1, h2, h3, ids = three_managers(make_lab)
     h1.docker("node", "demote", ids["h3"])
     wait_for(lambda: ("h3", "") in statuses(h1), what="h3 demoted")
     # h3 renews through a manager with its current certificate: the
