@@ -364,6 +364,8 @@ static void on_store_change(void *arg, uint64_t index, const cs_op *ops, size_t 
     for (size_t i = 0; i < n; i++) {
         if (ops[i].kind != CS_NODE || ops[i].type != CS_PUT)
             continue;
+        if (strcmp(ops[i].id, s->node_id) == 0)
+            swarm_ca_follow_role(s, ops[i].doc);
         const char *rid = json_string_value(json_object_get(json_object_get(ops[i].doc, "Berth"), "RaftID"));
         const char *addr = json_string_value(json_object_get(json_object_get(ops[i].doc, "ManagerStatus"), "Addr"));
         if (rid && addr && strncmp(addr, "127.", 4) != 0)
