@@ -184,6 +184,7 @@ static void build_free(uv_work_t *w, int status)
     free((char *)b->o.target);
     free((char *)b->o.context_tar);
     free(b->run_cmd);
+    bc_filehash_free(b->hashes);
     free(b);
 }
 
@@ -447,6 +448,7 @@ rt_build *rt_build_start(rt_containers *m, const rt_build_opts *o, rt_build_cb c
     for (size_t i = 0; i < o->n_tags; i++)
         b->tags[i] = xstrdup(o->tags[i]);
     b->o.tags = NULL;
+    b->hashes = bc_filehash_new();
     b->meta_args = json_object();
     b->used_args = json_object();
     cache_path(m->data_root, b->cache_path);

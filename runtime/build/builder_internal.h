@@ -41,6 +41,7 @@ struct rt_build {
     json_t *used_args;           /* build args some ARG consumed */
     json_t *cache;
     char cache_path[PATH_MAX];
+    bc_filehash *hashes;         /* the context's file digests, read once per build */
     bf_instr *triggers;          /* ONBUILD triggers of the current FROM */
     size_t n_triggers, trig_idx;
     /* the step in flight */

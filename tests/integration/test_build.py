@@ -478,3 +478,37 @@ def test_build_cancel_by_id(loaded, tmp_path):
     assert _read_reply(_raw_post(loaded.sock, "/v1.47/build/cancel?id=nosuch")) == (200, b"")
     status, body = _read_reply(_raw_post(loaded.sock, "/v1.47/build/cancel"))
     assert status == 400 and json.loads(body)["message"] == "build ID not provided"
+
+
+def test_stages_copying_the_same_context(loaded, tmp_path):
+    """Two stages that do not depend on each other copy the same context
+    files (read once by the build) and both reach the last stage intact;
+    a change to one of them busts both COPYs on the next build."""
+    files = {"src/%02d.txt" % i: "line %d\n" % i for i in range(40)}
+    files["Dockerfile"] = "\n".join([
+        "FROM busybox AS left",
+        "COPY src/ /in/",
+        "RUN cat /in/* | md5sum > /left.sum",
+        "FROM busybox AS right",
+        "COPY src/ /in/",
+        "RUN ls /in | wc -l > /right.count",
+        "FROM busybox",
+        "COPY --from=left /left.sum /out/",
+        "COPY --from=right /right.count /out/",
+        "CMD cat /out/left.sum /out/right.count",
+        "",
+    ])
+    write(tmp_path, files)
+    build(loaded, tmp_path, "-t", "twostage:1")
+    import hashlib
+    want = hashlib.md5("".join(files["src/%02d.txt" % i] for i in range(40)).encode()).hexdigest()
+    out = loaded.docker("run", "--rm", "twostage:1").out.split()
+    assert out[0] == want and out[2] == "40", out
+    again = build(loaded, tmp_path, "-t", "twostage:1").out
+    assert again.count(" ---> Using cache") == 7, again
+    write(tmp_path, {"src/07.txt": "changed\n"})
+    third = build(loaded, tmp_path, "-t", "twostage:1").out
+    # both stages' COPY and RUN run again; the last stage's COPYs follow
+    assert third.count(" ---> Running in ") == 2, third
+    out = loaded.docker("run", "--rm", "twostage:1").out.split()
+    assert out[0] != want and out[2] == "40", out
