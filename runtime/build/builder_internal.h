@@ -59,6 +59,9 @@ struct rt_build {
     struct rt_waiter *waiter;
     const bf_instr *copy_in;
     int exit_code;               /* a failed RUN's */
+    void *pulling;               /* a FROM image's pull in flight (the puller's handle) */
+    const bf_instr *pull_from;   /* the FROM it is for: run again when it is done */
+    json_t *pulled;              /* names pulled by this build: name -> true */
 };
 
 
