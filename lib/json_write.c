@@ -16,10 +16,24 @@
 
 #define MAX_DEPTH 2048
 
+/* buf_append without its NUL on every call (json_write_compact ends the
+ * text once): most appends here are a byte or a short run. */
+static inline void put_bytes(buf *b, const char *s, size_t n)
+{
+    if (b->len + n < b->cap) {
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+    } else {
+        buf_append(b, s, n);
+    }
+}
+
+#define PUT_LIT(b, lit) put_bytes(b, lit, sizeof lit - 1)
+
 static bool put_string(buf *b, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
-    buf_append(b, "\"", 1);
+    PUT_LIT(b, "\"");
     size_t run = 0; /* start of the plain bytes not yet copied */
     for (size_t i = 0; i < n;) {
         unsigned char c = s[i];
@@ -37,7 +51,7 @@ static bool put_string(buf *b, const char *str, size_t n)
             i += l;
             continue;
         }
-        buf_append(b, str + run, i - run);
+        put_bytes(b, str + run, i - run);
         char esc[8];
         const char *t = esc;
         switch (c) {
@@ -50,11 +64,11 @@ static bool put_string(buf *b, const char *str, size_t n)
         case '\t': t = "\\t"; break;
         default: snprintf(esc, sizeof esc, "\\u%04X", c); break;
         }
-        buf_puts(b, t);
+        put_bytes(b, t, strlen(t));
         run = ++i;
     }
-    buf_append(b, str + run, n - run);
-    buf_append(b, "\"", 1);
+    put_bytes(b, str + run, n - run);
+    PUT_LIT(b, "\"");
     return true;
 }
 
@@ -64,34 +78,34 @@ static bool put(buf *b, const json_t *v, int depth)
         return false;
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
-        buf_append(b, "{", 1);
+        PUT_LIT(b, "{");
         const char *k;
         size_t klen;
         json_t *m;
         bool first = true;
         json_object_keylen_foreach((json_t *)v, k, klen, m) {
             if (!first)
-                buf_append(b, ",", 1);
+                PUT_LIT(b, ",");
             first = false;
             if (!put_string(b, k, klen))
                 return false;
-            buf_append(b, ":", 1);
+            PUT_LIT(b, ":");
             if (!put(b, m, depth + 1))
                 return false;
         }
-        buf_append(b, "}", 1);
+        PUT_LIT(b, "}");
         return true;
     }
     case JSON_ARRAY: {
-        buf_append(b, "[", 1);
+        PUT_LIT(b, "[");
         size_t n = json_array_size(v);
         for (size_t i = 0; i < n; i++) {
             if (i)
-                buf_append(b, ",", 1);
+                PUT_LIT(b, ",");
             if (!put(b, json_array_get(v, i), depth + 1))
                 return false;
         }
-        buf_append(b, "]", 1);
+        PUT_LIT(b, "]");
         return true;
     }
     case JSON_STRING:
@@ -99,7 +113,7 @@ static bool put(buf *b, const json_t *v, int depth)
     case JSON_INTEGER: {
         char num[32];
         int l = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        buf_append(b, num, (size_t)l);
+        put_bytes(b, num, (size_t)l);
         return true;
     }
     case JSON_REAL: {
@@ -107,13 +121,13 @@ static bool put(buf *b, const json_t *v, int depth)
         char *t = json_dumps(v, JSON_ENCODE_ANY);
         if (!t)
             return false;
-        buf_puts(b, t);
+        put_bytes(b, t, strlen(t));
         free(t);
         return true;
     }
-    case JSON_TRUE: buf_append(b, "true", 4); return true;
-    case JSON_FALSE: buf_append(b, "false", 5); return true;
-    case JSON_NULL: buf_append(b, "null", 4); return true;
+    case JSON_TRUE: PUT_LIT(b, "true"); return true;
+    case JSON_FALSE: PUT_LIT(b, "false"); return true;
+    case JSON_NULL: PUT_LIT(b, "null"); return true;
     }
     return false;
 }
@@ -121,8 +135,10 @@ static bool put(buf *b, const json_t *v, int depth)
 bool json_write_compact(buf *b, const json_t *v)
 {
     size_t start = b->len;
-    if (v && put(b, v, 0))
+    if (v && put(b, v, 0)) {
+        buf_append(b, "", 0); /* the NUL put_bytes leaves out */
         return true;
+    }
     b->len = start;
     if (b->data)
         b->data[start] = 0;
