@@ -133,6 +133,7 @@ void daemon_apply_container_defaults(berth_daemon *d)
     }
     json_object_set_new(h, "SecurityOpt", sec);
     rt_containers_set_defaults(&d->containers, h);
+    rt_containers_set_live_restore(&d->containers, NULL, c->live_restore);
 }
 
 static void warn_one(void *arg, const char *key, const char *why)
@@ -295,6 +296,7 @@ int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e)
         rt_volumes_set_events(d->volumes, (rt_event_sink){emit_event, d});
         rt_volumes_set_users(d->volumes, rt_mounts_volume_users, &d->containers);
         d->containers.volumes = d->volumes;
+        rt_containers_set_live_restore(&d->containers, d->cfg.exec_root, d->cfg.live_restore);
         r = rt_containers_open(&d->containers, loop, d->db, &d->driver, d->images, d->cfg.data_root,
                                d->cfg.init_path, e);
         d->containers_open = r == 0;
