@@ -11,19 +11,15 @@
 #include "api/handlers.h"
 #include "lib/cleanup.h"
 #include "lib/filters.h"
+#include "lib/jsonutil.h"
 #include "lib/reference.h"
 #include "lib/timefmt.h"
 #include "node/daemon.h"
 #include "runtime/image/config.h"
 #include "runtime/image/store.h"
 
-static json_t *tags_json(const rt_image *img)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < img->n_tags; i++)
-        json_array_append_new(a, json_string(img->tags[i]));
-    return a;
-}
+static json_t *tags_json(const rt_image *img) { return json_strings(img->tags, img->n_tags); }
+static json_t *digests_json(const rt_image *img) { return json_strings(img->digests, img->n_digests); }
 
 /* ---- GET /images/json --------------------------------------------------- */
 
@@ -70,8 +66,8 @@ static int image_time_bound(api_request *r, json_t *f, const char *key, long lon
 /* until= is a time, as dockerd takes it (timestamp, date or duration ago). */
 static json_t *image_summary(api_request *r, const rt_image *img)
 {
-    json_t *o = json_pack("{s:s, s:s, s:o, s:[], s:I, s:I, s:I, s:O, s:I}", "Id", img->id, "ParentId", img->parent,
-                          "RepoTags", tags_json(img), "RepoDigests", "Created", (json_int_t)img->created, "Size",
+    json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:O, s:I}", "Id", img->id, "ParentId", img->parent,
+                          "RepoTags", tags_json(img), "RepoDigests", digests_json(img), "Created", (json_int_t)img->created, "Size",
                           (json_int_t)img->size, "SharedSize", (json_int_t)-1, "Labels", img->labels, "Containers",
                           (json_int_t)-1);
     if (r->api_minor < 44)
@@ -110,9 +106,9 @@ void api_images_list(api_request *r)
         rt_image *img = imgs[i];
         if (want_dangling && (img->n_tags == 0) != dangling)
             continue;
-        /* an untagged image with children is a build's intermediate: only with all=1, as dockerd */
+        /* an image with no name and children is a build's intermediate: only with all=1, as dockerd */
         bool parent = false;
-        for (size_t k = 0; k < n && !all && !img->n_tags && !parent; k++)
+        for (size_t k = 0; k < n && !all && !img->n_tags && !img->n_digests && !parent; k++)
             parent = !strcmp(imgs[k]->parent, img->id);
         if (parent)
             continue;
@@ -191,7 +187,7 @@ void api_image_inspect(api_request *r)
     json_t *o = json_object();
     json_object_set_new(o, "Id", json_string(img->id));
     json_object_set_new(o, "RepoTags", tags_json(img));
-    json_object_set_new(o, "RepoDigests", json_array());
+    json_object_set_new(o, "RepoDigests", digests_json(img));
     json_object_set_new(o, "Parent", json_string(img->parent));
     json_object_set_new(o, "Comment", str_or_empty(config, "comment"));
     json_object_set_new(o, "Created", str_or_empty(config, "created"));
