@@ -43,7 +43,11 @@ struct rt_io {
 
 void rt_io_log_path(rt_containers *m, const rt_container *c, char *out)
 {
-    snprintf(out, PATH_MAX, "%s/%s/%s-json.log", m->containers_dir, c->id, c->id);
+    const char *type = json_str(json_object_get(c->host_config, "LogConfig"), "Type");
+    if (!strcmp(type, "local"))   /* dockerd's place for it */
+        snprintf(out, PATH_MAX, "%s/%s/local-logs/container.log", m->containers_dir, c->id);
+    else
+        snprintf(out, PATH_MAX, "%s/%s/%s-json.log", m->containers_dir, c->id, c->id);
 }
 
 static int64_t now_ns(void)
@@ -141,7 +145,19 @@ static int open_log(rt_io *io, rt_containers *m, rt_container *c, berr *e)
     bool remote = !rt_logdriver_readable(type);
     const char *cd = json_string_value(json_object_get(opts, "cache-disabled"));
     bool no_cache = remote && cd && strcmp(cd, "true") == 0;
+    bool local = strcmp(type, "local") == 0;
+    if (local) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/%s/local-logs", m->containers_dir, c->id);
+        if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+            return berr_sys(e, -errno, "mkdir %s", dir);
+    }
     r = rt_logfile_open(no_cache ? NULL : path, max_size, max_file, &io->log, e);
+    if (r == 0 && local) {
+        /* the local driver compresses rotated files unless told not to */
+        const char *cz = json_string_value(json_object_get(opts, "compress"));
+        rt_logfile_set_local(io->log, !cz || rt_log_parse_bool(cz) != 0);
+    }
     if (r == 0 && remote)
         r = open_remote(io, c, type, opts, e);
     return r;

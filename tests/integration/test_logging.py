@@ -3,6 +3,7 @@ tcp), gelf (udp with compression and chunking, tcp), fluentd (forward
 protocol over tcp and unix), journald (native protocol on a socket of the
 test's own), none; docker logs through dockerd's dual-logging cache."""
 
+import calendar
 import ctypes
 import gzip
 import json
@@ -314,3 +315,48 @@ def test_blocked_receiver_does_not_stall(d):
         time.sleep(0.1)
     assert "lines dropped" in d.read_log()
     done["sock"].close()
+
+
+def test_local_driver_compact_rotated_compressed(d):
+    """local: berth's binary records, rotated at max-size, rotated files
+    gzipped, and docker logs reads them back with tail, since and follow."""
+    run(d, "-d", "--name", "loc", "--log-driver", "local", "--log-opt", "max-size=2k", "--log-opt", "max-file=3",
+        "busybox", "sh", "-c", "i=0; while [ $i -lt 300 ]; do echo line $i; i=$((i+1)); done; "
+        "sleep 0.5; echo done >&2; sleep 2; echo late")
+    cid = d.docker("inspect", "-f", "{{.Id}}", "loc").out.strip()
+    logs = os.path.join(d.data_root, "containers", cid, "local-logs")
+
+    def settled():
+        out = d.docker("logs", "loc").out
+        return "line 299" in out and "done" in d.docker("logs", "loc").err
+    deadline = time.time() + 20
+    while time.time() < deadline and not settled():
+        time.sleep(0.1)
+    files = sorted(os.listdir(logs))
+    assert files == ["container.log", "container.log.1.gz", "container.log.2.gz"], files
+    # compressed: gzip data that opens; records, not JSON
+    raw = gzip.open(os.path.join(logs, "container.log.1.gz")).read()
+    assert raw and raw[0] == 0 and b'"log"' not in raw
+    # rotation dropped the oldest; what is kept is in order, both streams
+    out = d.docker("logs", "loc").out.split("\n")
+    nums = [int(l.split()[1]) for l in out if l.startswith("line ")]
+    assert nums[-1] == 299 and nums == list(range(nums[0], 300)) and nums[0] > 0
+    res = d.docker("logs", "loc")
+    assert res.err == "done\n"
+    # follow picks up what comes after
+    f = d.docker("logs", "-f", "--tail", "0", "loc", timeout=30)
+    assert f.out == "late\n", f.out
+    assert d.docker("logs", "--tail", "1", "loc").out == "late\n"
+    t3 = d.docker("logs", "--tail", "3", "loc")
+    assert t3.out == "line 299\nlate\n" and t3.err == "done\n"
+    # "late" came 2 s after the rest: a second before it (whole seconds)
+    # falls between them
+    ts = d.docker("logs", "-t", "--tail", "1", "loc").out.split()[0]
+    late = calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S"))
+    since = d.docker("logs", "--since", str(late - 1), "loc")
+    assert since.out == "late\n" and since.err == "", since.out
+    # bad options fail the create with dockerd's messages
+    res = d.docker("run", "--log-driver", "local", "--log-opt", "compress=maybe", "busybox", "true", check=False)
+    assert res.returncode != 0 and "error reading compress log option" in res.err
+    res = d.docker("run", "--log-driver", "local", "--log-opt", "labels=x", "busybox", "true", check=False)
+    assert res.returncode != 0 and "unknown log opt 'labels' for log driver local" in res.err
