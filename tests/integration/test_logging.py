@@ -9,6 +9,8 @@ import gzip
 import json
 import os
 import socket
+import ssl
+import subprocess
 import threading
 import time
 import zlib
@@ -24,8 +26,10 @@ class Receiver:
     """A socket server in a thread; inet sockets are made inside the
     daemon's network namespace (setns affects only the calling thread)."""
 
-    def __init__(self, d, family, kind, path=None):
+    def __init__(self, d, family, kind, path=None, tls=None):
         self.data = []       # datagrams, or bytes of the stream
+        self.tls = tls       # an ssl.SSLContext for the accepted streams
+        self.tls_errors = []
         self.ready = threading.Event()
         self.stop = False
         self.path = path
@@ -52,6 +56,14 @@ class Receiver:
                     self.data.append(s.recv(65536))
                     continue
                 c, _ = s.accept()
+                if self.tls:
+                    c.settimeout(5)
+                    try:
+                        c = self.tls.wrap_socket(c, server_side=True)
+                    except (ssl.SSLError, OSError) as err:
+                        self.tls_errors.append(str(err))
+                        c.close()
+                        continue
                 c.settimeout(0.2)
                 conns.append(c)
             except socket.timeout:
@@ -61,7 +73,7 @@ class Receiver:
                     chunk = c.recv(65536)
                     if chunk:
                         self.data.append(chunk)
-                except socket.timeout:
+                except (socket.timeout, ssl.SSLWantReadError):
                     pass
         s.close()
 
@@ -128,6 +140,56 @@ def test_syslog_udp_and_tcp_rfc5424(d):
     # RFC 5425 octet counting: "LEN MSG"
     n, rest = data.split(" ", 1)
     assert len(rest[:int(n)]) == int(n) and rest[:int(n)].endswith(" - one")
+    t.close()
+
+
+def make_pki(tmp):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate,
+    made with openssl."""
+    def sh(*args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True, cwd=tmp)
+    sh("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+       "-subj", "/CN=berth test CA")
+    for name, ext in (("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"),
+                      ("client", "extendedKeyUsage=clientAuth")):
+        sh("req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out", name + ".csr",
+           "-subj", "/CN=" + name)
+        with open(os.path.join(tmp, name + ".ext"), "w") as f:
+            f.write(ext + "\n")
+        sh("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+           "-out", name + ".pem", "-days", "2", "-extfile", name + ".ext")
+    return {n: os.path.join(tmp, n) for n in ("ca.pem", "server.pem", "server.key", "client.pem", "client.key")}
+
+
+def test_syslog_tcp_tls(d, tmp_path):
+    pki = make_pki(str(tmp_path))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(pki["server.pem"], pki["server.key"])
+    ctx.load_verify_locations(pki["ca.pem"])
+    ctx.verify_mode = ssl.CERT_REQUIRED   # the client certificate is checked too
+    t = Receiver(d, socket.AF_INET, socket.SOCK_STREAM, tls=ctx)
+    addr = "syslog-address=tcp+tls://127.0.0.1:%d" % t.port
+    client = ["--log-opt", "syslog-tls-cert=" + pki["client.pem"], "--log-opt", "syslog-tls-key=" + pki["client.key"]]
+    run(d, "--name", "tls1", "--log-driver", "syslog", "--log-opt", addr, "--log-opt", "syslog-tls-ca-cert=" + pki["ca.pem"],
+        *client, "--log-opt", "syslog-format=rfc5424", "busybox", "sh", "-c", "echo one; echo two")
+    assert t.wait_for(lambda r: r.stream().count(b" - ") >= 2), (t.data, t.tls_errors)
+    data = t.stream().decode()
+    n, rest = data.split(" ", 1)
+    assert rest[:int(n)].endswith(" - one") and rest.endswith(" - two")
+    assert d.docker("logs", "tls1").out == "one\ntwo\n"
+    # the server's certificate is checked: not against the system's roots
+    res = d.docker("run", "--network", "none", "--log-driver", "syslog", "--log-opt", addr, *client, "busybox", "true",
+                   check=False)
+    assert res.returncode != 0 and "failed to verify certificate" in res.err, res.err
+    # unless told not to
+    run(d, "--log-driver", "syslog", "--log-opt", addr, "--log-opt", "syslog-tls-skip-verify=true", *client,
+        "busybox", "echo", "unverified")
+    assert t.wait_for(lambda r: b"unverified" in r.stream())
+    # a key pair that does not load fails the create
+    res = d.docker("run", "--network", "none", "--log-driver", "syslog", "--log-opt", addr,
+                   "--log-opt", "syslog-tls-cert=/nonexistent.pem", "--log-opt", "syslog-tls-key=/nonexistent.key",
+                   "busybox", "true", check=False)
+    assert res.returncode != 0 and "could not load client key pair" in res.err, res.err
     t.close()
 
 
