@@ -228,6 +228,9 @@ static int validate_modes(rt_containers *m, json_t *hc, berr *e)
     if (*ipc && strcmp(ipc, "host") && strcmp(ipc, "private") && strcmp(ipc, "shareable") && strcmp(ipc, "none") &&
         strncmp(ipc, "container:", 10))
         return berr_set(e, -EINVAL, "invalid IPC mode: %s", ipc);
+    const char *cgns = json_str(hc, "CgroupnsMode");
+    if (*cgns && strcmp(cgns, "host") && strcmp(cgns, "private"))
+        return berr_set(e, -EINVAL, "invalid cgroup namespace mode: %s", cgns);
     const char *uts = json_str(hc, "UTSMode");
     if (*uts && strcmp(uts, "host"))
         return berr_set(e, -EINVAL, "invalid UTS mode: %s", uts);

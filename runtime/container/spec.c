@@ -353,6 +353,33 @@ static int tmpfs_mounts(rt_container *c, rt_spec_storage *st, berr *e)
     return 0;
 }
 
+/* A device number of the rule: digits or "*"; advances *p. */
+static bool rule_number(const char **p)
+{
+    if (**p == '*') {
+        (*p)++;
+        return true;
+    }
+    const char *start = *p;
+    while (**p >= '0' && **p <= '9')
+        (*p)++;
+    return *p > start;
+}
+
+bool rt_device_cgroup_rule_valid(const char *rule)
+{
+    const char *p = rule;
+    if (!strchr("acb", *p) || !*p || p[1] != ' ')
+        return false;
+    p += 2;
+    if (!rule_number(&p) || *p++ != ':' || !rule_number(&p) || *p++ != ' ')
+        return false;
+    size_t n = 0;
+    while (*p && strchr("rwm", *p))
+        p++, n++;
+    return !*p && n >= 1 && n <= 3;
+}
+
 static int devices(rt_container *c, rt_spec_storage *st, berr *e)
 {
     size_t i;
@@ -372,6 +399,14 @@ static int devices(rt_container *c, rt_spec_storage *st, berr *e)
         st->device_rules = xrealloc(st->device_rules, (st->n_device_rules + 1) * sizeof *st->device_rules);
         st->device_rules[st->n_device_rules++] = xasprintf("%c %u:%u %s", S_ISCHR(sb.st_mode) ? 'c' : 'b',
                                                            major(sb.st_rdev), minor(sb.st_rdev), *perm ? perm : "rwm");
+    }
+    /* --device-cgroup-rule, checked as dockerd checks it when the spec is made. */
+    json_array_foreach(json_object_get(c->host_config, "DeviceCgroupRules"), i, v) {
+        const char *rule = json_string_value(v);
+        if (!rule || !rt_device_cgroup_rule_valid(rule))
+            return berr_set(e, -EINVAL, "invalid device cgroup rule format: '%s'", rule ? rule : "");
+        st->device_rules = xrealloc(st->device_rules, (st->n_device_rules + 1) * sizeof *st->device_rules);
+        st->device_rules[st->n_device_rules++] = xstrdup(rule);
     }
     return 0;
 }
@@ -484,7 +519,9 @@ static int join_fd(rt_spec_storage *st, int ns_fd, int nstype, berr *e)
 static int namespaces(rt_containers *m, rt_container *c, rt_spec_storage *st, berr *e)
 {
     json_t *hc = c->host_config;
-    int flags = CLONE_NEWNS | CLONE_NEWCGROUP;
+    /* --cgroupns: only "host" shares the daemon's; a container from before
+     * the daemon default was recorded (empty) keeps the private one it had. */
+    int flags = CLONE_NEWNS | (strcmp(json_str(hc, "CgroupnsMode"), "host") ? CLONE_NEWCGROUP : 0);
     const char *net = json_str(hc, "NetworkMode"), *pid = json_str(hc, "PidMode"), *ipc = json_str(hc, "IpcMode"),
                *uts = json_str(hc, "UTSMode");
     int r = 0;
@@ -643,6 +680,8 @@ int rt_spec_build(rt_containers *m, rt_container *c, const char *rootfs, rt_spec
     s->devices = st->devices;
     s->n_devices = st->n_devices;
     s->shm_size = (uint64_t)json_integer_value(json_object_get(hc, "ShmSize"));
+    st->cgroup_fs = rt_cgroup_fs_new(&m->cgroups, c->id, s->privileged, NULL);
+    s->cgroup_fs = st->cgroup_fs;
     s->hostname = (s->clone_flags & CLONE_NEWUTS) ? json_str(cfg, "Hostname") : NULL;
     s->domainname = (s->clone_flags & CLONE_NEWUTS) && *json_str(cfg, "Domainname") ? json_str(cfg, "Domainname") : NULL;
     s->uid = st->user.uid;
@@ -673,6 +712,7 @@ void rt_spec_free(rt_spec_storage *st)
     rt_user_free(&st->user);
     if (st->seccomp)
         rt_seccomp_free(st->seccomp);
+    rt_cgroup_fs_free(st->cgroup_fs);
     json_decref(st->keep);
     memset(st, 0, sizeof *st);
 }
