@@ -15,6 +15,7 @@
 #include "lib/timefmt.h"
 #include "node/daemon.h"
 #include "runtime/container/io.h"
+#include "runtime/container/links.h"
 #include "runtime/container/mounts.h"
 #include "runtime/container/network.h"
 #include "runtime/container/exec.h"
@@ -325,6 +326,9 @@ json_t *api_container_summary(api_request *r, rt_container *c, bool size)
                           "Networks", json_object_get(settings, "Networks"), "Mounts",
                           rt_mounts_inspect_container(c));
     json_decref(settings);
+    json_t *link_names = rt_links_names_of(mgr(r), c);
+    json_array_extend(json_object_get(o, "Names"), link_names);
+    json_decref(link_names);
     if (size) {
         long long rw, rootfs;
         sizes(r, c, &rw, &rootfs);
@@ -574,14 +578,18 @@ void api_container_unpause(api_request *r) { pause_or_unpause(r, false); }
 
 void api_container_delete(api_request *r)
 {
+    berr e = {0};
+    /* ?link=1 names the link itself (/parent/alias), not a container. */
+    if (api_query_bool(r, "link", false)) {
+        if (rt_link_remove(mgr(r), r->params[0], &e) < 0)
+            api_reply_berr(r, &e);
+        else
+            api_reply_empty(r, 204);
+        return;
+    }
     rt_container *c = target(r);
     if (!c)
         return;
-    berr e = {0};
-    if (api_query_bool(r, "link", false)) {
-        api_reply_error(r, -ENOSYS, "links are not supported by berthd");
-        return;
-    }
     if (rt_container_remove(mgr(r), c, api_query_bool(r, "force", false), api_query_bool(r, "v", false),
                             reply_status, r, &e) < 0)
         api_reply_berr(r, &e);

@@ -16,6 +16,7 @@
 #include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "netoverlay/sandbox.h"
+#include "runtime/container/links.h"
 #include "runtime/container/mounts.h"
 #include "runtime/linux/seccomp.h"
 
@@ -111,6 +112,7 @@ static void build_env(rt_container *c, rt_spec_storage *st)
     push_str(&st->env, &n, host);
     if (json_is_true(json_object_get(c->config, "Tty")))
         push_str(&st->env, &n, "TERM=xterm");
+    rt_env_put_all(&st->env, &n, st->link_env);
     rt_env_put_all(&st->env, &n, json_object_get(c->config, "Env"));
     if (!rt_env_has(st->env, "HOME")) {
         cleanup_free char *home = xasprintf("HOME=%s", st->user.home[0] ? st->user.home : "/");
@@ -201,7 +203,7 @@ static void resolv_conf(rt_container *c, bool host_net, buf *out)
     }
 }
 
-static void hosts_file(rt_container *c, bool host_net, const char *hostname, buf *out)
+static void hosts_file(rt_container *c, bool host_net, const char *hostname, const char *links, buf *out)
 {
     cleanup_free char *host = NULL;
     if (host_net && fs_read_file("/etc/hosts", &host, NULL, NULL) == 0) {
@@ -223,6 +225,8 @@ static void hosts_file(rt_container *c, bool host_net, const char *hostname, buf
             addr = net_sandbox_gateway(c->sandbox);
         buf_printf(out, "%s\t%.*s\n", addr, (int)(sep - eh), eh);
     }
+    if (links)
+        buf_puts(out, links);
     if (c->sandbox)
         net_sandbox_hosts(c->sandbox, hostname, out);
 }
@@ -252,7 +256,7 @@ static int etc_files(rt_containers *m, rt_container *c, rt_spec_storage *st, ber
     buf_printf(&text, "%s\n", hostname);
     int r = write_file(hostname_path, text.data, e);
     buf_reset(&text);
-    hosts_file(c, host_net, hostname, &text);
+    hosts_file(c, host_net, hostname, st->link_hosts, &text);
     if (r == 0)
         r = write_file(hosts_path, text.data, e);
     buf_reset(&text);
@@ -657,6 +661,8 @@ int rt_spec_build(rt_containers *m, rt_container *c, const char *rootfs, rt_spec
         r = build_argv(m, c, st, e);
     if (r < 0)
         return r;
+    if ((r = rt_links_for_start(m, c, &st->link_env, &st->link_hosts, e)) < 0)
+        return r;
     build_env(c, st);
     if ((r = etc_files(m, c, st, e)) < 0 || (r = tmpfs_mounts(c, st, e)) < 0 || (r = user_mounts(m, c, rootfs, st, e)) < 0 || (r = devices(c, st, e)) < 0 ||
         (r = ulimits(c, st, e)) < 0 || (r = sysctls(c, st, e)) < 0 || (r = namespaces(m, c, st, e)) < 0 ||
@@ -713,6 +719,8 @@ void rt_spec_free(rt_spec_storage *st)
     if (st->seccomp)
         rt_seccomp_free(st->seccomp);
     rt_cgroup_fs_free(st->cgroup_fs);
+    json_decref(st->link_env);
+    free(st->link_hosts);
     json_decref(st->keep);
     memset(st, 0, sizeof *st);
 }

@@ -31,6 +31,8 @@ typedef struct rt_spec_storage {
     json_t *keep;               /* owns strings the spec points into */
     rt_resources resources;
     rt_cgroup_fs *cgroup_fs;    /* what /sys/fs/cgroup shows */
+    json_t *link_env;           /* legacy links: ALIAS_* variables, */
+    char *link_hosts;           /* and their /etc/hosts lines */
 } rt_spec_storage;
 
 /* Builds the spec for c with its root at rootfs (mounted).  Files for
