@@ -12,9 +12,8 @@ HOST_V2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
 
 
 @pytest.fixture(scope="module")
-def image(daemon, fixtures):
-    daemon.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
-    return "busybox:latest"
+def image(busybox):
+    return busybox
 
 
 def run(daemon, *args, check=True):

@@ -11,9 +11,8 @@ import pytest
 
 
 @pytest.fixture(scope="module")
-def image(daemon, fixtures):
-    daemon.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
-    return "busybox:latest"
+def image(busybox):
+    return busybox
 
 
 @pytest.fixture
