@@ -11,6 +11,7 @@
 #include "api/handlers.h"
 #include "runtime/logs/driver.h"
 #include "api/hijack.h"
+#include "api/versions.h"
 #include "api/stdcopy.h"
 #include "api/stream.h"
 #include "lib/buf.h"
@@ -195,9 +196,10 @@ void api_container_attach(api_request *r)
     }
     a->sink = (rt_io_sink){api_query_bool(r, "stdout", false), api_query_bool(r, "stderr", false), out_write,
                            out_ended, a, NULL};
-    const char *type = a->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
+    bool upgrade = api_wants_upgrade(r);
+    const char *type = api_stream_media_type(r, !a->tty, !upgrade);
     bool stream = api_query_bool(r, "stream", false);
-    if (api_wants_upgrade(r))
+    if (upgrade)
         a->h = api_reply_hijack(r, type, &attach_ops, a);   /* the replay below needs it now */
     else
         a->s = api_reply_stream(r, 200, type, on_stream_gone, a);
@@ -346,8 +348,7 @@ void api_container_logs(api_request *r)
     l->tty = json_is_true(json_object_get(c->config, "Tty"));
     l->timestamps = api_query_bool(r, "timestamps", false);
     l->q = (rt_log_query){out, err, since, until, tail};
-    l->s = api_reply_stream(r, 200, l->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream",
-                            logs_gone, l);
+    l->s = api_reply_stream(r, 200, api_stream_media_type(r, !l->tty, false), logs_gone, l);
     if (rt_log_read(l->path, 32, &l->q, emit_entry, l, &l->offset, &e) < 0 && e.code != -ENOENT)
         log_warn("logs of %.12s: %s", c->id, e.msg);
     bool follow = api_query_bool(r, "follow", false) && until == 0 && rt_container_running(c);

@@ -10,6 +10,7 @@ static const struct {
     [API_IMAGE_CONTAINER_CONFIG] = {0, 45},  /* v1.45: Container, ContainerConfig gone */
     [API_ALIASES_SHORT_ID] = {0, 45},        /* v1.45: Aliases as submitted */
     [API_ENDPOINT_DNS_NAMES] = {44, 0},      /* v1.44: DNSNames added */
+    [API_MULTIPLEXED_MEDIA_TYPE] = {42, 0},  /* v1.42: multiplexed-stream media type */
     [API_PIDS_LIMIT_UPDATE] = {40, 0},       /* v1.40: update takes PidsLimit */
     [API_STATS_ONE_SHOT] = {41, 0},          /* v1.41: one-shot */
     [API_SYSTEM_DF_TYPE] = {42, 0},          /* v1.42: system df type */
@@ -29,3 +30,10 @@ bool api_minor_has(int minor, api_behaviour b)
 }
 
 bool api_has(const api_request *r, api_behaviour b) { return api_minor_has(r->api_minor, b); }
+
+const char *api_stream_media_type(const api_request *r, bool framed, bool plain_hijack)
+{
+    if (framed && !plain_hijack && api_has(r, API_MULTIPLEXED_MEDIA_TYPE))
+        return "application/vnd.docker.multiplexed-stream";
+    return "application/vnd.docker.raw-stream";
+}

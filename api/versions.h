@@ -16,6 +16,7 @@ typedef enum api_behaviour {
     API_IMAGE_CONTAINER_CONFIG,    /* image inspect carries Container and ContainerConfig (< 1.45) */
     API_ALIASES_SHORT_ID,          /* endpoint Aliases include the short container ID (< 1.45) */
     API_ENDPOINT_DNS_NAMES,        /* endpoint settings carry DNSNames (>= 1.44) */
+    API_MULTIPLEXED_MEDIA_TYPE,    /* framed attach/exec/logs streams say multiplexed-stream (>= 1.42) */
     /* requests */
     API_PIDS_LIMIT_UPDATE,         /* container update understands PidsLimit (>= 1.40) */
     API_STATS_ONE_SHOT,            /* stats ?one-shot= (>= 1.41) */
@@ -32,6 +33,12 @@ typedef enum api_behaviour {
 
 /* True if the request's API version (1.<r->api_minor>) has behaviour b. */
 bool api_has(const api_request *r, api_behaviour b);
+/* The Content-Type of an attach, exec start or logs stream, as dockerd
+ * sends it: application/vnd.docker.multiplexed-stream for a framed
+ * stream from 1.42 on, raw-stream otherwise.  A hijacked stream without
+ * the Upgrade handshake (plain) always says raw-stream. */
+const char *api_stream_media_type(const api_request *r, bool framed, bool plain_hijack);
+
 /* The same for a version number: for tests and callers without a request. */
 bool api_minor_has(int minor, api_behaviour b);
 

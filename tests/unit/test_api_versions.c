@@ -22,6 +22,7 @@ static void test_boundaries(void **state)
         {API_IPC_DEFAULT_SHAREABLE, 40, 24, 39},
         {API_CGROUPNS_DEFAULT_HOST, 41, 24, 40},
         {API_ENDPOINT_DNS_NAMES, 43, 44, 47},
+        {API_MULTIPLEXED_MEDIA_TYPE, 41, 42, 47},
         {API_PIDS_LIMIT_UPDATE, 39, 40, 47},
         {API_STATS_ONE_SHOT, 40, 41, 47},
         {API_SYSTEM_DF_TYPE, 41, 42, 47},
@@ -37,8 +38,19 @@ static void test_boundaries(void **state)
     assert_false(api_minor_has(47, API_BEHAVIOUR_N));
 }
 
+static void test_media_type(void **state)
+{
+    (void)state;
+    api_request r = {.api_minor = 47};
+    assert_string_equal(api_stream_media_type(&r, true, false), "application/vnd.docker.multiplexed-stream");
+    assert_string_equal(api_stream_media_type(&r, false, false), "application/vnd.docker.raw-stream");
+    assert_string_equal(api_stream_media_type(&r, true, true), "application/vnd.docker.raw-stream");
+    r.api_minor = 41;
+    assert_string_equal(api_stream_media_type(&r, true, false), "application/vnd.docker.raw-stream");
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_boundaries)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_boundaries), cmocka_unit_test(test_media_type)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
