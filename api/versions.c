@@ -11,6 +11,8 @@ static const struct {
     [API_ALIASES_SHORT_ID] = {0, 45},        /* v1.45: Aliases as submitted */
     [API_ENDPOINT_DNS_NAMES] = {44, 0},      /* v1.44: DNSNames added */
     [API_MULTIPLEXED_MEDIA_TYPE] = {42, 0},  /* v1.42: multiplexed-stream media type */
+    [API_WS_BINARY_FRAMES] = {28, 0},        /* v1.28: attach/ws binary frames */
+    [API_WS_STREAM_PARAMS] = {42, 0},        /* v1.42: attach/ws stdin/stdout/stderr */
     [API_PIDS_LIMIT_UPDATE] = {40, 0},       /* v1.40: update takes PidsLimit */
     [API_STATS_ONE_SHOT] = {41, 0},          /* v1.41: one-shot */
     [API_SYSTEM_DF_TYPE] = {42, 0},          /* v1.42: system df type */

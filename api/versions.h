@@ -17,7 +17,9 @@ typedef enum api_behaviour {
     API_ALIASES_SHORT_ID,          /* endpoint Aliases include the short container ID (< 1.45) */
     API_ENDPOINT_DNS_NAMES,        /* endpoint settings carry DNSNames (>= 1.44) */
     API_MULTIPLEXED_MEDIA_TYPE,    /* framed attach/exec/logs streams say multiplexed-stream (>= 1.42) */
+    API_WS_BINARY_FRAMES,          /* attach/ws sends binary frames, text before (>= 1.28) */
     /* requests */
+    API_WS_STREAM_PARAMS,          /* attach/ws reads stdin, stdout, stderr; all attached before (>= 1.42) */
     API_PIDS_LIMIT_UPDATE,         /* container update understands PidsLimit (>= 1.40) */
     API_STATS_ONE_SHOT,            /* stats ?one-shot= (>= 1.41) */
     API_SYSTEM_DF_TYPE,            /* system df ?type= (>= 1.42) */

@@ -23,6 +23,8 @@ static void test_boundaries(void **state)
         {API_CGROUPNS_DEFAULT_HOST, 41, 24, 40},
         {API_ENDPOINT_DNS_NAMES, 43, 44, 47},
         {API_MULTIPLEXED_MEDIA_TYPE, 41, 42, 47},
+        {API_WS_BINARY_FRAMES, 27, 28, 47},
+        {API_WS_STREAM_PARAMS, 41, 42, 47},
         {API_PIDS_LIMIT_UPDATE, 39, 40, 47},
         {API_STATS_ONE_SHOT, 40, 41, 47},
         {API_SYSTEM_DF_TYPE, 41, 42, 47},
