@@ -245,14 +245,23 @@ static attachment *attachment_new(api_request *r, rt_container *c, bool in, bool
 
 static void attach_feed(api_request *r, rt_container *c, attachment *a);
 
-void api_container_attach(api_request *r)
+/* The container of the request, or NULL after a 404 reply. */
+static rt_container *attach_target(api_request *r)
 {
     berr e = {0};
     rt_container *c;
     if (rt_container_find(&r->d->containers, r->params[0], &c, &e) < 0) {
         api_reply_berr(r, &e);
-        return;
+        return NULL;
     }
+    return c;
+}
+
+void api_container_attach(api_request *r)
+{
+    rt_container *c = attach_target(r);
+    if (!c)
+        return;
     attachment *a = attachment_new(r, c, api_query_bool(r, "stdin", false), api_query_bool(r, "stdout", false),
                                    api_query_bool(r, "stderr", false));
     if (!a)
@@ -271,12 +280,9 @@ void api_container_attach(api_request *r)
  * every stream is attached whatever the query says. */
 void api_container_attach_ws(api_request *r)
 {
-    berr e = {0};
-    rt_container *c;
-    if (rt_container_find(&r->d->containers, r->params[0], &c, &e) < 0) {
-        api_reply_berr(r, &e);
+    rt_container *c = attach_target(r);
+    if (!c)
         return;
-    }
     const char *up = api_header(r, "Upgrade"), *key = api_header(r, "Sec-WebSocket-Key"),
                *version = api_header(r, "Sec-WebSocket-Version");
     if (!up || strcasecmp(up, "websocket") || !key || !*key || !version || strcmp(version, "13")) {
