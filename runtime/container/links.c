@@ -271,3 +271,37 @@ int rt_link_remove(rt_containers *m, const char *link_name, berr *e)
     }
     return 0;
 }
+
+void rt_links_renamed(rt_containers *m, rt_container *c, const char *old)
+{
+    size_t olen = strlen(old);
+    for (size_t k = 0; k < m->n; k++) {
+        rt_container *p = m->list[k];
+        json_t *links = json_object_get(p->host_config, "Links");
+        bool changed = false;
+        size_t i;
+        json_t *v;
+        json_array_foreach(links, i, v) {
+            char name[256], alias[256];
+            const char *l = json_string_value(v);
+            const char *colon = l ? strchr(l, ':') : NULL;
+            if (!colon || rt_link_parse(l, name, sizeof name, alias, sizeof alias, NULL) < 0)
+                continue;
+            /* the parent's part: "/parent/alias" after the colon */
+            const char *parent = colon + 1;
+            bool child_was = !strcmp(name, old);
+            bool parent_was = p == c && parent[0] == '/' && !strncmp(parent + 1, old, olen) && parent[olen + 1] == '/';
+            if (!child_was && !parent_was)
+                continue;
+            char parent_now[300];
+            if (parent_was)
+                snprintf(parent_now, sizeof parent_now, "/%s/%s", c->name, alias);
+            else
+                snprintf(parent_now, sizeof parent_now, "%s", parent);
+            json_array_set_new(links, i, json_sprintf("/%s:%s", child_was ? c->name : name, parent_now));
+            changed = true;
+        }
+        if (changed && p != c)
+            rt_container_save(m, p, NULL);
+    }
+}

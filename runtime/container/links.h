@@ -9,8 +9,9 @@
  * CLI copies them into the endpoint's Links, which the embedded DNS
  * answers for that container only (netoverlay/sandbox.c).
  *
- * The child is found by name at start, so renaming it breaks the link
- * (dockerd rewrites its link graph on rename). */
+ * The child is found by name at start: a rename rewrites the links that
+ * name either side (rt_links_renamed), as dockerd's link graph follows
+ * renames. */
 #ifndef BERTH_RUNTIME_CONTAINER_LINKS_H
 #define BERTH_RUNTIME_CONTAINER_LINKS_H
 
@@ -42,6 +43,10 @@ void rt_link_env(const char *link_name, const char *child_ip, json_t *exposed_po
 /* The names c is also known by as a link child: "/parent/alias" for each
  * container linking to it (docker ps shows them).  New array. */
 json_t *rt_links_names_of(rt_containers *m, const rt_container *c);
+
+/* After c was renamed from old: every "/child:/parent/alias" naming old
+ * on either side names c's new name; containers other than c are saved. */
+void rt_links_renamed(rt_containers *m, rt_container *c, const char *old);
 
 /* DELETE /containers/{name}?link=1: removes the link /parent/alias.
  * -EINVAL (409 in dockerd's wording) for a name without a parent. */

@@ -116,3 +116,17 @@ def test_link_on_user_network_is_a_private_alias(daemon, image, cleanup):
         for n in list(cleanup):
             daemon.docker("rm", "-f", n, check=False)
         daemon.docker("network", "rm", "lknet")
+
+
+def test_links_follow_renames(daemon, image, cleanup):
+    cleanup += ["lk5-db2", "lk5-web2"]
+    daemon.docker("run", "-d", "--name", "lk5-db", image, "sleep", "1000")
+    daemon.docker("create", "--name", "lk5-web", "--link", "lk5-db:data", image, "sh", "-c",
+                  "echo $DATA_NAME; grep -c lk5-db2 /etc/hosts")
+    daemon.docker("rename", "lk5-db", "lk5-db2")
+    assert daemon.json("GET", "/containers/lk5-web/json")["HostConfig"]["Links"] == ["/lk5-db2:/lk5-web/data"]
+    daemon.docker("rename", "lk5-web", "lk5-web2")
+    assert daemon.json("GET", "/containers/lk5-web2/json")["HostConfig"]["Links"] == ["/lk5-db2:/lk5-web2/data"]
+    # and the link still works under both new names
+    out = daemon.docker("start", "-a", "lk5-web2").out.split()
+    assert out == ["/lk5-web2/data", "1"]
