@@ -57,7 +57,7 @@ const opt_def config_opts[] = {
     {"default-ulimit", 0, "default-ulimits", T_ULIMITS, F(default_ulimits), true, "Default ulimits for containers (default [])", NULL},
     {"default-shm-size", 0, "default-shm-size", T_BYTES, F(shm_size), true, "Default shm size for containers (default 64MiB)", NULL},
     {"default-ipc-mode", 0, "default-ipc-mode", T_STR, F(ipc_mode), false, "Default mode for containers ipc (\"shareable\" | \"private\") (default \"private\")", NULL},
-    {"default-cgroupns-mode", 0, "default-cgroupns-mode", T_STR, F(cgroupns_mode), false, "Default mode for containers cgroup namespace (\"host\" | \"private\") (default \"private\")", NULL},
+    {"default-cgroupns-mode", 0, "default-cgroupns-mode", T_STR, F(cgroupns_mode), false, "Default mode for containers cgroup namespace (\"host\" | \"private\") (default \"private\" on cgroup v2, \"host\" on v1)", NULL},
     {"default-runtime", 0, "default-runtime", T_STR, F(default_runtime), false, "Default OCI runtime for containers (default \"berth\")", NULL},
     {"init", 0, "init", T_BOOL, F(init), false, "Run an init in the container to forward signals and reap processes", NULL},
     {"init-path", 0, "init-path", T_STR, F(init_path), false, "Path to the init binary run by --init (default: berth-init beside berthd, then PATH)", NULL},

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <sys/types.h>
 
@@ -88,5 +89,17 @@ void spawn_monitor_abandon(int pidfd, int monitor_pidfd);
 /* mkdir -p of path below the directory rootfd, symlinks resolved inside it.
  * Returns an O_PATH descriptor of the directory, or -1 with errno. */
 int spawn_mkdirs_in(int rootfd, const char *path);
+
+/* Helpers of runtime/linux/spawn_fs.c for the other child-side files:
+ * open below rootfd with symlinks resolved inside it (openat2
+ * RESOLVE_IN_ROOT); "/proc/self/fd/N" (out: 32 bytes); remount of the
+ * mount at path with flags, keeping its nosuid/nodev/noexec. */
+int spawn_root_open(int rootfd, const char *path, int flags, mode_t mode);
+void spawn_fd_path(char *out, int fd);
+int spawn_remount_bind(int rootfd, const char *path, unsigned long flags);
+
+/* /sys/fs/cgroup per spec->cgroup_fs (runtime/linux/spawn_cgroupfs.c),
+ * after /sys is mounted. */
+void spawn_cgroupfs_setup(const spawn_child *c, int rootfd);
 
 #endif
