@@ -181,15 +181,20 @@ void cs_transport_set_peer_check(struct raft_uv_transport *t, cs_peer_check fn, 
     m->check_arg = arg;
 }
 
+void cs_rpc_set_creds(tls_creds *creds)
+{
+    tls_creds_ref(creds);
+    tls_creds_unref(process_creds);
+    process_creds = creds;
+}
+
 void cs_transport_set_creds(struct raft_uv_transport *t, tls_creds *creds)
 {
     impl *m = impl_of(t);
     tls_creds_ref(creds);
     tls_creds_unref(m->creds);
     m->creds = creds;
-    tls_creds_ref(creds);
-    tls_creds_unref(process_creds);
-    process_creds = creds;
+    cs_rpc_set_creds(creds);
 }
 
 /* ---- incoming connections ---------------------------------------------------------- */
@@ -552,8 +557,15 @@ static void dial_ready(void *arg, int status, const char *why)
         dial_finish(o, NULL, RAFT_NOCONNECTION); /* the TLS connection closed itself */
         return;
     }
-    if (cs_peer_role_of(tls_conn_peer(o->tls)) != CS_PEER_MANAGER) {
-        log_warn("cluster transport: a raft peer presented no manager certificate");
+    /* The member is one the raft configuration names: any certificate of
+     * the cluster that passes the peer check will do (a promoted node
+     * may still hold its worker certificate until it has read its
+     * promotion from the log this connection carries). */
+    const tls_ident *peer = tls_conn_peer(o->tls);
+    char reason[256] = "";
+    if (cs_peer_role_of(peer) == CS_PEER_NONE ||
+        (m->check && !m->check(m->check_arg, peer, reason, sizeof reason))) {
+        log_warn("cluster transport: a raft peer's certificate was refused%s%s", reason[0] ? ": " : "", reason);
         tls_conn_close(o->tls);
         dial_finish(o, NULL, RAFT_NOCONNECTION);
         return;
