@@ -24,6 +24,9 @@ int rt_container_networks_init(rt_containers *m, rt_container *c, json_t *networ
 /* At start, before the spec is built / after the process has gone. */
 int rt_container_net_up(rt_containers *m, rt_container *c, berr *e);
 void rt_container_net_down(rt_containers *m, rt_container *c);
+/* Live restore: the sandbox again around the namespace of pid, a process
+ * that kept running while the daemon was down (runtime/container/restore.c). */
+int rt_container_net_adopt(rt_containers *m, rt_container *c, int pid, berr *e);
 
 /* docker network connect/disconnect; endpoint_config may be NULL. */
 int rt_container_connect(rt_containers *m, rt_container *c, net_network *n, json_t *endpoint_config, berr *e);
@@ -31,6 +34,9 @@ int rt_container_disconnect(rt_containers *m, rt_container *c, net_network *n, b
 
 /* NetworkSettings of docker inspect, and the Ports of docker ps. */
 json_t *rt_container_network_settings(rt_containers *m, rt_container *c);
+/* NetworkSettings.Networks alone (what GET /containers/json shows): a new
+ * object of one endpoint document per network. */
+json_t *rt_container_networks(const rt_container *c);
 json_t *rt_container_ports_summary(rt_containers *m, rt_container *c);
 
 #endif
