@@ -270,3 +270,30 @@ def test_renewal_over_rpc_follows_the_role_and_promotion_gets_a_manager_certific
     h3.wait_ready()
     h3.docker("service", "create", "--name", "from-h3", *SVC)
     wait_for(lambda: "from-h3" in h1.docker("service", "ls", "--format", "{{.Name}}").out, what="h3 writes")
+
+
+def test_node_key_sealed_while_autolocked(make_lab):
+    lab = make_lab(2)
+    h1, h2 = lab.hosts
+    h1.docker("swarm", "init", "--autolock", "--advertise-addr", h1.addr)
+    key_path = os.path.join(certs_dir(h1), "swarm-node.key")
+
+    def key_bytes():
+        with open(key_path, "rb") as f:
+            return f.read()
+
+    # Sealed with the store's data key: nothing of the PEM on disk.
+    assert b"PRIVATE KEY" not in key_bytes() and key_bytes().startswith(b"BSL1")
+    unlock = h1.docker("swarm", "unlock-key", "-q").out.strip()
+    h1.stop()
+    h1.start()
+    assert h1.info()["LocalNodeState"] == "locked"
+    h1.docker("swarm", "unlock", input=(unlock + "\n").encode())
+    wait_for(lambda: h1.info()["LocalNodeState"] == "active", what="unlocked")
+    # The unsealed key serves the swarm port: a manager joins.
+    token = h1.docker("swarm", "join-token", "-q", "manager").out.strip()
+    h2.docker("swarm", "join", "--token", token, "--advertise-addr", h2.addr, h1.addr + ":2377")
+    assert sorted(n["Hostname"] for n in h1.nodes()) == ["h1", "h2"]
+    # Autolock off: the key is plain PEM again.
+    h1.docker("swarm", "update", "--autolock=false")
+    wait_for(lambda: b"PRIVATE KEY" in key_bytes(), what="the key unsealed")
