@@ -78,6 +78,8 @@ json_t *swarm_node_description(swarm *s);
 
 /* node/swarm_members.c: the leader's upkeep, every 200 ms */
 void swarm_members_tick(uv_timer_t *t);
+/* Runs the upkeep now and keeps its pace (after a store change). */
+void swarm_members_kick(swarm *s);
 
 /* node/swarm_join.c */
 void swarm_rpc(void *arg, json_t *req, cs_rpc_ctx *ctx);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "raft/rpc_frame.h"
 #include "raft/transport_int.h"
 
 #define RAFT_HANDSHAKE_PROTOCOL 1
@@ -266,24 +267,22 @@ void cs_rpc_reply(cs_rpc_ctx *ctx, json_t *resp)
 /* Handles the next complete request in c->in, if any (one at a time). */
 static void rpc_next(incoming *c)
 {
-    while (!c->pending && c->in.len >= 4) {
-        uint32_t be;
-        memcpy(&be, c->in.data, 4);
-        uint32_t n = ntohl(be);
-        if (n > CS_RPC_MAX_FRAME) {
+    while (!c->pending) {
+        size_t used;
+        json_t *req;
+        int fr = cs_frame_take(c->in.data, c->in.len, CS_RPC_MAX_FRAME, &used, &req);
+        if (fr < 0) {
             conn_close(c);
             return;
         }
-        if (c->in.len < 4 + (size_t)n)
+        if (fr == CS_FRAME_MORE)
             return;
-        json_error_t je;
-        json_t *req = json_loadb(c->in.data + 4, n, 0, &je);
-        memmove(c->in.data, c->in.data + 4 + n, c->in.len - 4 - n);
-        c->in.len -= 4 + n;
-        if (!json_is_object(req) || !c->t->rpc) {
-            json_decref(req);
+        memmove(c->in.data, c->in.data + used, c->in.len - used);
+        c->in.len -= used;
+        if (!req || !c->t->rpc) {
             json_t *err = json_pack("{s:i, s:s}", "status", -EINVAL, "error",
                                     req ? "node RPC: no handler for this request" : "node RPC: malformed request");
+            json_decref(req);
             int rc = send_frame(c, err);
             json_decref(err);
             if (rc < 0) {
