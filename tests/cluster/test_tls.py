@@ -65,6 +65,13 @@ def test_ca_tokens_and_node_certificates(make_lab):
         token = h1.docker("swarm", "join-token", "-q", role).out.strip()
         assert token.split("-")[2] == want.rjust(50, "0"), token
 
+    # Rotating the root CA is not done: said, not pretended.
+    res = h1.docker("swarm", "ca", "--rotate", check=False)
+    assert res.returncode != 0 and "cannot rotate the swarm's root CA yet" in res.err, res.err
+    assert h1.docker("swarm", "ca").out == root
+    # docker swarm update with other settings still works.
+    h1.docker("swarm", "update", "--task-history-limit", "7")
+
     token = h1.docker("swarm", "join-token", "-q", "manager").out.strip()
     h2.docker("swarm", "join", "--token", token, "--advertise-addr", h2.addr, h1.addr + ":2377")
     ids = {n["Hostname"]: n["ID"] for n in h1.nodes()}
@@ -83,7 +90,7 @@ def test_ca_tokens_and_node_certificates(make_lab):
         assert info["TrustRoot"] == swarm["TLSInfo"]["TrustRoot"]
         assert info["CertIssuerSubject"] == swarm["TLSInfo"]["CertIssuerSubject"]
         assert info["CertIssuerPublicKey"] == swarm["TLSInfo"]["CertIssuerPublicKey"]
-    # Rotation keeps the digest, changes the secret.
+    # Token rotation keeps the digest, changes the secret.
     h2.docker("swarm", "join-token", "--rotate", "manager")
     new = h1.docker("swarm", "join-token", "-q", "manager").out.strip()
     assert new[:60] == token[:60] and new != token
