@@ -13,6 +13,7 @@
 #include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "runtime/container/internal.h"
+#include "runtime/container/links.h"
 #include "runtime/container/spec.h"
 #include "runtime/container/userns.h"
 #include "runtime/linux/seccomp.h"
@@ -199,6 +200,15 @@ static int build(exec_spec *es, rt_exec *x, berr *e)
     json_array_foreach(json_object_get(cfg, "Cmd"), i, v) if (json_is_string(v)) strv_push(&es->argv, &n, json_string_value(v));
     n = 0;
     strv_push(&es->env, &n, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    /* dockerd gives an exec the links' variables too (and fails as start does). */
+    json_t *link_env;
+    cleanup_free char *link_hosts = NULL;
+    if ((r = rt_links_for_start(es->m, c, &link_env, &link_hosts, e)) < 0) {
+        json_decref(link_env);
+        return r;
+    }
+    rt_env_put_all(&es->env, &n, link_env);
+    json_decref(link_env);
     rt_env_put_all(&es->env, &n, json_object_get(c->config, "Env"));
     rt_env_put_all(&es->env, &n, json_object_get(cfg, "Env"));
     if (!rt_env_has(es->env, "HOME")) {

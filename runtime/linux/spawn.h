@@ -64,6 +64,23 @@ typedef struct rt_ns_join {
     int fd;
 } rt_ns_join;
 
+/* What /sys/fs/cgroup shows in the container, as runc mounts Docker's
+ * "cgroup" mount (built by rt_cgroup_fs_new, runtime/linux/cgroup_fs.h;
+ * mounted by runtime/linux/spawn_cgroupfs.c). */
+typedef struct rt_cgroup_fs_dir {
+    char *name;               /* entry below /sys/fs/cgroup: "memory", "cpu,cpuacct", "systemd" */
+    char *source;             /* host directory of the container's cgroup in that hierarchy, bound
+                               * onto the entry; NULL: the entry is a symlink to link */
+    char *link;               /* "cpu,cpuacct" for the symlink "cpu" */
+} rt_cgroup_fs_dir;
+
+typedef struct rt_cgroup_fs {
+    bool unified;             /* cgroup v2: a cgroup2 mount at /sys/fs/cgroup, no dirs */
+    bool writable;            /* read-write (--privileged, as dockerd clears "ro"); else read-only */
+    size_t n_dirs;            /* v1: a tmpfs with one bind (or symlink) per hierarchy */
+    rt_cgroup_fs_dir *dirs;
+} rt_cgroup_fs;
+
 typedef struct rt_spawn_spec {
     /* What to run.  argv[0] is resolved in the container: a name without '/'
      * is searched in the PATH of env (default PATH if env has none). */
@@ -83,6 +100,7 @@ typedef struct rt_spawn_spec {
     const char *const *readonly_paths; /* likewise */
     bool privileged;            /* host /dev bound in, /sys rw, nothing masked */
     uint64_t shm_size;          /* bytes for /dev/shm; 0 = 64 MiB */
+    const rt_cgroup_fs *cgroup_fs; /* /sys/fs/cgroup; NULL: an empty read-only tmpfs */
 
     /* Namespaces: CLONE_NEW* flags to create (CLONE_NEWNS|CLONE_NEWPID|...),
      * and namespaces to join (e.g. net of another container). */
@@ -135,6 +153,16 @@ typedef struct rt_spawn_spec {
      * (the child is killed) with that error. */
     int (*before_exec)(pid_t pid, void *ctx, berr *e);
     void *ctx;
+
+    /* Live restore: with monitor_path, the process is the child of a
+     * monitor (`monitor_path --monitor <pid> <monitor_dir>`, runtime/linux/spawn_monitor.c)
+     * that outlives the daemon, given monitor_listen_fd (a listening unix
+     * socket, not closed here) as its fd 3; out->pidfd is then a pidfd of a
+     * process that is not the caller's child (signals and poll work, waitid
+     * does not: the monitor reports the exit).  NULL: the caller's child. */
+    const char *monitor_path;
+    int monitor_listen_fd;
+    const char *monitor_dir;    /* the monitor's working directory (its socket's), so it can be told whose it is */
 } rt_spawn_spec;
 
 typedef struct rt_process {

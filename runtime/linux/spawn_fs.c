@@ -275,18 +275,8 @@ static void setup_sys(const spawn_child *c, int rootfd)
         }
         close(fd);
     }
-    /* No cgroup hierarchies for now: an empty tmpfs, so nothing of the
-     * host's cgroup tree shows through a bound /sys. */
-    if (!user_mounts(s, "/sys/fs/cgroup")) {
-        int fd = root_open(rootfd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY, 0);
-        if (fd < 0 && errno != ENOENT)
-            spawn_fail(c, errno, SPAWN_STEP_SETUP, "open", "/sys/fs/cgroup");
-        if (fd >= 0) {
-            if (mount_on("tmpfs", fd, "tmpfs", MS_NSE | ro, "mode=755") < 0)
-                spawn_fail(c, errno, SPAWN_STEP_SETUP, "mount", "/sys/fs/cgroup");
-            close(fd);
-        }
-    }
+    if (!user_mounts(s, "/sys/fs/cgroup"))
+        spawn_cgroupfs_setup(c, rootfd);
 }
 
 static void make_devices(const spawn_child *c, int rootfd)
@@ -509,4 +499,17 @@ void spawn_fs_setup(const spawn_child *c, int console[2])
         if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
             spawn_fail(c, errno, SPAWN_STEP_SETUP, "remount read-only", "/");
     }
+}
+
+/* For runtime/linux/spawn_cgroupfs.c. */
+int spawn_root_open(int rootfd, const char *path, int flags, mode_t mode)
+{
+    return root_open(rootfd, path, flags, mode);
+}
+
+void spawn_fd_path(char *out, int fd) { fd_path(out, fd); }
+
+int spawn_remount_bind(int rootfd, const char *path, unsigned long flags)
+{
+    return remount_bind(rootfd, path, flags);
 }
