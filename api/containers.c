@@ -334,16 +334,13 @@ json_t *api_container_summary(api_request *r, rt_container *c, bool size)
     const char *state = rt_state_name(c->state);
     if (c->state == RT_STATE_EXITED && !c->has_been_started)
         state = "created";
-    json_t *settings = rt_container_network_settings(mgr(r), c);
-    json_t *o = json_pack("{s:s, s:[s+], s:s, s:s, s:s, s:I, s:o, s:O, s:s, s:s, s:{s:s}, s:{s:O}, s:o}", "Id",
+    json_t *o = json_pack("{s:s, s:[s+], s:s, s:s, s:s, s:I, s:o, s:O, s:s, s:s, s:{s:s}, s:{s:o}, s:o}", "Id",
                           c->id, "Names", "/", c->name, "Image", image_name(c), "ImageID", c->image_id, "Command",
                           cmd.data ? cmd.data : "", "Created", (json_int_t)created_unix(c), "Ports",
                           rt_container_ports_summary(mgr(r), c), "Labels", json_object_get(c->config, "Labels"),
                           "State", state, "Status", status, "HostConfig", "NetworkMode",
                           json_string_value(json_object_get(c->host_config, "NetworkMode")), "NetworkSettings",
-                          "Networks", json_object_get(settings, "Networks"), "Mounts",
-                          rt_mounts_inspect_container(c));
-    json_decref(settings);
+                          "Networks", rt_container_networks(c), "Mounts", rt_mounts_inspect_container(c));
     json_t *link_names = rt_links_names_of(mgr(r), c);
     json_array_extend(json_object_get(o, "Names"), link_names);
     json_decref(link_names);

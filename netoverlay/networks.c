@@ -311,7 +311,7 @@ int net_manager_open(net_manager *nm, uv_loop_t *loop, sqlite3 *db, const net_co
     nm->cfg = *cfg;
     nm->events = events;
     int r = netlink_open(-1, &nm->nl, e);
-    if (r < 0)
+    if (r < 0 || (r = nft_open(e)) < 0)
         return r;
     if (cfg->ip_forward && (r = netns_sysctl(-1, "net.ipv4.ip_forward", "1", e)) < 0)
         return r;

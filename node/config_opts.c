@@ -73,7 +73,7 @@ const opt_def config_opts[] = {
      "real-time CPU limits are not implemented"},
     {"oom-score-adj", 0, "oom-score-adjust", T_INT, NF, false, "Set the oom_score_adj for the daemon", "the daemon's oom_score_adj is left as it is"},
     {"selinux-enabled", 0, "selinux-enabled", T_BOOL, NF, false, "Enable selinux support", "SELinux labels are not applied"},
-    {"userns-remap", 0, "userns-remap", T_STR, NF, false, "User/Group setting for user namespaces", "user namespace remapping is not implemented"},
+    {"userns-remap", 0, "userns-remap", T_STR, F(userns_remap), false, "User/Group setting for user namespaces (\"default\" or user[:group])", NULL},
     {"rootless", 0, "rootless", T_BOOL, NF, false, "Enable rootless mode", "berthd runs as root only"},
     {"add-runtime", 0, "runtimes", T_OBJ, NF, false, "Register an additional OCI compatible runtime",
      "external OCI runtimes are not used: berthd's runtime is built in"},

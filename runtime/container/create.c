@@ -23,6 +23,7 @@
 #include "runtime/container/validate.h"
 #include "runtime/logs/driver.h"
 #include "runtime/layer/rwlayer.h"
+#include "runtime/container/userns.h"
 #include "runtime/linux/signals.h"
 
 /* Keys of the create body that belong to Config. */
@@ -368,7 +369,7 @@ int rt_container_create(rt_containers *m, const char *name, json_t *body, rt_con
     }
     if ((r = rt_container_validate_runtime(hc, e)) < 0 || (r = rt_container_validate_restart(hc, e)) < 0 ||
         (r = rt_container_validate_resources(hc, false, warnings, e)) < 0 || (r = validate_modes(m, hc, e)) < 0 ||
-        (r = validate_caps(hc, e)) < 0 || (r = validate_misc(cfg, hc, e)) < 0)
+        (r = rt_container_userns_validate(m, hc, e)) < 0 || (r = validate_caps(hc, e)) < 0 || (r = validate_misc(cfg, hc, e)) < 0)
         goto fail;
 
     digest_random_id(c->id);

@@ -15,6 +15,7 @@
 #include "runtime/container/internal.h"
 #include "runtime/container/links.h"
 #include "runtime/container/spec.h"
+#include "runtime/container/userns.h"
 #include "runtime/linux/seccomp.h"
 #include "runtime/linux/user.h"
 
@@ -106,8 +107,8 @@ static void on_exec_exit(uv_poll_t *p, int status, int events)
 
 typedef struct exec_spec {
     rt_spawn_spec spec;
-    rt_ns_join joins[5];
-    int fds[6];
+    rt_ns_join joins[6];
+    int fds[7];
     char **argv;
     char **env;
     rt_user user;
@@ -141,7 +142,7 @@ static int build(exec_spec *es, rt_exec *x, berr *e)
     rt_container *c = es->c;
     json_t *cfg = x->config;
     memset(&es->spec, 0, sizeof es->spec);
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 7; i++)
         es->fds[i] = -1;
     es->spec.pid_ns_fd = -1;
     /* The pid namespace is entered by the parent before clone; the others
@@ -171,6 +172,17 @@ static int build(exec_spec *es, rt_exec *x, berr *e)
     }
     if (r < 0)
         return r;
+    /* A remapped container's user namespace: rt_spawn enters it after
+     * the others, which belong to the host's. */
+    if (rt_container_userns(es->m, c)) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/ns/user", c->pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return berr_sys(e, -errno, "open %s", path);
+        es->fds[1 + joined] = fd;
+        es->joins[joined++] = (rt_ns_join){CLONE_NEWUSER, fd};
+    }
     es->spec.joins = es->joins;
     es->spec.n_joins = joined;
 
@@ -231,7 +243,7 @@ static int build(exec_spec *es, rt_exec *x, berr *e)
 
 static void spec_free(exec_spec *es)
 {
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 7; i++)
         if (es->fds[i] >= 0)
             close(es->fds[i]);
     strv_free(es->argv);

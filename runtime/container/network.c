@@ -185,11 +185,10 @@ static void null_if_missing(json_t *o, const char *key)
         json_object_set_new(o, key, json_null());
 }
 
-json_t *rt_container_network_settings(rt_containers *m, rt_container *c)
+json_t *rt_container_networks(const rt_container *c)
 {
-    (void)m;
     bool up = c->sandbox != NULL;
-    json_t *nets = json_deep_copy(c->networks ? c->networks : json_object());
+    json_t *nets = c->networks ? json_deep_copy(c->networks) : json_object();
     const char *key;
     json_t *s;
     json_object_foreach(nets, key, s) {
@@ -218,6 +217,14 @@ json_t *rt_container_network_settings(rt_containers *m, rt_container *c)
             json_object_set_new(s, "GlobalIPv6PrefixLen", json_integer(0));
         null_if_missing(s, "DNSNames");
     }
+    return nets;
+}
+
+json_t *rt_container_network_settings(rt_containers *m, rt_container *c)
+{
+    (void)m;
+    bool up = c->sandbox != NULL;
+    json_t *nets = rt_container_networks(c);
     json_t *bridge = json_object_get(nets, "bridge");
     char key_path[64] = "";
     if (up && c->pid > 0)

@@ -18,6 +18,7 @@
 #include "netoverlay/sandbox.h"
 #include "runtime/container/links.h"
 #include "runtime/container/mounts.h"
+#include "runtime/container/userns.h"
 #include "runtime/linux/seccomp.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -263,6 +264,14 @@ static int etc_files(rt_containers *m, rt_container *c, rt_spec_storage *st, ber
     resolv_conf(c, host_net, &text);
     if (r == 0)
         r = write_file(resolv_path, text.data, e);
+    /* A remapped root edits them as dockerd's can: they are its own. */
+    uid_t uid;
+    gid_t gid;
+    rt_container_root_ids(m, c, &uid, &gid);
+    const char *const files[] = {hostname_path, hosts_path, resolv_path};
+    for (size_t i = 0; i < 3 && r == 0 && (uid || gid); i++)
+        if (chown(files[i], uid, gid) < 0)
+            r = berr_sys(e, -errno, "chown %s", files[i]);
     if (r < 0)
         return r;
     add_mount(st, hostname_path, "/etc/hostname", "bind", MS_BIND, NULL);
@@ -446,10 +455,10 @@ static int ulimits(rt_container *c, rt_spec_storage *st, berr *e)
     return 0;
 }
 
-static int sysctls(rt_container *c, rt_spec_storage *st, berr *e)
+static int sysctls(rt_container *c, bool remapped, rt_spec_storage *st, berr *e)
 {
     json_t *obj = json_object_get(c->host_config, "Sysctls");
-    st->sysctls = xcalloc(json_object_size(obj) + 1, sizeof *st->sysctls);
+    st->sysctls = xcalloc(json_object_size(obj) + 2, sizeof *st->sysctls);
     bool host_net = strcmp(json_str(c->host_config, "NetworkMode"), "host") == 0;
     bool host_ipc = strcmp(json_str(c->host_config, "IpcMode"), "host") == 0;
     const char *k;
@@ -464,6 +473,12 @@ static int sysctls(rt_container *c, rt_spec_storage *st, berr *e)
             return berr_set(e, -EINVAL, "sysctl '%s' is not allowed in host %s namespace", k, net ? "network" : "IPC");
         st->sysctls[st->spec.n_sysctls++] = (rt_sysctl){keep(st, xstrdup(k)), keep(st, xstrdup(json_string_value(v) ? json_string_value(v) : ""))};
     }
+    /* A remapped root holds no capability over the network namespace (the
+     * host's user namespace owns it), so CAP_NET_BIND_SERVICE cannot let it
+     * bind below 1024: open those ports as dockerd does for every container
+     * with a network namespace of its own. */
+    if (remapped && !host_net && !json_object_get(obj, "net.ipv4.ip_unprivileged_port_start"))
+        st->sysctls[st->spec.n_sysctls++] = (rt_sysctl){"net.ipv4.ip_unprivileged_port_start", "0"};
     st->spec.sysctls = st->sysctls;
     return 0;
 }
@@ -558,6 +573,7 @@ static int namespaces(rt_containers *m, rt_container *c, rt_spec_storage *st, be
     if (strcmp(uts, "host"))
         flags |= CLONE_NEWUTS;
     st->spec.clone_flags = flags;
+    st->spec.userns = rt_container_userns(m, c);
     return r;
 }
 
@@ -665,7 +681,7 @@ int rt_spec_build(rt_containers *m, rt_container *c, const char *rootfs, rt_spec
         return r;
     build_env(c, st);
     if ((r = etc_files(m, c, st, e)) < 0 || (r = tmpfs_mounts(c, st, e)) < 0 || (r = user_mounts(m, c, rootfs, st, e)) < 0 || (r = devices(c, st, e)) < 0 ||
-        (r = ulimits(c, st, e)) < 0 || (r = sysctls(c, st, e)) < 0 || (r = namespaces(m, c, st, e)) < 0 ||
+        (r = ulimits(c, st, e)) < 0 || (r = sysctls(c, rt_container_userns(m, c) != NULL, st, e)) < 0 || (r = namespaces(m, c, st, e)) < 0 ||
         (r = security(m, c, st, e)) < 0)
         return r;
     if (json_is_true(json_object_get(hc, "Init")))

@@ -26,6 +26,7 @@
 #include <sys/types.h>
 
 #include "lib/err.h"
+#include "runtime/linux/userns.h"
 
 typedef struct rt_mount {
     const char *source;       /* host path for binds; fs name for others ("tmpfs") */
@@ -107,6 +108,13 @@ typedef struct rt_spawn_spec {
     const rt_ns_join *joins;
     size_t n_joins;
     int pid_ns_fd;              /* >= 0: create the child in this pid namespace (exec) */
+    /* --userns-remap: a user namespace of its own with this mapping
+     * (borrowed), made by the child once its mounts are done (they are made
+     * as host root acting on files as the remapped root) and mapped by the
+     * parent, as runc's parent writes the maps.  uid, gid, groups, device
+     * owners are ids inside.  A CLONE_NEWUSER among the joins (exec) is
+     * entered at the same point, after every other namespace. */
+    const rt_idmap *userns;
 
     const char *hostname;       /* with CLONE_NEWUTS */
     const char *domainname;

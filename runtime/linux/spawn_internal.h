@@ -32,6 +32,14 @@ typedef struct spawn_child {
     bool mqueue;                     /* the container has its own IPC namespace */
     bool new_cgroupns;               /* unshare it after the parent placed us */
 
+    /* With spec->userns: the host ids of the remapped root (the child acts
+     * on files as them until it enters its namespace), of the console's
+     * owner, and devpts' options with the host gid of tty. */
+    uid_t root_uid, console_uid;
+    gid_t root_gid;
+    char devpts_data[96];
+    int userns_join;                 /* a CLONE_NEWUSER join's fd, or -1 */
+
     uint64_t caps;                   /* spec->caps limited to what we hold */
     int last_cap;
 } spawn_child;
