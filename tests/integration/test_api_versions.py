@@ -99,3 +99,26 @@ def test_request_fields_by_version(daemon, clients, image):
         assert status == 200
     finally:
         daemon.docker("rm", "-f", cid)
+
+
+def test_stop_and_restart_signal_from_1_42(daemon, image):
+    # the container ends on USR1 with 7; SIGTERM it does not heed (pid 1)
+    cmd = ["sh", "-c", "trap 'exit 7' USR1; while :; do sleep 0.1; done"]
+    cid = daemon.docker("run", "-d", "--network", "none", image, *cmd).out.strip()
+    try:
+        daemon.docker("stop", "-s", "USR1", "-t", "30", cid)
+        assert daemon.json("GET", "/containers/%s/json" % cid)["State"]["ExitCode"] == 7
+        daemon.docker("start", cid)
+        daemon.docker("restart", "-s", "USR1", "-t", "30", cid)
+        events = daemon.docker("events", "--since", "0", "--until", "0s", "--filter", "container=" + cid,
+                               "--filter", "event=die", "--format", "{{.Actor.Attributes.exitCode}}").out.split()
+        assert events[-1] == "7"
+        # 1.41 did not know the parameter: the StopSignal, then the kill
+        status, _, _ = daemon.request("POST", "/v1.41/containers/%s/stop?signal=USR1&t=1" % cid)
+        assert status == 204
+        assert daemon.json("GET", "/containers/%s/json" % cid)["State"]["ExitCode"] == 137
+        daemon.docker("start", cid)
+        status, _, data = daemon.request("POST", "/v1.47/containers/%s/stop?signal=NOPE" % cid)
+        assert (status, json.loads(data)["message"]) == (400, "Invalid signal: NOPE")
+    finally:
+        daemon.docker("rm", "-f", cid)
