@@ -112,6 +112,10 @@ def test_link_on_user_network_is_a_private_alias(daemon, image, cleanup):
         assert ip not in res.out
         # no variables there, as with dockerd
         assert "THEDB_NAME" not in daemon.docker("exec", "lk4-web", "env").out
+        # docker network connect --link gives the same to a container joining
+        daemon.docker("network", "disconnect", "lknet", "lk4-other")
+        daemon.docker("network", "connect", "--link", "lk4-db:joined", "lknet", "lk4-other")
+        assert ip in daemon.docker("exec", "lk4-other", "nslookup", "joined").out
         doc = daemon.json("GET", "/containers/lk4-web/json")
         assert doc["NetworkSettings"]["Networks"]["lknet"]["Links"] == ["lk4-db:thedb"]
         # not a link of dockerd's graph: HostConfig.Links stays null
