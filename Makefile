@@ -98,10 +98,11 @@ help:
 	@echo "make clean        remove build/"
 
 # The init berthd runs as PID 1 for --init: static, so it works in any image.
-build/berth-init: runtime/linux/init/berth_init.c
+# It is also live restore's per-container monitor (berth_monitor.c).
+build/berth-init: runtime/linux/init/berth_init.c runtime/linux/init/berth_monitor.c runtime/linux/monitor_proto.h
 	@mkdir -p build
 	@echo "  CC $@"
-	@$(CC) -std=gnu11 -Wall -Wextra -Werror -static -Os -o $@ $<
+	@$(CC) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -static -Os -o $@ $(filter %.c,$^)
 
 # Installs only what is missing, so a second run is fast and works offline.
 deps:

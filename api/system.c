@@ -195,7 +195,7 @@ void api_info(api_request *r)
     json_object_set_new(o, "Runtimes", json_pack("{s:{s:s}}", RT_RUNTIME_NAME, "path", "berthd (built in)"));
     json_object_set_new(o, "DefaultRuntime", json_string(RT_RUNTIME_NAME));
     json_object_set_new(o, "Swarm", api_swarm_info(r));
-    json_object_set_new(o, "LiveRestoreEnabled", json_false()); /* live-restore is accepted, not implemented */
+    json_object_set_new(o, "LiveRestoreEnabled", json_boolean(d->cfg.live_restore));
     json_object_set_new(o, "Isolation", json_string(""));
     json_object_set_new(o, "InitBinary", json_string(d->cfg.init_path));
     json_object_set_new(o, "ContainerdCommit", json_pack("{s:s, s:s}", "ID", "", "Expected", ""));

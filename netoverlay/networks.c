@@ -344,7 +344,7 @@ void net_manager_close(net_manager *nm)
         net_sandbox_close(nm->sandboxes);
     net_ingress_retain(nm, NULL);
     berr e = {0};
-    if (nm->cfg.iptables && nm->applied_rules && nft_remove(&e) < 0)
+    if (nm->cfg.iptables && nm->applied_rules && !nm->keep_rules && nft_remove(&e) < 0)
         log_warn("removing berth's nftables table: %s", e.msg);
     for (size_t i = 0; i < nm->n_nets; i++)
         net_free(nm->nets[i]);

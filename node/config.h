@@ -94,7 +94,7 @@ typedef struct berth_config {
     char *https_proxy;       /* --https-proxy, "proxies"."https-proxy" */
     char *no_proxy;          /* --no-proxy, "proxies"."no-proxy" */
     json_t *storage_opts;    /* --storage-opt, "storage-opts": overlay2.* options */
-    bool live_restore;       /* --live-restore, "live-restore" (reloadable; not implemented: warned) */
+    bool live_restore;       /* --live-restore, "live-restore" (reloadable; runtime/container/restore.c) */
     json_t *ignored;         /* options accepted but not acted on: key -> value given */
     bool validate;           /* --validate: check and exit */
     bool show_version;       /* -v/--version */

@@ -38,7 +38,7 @@ const opt_def config_opts[] = {
     {"shutdown-timeout", 0, "shutdown-timeout", T_INT, F(shutdown_timeout), true, "Set the default shutdown timeout (default 15)",
      "every container gets its own stop timeout, then SIGKILL, and the daemon waits for all of them"},
     {"live-restore", 0, "live-restore", T_BOOL, F(live_restore), true, "Enable live restore of docker when containers are still running",
-     "live restore is not implemented: containers stop with the daemon"},
+     NULL},
     {"validate", 0, NULL, T_BOOL, F(validate), false, "Validate daemon configuration and exit", NULL},
     {"version", 'v', NULL, T_BOOL, F(show_version), false, "Print version information and quit", NULL},
     {"help", 'h', NULL, T_BOOL, F(show_help), false, "Print usage", NULL},

@@ -161,6 +161,7 @@ void daemon_apply_container_defaults(berth_daemon *d)
     }
     json_object_set_new(h, "SecurityOpt", sec);
     rt_containers_set_defaults(&d->containers, h);
+    rt_containers_set_live_restore(&d->containers, NULL, c->live_restore);
 }
 
 static void warn_one(void *arg, const char *key, const char *why)
@@ -326,6 +327,7 @@ int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e)
         r = setup_remap(d, e);
     }
     if (r == 0) {
+        rt_containers_set_live_restore(&d->containers, d->cfg.exec_root, d->cfg.live_restore);
         r = rt_containers_open(&d->containers, loop, d->db, &d->driver, d->images, d->cfg.data_root,
                                d->cfg.init_path, e);
         d->containers_open = r == 0;

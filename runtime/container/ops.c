@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "runtime/container/internal.h"
 #include "runtime/container/io.h"
+#include "runtime/container/monitor.h"
 #include "runtime/container/mounts.h"
 #include "runtime/container/exec.h"
 #include "runtime/container/links.h"
@@ -394,9 +395,13 @@ void rt_containers_recover(rt_containers *m)
     for (size_t i = 0; i < n; i++) {
         rt_container *c = all[i];
         berr e = {0};
+        /* live restore: it kept running under its monitor */
+        if (rt_container_restore(m, c))
+            continue;
+        rt_monitor_discard(m, c);
         bool was_running = c->state == RT_STATE_RUNNING || c->state == RT_STATE_PAUSED ||
                            c->state == RT_STATE_RESTARTING;
-        /* Nothing runs across a daemon start, so whatever is left of a run
+        /* Nothing else runs across a daemon start, so whatever is left of a run
          * goes, whatever the saved state says: a daemon killed in the middle
          * of a start (rootfs mounted, process spawned, "running" not yet
          * saved) or of an exit (state saved, rootfs not yet unmounted)
@@ -458,6 +463,10 @@ void rt_containers_shutdown(rt_containers *m, void (*done)(void *), void *arg)
         }
         if (!rt_container_running(c))
             continue;
+        if (m->live_restore && c->monitor) {
+            rt_container_leave_running(m, c);
+            continue;
+        }
         m->stopping++;
         berr e = {0};
         if (rt_container_stop(m, c, -1, shutdown_one_done, m, &e) < 0)

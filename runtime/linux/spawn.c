@@ -327,7 +327,7 @@ static void enter_userns(const spawn_child *c)
         _exit(1);   /* the parent could not write them; it reports why */
 }
 
-static _Noreturn void child_main(spawn_child *c)
+_Noreturn void spawn_child_main(spawn_child *c)
 {
     const rt_spawn_spec *s = c->spec;
 
@@ -555,6 +555,20 @@ static void free_strv(char ***v)
     free(*v);
 }
 
+/* A child that failed or that we abandon; under a monitor both go. */
+static void abandon(int pidfd, int monitor_pidfd, bool kill_it)
+{
+    if (monitor_pidfd >= 0) {
+        spawn_monitor_abandon(pidfd, monitor_pidfd);
+        close(pidfd);
+        return;
+    }
+    reap(pidfd, kill_it);
+}
+
+static int spawn_finish(const rt_spawn_spec *s, spawn_child *cp, pid_t pid, int pidfd, int monitor_pidfd,
+                        int go_parent, int err_parent, rt_process *out, berr *e);
+
 int rt_spawn(const rt_spawn_spec *s, rt_process *out, berr *e)
 {
     if (s && s->console_master)
@@ -664,7 +678,7 @@ int rt_spawn(const rt_spawn_spec *s, rt_process *out, berr *e)
         if (s->joins[i].nstype == CLONE_NEWPID)
             pid_ns_fd = s->joins[i].fd;
     cleanup_close int own_pidns = -1;
-    if (pid_ns_fd >= 0) {
+    if (pid_ns_fd >= 0 && !s->monitor_path) {   /* a monitor enters it itself */
         own_pidns = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
         if (own_pidns < 0)
             return berr_sys(e, -errno, "open /proc/thread-self/ns/pid");
@@ -681,9 +695,19 @@ int rt_spawn(const rt_spawn_spec *s, rt_process *out, berr *e)
     args.flags = CLONE_PIDFD | ((uint64_t)(unsigned)s->clone_flags & ~(uint64_t)CLONE_NEWCGROUP);
     args.pidfd = (uint64_t)(uintptr_t)&pidfd;
     args.exit_signal = SIGCHLD;
+    int monitor_pidfd = -1;
+    if (s->monitor_path) {
+        pid_t mpid = spawn_monitor_clone(&c, &args, pid_ns_fd, &pidfd, &monitor_pidfd, e);
+        pthread_sigmask(SIG_SETMASK, &old_sigs, NULL);
+        if (mpid < 0)
+            return mpid;
+        close(steal_fd(&go_child));
+        close(steal_fd(&err_child));
+        return spawn_finish(s, &c, mpid, pidfd, monitor_pidfd, go_parent, err_parent, out, e);
+    }
     pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
     if (pid == 0)
-        child_main(&c);
+        spawn_child_main(&c);
     int clone_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old_sigs, NULL);
     if (own_pidns >= 0 && setns(own_pidns, CLONE_NEWPID) < 0) {
@@ -699,26 +723,34 @@ int rt_spawn(const rt_spawn_spec *s, rt_process *out, berr *e)
 
     close(steal_fd(&go_child));
     close(steal_fd(&err_child));
+    return spawn_finish(s, &c, pid, pidfd, -1, go_parent, err_parent, out, e);
+}
 
+/* After the clone: cgroups, "go", the console, the exec report.  The
+ * caller's go_child and err_child are closed already. */
+static int spawn_finish(const rt_spawn_spec *s, spawn_child *cp, pid_t pid, int pidfd, int monitor_pidfd,
+                        int go_parent, int err_parent, rt_process *out, berr *e)
+{
+    const spawn_child *c = cp;
     if (s->before_exec) {
         int r = s->before_exec(pid, s->ctx, e);
         if (r < 0) {
-            reap(pidfd, true);
+            abandon(pidfd, monitor_pidfd, true);
             return r;
         }
     }
     if (send(go_parent, "x", 1, MSG_NOSIGNAL) != 1) {
         int r = berr_sys(e, -errno, "start container process");
-        reap(pidfd, true);
+        abandon(pidfd, monitor_pidfd, true);
         return r;
     }
 
     /* Before the err pipe: the child sends the console before it execs. */
-    cleanup_close int master = c.new_console ? recv_console(go_parent) : -1;
-    if (s->userns && (!c.new_console || master >= 0)) {
+    cleanup_close int master = c->new_console ? recv_console(go_parent) : -1;
+    if (s->userns && (!c->new_console || master >= 0)) {
         int r = map_userns(s, pid, go_parent, e);
         if (r < 0) {
-            reap(pidfd, true);
+            abandon(pidfd, monitor_pidfd, true);
             return r;
         }
     }
@@ -733,18 +765,20 @@ int rt_spawn(const rt_spawn_spec *s, rt_process *out, berr *e)
             break;
         got += (size_t)n;
     }
-    if (got == 0 && c.new_console && master < 0) {
-        reap(pidfd, true);
+    if (got == 0 && c->new_console && master < 0) {
+        abandon(pidfd, monitor_pidfd, true);
         return berr_sys(e, master, "receive the container's console");
     }
     if (got == 0) {
-        if (c.new_console)
+        if (c->new_console)
             *s->console_master = steal_fd(&master);
         out->pid = pid;
         out->pidfd = pidfd;
+        if (monitor_pidfd >= 0)
+            close(monitor_pidfd);   /* not our child: nothing to reap */
         return 0;
     }
-    reap(pidfd, got != sizeof rep);
+    abandon(pidfd, monitor_pidfd, got != sizeof rep);
     if (got != sizeof rep)
         return berr_set(e, -EIO, "container process setup: short error report");
     rep.msg[sizeof rep.msg - 1] = 0;

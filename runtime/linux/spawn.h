@@ -153,6 +153,16 @@ typedef struct rt_spawn_spec {
      * (the child is killed) with that error. */
     int (*before_exec)(pid_t pid, void *ctx, berr *e);
     void *ctx;
+
+    /* Live restore: with monitor_path, the process is the child of a
+     * monitor (`monitor_path --monitor <pid> <monitor_dir>`, runtime/linux/spawn_monitor.c)
+     * that outlives the daemon, given monitor_listen_fd (a listening unix
+     * socket, not closed here) as its fd 3; out->pidfd is then a pidfd of a
+     * process that is not the caller's child (signals and poll work, waitid
+     * does not: the monitor reports the exit).  NULL: the caller's child. */
+    const char *monitor_path;
+    int monitor_listen_fd;
+    const char *monitor_dir;    /* the monitor's working directory (its socket's), so it can be told whose it is */
 } rt_spawn_spec;
 
 typedef struct rt_process {

@@ -9,6 +9,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <sys/types.h>
+
+#include "lib/err.h"
 #include "runtime/linux/spawn.h"
 
 typedef struct spawn_child {
@@ -70,6 +73,18 @@ _Noreturn void spawn_fail(const spawn_child *c, int err, int step, const char *w
  * binds its peer onto /dev/console: console[0] is the master, console[1]
  * the peer (both close-on-exec); otherwise both are -1. */
 void spawn_fs_setup(const spawn_child *c, int console[2]);
+
+/* The child's side of rt_spawn (spawn.c): waits for "go", sets up, execs. */
+_Noreturn void spawn_child_main(spawn_child *c);
+
+struct clone_args;
+/* clone3(cargs) of the container under a monitor (spawn_monitor.c): returns
+ * its pid with *pidfd opened on it and *monitor_pidfd on the monitor, or a
+ * negative errno. */
+pid_t spawn_monitor_clone(spawn_child *c, struct clone_args *cargs, int pid_ns_fd, int *pidfd, int *monitor_pidfd,
+                          berr *e);
+/* A spawn under a monitor that failed: both are killed, monitor_pidfd closed. */
+void spawn_monitor_abandon(int pidfd, int monitor_pidfd);
 
 /* mkdir -p of path below the directory rootfd, symlinks resolved inside it.
  * Returns an O_PATH descriptor of the directory, or -1 with errno. */

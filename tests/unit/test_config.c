@@ -882,8 +882,8 @@ static void test_ignored_options_warned(void **state)
                      0);
     buf b = BUF_INIT;
     config_each_ignored(&c, collect, &b);
-    /* false says nothing is asked for: no warning; labels and userns-remap are implemented */
-    assert_string_equal(b.data, "live-restore;cgroup-parent;runtimes;containerd;");
+    /* false says nothing is asked for: no warning; labels, userns-remap and live-restore are implemented */
+    assert_string_equal(b.data, "cgroup-parent;runtimes;containerd;");
     assert_string_equal(c.userns_remap, "default");
     buf_free(&b);
     config_free(&c);
