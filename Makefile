@@ -169,6 +169,7 @@ install: deps
 	getent group docker >/dev/null || groupadd --system docker
 
 bench: build/berthd build/berth-init fixtures
+	/usr/bin/python3 bench/targets.py
 	bench/run.sh
 	/usr/bin/python3 bench/containers.py
 	/usr/bin/python3 bench/network.py

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "api/handlers.h"
+#include "api/versions.h"
 #include "lib/cleanup.h"
 #include "lib/filters.h"
 #include "lib/jsonutil.h"
@@ -87,7 +88,7 @@ static json_t *image_summary(api_request *r, const rt_image *img, json_t *tags, 
                           "RepoTags", tags, "RepoDigests", digests, "Created", (json_int_t)img->created, "Size",
                           (json_int_t)img->size, "SharedSize", (json_int_t)-1, "Labels", img->labels, "Containers",
                           (json_int_t)-1);
-    if (r->api_minor < 44)
+    if (api_has(r, API_IMAGE_VIRTUAL_SIZE))
         json_object_set_new(o, "VirtualSize", json_integer(img->size));
     return o;
 }
@@ -216,6 +217,13 @@ void api_image_inspect(api_request *r)
     json_object_set_new(o, "Parent", json_string(img->parent));
     json_object_set_new(o, "Comment", str_or_empty(config, "comment"));
     json_object_set_new(o, "Created", str_or_empty(config, "created"));
+    if (api_has(r, API_IMAGE_CONTAINER_CONFIG)) {
+        /* What the legacy builder and commit record: the container the
+         * image was made from and its config (null when none was). */
+        json_t *cc = json_object_get(config, "container_config");
+        json_object_set_new(o, "Container", str_or_empty(config, "container"));
+        json_object_set_new(o, "ContainerConfig", json_is_object(cc) ? json_incref(cc) : json_null());
+    }
     json_object_set_new(o, "DockerVersion", str_or_empty(config, "docker_version"));
     json_object_set_new(o, "Author", str_or_empty(config, "author"));
     json_object_set_new(o, "Config", json_is_object(cfg) ? json_incref(cfg) : json_object());
@@ -224,7 +232,7 @@ void api_image_inspect(api_request *r)
         json_object_set(o, "Variant", json_object_get(config, "variant"));
     json_object_set_new(o, "Os", str_or_empty(config, "os"));
     json_object_set_new(o, "Size", json_integer(img->size));
-    if (r->api_minor < 44)
+    if (api_has(r, API_IMAGE_VIRTUAL_SIZE))
         json_object_set_new(o, "VirtualSize", json_integer(img->size));
     json_object_set_new(o, "GraphDriver", graph_driver(r, img));
     json_object_set_new(o, "RootFS", json_pack("{s:s, s:O}", "Type", "layers", "Layers",

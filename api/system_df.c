@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/handlers.h"
+#include "api/versions.h"
 #include "lib/jsonutil.h"
 #include "lib/fsutil.h"
 #include "node/daemon.h"
@@ -98,7 +99,7 @@ static int images_usage(api_request *r, json_t **out, long long *layers_size, be
                               (json_int_t)img->created, "Size", (json_int_t)img->size, "SharedSize",
                               (json_int_t)shared, "Labels", img->labels, "Containers",
                               (json_int_t)image_containers(r->d, img->id));
-        if (r->api_minor < 44)
+        if (api_has(r, API_IMAGE_VIRTUAL_SIZE))
             json_object_set_new(o, "VirtualSize", json_integer(img->size));
         json_array_append_new(*out, o);
     }
@@ -208,7 +209,7 @@ void api_system_df(api_request *r)
     bool want_images = true, want_containers = true, want_volumes = true, want_cache = true;
     size_t n_types = 0;
     const char **types = api_query_all(r, "type", &n_types);
-    if (r->api_minor >= 42 && n_types) {
+    if (api_has(r, API_SYSTEM_DF_TYPE) && n_types) {
         want_images = want_containers = want_volumes = want_cache = false;
         for (size_t i = 0; i < n_types; i++) {
             if (!strcmp(types[i], "container"))

@@ -38,6 +38,7 @@ die() { echo "bench: $*" >&2; exit 1; }
 command -v ip >/dev/null || die "ip (iproute2) missing"
 command -v nsenter >/dev/null || die "nsenter (util-linux) missing"
 BERTHD=$(readlink -f "$BERTHD")
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 
 TMP=$(mktemp -d /tmp/berth-bench.XXXXXX)
 NS=berth-bench-$$
@@ -94,23 +95,18 @@ cat >"$TMP/client.py" <<'PYEOF'
 import http.client
 import multiprocessing
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
 
 
-class UnixConn(http.client.HTTPConnection):
-    def __init__(self, path, timeout=5):
-        super().__init__("localhost", timeout=timeout)
-        self.path = path
+sys.path.insert(0, os.environ["BENCH_DIR"])
+from engines import UnixHTTP  # noqa: E402
 
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.path)
-        self.sock = s
+
+def UnixConn(path, timeout=5):
+    return UnixHTTP(path, timeout)
 
 
 def ping_once(path):
@@ -243,7 +239,7 @@ if __name__ == "__main__":
     cmds[sys.argv[1]](sys.argv[2:])
 PYEOF
 
-client() { "$PY" "$TMP/client.py" "$@"; }
+client() { BENCH_DIR=$BENCH_DIR "$PY" "$TMP/client.py" "$@"; }
 
 echo "bench: $BERTHD (netns $NS, $TMP)"
 

@@ -56,6 +56,7 @@ typedef struct net_network {
     char host_binding[IPAM_ADDR_BUF]; /* com.docker.network.bridge.host_binding_ipv4 */
     ipam_pool pool;
     json_t *labels, *options;  /* owned */
+    json_t *aux_addresses;     /* IPAM AuxiliaryAddresses: name -> address, reserved in the pool; owned or NULL */
     struct net_endpoint *endpoints;
 } net_network;
 

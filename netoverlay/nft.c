@@ -146,8 +146,19 @@ void nft_ruleset(const nft_model *model, buf *out)
     buf_puts(out, "}\n");
 }
 
-int nft_run(const char *script, berr *e)
+/* One libnftables context for the daemon's life, opened at start.
+ * libnftables waits for the kernel's answers with select(), which glibc
+ * aborts on a descriptor past FD_SETSIZE: a context made per run got the
+ * lowest free descriptor, past 1023 once ~500 containers held theirs, and
+ * the daemon died on its next network change ("bit out of range 0 -
+ * FD_SETSIZE on fd_set", seen creating a network with 1000 containers).
+ * Opened early, its netlink socket keeps a low number. */
+static struct nft_ctx *shared_ctx;
+
+int nft_open(berr *e)
 {
+    if (shared_ctx)
+        return 0;
     struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
     if (!ctx)
         return berr_set(e, -ENOMEM, "nft_ctx_new");
@@ -157,7 +168,16 @@ int nft_run(const char *script, berr *e)
         nft_ctx_free(ctx);
         return berr_set(e, -ENOMEM, "nft: cannot buffer output");
     }
-    int r = 0;
+    shared_ctx = ctx;
+    return 0;
+}
+
+int nft_run(const char *script, berr *e)
+{
+    int r = nft_open(e);
+    if (r < 0)
+        return r;
+    struct nft_ctx *ctx = shared_ctx;
     if (nft_run_cmd_from_buffer(ctx, script) != 0) {
         const char *err = nft_ctx_get_error_buffer(ctx);
         size_t n = err ? strlen(err) : 0;
@@ -165,7 +185,9 @@ int nft_run(const char *script, berr *e)
             n--;
         r = berr_set(e, -EIO, "nft: %.*s", (int)n, n ? err : "failed");
     }
-    nft_ctx_free(ctx);
+    /* Reading a buffer empties it, for the next run. */
+    nft_ctx_get_error_buffer(ctx);
+    nft_ctx_get_output_buffer(ctx);
     return r;
 }
 

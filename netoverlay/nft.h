@@ -65,6 +65,10 @@ void nft_ruleset(const nft_model *model, buf *out);
  * caller using nft_ruleset + nft_run should too. */
 int nft_model_check(const nft_model *model, berr *e);
 
+/* Opens the daemon's libnftables context (nft_run opens it if need be):
+ * call it at start, while descriptor numbers are low (see nft.c). */
+int nft_open(berr *e);
+
 /* Runs an nft script through libnftables in one transaction; -EIO with
  * nft's own error text on failure. */
 int nft_run(const char *script, berr *e);

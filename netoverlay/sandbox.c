@@ -51,6 +51,36 @@ static bool names_endpoint(const net_endpoint *o, const net_network *n, const ch
     return false;
 }
 
+/* A legacy link of the asking container's endpoint ("db:alias"): on its
+ * network the alias stands for the linked container's name, for this
+ * container alone (libnetwork's endpoint aliases). */
+static const char *link_target(const net_endpoint *ep, const char *name, char *buf, size_t cap)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(ep->links, i, v) {
+        const char *l = json_string_value(v);
+        const char *colon = l ? strchr(l, ':') : NULL;
+        const char *alias = colon ? colon + 1 : l;
+        if (!alias)
+            continue;
+        const char *slash = strrchr(alias, '/');
+        if (slash)
+            alias = slash + 1;
+        if (strcasecmp(alias, name))
+            continue;
+        size_t len = colon ? (size_t)(colon - l) : strlen(l);
+        if (*l == '/')
+            l++, len--;
+        if (len && len < cap) {
+            memcpy(buf, l, len);
+            buf[len] = 0;
+            return buf;
+        }
+    }
+    return name;
+}
+
 static size_t lookup_a(void *ctx, const char *name, struct in_addr *out, size_t max)
 {
     net_sandbox *sb = ctx;
@@ -59,8 +89,10 @@ static size_t lookup_a(void *ctx, const char *name, struct in_addr *out, size_t 
         net_network *n = sb->eps[i]->net;
         if (n->predefined)
             continue;   /* the default bridge has no name resolution, as with dockerd */
+        char linked[256];
+        const char *want = link_target(sb->eps[i], name, linked, sizeof linked);
         for (net_endpoint *o = n->endpoints; o && count < max; o = o->next) {
-            if (!names_endpoint(o, n, name))
+            if (!names_endpoint(o, n, want))
                 continue;
             bool dup = false;
             for (size_t k = 0; k < count && !dup; k++)
@@ -245,6 +277,7 @@ static void fill_settings(net_endpoint *ep, json_t *settings)
 static void endpoint_free(net_endpoint *ep)
 {
     json_decref(ep->aliases);
+    json_decref(ep->links);
     free(ep);
 }
 
@@ -322,6 +355,8 @@ static int endpoint_attach(net_sandbox *sb, net_network *n, json_t *settings, bo
     ep->net = n;
     ep->sb = sb;
     ep->aliases = json_is_array(aliases) ? json_deep_copy(aliases) : json_array();
+    json_t *links = json_object_get(settings, "Links");
+    ep->links = json_is_array(links) ? json_deep_copy(links) : NULL;
     if (!adopt)
         digest_random_id(ep->id);
     int r = adopt ? endpoint_adopt(sb, ep, settings, e) : take_address(sb, n, settings, &ep->ip, e);

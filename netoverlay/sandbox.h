@@ -27,6 +27,7 @@ typedef struct net_endpoint {
     char ifname[16];             /* in the container: eth0, eth1, ... */
     char veth[16];               /* the host end */
     json_t *aliases;             /* array of strings, owned */
+    json_t *links;               /* legacy links "name:alias" only this container resolves; owned, or NULL */
 } net_endpoint;
 
 typedef struct net_sandbox {

@@ -266,7 +266,7 @@ static void run_task(agent *a, cluster_store *cs, json_t *task)
         json_decref(mounts);
         mounts = json_array();
     }
-    int r = secrets_task_prepare(a->d->cfg.exec_root, cs, task, mounts, &e);
+    int r = secrets_task_prepare(a->d->cfg.exec_root, cs, task, mounts, a->d->remap_on ? &a->d->remap : NULL, &e);
     json_object_set_new(hc, "Mounts", mounts);
     if (r < 0) {
         json_decref(body);

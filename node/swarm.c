@@ -361,9 +361,12 @@ static void on_store_change(void *arg, uint64_t index, const cs_op *ops, size_t 
     swarm *s = arg;
     if (!s->cs)
         return;
+    swarm_members_kick(s);
     for (size_t i = 0; i < n; i++) {
         if (ops[i].kind != CS_NODE || ops[i].type != CS_PUT)
             continue;
+        if (strcmp(ops[i].id, s->node_id) == 0)
+            swarm_ca_follow_role(s, ops[i].doc);
         const char *rid = json_string_value(json_object_get(json_object_get(ops[i].doc, "Berth"), "RaftID"));
         const char *addr = json_string_value(json_object_get(json_object_get(ops[i].doc, "ManagerStatus"), "Addr"));
         if (rid && addr && strncmp(addr, "127.", 4) != 0)
@@ -405,6 +408,7 @@ static int open_store_as(swarm *s, const char *join_cluster_id, const char *list
     cluster_store_on_rpc(s->cs, swarm_rpc, s);
     cluster_store_set_peer_check(s->cs, swarm_peer_check, s);
     cluster_store_on_ready(s->cs, on_store_ready, s);
+    swarm_members_kick(s);
     return 0;
 }
 
@@ -434,7 +438,6 @@ swarm *swarm_open(uv_loop_t *loop, const char *data_root, const swarm_host *host
     s->reach_timer.data = s;
     uv_timer_init(loop, &s->renew_timer);
     s->renew_timer.data = s;
-    uv_timer_start(&s->reach_timer, swarm_members_tick, 200, 200);
     berr e = {0};
     /* What an interrupted leave set aside. */
     cleanup_free char *trash = xasprintf("%s.old", s->dir);

@@ -229,6 +229,20 @@ void swarm_ca_schedule(swarm *s)
     uv_timer_start(&s->renew_timer, on_renew, delay_ms, 0);
 }
 
+void swarm_ca_follow_role(swarm *s, json_t *node_doc)
+{
+    const char *role = json_string_value(json_object_get(json_object_get(node_doc, "Spec"), "Role"));
+    const tls_ident *id = s->cs ? tls_creds_ident(cluster_store_tls(s->cs)) : NULL;
+    if (!role || strcmp(role, "manager") != 0 || !id || strcmp(id->ou, TLS_ROLE_MANAGER) == 0)
+        return;
+    json_t *cluster = NULL;
+    berr e = {0};
+    if (cs_get(s->cs, CS_CLUSTER, s->cluster_id, &cluster, &e) < 0 || sign_new(s, cluster, &e) < 0)
+        log_warn("swarm: could not get a manager certificate after the promotion: %s", e.msg);
+    json_decref(cluster);
+    swarm_ca_schedule(s);
+}
+
 /* ---- the transport's questions ------------------------------------------------------ */
 
 bool swarm_peer_check(void *arg, const tls_ident *peer, char *why, size_t why_len)

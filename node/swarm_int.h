@@ -78,6 +78,8 @@ json_t *swarm_node_description(swarm *s);
 
 /* node/swarm_members.c: the leader's upkeep, every 200 ms */
 void swarm_members_tick(uv_timer_t *t);
+/* Runs the upkeep now and keeps its pace (after a store change). */
+void swarm_members_kick(swarm *s);
 
 /* node/swarm_join.c */
 void swarm_rpc(void *arg, json_t *req, cs_rpc_ctx *ctx);
@@ -96,6 +98,9 @@ int swarm_ca_issue(swarm *s, json_t *cluster, const char *csr, const char *node_
  * has is current; swarm_ca_schedule sets the renewal timer for it. */
 int swarm_ca_sign_self(swarm *s, json_t *cluster, berr *e);
 void swarm_ca_schedule(swarm *s);
+/* This node's document changed: promoted, it gets a manager certificate
+ * now (demoted, it keeps its certificate until the next renewal). */
+void swarm_ca_follow_role(swarm *s, json_t *node_doc);
 /* The transport's check of a client certificate (arg: the swarm). */
 bool swarm_peer_check(void *arg, const tls_ident *peer, char *why, size_t why_len);
 bool swarm_node_removed(json_t *cluster, const char *node_id);

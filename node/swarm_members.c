@@ -1,4 +1,6 @@
-/* The leader's upkeep of the managers, level-triggered every 200 ms:
+/* The leader's upkeep of the managers, level-triggered every 200 ms while
+ * the raft configuration has other members (and once after every store
+ * change, which is what a promotion or a join is, when it has not):
  *   - ManagerStatus.Reachability and Status.State of every manager follow
  *     what raft sees of it (a manager not heard from within an election
  *     timeout is Unreachable and Down);
@@ -19,6 +21,7 @@
 #include "node/swarm_int.h"
 
 #define MAX_MEMBERS 16
+#define MEMBERS_TICK_MS 200
 
 static const char *str(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)) ?: ""; }
 
@@ -177,20 +180,41 @@ static bool reconcile_reach(swarm *s, cluster_store *cs, json_t *n, const cs_mem
     return put(s, cs, n, doc);
 }
 
+/* Alone in the configuration, with nothing started, there is nothing to
+ * follow until the store changes: the timer stops (an idle daemon sleeps)
+ * and swarm_members_kick() starts it again. */
 void swarm_members_tick(uv_timer_t *t)
 {
     swarm *s = t->data;
     cluster_store *cs = swarm_store(s);
-    if (!cs || s->closing || s->reach_proposing || cluster_store_leader(cs) != cluster_store_raft_id(cs))
+    if (!cs || s->closing) {
+        uv_timer_stop(t);
         return;
+    }
     cs_member m[MAX_MEMBERS];
     size_t nm = cluster_store_members(cs, m, MAX_MEMBERS);
+    if (s->reach_proposing || cluster_store_leader(cs) != cluster_store_raft_id(cs)) {
+        if (nm <= 1 && !s->reach_proposing)
+            uv_timer_stop(t);
+        return;
+    }
     json_t *nodes = cs_list(cs, CS_NODE);
     size_t i;
     json_t *n;
+    bool started = false;
     json_array_foreach(nodes, i, n) {
-        if (reconcile_role(s, cs, n, m, nm) || reconcile_reach(s, cs, n, m, nm))
+        if (reconcile_role(s, cs, n, m, nm) || reconcile_reach(s, cs, n, m, nm)) {
+            started = true;
             break;
+        }
     }
     json_decref(nodes);
+    if (!started && nm <= 1)
+        uv_timer_stop(t);
+}
+
+void swarm_members_kick(swarm *s)
+{
+    if (!s->closing && !uv_is_active((uv_handle_t *)&s->reach_timer))
+        uv_timer_start(&s->reach_timer, swarm_members_tick, 0, MEMBERS_TICK_MS);
 }

@@ -74,6 +74,7 @@ int cluster_store_add_voter(cluster_store *cs, uint64_t raft_id, const char *add
                         "raft: could not add the member: %s", raft_strerror(rv));
     }
     cs->in_flight++;
+    cs_tick_pace(cs); /* not alone any more: heartbeats from now on */
     return 0;
 }
 

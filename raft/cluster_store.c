@@ -39,10 +39,6 @@
  * on a loaded host. */
 #define CS_ELECTION_TIMEOUT_MS 300
 #define CS_HEARTBEAT_TIMEOUT_MS 50
-/* Leadership polling.  It does not delay a single node, which is leader
- * when raft_start returns and is checked right then; it only notices a
- * leadership won or lost later, which costs an election timeout anyway. */
-#define CS_POLL_MS 50
 /* raft_uv's default 8 MiB segments would hold tens of thousands of our
  * small entries, and only whole segments are removed behind a snapshot, so
  * the log on disk would grow to 8 MiB and more before the first trim. */
@@ -179,7 +175,11 @@ static void poll_follower(cluster_store *cs)
     }
 }
 
-static void poll_leader(cluster_store *cs)
+/* Leadership polling, after every tick (cluster_tick.c).  It does not
+ * delay a single node, which is leader when raft_start returns and is
+ * checked right then; it only notices a leadership won or lost later,
+ * which costs an election timeout anyway. */
+void cs_poll_leader(cluster_store *cs)
 {
     if (cs->closing)
         return;
@@ -199,11 +199,6 @@ static void poll_leader(cluster_store *cs)
     } else {
         log_debug("cluster store: barrier: %s", raft_strerror(rv));
     }
-}
-
-static void timer_cb(uv_timer_t *t)
-{
-    poll_leader(t->data);
 }
 
 void cluster_store_on_ready(cluster_store *cs, void (*ready)(void *arg), void *arg)
@@ -345,8 +340,13 @@ static void close_now(cluster_store *cs)
 static void drain_cb(uv_timer_t *t)
 {
     cluster_store *cs = t->data;
-    if ((cs->in_flight > 0 || cs->barrier_pending) && ++cs->drain_ticks < 200)
+    if ((cs->in_flight > 0 || cs->barrier_pending) && ++cs->drain_ticks < 200) {
+        /* raft keeps its heartbeat pace meanwhile (cluster_tick.c is
+         * done once closing): the others' answers commit what waits. */
+        if (cs->raft_tick && cs->drain_ticks % 10 == 0)
+            cs->raft_tick(&cs->io);
         return;
+    }
     uv_timer_stop(&cs->timer);
     close_now(cs);
 }
@@ -467,6 +467,7 @@ int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out
     raft_uv_set_segment_size(&cs->io, CS_SEGMENT_SIZE);
     cs->io_close = cs->io.close;
     cs->io.close = guarded_io_close;
+    cs_tick_wrap(cs);
     /* Encryption at rest: the node's DEK seals what raft writes. */
     if (!o->unsealed && (rc = cs_crypt_io_open(&cs->io, cs->dir, !fresh, o->unlock_key, e)) < 0) {
         raft_uv_close(&cs->io);
@@ -523,8 +524,8 @@ int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out
             rc = raft_error(cs, rv, "start", e);
         goto fail_raft;
     }
-    uv_timer_start(&cs->timer, timer_cb, CS_POLL_MS, CS_POLL_MS);
-    poll_leader(cs);
+    cs_tick_pace(cs);
+    cs_poll_leader(cs);
     *out = cs;
     return 0;
 

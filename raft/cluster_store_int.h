@@ -33,7 +33,10 @@ struct cluster_store {
     bool raft_inited;
     bool joining;           /* opened to join: no bootstrap, ready once a leader sent the log */
 
-    uv_timer_t timer;
+    uv_timer_t timer;       /* raft's tick and the leadership poll (cluster_tick.c); the drain at close */
+    int (*io_start)(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick, raft_io_recv_cb recv);
+    raft_io_tick_cb raft_tick;  /* what raft gave io->start, called from the timer */
+    raft_io_recv_cb raft_recv;
     struct raft_barrier barrier;
     bool barrier_pending;
     raft_term barrier_term;
@@ -78,6 +81,16 @@ int cs_identity_save(cluster_store *cs, berr *e);
 
 /* raft/cluster_certs.c: loads <dir>/certificates into the transport. */
 void cs_certs_load(cluster_store *cs);
+
+/* raft/cluster_store.c: leadership and readiness, after every tick. */
+void cs_poll_leader(cluster_store *cs);
+
+/* raft/cluster_tick.c: the store's timer ticks raft, once a second for a
+ * lone leader and every heartbeat timeout otherwise.  cs_tick_wrap before
+ * raft_start; cs_tick_pace after raft_start and whenever the state or the
+ * configuration may have changed. */
+void cs_tick_wrap(cluster_store *cs);
+void cs_tick_pace(cluster_store *cs);
 
 /* raft/cluster_forward.c */
 int cs_forward_propose(cluster_store *cs, const cs_op *ops, size_t n, cs_done_fn done, void *arg, berr *e);

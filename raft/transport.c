@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "raft/rpc_frame.h"
 #include "raft/transport_int.h"
 
 #define RAFT_HANDSHAKE_PROTOCOL 1
@@ -180,15 +181,20 @@ void cs_transport_set_peer_check(struct raft_uv_transport *t, cs_peer_check fn, 
     m->check_arg = arg;
 }
 
+void cs_rpc_set_creds(tls_creds *creds)
+{
+    tls_creds_ref(creds);
+    tls_creds_unref(process_creds);
+    process_creds = creds;
+}
+
 void cs_transport_set_creds(struct raft_uv_transport *t, tls_creds *creds)
 {
     impl *m = impl_of(t);
     tls_creds_ref(creds);
     tls_creds_unref(m->creds);
     m->creds = creds;
-    tls_creds_ref(creds);
-    tls_creds_unref(process_creds);
-    process_creds = creds;
+    cs_rpc_set_creds(creds);
 }
 
 /* ---- incoming connections ---------------------------------------------------------- */
@@ -261,24 +267,22 @@ void cs_rpc_reply(cs_rpc_ctx *ctx, json_t *resp)
 /* Handles the next complete request in c->in, if any (one at a time). */
 static void rpc_next(incoming *c)
 {
-    while (!c->pending && c->in.len >= 4) {
-        uint32_t be;
-        memcpy(&be, c->in.data, 4);
-        uint32_t n = ntohl(be);
-        if (n > CS_RPC_MAX_FRAME) {
+    while (!c->pending) {
+        size_t used;
+        json_t *req;
+        int fr = cs_frame_take(c->in.data, c->in.len, CS_RPC_MAX_FRAME, &used, &req);
+        if (fr < 0) {
             conn_close(c);
             return;
         }
-        if (c->in.len < 4 + (size_t)n)
+        if (fr == CS_FRAME_MORE)
             return;
-        json_error_t je;
-        json_t *req = json_loadb(c->in.data + 4, n, 0, &je);
-        memmove(c->in.data, c->in.data + 4 + n, c->in.len - 4 - n);
-        c->in.len -= 4 + n;
-        if (!json_is_object(req) || !c->t->rpc) {
-            json_decref(req);
+        memmove(c->in.data, c->in.data + used, c->in.len - used);
+        c->in.len -= used;
+        if (!req || !c->t->rpc) {
             json_t *err = json_pack("{s:i, s:s}", "status", -EINVAL, "error",
                                     req ? "node RPC: no handler for this request" : "node RPC: malformed request");
+            json_decref(req);
             int rc = send_frame(c, err);
             json_decref(err);
             if (rc < 0) {
@@ -553,8 +557,15 @@ static void dial_ready(void *arg, int status, const char *why)
         dial_finish(o, NULL, RAFT_NOCONNECTION); /* the TLS connection closed itself */
         return;
     }
-    if (cs_peer_role_of(tls_conn_peer(o->tls)) != CS_PEER_MANAGER) {
-        log_warn("cluster transport: a raft peer presented no manager certificate");
+    /* The member is one the raft configuration names: any certificate of
+     * the cluster that passes the peer check will do (a promoted node
+     * may still hold its worker certificate until it has read its
+     * promotion from the log this connection carries). */
+    const tls_ident *peer = tls_conn_peer(o->tls);
+    char reason[256] = "";
+    if (cs_peer_role_of(peer) == CS_PEER_NONE ||
+        (m->check && !m->check(m->check_arg, peer, reason, sizeof reason))) {
+        log_warn("cluster transport: a raft peer's certificate was refused%s%s", reason[0] ? ": " : "", reason);
         tls_conn_close(o->tls);
         dial_finish(o, NULL, RAFT_NOCONNECTION);
         return;

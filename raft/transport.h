@@ -81,6 +81,9 @@ void cs_transport_set_peer_check(struct raft_uv_transport *t, cs_peer_check fn, 
  * theirs).  They also become the process's credentials for cs_rpc_call:
  * one node per process. */
 void cs_transport_set_creds(struct raft_uv_transport *t, tls_creds *creds);
+/* The process's credentials for cs_rpc_call alone, for a node that calls
+ * managers without serving the swarm port (referenced; NULL: none). */
+void cs_rpc_set_creds(tls_creds *creds);
 
 /* Answers a request (resp is stolen; the connection may be gone, then
  * only memory is freed). */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "raft/rpc_frame.h"
 #include "raft/transport_int.h"
 
 /* The connect and the TLS handshake get at most this of a call's time. */
@@ -87,21 +88,16 @@ static void call_data(void *arg, const char *p, size_t n)
     if (c->finished)
         return;
     buf_append(&c->in, p, n);
-    if (c->in.len < 4)
+    size_t used;
+    json_t *resp;
+    int fr = cs_frame_take(c->in.data, c->in.len, CS_RPC_MAX_FRAME, &used, &resp);
+    if (fr == CS_FRAME_MORE)
         return;
-    uint32_t be;
-    memcpy(&be, c->in.data, 4);
-    uint32_t len = ntohl(be);
-    if (len > CS_RPC_MAX_FRAME) {
+    if (fr < 0) {
         call_fail(c, -EPROTO, "the manager at %s sent a frame too large%s", "");
         return;
     }
-    if (c->in.len < 4 + (size_t)len)
-        return;
-    json_error_t je;
-    json_t *resp = json_loadb(c->in.data + 4, len, 0, &je);
-    if (!json_is_object(resp)) {
-        json_decref(resp);
+    if (!resp) {
         call_fail(c, -EPROTO, "the manager at %s sent a malformed answer%s", "");
         return;
     }

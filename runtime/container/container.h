@@ -114,6 +114,8 @@ typedef struct rt_containers {
     } seccomp_cache[8];
     size_t seccomp_cached;
     json_t *host_defaults;       /* the daemon's HostConfig defaults (defaults.c), owned */
+    const rt_idmap *remap;       /* --userns-remap (userns.c), borrowed; NULL: none */
+    int remap_userns_fd;         /* a user namespace with that mapping, for idmapped roots; owned */
     bool shutting_down;          /* the daemon is stopping: no restarts */
     bool live_restore;           /* live-restore: starts go under a monitor, stops leave them running */
     char monitor_dir[4096];      /* <exec-root>/monitors, "" if not set */

@@ -9,6 +9,7 @@
 
 #include "lib/jsonutil.h"
 #include "netoverlay/sandbox.h"
+#include "runtime/container/links.h"
 
 bool rt_network_mode_sandboxed(const char *mode)
 {
@@ -26,8 +27,15 @@ static int check_settings(net_network *n, json_t *settings, berr *e)
         return berr_set(e, -ENOSYS, "IPv6 addresses are not supported by berthd yet");
     if (json_array_size(json_object_get(settings, "Aliases")) && n->predefined)
         return berr_set(e, -EINVAL, "network-scoped alias is supported only for containers in user defined networks");
-    if (json_array_size(json_object_get(settings, "Links")))
-        return berr_set(e, -ENOSYS, "links are not supported by berthd");
+    /* Links of an endpoint: aliases its container alone resolves
+     * (netoverlay/sandbox.c); checked as dockerd parses them. */
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(settings, "Links"), i, v) {
+        char name[256], alias[256];
+        if (rt_link_parse(json_string_value(v), name, sizeof name, alias, sizeof alias, e) < 0)
+            return -EINVAL;
+    }
     return 0;
 }
 
@@ -197,11 +205,10 @@ static void null_if_missing(json_t *o, const char *key)
         json_object_set_new(o, key, json_null());
 }
 
-json_t *rt_container_network_settings(rt_containers *m, rt_container *c)
+json_t *rt_container_networks(const rt_container *c)
 {
-    (void)m;
     bool up = c->sandbox != NULL;
-    json_t *nets = json_deep_copy(c->networks ? c->networks : json_object());
+    json_t *nets = c->networks ? json_deep_copy(c->networks) : json_object();
     const char *key;
     json_t *s;
     json_object_foreach(nets, key, s) {
@@ -230,6 +237,14 @@ json_t *rt_container_network_settings(rt_containers *m, rt_container *c)
             json_object_set_new(s, "GlobalIPv6PrefixLen", json_integer(0));
         null_if_missing(s, "DNSNames");
     }
+    return nets;
+}
+
+json_t *rt_container_network_settings(rt_containers *m, rt_container *c)
+{
+    (void)m;
+    bool up = c->sandbox != NULL;
+    json_t *nets = rt_container_networks(c);
     json_t *bridge = json_object_get(nets, "bridge");
     char key_path[64] = "";
     if (up && c->pid > 0)

@@ -34,6 +34,9 @@ int rt_container_disconnect(rt_containers *m, rt_container *c, net_network *n, b
 
 /* NetworkSettings of docker inspect, and the Ports of docker ps. */
 json_t *rt_container_network_settings(rt_containers *m, rt_container *c);
+/* NetworkSettings.Networks alone (what GET /containers/json shows): a new
+ * object of one endpoint document per network. */
+json_t *rt_container_networks(const rt_container *c);
 json_t *rt_container_ports_summary(rt_containers *m, rt_container *c);
 
 #endif

@@ -16,6 +16,7 @@
 #include "runtime/container/monitor.h"
 #include "runtime/container/mounts.h"
 #include "runtime/container/exec.h"
+#include "runtime/container/links.h"
 #include "runtime/layer/rwlayer.h"
 #include "runtime/linux/signals.h"
 
@@ -358,6 +359,7 @@ int rt_container_rename(rt_containers *m, rt_container *c, const char *name, ber
     char old[256];
     snprintf(old, sizeof old, "%s", c->name);
     snprintf(c->name, sizeof c->name, "%s", n);
+    rt_links_renamed(m, c, old);
     int r = rt_container_save(m, c, e);
     if (r < 0) {
         snprintf(c->name, sizeof c->name, "%s", old);

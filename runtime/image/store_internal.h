@@ -11,6 +11,7 @@
 struct rt_image_store {
     uv_loop_t *loop;
     sqlite3 *db;
+    sqlite3_stmt *tags_st;       /* load_tags's query, prepared once: it runs per image listed */
     const rt_graphdriver *driver;
     char blob_dir[PATH_MAX];     /* <data-root>/image/blobs/sha256 */
     char tmp_dir[PATH_MAX];      /* <data-root>/tmp */

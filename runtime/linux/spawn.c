@@ -280,6 +280,53 @@ static _Noreturn void do_exec(const spawn_child *c)
     spawn_fail(c, ENOENT, SPAWN_STEP_NOT_FOUND, argv[0], NULL);
 }
 
+/* Until it has its own user namespace, a remapped child creates files as
+ * the remapped root (through the idmapped root they are stored as root)
+ * while it keeps host root's capabilities for its mounts. */
+static void act_as_remapped_root(const spawn_child *c)
+{
+    syscall(SYS_setfsgid, c->root_gid);
+    syscall(SYS_setfsuid, c->root_uid);
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &hdr, data) < 0)
+        spawn_fail(c, errno, SPAWN_STEP_SETUP, "capget", NULL);
+    data[0].effective = data[0].permitted;
+    data[1].effective = data[1].permitted;
+    if (syscall(SYS_capset, &hdr, data) < 0)
+        spawn_fail(c, errno, SPAWN_STEP_SETUP, "capset", NULL);
+}
+
+/* The user namespace comes last: every mount, sysctl and device above was
+ * made as host root, and the namespaces joined or created are owned by the
+ * host's user namespace, so the container's root has no privilege over
+ * them.  A new one is mapped by the parent (it holds the host ids): we say
+ * 'u' once it exists and wait for its 'm'. */
+static void enter_userns(const spawn_child *c)
+{
+    if (c->userns_join >= 0) {
+        if (setns(c->userns_join, CLONE_NEWUSER) < 0)
+            spawn_fail(c, errno, SPAWN_STEP_SETUP, "join namespace", "user");
+        return;
+    }
+    if (!c->spec->userns)
+        return;
+    if (unshare(CLONE_NEWUSER) < 0)
+        spawn_fail(c, errno, SPAWN_STEP_SETUP, "unshare user namespace", NULL);
+    char b = 'u';
+    ssize_t n;
+    do
+        n = send(c->go_fd, &b, 1, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n != 1)
+        spawn_fail(c, n < 0 ? errno : EIO, SPAWN_STEP_SETUP, "ask for the user namespace's maps", NULL);
+    do
+        n = read(c->go_fd, &b, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1)
+        _exit(1);   /* the parent could not write them; it reports why */
+}
+
 _Noreturn void spawn_child_main(spawn_child *c)
 {
     const rt_spawn_spec *s = c->spec;
@@ -318,8 +365,12 @@ _Noreturn void spawn_child_main(spawn_child *c)
     if (c->new_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
         spawn_fail(c, errno, SPAWN_STEP_SETUP, "unshare cgroup namespace", NULL);
     for (size_t i = 0; i < s->n_joins; i++)
-        if (s->joins[i].nstype != CLONE_NEWPID && setns(s->joins[i].fd, s->joins[i].nstype) < 0)
+        if (s->joins[i].nstype != CLONE_NEWPID && s->joins[i].nstype != CLONE_NEWUSER &&
+            setns(s->joins[i].fd, s->joins[i].nstype) < 0)
             spawn_fail(c, errno, SPAWN_STEP_SETUP, "join namespace", ns_name(s->joins[i].nstype));
+
+    if (s->userns)
+        act_as_remapped_root(c);
 
     if (write_file("/proc/self/oom_score_adj", c->oom) < 0)
         spawn_fail(c, errno, SPAWN_STEP_SETUP, "write", "/proc/self/oom_score_adj");
@@ -349,6 +400,7 @@ _Noreturn void spawn_child_main(spawn_child *c)
         send_console(c, console[0]);
         close(console[0]);
     }
+    enter_userns(c);
     close(c->go_fd);
     setup_stdio(c, console[1]);
 
@@ -474,6 +526,27 @@ static void reap(int pidfd, bool kill_it)
     close(pidfd);
 }
 
+/* The child's 'u' (it made its user namespace): write the maps, say 'm'.
+ * EOF means the child failed first: 0, and the err pipe says why. */
+static int map_userns(const rt_spawn_spec *s, pid_t pid, int sock, berr *e)
+{
+    char b;
+    ssize_t n;
+    do
+        n = read(sock, &b, 1);
+    while (n < 0 && errno == EINTR);
+    if (n == 0)
+        return 0;
+    if (n < 0 || b != 'u')
+        return berr_sys(e, n < 0 ? -errno : -EPROTO, "wait for the container's user namespace");
+    int r = rt_idmap_write(s->userns, pid, e);
+    if (r < 0)
+        return r;
+    if (send(sock, "m", 1, MSG_NOSIGNAL) != 1)
+        return berr_sys(e, -errno, "start container process");
+    return 0;
+}
+
 static void free_strv(char ***v)
 {
     if (*v)
@@ -556,6 +629,21 @@ int rt_spawn(const rt_spawn_spec *s, rt_process *out, berr *e)
         if (s->joins[i].nstype == CLONE_NEWIPC)
             c.mqueue = true;
     c.new_cgroupns = s->clone_flags & CLONE_NEWCGROUP;
+    c.userns_join = -1;
+    for (size_t i = 0; i < s->n_joins; i++)
+        if (s->joins[i].nstype == CLONE_NEWUSER)
+            c.userns_join = s->joins[i].fd;
+    if (s->userns) {
+        gid_t tty;
+        if (rt_idmap_uid(s->userns, 0, &c.root_uid) < 0 || rt_idmap_gid(s->userns, 0, &c.root_gid) < 0 ||
+            rt_idmap_uid(s->userns, s->uid, &c.console_uid) < 0 || rt_idmap_gid(s->userns, 5, &tty) < 0)
+            return berr_set(e, -EINVAL, "user %u:%u has no id in the remapped range", (unsigned)s->uid,
+                            (unsigned)s->gid);
+        snprintf(c.devpts_data, sizeof c.devpts_data, "newinstance,ptmxmode=0666,mode=0620,gid=%u", (unsigned)tty);
+    } else {
+        c.console_uid = s->uid;
+        snprintf(c.devpts_data, sizeof c.devpts_data, "newinstance,ptmxmode=0666,mode=0620,gid=5");
+    }
 
     /* A capability we do not hold cannot be given (capset would fail): in a
      * restricted environment "all" means all we have. */
@@ -659,6 +747,13 @@ static int spawn_finish(const rt_spawn_spec *s, spawn_child *cp, pid_t pid, int 
 
     /* Before the err pipe: the child sends the console before it execs. */
     cleanup_close int master = c->new_console ? recv_console(go_parent) : -1;
+    if (s->userns && (!c->new_console || master >= 0)) {
+        int r = map_userns(s, pid, go_parent, e);
+        if (r < 0) {
+            abandon(pidfd, monitor_pidfd, true);
+            return r;
+        }
+    }
 
     spawn_report rep;
     size_t got = 0;

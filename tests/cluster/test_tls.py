@@ -22,6 +22,15 @@ def probe(host, target, *args):
     return json.loads(res.out)
 
 
+def three_managers(make_lab):
+    """A formed lab of three managers: its hosts and {hostname: node ID}."""
+    lab = make_lab(3)
+    form(lab)
+    h1, h2, h3 = lab.hosts
+    wait_for(lambda: statuses(h1) == [("h1", "Leader"), ("h2", "Reachable"), ("h3", "Reachable")], what="formed")
+    return h1, h2, h3, {n["Hostname"]: n["ID"] for n in h1.nodes()}
+
+
 def certs_dir(h):
     return os.path.join(h.data_root, "swarm", "certificates")
 
@@ -142,11 +151,7 @@ def test_forged_certificate_refused_and_tls13_everywhere(make_lab, tmp_path):
 
 
 def test_removed_node_certificate_refused(make_lab, tmp_path):
-    lab = make_lab(3)
-    form(lab)
-    h1, h2, h3 = lab.hosts
-    wait_for(lambda: statuses(h1) == [("h1", "Leader"), ("h2", "Reachable"), ("h3", "Reachable")], what="formed")
-    ids = {n["Hostname"]: n["ID"] for n in h1.nodes()}
+    h1, h2, h3, ids = three_managers(make_lab)
     # h3's certificate, kept aside before it goes.
     kept = {}
     for f in ("swarm-node.crt", "swarm-node.key"):
@@ -227,3 +232,41 @@ def test_certificate_reissued_at_start_with_the_cluster_expiry(make_lab, tmp_pat
         assert subprocess.run(["openssl", "x509", "-in", crt, "-noout", "-checkend", str(3 * 3600)],
                               capture_output=True).returncode != 0
         assert "node certificate issued" in h1.read_log()
+
+
+def test_renewal_over_rpc_follows_the_role_and_promotion_gets_a_manager_certificate(make_lab, tmp_path):
+    h1, h2, h3, ids = three_managers(make_lab)
+    h1.docker("node", "demote", ids["h3"])
+    wait_for(lambda: ("h3", "") in statuses(h1), what="h3 demoted")
+    # h3 renews through a manager with its current certificate: the
+    # manager signs for the role the store gives it, now a worker.
+    key, csr = os.path.join(str(tmp_path), "new.key"), os.path.join(str(tmp_path), "new.csr")
+    sh("openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key)
+    sh("openssl", "req", "-new", "-key", key, "-subj", "/CN=ignored", "-out", csr)
+    with open(csr) as f:
+        req = json.dumps({"op": "issue", "csr": f.read()})
+    cert = ["--cert", os.path.join(certs_dir(h3), "swarm-node.crt"), "--key", os.path.join(certs_dir(h3), "swarm-node.key")]
+    r = probe(h3, h1, *cert, "--rpc", req)
+    assert r["answer"]["status"] == 0, r
+    new_crt = os.path.join(str(tmp_path), "new.crt")
+    with open(new_crt, "w") as f:
+        f.write(r["answer"]["cert"])
+    text = cert_subject(new_crt)
+    assert "OU = swarm-worker, CN = %s" % ids["h3"] in text, text
+    # Without a certificate or a token, nothing is issued.
+    r = probe(h3, h1, "--rpc", req)
+    assert r["answer"]["status"] != 0 and "join token" in r["answer"]["error"], r
+    # h3 restarts with that worker certificate; promoted, it is reached
+    # again, reads its promotion and takes a manager certificate.
+    h3.stop()
+    os.replace(new_crt, os.path.join(certs_dir(h3), "swarm-node.crt"))
+    os.replace(key, os.path.join(certs_dir(h3), "swarm-node.key"))
+    # (A demoted node is out of raft: its store waits for the promotion.)
+    h3.start(wait=False)
+    h1.docker("node", "promote", ids["h3"])
+    wait_for(lambda: ("h3", "Reachable") in statuses(h1), what="h3 promoted")
+    wait_for(lambda: "OU = swarm-manager" in cert_subject(os.path.join(certs_dir(h3), "swarm-node.crt")),
+             what="h3's manager certificate")
+    h3.wait_ready()
+    h3.docker("service", "create", "--name", "from-h3", *SVC)
+    wait_for(lambda: "from-h3" in h1.docker("service", "ls", "--format", "{{.Name}}").out, what="h3 writes")

@@ -256,3 +256,10 @@ def fixtures():
         subprocess.run(["/usr/bin/python3", os.path.join(REPO, "tests", "fixtures", "mkimages.py"), FIXTURES],
                        check=True)
     return FIXTURES
+
+
+@pytest.fixture(scope="module")
+def busybox(daemon, fixtures):
+    """busybox:latest loaded into the module's shared daemon."""
+    daemon.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    return "busybox:latest"

@@ -3,6 +3,7 @@ docker-registry (distribution 2.8), started inside the test daemon's
 network namespace on 127.0.0.1 with filesystem storage in the test's
 directory: once plain, once with htpasswd (bcrypt) basic auth."""
 
+import contextlib
 import json
 import os
 import signal
@@ -88,6 +89,55 @@ def htpasswd_registry(d, name, port):
         f.write(subprocess.run([HTPASSWD, "-Bbn", "alice", "s3cret"], capture_output=True, check=True,
                                text=True).stdout)
     return Registry(d, base, port, htpasswd=pw)
+
+
+def daemon_with_registries(tmp_path_factory, fixtures, label):
+    """A daemon, a plain registry on 127.0.0.1:5000 and one with basic auth on :5001."""
+    d = start_daemon(tmp_path_factory, fixtures, label)
+    return d, Registry(d, os.path.join(d.base, "registry"), 5000), htpasswd_registry(d, "registry-auth", 5001)
+
+
+def push_only(d, name, marker):
+    """An image of its own (a file /marker holding marker) pushed as name,
+    then removed here: only the registry has it."""
+    d.docker("run", "--name", marker, "busybox:latest", "sh", "-c", "echo %s > /marker" % marker)
+    d.docker("commit", marker, name)
+    d.docker("rm", marker)
+    out = d.docker("push", name).out
+    d.docker("rmi", name)
+    return [l for l in out.splitlines() if ": digest: sha256:" in l][0].split()[2]
+
+
+_HANG = """
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+print("ready", flush=True)
+held = []
+s.settimeout(1)
+end = time.time() + 120
+while time.time() < end:
+    try:
+        held.append(s.accept()[0])
+    except socket.timeout:
+        pass
+"""
+
+
+@contextlib.contextmanager
+def hanging_registry(d, port):
+    """A "registry" on 127.0.0.1:port in d's namespace that accepts
+    connections and never answers (for two minutes at most)."""
+    p = subprocess.Popen(["nsenter", "--net=/run/netns/" + d.netns, "/usr/bin/python3", "-c", _HANG, str(port)],
+                         stdout=subprocess.PIPE)
+    try:
+        assert p.stdout.readline().strip() == b"ready"
+        yield
+    finally:
+        p.kill()
+        p.wait()
 
 
 @pytest.fixture(scope="module")

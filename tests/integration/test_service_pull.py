@@ -6,11 +6,10 @@ pull fails.  Debian's docker-registry in the daemon's namespace."""
 
 import json
 import os
-import subprocess
 
 import pytest
 
-from test_registry import REGISTRY, Registry, htpasswd_registry, start_daemon, stop_daemon
+from test_registry import REGISTRY, daemon_with_registries, hanging_registry, push_only, stop_daemon
 from test_services import wait_for
 
 pytestmark = pytest.mark.skipif(not os.path.exists(REGISTRY), reason="docker-registry is not installed")
@@ -18,21 +17,13 @@ pytestmark = pytest.mark.skipif(not os.path.exists(REGISTRY), reason="docker-reg
 
 @pytest.fixture(scope="module")
 def sreg(tmp_path_factory, fixtures):
-    d = start_daemon(tmp_path_factory, fixtures, "berth-service-pull")
-    plain = Registry(d, os.path.join(d.base, "registry"), 5000)
-    private = htpasswd_registry(d, "registry-auth", 5001)
+    d, plain, private = daemon_with_registries(tmp_path_factory, fixtures, "berth-service-pull")
     yield d, plain, private
     stop_daemon(d, private, plain)
 
 
 def only_in_registry(d, name, marker):
-    """Pushes an image of its own as name, then removes it here."""
-    d.docker("run", "--name", marker, "busybox:latest", "touch", "/" + marker)
-    d.docker("commit", marker, name)
-    d.docker("rm", marker)
-    out = d.docker("push", name).out
-    digest = [l for l in out.splitlines() if ": digest: sha256:" in l][0].split()[2]
-    d.docker("rmi", name)
+    digest = push_only(d, name, marker)
     assert d.docker("image", "inspect", name, check=False).returncode != 0
     return digest
 
@@ -107,35 +98,11 @@ def test_with_registry_auth(sreg):
     d.docker("logout", p.addr)
 
 
-HANG = """
-import socket, sys, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 5002))
-s.listen(16)
-print("ready", flush=True)
-held = []
-end = time.time() + 120
-s.settimeout(1)
-while time.time() < end:
-    try:
-        held.append(s.accept()[0])
-    except socket.timeout:
-        pass
-"""
-
-
 def test_preparing_while_the_pull_runs(sreg):
     """A registry that accepts and never answers: the task stays preparing."""
     d, _, _ = sreg
-    hang = subprocess.Popen(["nsenter", "--net=/run/netns/" + d.netns, "/usr/bin/python3", "-c", HANG],
-                            stdout=subprocess.PIPE)
-    try:
-        assert hang.stdout.readline().strip() == b"ready"
+    with hanging_registry(d, 5002):
         d.docker("service", "create", "-d", "--no-resolve-image", "--name", "slow", "127.0.0.1:5002/slow:1",
                  "true")
         wait_for("preparing", lambda: "Preparing" in task_states(d, "slow"))
         d.docker("service", "rm", "slow")
-    finally:
-        hang.kill()
-        hang.wait()

@@ -224,6 +224,34 @@ static void test_ids(void **state)
     assert_string_not_equal(a, b);
 }
 
+/* Every repeating timer on the loop, and the shortest period among them. */
+static void shortest_repeat(uv_handle_t *h, void *arg)
+{
+    uint64_t *min = arg;
+    if (h->type == UV_TIMER && uv_is_active(h) && uv_timer_get_repeat((uv_timer_t *)h) &&
+        uv_timer_get_repeat((uv_timer_t *)h) < *min)
+        *min = uv_timer_get_repeat((uv_timer_t *)h);
+}
+
+/* A cluster of one has nobody to send heartbeats to: the store ticks raft
+ * once a second (cluster_tick.c), not every 50 ms, and still commits. */
+static void test_lone_leader_sleeps(void **state)
+{
+    (void)state;
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/lone", tmpdir);
+    opened o = open_store(dir, 0);
+    uint64_t min = UINT64_MAX;
+    uv_walk(&loop, shortest_repeat, &min);
+    assert_int_equal(min, 1000);
+    waiter w = put_doc(o.cs, CS_SERVICE, "s1", 0, json_pack("{s:s, s:{s:s}}", "ID", "s1", "Spec", "Name", "web"));
+    assert_int_equal(w.status, 0);
+    min = UINT64_MAX;
+    uv_walk(&loop, shortest_repeat, &min);
+    assert_int_equal(min, 1000);
+    close_store(o.cs);
+}
+
 static void test_lifecycle(void **state)
 {
     (void)state;
@@ -540,6 +568,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_lifecycle),
+        cmocka_unit_test(test_lone_leader_sleeps),
         cmocka_unit_test(test_port_in_use),
         cmocka_unit_test(test_many_proposals),
         cmocka_unit_test(test_close_right_after_writes),

@@ -10,6 +10,11 @@
 #include <string.h>
 #include <sched.h>
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 
 #include "lib/buf.h"
@@ -275,6 +280,15 @@ static void test_kernel_apply_replace_remove(void **state)
     assert_int_equal(st, 0);
     assert_int_equal(count(out, "dnat to 172.19.0.5:9001"), 1);
     free(out);
+    /* The daemon's one context: a failure tells its own error only, not
+     * the ones before it. */
+    char first[BERR_MSG_MAX];
+    snprintf(first, sizeof first, "%s", e.msg);
+    e = (berr){0};
+    assert_int_equal(nft_run("add table ip berth\ndelete table ip berth\n"
+                             "table ip berth {\n\tchain forward {\n\t\tnosuchkeyword\n\t}\n}\n", &e),
+                     -EIO);
+    assert_string_equal(e.msg, first);
 
     /* sctp is NATed like the others. */
     nft_port sctp[] = {{.proto = "sctp", .host_ip = "", .host_port = 7000, .bridge = "docker0",
@@ -301,6 +315,34 @@ static void test_kernel_apply_replace_remove(void **state)
     free(out);
 }
 
+/* A daemon with ~500 containers holds more than FD_SETSIZE descriptors;
+ * libnftables select()s on its socket, which glibc aborts past 1023.  The
+ * context opened first (as the daemon does at start) keeps a low one. */
+static void test_kernel_many_descriptors(void **state)
+{
+    (void)state;
+    berr e = {0};
+    assert_int_equal(nft_open(&e), 0);
+    struct rlimit rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_max < 1200) {
+        skip();
+        return;
+    }
+    struct rlimit raised = {.rlim_cur = 1200, .rlim_max = rl.rlim_max};
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &raised), 0);
+    int fds[1100], n = 0;
+    while (n < 1100 && (fds[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+        n++;
+    assert_int_equal(n, 1100);
+    assert_true(fds[n - 1] >= FD_SETSIZE);
+    assert_int_equal(nft_apply(NULL, &e), 0);
+    assert_int_equal(nft_remove(&e), 0);
+    while (n > 0)
+        close(fds[--n]);
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int main(void)
 {
     /* Everything below happens in a namespace of our own. */
@@ -316,6 +358,7 @@ int main(void)
         cmocka_unit_test(test_duplicate_bridge_in_set),
         cmocka_unit_test(test_apply_rejects_bad_model),
         cmocka_unit_test(test_kernel_apply_replace_remove),
+        cmocka_unit_test(test_kernel_many_descriptors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
