@@ -295,6 +295,9 @@ static int do_start(rt_containers *m, rt_container *c, berr *e)
     if (monitor_listen >= 0) {
         /* The exit comes from the monitor (the process is not our child). */
         if ((r = rt_monitor_attach(m, c, e)) < 0) {
+            /* unreachable, the monitor would wait for a daemon for good */
+            if (c->proc.monitor_pid > 0)
+                kill(c->proc.monitor_pid, SIGKILL);
             syscall(SYS_pidfd_send_signal, c->proc.pidfd, SIGKILL, NULL, 0);
             close_exit_watch(c);
             release_run(m, c);
