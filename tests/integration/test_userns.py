@@ -233,3 +233,15 @@ def test_service_secret_owned_inside(d, root):
                 and time.time() < deadline:
             time.sleep(0.2)
         d.docker("secret", "rm", "userns_pw")
+
+
+def test_with_live_restore(make_daemon, fixtures, root):
+    # under a monitor the container is not the daemon's child: the daemon still writes its maps
+    dm = make_daemon(args=["--userns-remap", "default", "--live-restore"])
+    dm.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    cid = dm.docker("run", "-d", *NET, "busybox", "sleep", "300").out.strip()
+    try:
+        assert dm.docker("exec", cid, "cat", "/proc/self/uid_map").out.split() == ["0", str(root[0]), "65536"]
+        assert dm.docker("exec", cid, "id", "-u").out.strip() == "0"
+    finally:
+        dm.docker("rm", "-f", cid)
