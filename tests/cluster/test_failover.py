@@ -75,8 +75,13 @@ def test_force_new_cluster_recovers_a_lone_manager(make_lab):
     wait_for(lambda: h3.leader() == "h3", what="h3 leads alone")
     assert "survivor" in h3.docker("service", "ls", "--format", "{{.Name}}").out
     h3.docker("service", "create", "--name", "new", *SVC)
-    gone = {n["Hostname"]: (n["Status"], n["ManagerStatus"]) for n in h3.nodes()}
-    assert gone["h1"] == ("Down", "Unreachable") and gone["h2"] == ("Down", "Unreachable"), gone
+    # The dead managers are Unreachable at once and Down (their tasks moved)
+    # once silent for the grace period, three dispatcher heartbeats.
+    def gone():
+        seen = {n["Hostname"]: (n["Status"], n["ManagerStatus"]) for n in h3.nodes()}
+        assert seen["h1"] == ("Down", "Unreachable") and seen["h2"] == ("Down", "Unreachable"), seen
+        return True
+    wait_for(gone, timeout=60, what="h1 and h2 down")
     assert h3.info()["Nodes"] == 3
 
 
