@@ -11,7 +11,7 @@ PKGS_BUILD = build-essential pkg-config clang libuv1-dev libraft-dev libmsgpack-
 	libarchive-dev libnl-3-dev libnl-route-3-dev libnftables-dev \
 	libseccomp-dev libgnutls28-dev libcmocka-dev libcurl4-gnutls-dev
 PKGS_TEST = busybox-static python3-docker python3-msgpack docker-compose python3-pytest python3-pytest-xdist python3-yaml \
-	iproute2 nftables sqlite3 util-linux procps openssl docker-registry apache2-utils
+	iproute2 nftables sqlite3 util-linux procps openssl tcpdump docker-registry apache2-utils
 PKGS = $(PKGS_BUILD) $(PKGS_TEST)
 
 LIBS_PC = libuv libsodium libcurl sqlite3 libmicrohttpd jansson libarchive gnutls libseccomp libnl-3.0 libnl-route-3.0 libnftables raft msgpack zlib
@@ -98,10 +98,11 @@ help:
 	@echo "make clean        remove build/"
 
 # The init berthd runs as PID 1 for --init: static, so it works in any image.
-build/berth-init: runtime/linux/init/berth_init.c
+# It is also live restore's per-container monitor (berth_monitor.c).
+build/berth-init: runtime/linux/init/berth_init.c runtime/linux/init/berth_monitor.c runtime/linux/monitor_proto.h
 	@mkdir -p build
 	@echo "  CC $@"
-	@$(CC) -std=gnu11 -Wall -Wextra -Werror -static -Os -o $@ $<
+	@$(CC) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -static -Os -o $@ $(filter %.c,$^)
 
 # Installs only what is missing, so a second run is fast and works offline.
 deps:

@@ -5,12 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "api/detach_keys.h"
 #include "api/handlers.h"
 #include "runtime/logs/driver.h"
 #include "api/hijack.h"
+#include "api/versions.h"
+#include "api/websocket.h"
 #include "api/stdcopy.h"
 #include "api/stream.h"
 #include "lib/buf.h"
@@ -35,6 +38,10 @@ typedef struct attachment {
     bool detached;           /* the client typed the detach keys */
     bool stdin_ended;        /* the client closed its sending side */
     buf early_stdin;         /* typed before the container had stdin */
+    bool ws;                 /* GET .../attach/ws: WebSocket frames both ways */
+    int ws_opcode;           /* of what we send: binary, or text before API 1.28 */
+    bool ws_done;            /* the client sent a close frame or broke the protocol */
+    ws_decoder ws_in;
 } attachment;
 
 static rt_container *attached_container(attachment *a)
@@ -46,6 +53,15 @@ static rt_container *attached_container(attachment *a)
 static void out_write(void *ctx, int stream, const char *data, size_t len)
 {
     attachment *a = ctx;
+    if (a->ws) {
+        /* Never multiplexed: the raw output, one frame per write. */
+        buf frame = BUF_INIT;
+        ws_frame(&frame, a->ws_opcode, data, len);
+        if (a->h)
+            api_hijack_write(a->h, frame.data, frame.len);
+        buf_free(&frame);
+        return;
+    }
     if (a->tty) {
         if (a->h)
             api_hijack_write(a->h, data, len);
@@ -65,6 +81,7 @@ static void out_write(void *ctx, int stream, const char *data, size_t len)
 static void attachment_free(attachment *a)
 {
     buf_free(&a->early_stdin);
+    ws_decoder_free(&a->ws_in);
     free(a);
 }
 
@@ -95,20 +112,52 @@ static void stdin_forward(attachment *a, const char *data, size_t len)
     }
 }
 
-static void on_client_data(void *ctx, api_hijack *h, const char *data, size_t len)
+/* Input from the client: to stdin, watching for the detach keys. */
+static void client_input(attachment *a, const char *data, size_t len)
 {
-    attachment *a = ctx;
-    if (!a->want_stdin)
+    if (!a->want_stdin || a->detached)
         return;
     buf pass = BUF_INIT;
-    bool detach = detach_keys_feed(&a->keys, data, len, &pass);
+    a->detached = detach_keys_feed(&a->keys, data, len, &pass);
     if (pass.len)
         stdin_forward(a, pass.data, pass.len);
     buf_free(&pass);
-    if (detach) {
-        a->detached = true;
-        api_hijack_close(h);
+}
+
+/* One WebSocket frame from the client.  Closing waits for ws_decode to
+ * return: the hijack may be freed by it. */
+static void ws_frame_in(void *ctx, int opcode, const char *data, size_t len)
+{
+    attachment *a = ctx;
+    if (a->ws_done)
+        return;
+    if (opcode == WS_CONT || opcode == WS_TEXT || opcode == WS_BINARY) {
+        client_input(a, data, len);
+    } else if (opcode == WS_PING) {
+        buf pong = BUF_INIT;
+        ws_frame(&pong, WS_PONG, data, len);
+        api_hijack_write(a->h, pong.data, pong.len);
+        buf_free(&pong);
+    } else if (opcode == WS_CLOSE) {
+        buf bye = BUF_INIT;
+        ws_frame(&bye, WS_CLOSE, data, len >= 2 ? 2 : 0);   /* the status code back */
+        api_hijack_write(a->h, bye.data, bye.len);
+        buf_free(&bye);
+        a->ws_done = true;
     }
+}
+
+static void on_client_data(void *ctx, api_hijack *h, const char *data, size_t len)
+{
+    attachment *a = ctx;
+    if (a->ws) {
+        if (ws_decode(&a->ws_in, data, len, 1 << 20, ws_frame_in, a) < 0)
+            a->ws_done = true;
+    } else {
+        client_input(a, data, len);
+    }
+    if (a->detached || a->ws_done)
+        api_hijack_close(h);
 }
 
 /* As dockerd: the end of a client's stdin closes the container's stdin
@@ -173,34 +222,93 @@ static int replay_one(void *ctx, const rt_log_entry *ent)
     return 0;
 }
 
-void api_container_attach(api_request *r)
+/* The attachment of c for the streams asked for, or NULL after an error
+ * reply (a bad detachKeys). */
+static attachment *attachment_new(api_request *r, rt_container *c, bool in, bool out, bool err)
 {
     berr e = {0};
-    rt_container *c;
-    if (rt_container_find(&r->d->containers, r->params[0], &c, &e) < 0) {
-        api_reply_berr(r, &e);
-        return;
-    }
     attachment *a = xcalloc(1, sizeof *a);
     a->m = &r->d->containers;
     snprintf(a->id, sizeof a->id, "%s", c->id);
     a->tty = json_is_true(json_object_get(c->config, "Tty"));
-    a->want_stdin = api_query_bool(r, "stdin", false) && json_is_true(json_object_get(c->config, "OpenStdin"));
+    a->want_stdin = in && json_is_true(json_object_get(c->config, "OpenStdin"));
     a->stdin_once = json_is_true(json_object_get(c->config, "StdinOnce"));
     const char *keys = api_query(r, "detachKeys");
     if (detach_keys_parse(&a->keys, keys && *keys ? keys : "ctrl-p,ctrl-q", &e) < 0) {
         free(a);
         api_reply_berr(r, &e);
-        return;
+        return NULL;
     }
-    a->sink = (rt_io_sink){api_query_bool(r, "stdout", false), api_query_bool(r, "stderr", false), out_write,
-                           out_ended, a, NULL};
-    const char *type = a->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
-    bool stream = api_query_bool(r, "stream", false);
-    if (api_wants_upgrade(r))
+    a->sink = (rt_io_sink){out, err, out_write, out_ended, a, NULL};
+    return a;
+}
+
+static void attach_feed(api_request *r, rt_container *c, attachment *a);
+
+/* The container of the request, or NULL after a 404 reply. */
+static rt_container *attach_target(api_request *r)
+{
+    berr e = {0};
+    rt_container *c;
+    if (rt_container_find(&r->d->containers, r->params[0], &c, &e) < 0) {
+        api_reply_berr(r, &e);
+        return NULL;
+    }
+    return c;
+}
+
+void api_container_attach(api_request *r)
+{
+    rt_container *c = attach_target(r);
+    if (!c)
+        return;
+    attachment *a = attachment_new(r, c, api_query_bool(r, "stdin", false), api_query_bool(r, "stdout", false),
+                                   api_query_bool(r, "stderr", false));
+    if (!a)
+        return;
+    bool upgrade = api_wants_upgrade(r);
+    const char *type = api_stream_media_type(r, !a->tty, !upgrade);
+    if (upgrade)
         a->h = api_reply_hijack(r, type, &attach_ops, a);   /* the replay below needs it now */
     else
         a->s = api_reply_stream(r, 200, type, on_stream_gone, a);
+    attach_feed(r, c, a);
+}
+
+/* GET .../attach/ws: the same over a WebSocket (dockerd's wsContainersAttach):
+ * output in frames, raw; stdin from the client's frames.  Before API 1.42
+ * every stream is attached whatever the query says. */
+void api_container_attach_ws(api_request *r)
+{
+    rt_container *c = attach_target(r);
+    if (!c)
+        return;
+    const char *up = api_header(r, "Upgrade"), *key = api_header(r, "Sec-WebSocket-Key"),
+               *version = api_header(r, "Sec-WebSocket-Version");
+    if (!up || strcasecmp(up, "websocket") || !key || !*key || !version || strcmp(version, "13")) {
+        api_reply_error(r, -EINVAL, "not a WebSocket handshake: Upgrade: websocket, Sec-WebSocket-Key and "
+                                    "Sec-WebSocket-Version: 13 are needed");
+        return;
+    }
+    bool params = api_has(r, API_WS_STREAM_PARAMS);
+    attachment *a = attachment_new(r, c, !params || api_query_bool(r, "stdin", false),
+                                   !params || api_query_bool(r, "stdout", false),
+                                   !params || api_query_bool(r, "stderr", false));
+    if (!a)
+        return;
+    a->ws = true;
+    a->ws_opcode = api_has(r, API_WS_BINARY_FRAMES) ? WS_BINARY : WS_TEXT;
+    char accept[29];
+    ws_accept_key(key, accept);
+    a->h = api_reply_hijack_ws(r, accept, &attach_ops, a);
+    attach_feed(r, c, a);
+}
+
+/* After the reply: the log so far (logs=1), then the live output (stream=1)
+ * or the end. */
+static void attach_feed(api_request *r, rt_container *c, attachment *a)
+{
+    bool stream = api_query_bool(r, "stream", false);
     if (api_query_bool(r, "logs", false)) {
         char path[PATH_MAX];
         rt_io_log_path(&r->d->containers, c, path);
@@ -346,8 +454,7 @@ void api_container_logs(api_request *r)
     l->tty = json_is_true(json_object_get(c->config, "Tty"));
     l->timestamps = api_query_bool(r, "timestamps", false);
     l->q = (rt_log_query){out, err, since, until, tail};
-    l->s = api_reply_stream(r, 200, l->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream",
-                            logs_gone, l);
+    l->s = api_reply_stream(r, 200, api_stream_media_type(r, !l->tty, false), logs_gone, l);
     if (rt_log_read(l->path, 32, &l->q, emit_entry, l, &l->offset, &e) < 0 && e.code != -ENOENT)
         log_warn("logs of %.12s: %s", c->id, e.msg);
     bool follow = api_query_bool(r, "follow", false) && until == 0 && rt_container_running(c);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/build_pull.h"
 #include "api/handlers.h"
 #include "api/stream.h"
 #include "lib/buf.h"
@@ -21,6 +22,7 @@ typedef struct build_req {
     bool gone;
     char aux_id[DIGEST_BUF];
     char *build_id;              /* the buildid parameter, or NULL */
+    build_puller puller;         /* FROM images it pulls */
     struct build_req *next;      /* in `running` when build_id is set */
 } build_req;
 
@@ -67,6 +69,18 @@ static void out_cb(void *ctx, const char *text)
         return;
     ensure_stream(q);
     api_stream_json(q->s, json_pack("{s:s}", "stream", text));
+}
+
+/* A FROM pull's progress message; -q shows none, as dockerd. */
+static void pull_msg(void *ctx, json_t *msg)
+{
+    build_req *q = ctx;
+    if (q->quiet) {
+        json_decref(msg);
+        return;
+    }
+    ensure_stream(q);
+    api_stream_json(q->s, msg);
 }
 
 static void aux_cb(void *ctx, const char *id)
@@ -182,10 +196,6 @@ void api_build(api_request *r)
         api_reply_error(r, -ENOSYS, "remote build contexts (remote=) are not supported by berthd yet");
         return;
     }
-    if (api_query_bool(r, "pull", false)) {
-        api_reply_error(r, -ENOSYS, "pull=1: berthd's builder cannot pull images yet; it builds from local images");
-        return;
-    }
     const char *version = api_query(r, "version");
     if (version && !strcmp(version, "2")) {
         api_reply_error(r, -ENOSYS, "BuildKit (version=2) is not supported by berthd; use the classic builder");
@@ -219,6 +229,7 @@ void api_build(api_request *r)
         build_req *q = xcalloc(1, sizeof *q);
         q->r = r;
         q->quiet = api_query_bool(r, "q", false);
+        q->puller = (build_puller){.r = r, .emit = pull_msg, .emit_ctx = q};
         rt_build_opts o = {
             .context_tar = r->body_path ? r->body_path : "",
             .dockerfile = api_query(r, "dockerfile"),
@@ -232,6 +243,8 @@ void api_build(api_request *r)
             .force_rm = api_query_bool(r, "forcerm", false),
             .host_config = hc,
             .tmp_dir = r->d->tmp_dir,
+            .pull = api_query_bool(r, "pull", false),
+            .puller = build_puller_for(&q->puller),
         };
         rt_build_cb cb = {.out = out_cb, .aux = aux_cb, .done = done_cb, .ctx = q};
         q->b = rt_build_start(&r->d->containers, &o, cb);   /* callbacks come later, from the loop */

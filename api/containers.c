@@ -9,16 +9,20 @@
 
 #include "api/handlers.h"
 #include "api/stream.h"
+#include "api/versions.h"
 #include "lib/cleanup.h"
 #include "lib/filters.h"
+#include "lib/jsonutil.h"
 #include "lib/fsutil.h"
 #include "lib/timefmt.h"
 #include "node/daemon.h"
 #include "runtime/container/io.h"
+#include "runtime/container/links.h"
 #include "runtime/container/mounts.h"
 #include "runtime/container/network.h"
 #include "runtime/container/exec.h"
 #include "runtime/layer/rwlayer.h"
+#include "runtime/linux/cgroup.h"
 #include "runtime/linux/signals.h"
 
 static rt_containers *mgr(api_request *r) { return &r->d->containers; }
@@ -46,6 +50,20 @@ static void reply_status(void *arg, int status, const berr *e)
 
 /* ---- create ---------------------------------------------------------------- */
 
+/* The defaults older clients expect (dockerd's create route): IpcMode
+ * shareable before 1.40; CgroupnsMode host before 1.41 on cgroup v1. */
+static void create_defaults_for_version(api_request *r, json_t *body)
+{
+    json_t *hc = json_object_get(body, "HostConfig");
+    if (!json_is_object(hc))
+        return;
+    if (api_has(r, API_IPC_DEFAULT_SHAREABLE) && !*json_str(hc, "IpcMode"))
+        json_object_set_new(hc, "IpcMode", json_string("shareable"));
+    if (api_has(r, API_CGROUPNS_DEFAULT_HOST) && !*json_str(hc, "CgroupnsMode") &&
+        !rt_cgroup_host_unified("/sys/fs/cgroup"))
+        json_object_set_new(hc, "CgroupnsMode", json_string("host"));
+}
+
 void api_container_create(api_request *r)
 {
     berr e = {0};
@@ -54,6 +72,7 @@ void api_container_create(api_request *r)
         api_reply_berr(r, &e);
         return;
     }
+    create_defaults_for_version(r, body);
     json_t *warnings = json_array();
     rt_container *c;
     int rc = rt_container_create(mgr(r), api_query(r, "name"), body, &c, warnings, &e);
@@ -322,6 +341,9 @@ json_t *api_container_summary(api_request *r, rt_container *c, bool size)
                           "State", state, "Status", status, "HostConfig", "NetworkMode",
                           json_string_value(json_object_get(c->host_config, "NetworkMode")), "NetworkSettings",
                           "Networks", rt_container_networks(c), "Mounts", rt_mounts_inspect_container(c));
+    json_t *link_names = rt_links_names_of(mgr(r), c);
+    json_array_extend(json_object_get(o, "Names"), link_names);
+    json_decref(link_names);
     if (size) {
         long long rw, rootfs;
         sizes(r, c, &rw, &rootfs);
@@ -418,6 +440,33 @@ static json_t *state_json(const rt_container *c)
     return s;
 }
 
+/* NetworkSettings.Networks as older clients had them: before 1.44 no
+ * DNSNames, before 1.45 the short ID among a user network's Aliases. */
+static void networks_for_version(api_request *r, const rt_container *c, json_t *nets)
+{
+    const char *name;
+    json_t *ep;
+    json_object_foreach(nets, name, ep) {
+        if (!api_has(r, API_ENDPOINT_DNS_NAMES))
+            json_object_set_new(ep, "DNSNames", json_null());
+        if (!api_has(r, API_ALIASES_SHORT_ID) || !strcmp(name, "bridge") || !strcmp(name, "host") ||
+            !strcmp(name, "none"))
+            continue;
+        json_t *aliases = json_object_get(ep, "Aliases");
+        if (!json_is_array(aliases)) {
+            aliases = json_array();
+            json_object_set_new(ep, "Aliases", aliases);
+        }
+        bool have = false;
+        size_t i;
+        json_t *v;
+        json_array_foreach(aliases, i, v) have |= !strncmp(json_string_value(v) ?: "", c->id, 12) &&
+                                                  strlen(json_string_value(v)) == 12;
+        if (!have)
+            json_array_append_new(aliases, json_stringn(c->id, 12));
+    }
+}
+
 void api_container_inspect(api_request *r)
 {
     rt_container *c = target(r);
@@ -471,7 +520,9 @@ void api_container_inspect(api_request *r)
     }
     json_object_set_new(o, "Mounts", rt_mounts_inspect_container(c));
     json_object_set(o, "Config", c->config);
-    json_object_set_new(o, "NetworkSettings", rt_container_network_settings(mgr(r), c));
+    json_t *settings = rt_container_network_settings(mgr(r), c);
+    networks_for_version(r, c, json_object_get(settings, "Networks"));
+    json_object_set_new(o, "NetworkSettings", settings);
     api_reply_json(r, 200, o);
 }
 
@@ -571,14 +622,18 @@ void api_container_unpause(api_request *r) { pause_or_unpause(r, false); }
 
 void api_container_delete(api_request *r)
 {
+    berr e = {0};
+    /* ?link=1 names the link itself (/parent/alias), not a container. */
+    if (api_query_bool(r, "link", false)) {
+        if (rt_link_remove(mgr(r), r->params[0], &e) < 0)
+            api_reply_berr(r, &e);
+        else
+            api_reply_empty(r, 204);
+        return;
+    }
     rt_container *c = target(r);
     if (!c)
         return;
-    berr e = {0};
-    if (api_query_bool(r, "link", false)) {
-        api_reply_error(r, -ENOSYS, "links are not supported by berthd");
-        return;
-    }
     if (rt_container_remove(mgr(r), c, api_query_bool(r, "force", false), api_query_bool(r, "v", false),
                             reply_status, r, &e) < 0)
         api_reply_berr(r, &e);

@@ -7,6 +7,7 @@
 #include "api/handlers.h"
 #include "api/hijack.h"
 #include "api/stdcopy.h"
+#include "api/versions.h"
 #include "node/daemon.h"
 #include "runtime/container/exec.h"
 
@@ -187,6 +188,9 @@ void api_exec_start(api_request *r)
         return;
     }
     bool detach = json_is_true(json_object_get(body, "Detach"));
+    /* The framing follows the Tty of this request, not the exec's own
+     * (whether it has a terminal), as in dockerd's exec start route. */
+    bool tty = json_is_true(json_object_get(body, "Tty"));
     json_decref(body);
     if (x->started) {
         char msg[200];
@@ -211,12 +215,11 @@ void api_exec_start(api_request *r)
     exec_session *s = xcalloc(1, sizeof *s);
     s->m = &r->d->containers;
     snprintf(s->id, sizeof s->id, "%s", x->id);
-    s->tty = json_is_true(json_object_get(x->config, "Tty"));
+    s->tty = tty;
     const char *keys = json_string_value(json_object_get(x->config, "DetachKeys"));
     detach_keys_parse(&s->keys, keys && *keys ? keys : "ctrl-p,ctrl-q", NULL);
     s->sink = (rt_io_sink){json_is_true(json_object_get(x->config, "AttachStdout")),
                            json_is_true(json_object_get(x->config, "AttachStderr")), session_write, session_ended, s,
                            NULL};
-    api_reply_hijack(r, s->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream",
-                     &session_ops, s);
+    api_reply_hijack(r, api_stream_media_type(r, !s->tty, !api_wants_upgrade(r)), &session_ops, s);
 }

@@ -51,6 +51,7 @@ json_t *api_container_summary(api_request *r, struct rt_container *c, bool size)
 
 /* api/attach.c */
 void api_container_attach(api_request *r);
+void api_container_attach_ws(api_request *r);
 void api_container_logs(api_request *r);
 
 /* api/exec.c */

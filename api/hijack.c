@@ -200,7 +200,8 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, co
         update_poll(h);
 }
 
-api_hijack *api_reply_hijack(api_request *r, const char *content_type, const api_hijack_ops *ops, void *ctx)
+/* The 101 reply with headers (name, value pairs, NULL-ended). */
+static api_hijack *reply_upgrade(api_request *r, const char *const *headers, const api_hijack_ops *ops, void *ctx)
 {
     api_hijack *h = xcalloc(1, sizeof *h);
     h->srv = r->srv;
@@ -208,11 +209,22 @@ api_hijack *api_reply_hijack(api_request *r, const char *content_type, const api
     h->ops = ops;
     h->ctx = ctx;
     struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgrade, h);
-    MHD_add_response_header(resp, "Upgrade", "tcp");
-    MHD_add_response_header(resp, "Connection", "Upgrade");
-    MHD_add_response_header(resp, "Content-Type", content_type);
+    for (const char *const *p = headers; *p; p += 2)
+        MHD_add_response_header(resp, p[0], p[1]);
     api_reply_response(r, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
     return h;
+}
+
+api_hijack *api_reply_hijack(api_request *r, const char *content_type, const api_hijack_ops *ops, void *ctx)
+{
+    const char *headers[] = {"Upgrade", "tcp", "Connection", "Upgrade", "Content-Type", content_type, NULL};
+    return reply_upgrade(r, headers, ops, ctx);
+}
+
+api_hijack *api_reply_hijack_ws(api_request *r, const char *accept, const api_hijack_ops *ops, void *ctx)
+{
+    const char *headers[] = {"Upgrade", "websocket", "Connection", "Upgrade", "Sec-WebSocket-Accept", accept, NULL};
+    return reply_upgrade(r, headers, ops, ctx);
 }
 
 void api_hijack_write(api_hijack *h, const void *data, size_t len)

@@ -34,6 +34,10 @@ bool api_wants_upgrade(api_request *r);
  * client's side is upgraded is kept and goes out when it is (on_open). */
 api_hijack *api_reply_hijack(api_request *r, const char *content_type, const api_hijack_ops *ops, void *ctx);
 
+/* The same for a WebSocket handshake (RFC 6455): 101 with Upgrade:
+ * websocket and the Sec-WebSocket-Accept value given. */
+api_hijack *api_reply_hijack_ws(api_request *r, const char *accept, const api_hijack_ops *ops, void *ctx);
+
 /* Queues bytes for the client. */
 void api_hijack_write(api_hijack *h, const void *data, size_t len);
 /* Bytes queued and not yet sent. */

@@ -114,9 +114,22 @@ void api_networks_list(api_request *r)
 
 void api_network_inspect(api_request *r)
 {
+    /* ?scope= narrows the lookup as dockerd's scope filter does (an exact
+     * match, no check of the value): a network of another scope is not
+     * found (docker network inspect --scope swarm of a local network). */
+    const char *scope = api_query(r, "scope");
     net_network *n;
-    if (lookup(r, &n))
-        api_reply_json(r, 200, net_network_inspect(nets(r), n));
+    if (!lookup(r, &n))
+        return;
+    json_t *doc = net_network_inspect(nets(r), n);
+    if (scope && *scope && strcmp(json_string_value(json_object_get(doc, "Scope")) ?: "", scope)) {
+        json_decref(doc);
+        berr e;
+        berr_set(&e, -ENOENT, "network %s not found", r->params[0]);
+        api_reply_berr(r, &e);
+        return;
+    }
+    api_reply_json(r, 200, doc);
 }
 
 /* ---- create / remove / prune --------------------------------------------------- */

@@ -23,7 +23,7 @@ static void human(long long n, char *out, size_t len)
     snprintf(out, len, "%.3g%s", v, units[u]);
 }
 
-void api_progress_msg(api_progress *p, const char *id, const char *status, long long current, long long total)
+void api_progress_format(const char *id, const char *status, long long current, long long total, json_t **out)
 {
     json_t *o = json_pack("{s:s}", "status", status);
     if (total > 0) {
@@ -48,6 +48,13 @@ void api_progress_msg(api_progress *p, const char *id, const char *status, long 
     }
     if (id && *id)
         json_object_set_new(o, "id", json_string(id));
+    *out = o;
+}
+
+void api_progress_msg(api_progress *p, const char *id, const char *status, long long current, long long total)
+{
+    json_t *o;
+    api_progress_format(id, status, current, total, &o);
     api_progress_json(p, o);
 }
 

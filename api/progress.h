@@ -18,6 +18,9 @@ typedef struct api_progress {
  * text when total > 0, an empty progressDetail when 0 (a layer's update),
  * none when < 0 (a message, as "Pulling from"); id "" for none. */
 void api_progress_msg(api_progress *p, const char *id, const char *status, long long current, long long total);
+/* The same message as a new JSON object, for a stream of another kind
+ * (a build's). */
+void api_progress_format(const char *id, const char *status, long long current, long long total, json_t **out);
 /* Any other message (takes the reference). */
 void api_progress_json(api_progress *p, json_t *msg);
 /* Ends: with an error as an errorDetail message, or as an HTTP error when

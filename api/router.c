@@ -28,9 +28,9 @@ static const api_route routes[] = {
     {"POST", "/containers/{id}/pause", api_container_pause, API_BODY_NONE},
     {"POST", "/containers/{id}/unpause", api_container_unpause, API_BODY_NONE},
     {"POST", "/containers/{id}/attach", api_container_attach, API_BODY_NONE},
-    {"GET", "/containers/{id}/attach/ws", NULL, API_BODY_NONE},
+    {"GET", "/containers/{id}/attach/ws", api_container_attach_ws, API_BODY_NONE},
     {"POST", "/containers/{id}/wait", api_container_wait, API_BODY_NONE},
-    {"DELETE", "/containers/{id}", api_container_delete, API_BODY_NONE},
+    {"DELETE", "/containers/{id*}", api_container_delete, API_BODY_NONE},   /* a link name: /parent/alias */
     {"HEAD", "/containers/{id}/archive", api_container_archive_head, API_BODY_NONE},
     {"GET", "/containers/{id}/archive", api_container_archive_get, API_BODY_NONE},
     {"PUT", "/containers/{id}/archive", api_container_archive_put, API_BODY_STREAM},

@@ -5,6 +5,7 @@
 
 #include "api/handlers.h"
 #include "api/stream.h"
+#include "api/versions.h"
 #include "lib/cleanup.h"
 #include "lib/jsonutil.h"
 #include "node/daemon.h"
@@ -334,7 +335,7 @@ void api_container_stats(api_request *r)
     if (!c)
         return;
     bool stream = api_query_bool(r, "stream", true);
-    bool one_shot = r->api_minor >= 41 && api_query_bool(r, "one-shot", false);
+    bool one_shot = api_has(r, API_STATS_ONE_SHOT) && api_query_bool(r, "one-shot", false);
     if (stream && one_shot) {
         api_reply_error(r, -EINVAL, "cannot have stream=true and one-shot=true");
         return;
@@ -393,7 +394,7 @@ void api_container_update(api_request *r)
     if (!body)
         body = json_object();
     /* PidsLimit is understood from API 1.40 on */
-    if (r->api_minor < 40)
+    if (!api_has(r, API_PIDS_LIMIT_UPDATE))
         json_object_del(body, "PidsLimit");
     json_t *warnings = json_array();
     int rc = rt_container_update(mgr(r), c, body, warnings, &e);

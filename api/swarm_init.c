@@ -16,6 +16,7 @@
 
 #include "api/handlers.h"
 #include "api/swarm_api.h"
+#include "api/versions.h"
 #include "lib/cleanup.h"
 #include "lib/timefmt.h"
 #include "node/daemon.h"
@@ -72,16 +73,16 @@ static int parse_request(api_request *r, json_t *body, init_req *q, berr *e)
         rc = str_field(body, "Availability", &q->availability, e);
     /* DefaultAddrPool and SubnetSize came with API 1.39, DataPathPort with
      * 1.40: older clients' values are ignored, as dockerd ignores them. */
-    if (rc == 0 && r->api_minor >= 39)
+    if (rc == 0 && api_has(r, API_SWARM_ADDR_POOL))
         rc = int_field(body, "SubnetSize", &q->subnet_size, e);
-    if (rc == 0 && r->api_minor >= 40)
+    if (rc == 0 && api_has(r, API_SWARM_DATA_PATH_PORT))
         rc = int_field(body, "DataPathPort", &q->data_path_port, e);
     if (rc < 0)
         return rc;
     q->force = json_is_true(json_object_get(body, "ForceNewCluster"));
     q->autolock = json_is_true(json_object_get(body, "AutoLockManagers"));
     q->spec = json_object_get(body, "Spec");
-    json_t *pool = r->api_minor >= 39 ? json_object_get(body, "DefaultAddrPool") : NULL;
+    json_t *pool = api_has(r, API_SWARM_ADDR_POOL) ? json_object_get(body, "DefaultAddrPool") : NULL;
     if (pool && !json_is_null(pool)) {
         if (!json_is_array(pool))
             return berr_set(e, -EINVAL, "json: cannot unmarshal into Go struct field InitRequest.DefaultAddrPool of type []netip.Prefix");

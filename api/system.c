@@ -97,14 +97,17 @@ static json_t *driver_status(berth_daemon *d)
 
 /* dockerd's list: the seccomp profile in use, no-new-privileges when it is
  * the default, cgroupns. */
-static json_t *security_options(const berth_config *c)
+static json_t *security_options(const berth_daemon *d)
 {
+    const berth_config *c = &d->cfg;
     const char *p = c->seccomp_profile;
     const char *shown = !strcmp(p, "builtin") ? "builtin" : !strcmp(p, "unconfined") ? "unconfined" : "custom";
     cleanup_free char *sec = xasprintf("name=seccomp,profile=%s", shown);
     json_t *a = json_pack("[s]", sec);
     if (c->no_new_privileges)
         json_array_append_new(a, json_string("name=no-new-privileges"));
+    if (d->remap_on)
+        json_array_append_new(a, json_string("name=userns"));
     json_array_append_new(a, json_string("name=cgroupns"));
     return a;
 }
@@ -192,13 +195,13 @@ void api_info(api_request *r)
     json_object_set_new(o, "Runtimes", json_pack("{s:{s:s}}", RT_RUNTIME_NAME, "path", "berthd (built in)"));
     json_object_set_new(o, "DefaultRuntime", json_string(RT_RUNTIME_NAME));
     json_object_set_new(o, "Swarm", api_swarm_info(r));
-    json_object_set_new(o, "LiveRestoreEnabled", json_false()); /* live-restore is accepted, not implemented */
+    json_object_set_new(o, "LiveRestoreEnabled", json_boolean(d->cfg.live_restore));
     json_object_set_new(o, "Isolation", json_string(""));
     json_object_set_new(o, "InitBinary", json_string(d->cfg.init_path));
     json_object_set_new(o, "ContainerdCommit", json_pack("{s:s, s:s}", "ID", "", "Expected", ""));
     json_object_set_new(o, "RuncCommit", json_pack("{s:s, s:s}", "ID", "", "Expected", ""));
     json_object_set_new(o, "InitCommit", json_pack("{s:s, s:s}", "ID", "", "Expected", ""));
-    json_object_set_new(o, "SecurityOptions", security_options(&d->cfg));
+    json_object_set_new(o, "SecurityOptions", security_options(d));
     json_object_set_new(o, "Warnings", config_warnings(&d->cfg));
     api_reply_json(r, 200, o);
 }

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "api/handlers.h"
+#include "api/versions.h"
+#include "lib/jsonutil.h"
 #include "lib/fsutil.h"
 #include "node/daemon.h"
 #include "runtime/image/store.h"
@@ -55,14 +57,6 @@ static int image_containers(berth_daemon *d, const char *image_id)
     return count;
 }
 
-static json_t *tags_of(const rt_image *img)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < img->n_tags; i++)
-        json_array_append_new(a, json_string(img->tags[i]));
-    return a;
-}
-
 /* Images with their container counts and the bytes they share with other
  * images (layers used by more than one); *layers_size is every layer once. */
 static int images_usage(api_request *r, json_t **out, long long *layers_size, berr *e)
@@ -99,12 +93,13 @@ static int images_usage(api_request *r, json_t **out, long long *layers_size, be
         for (size_t k = 0; k < counts[i]; k++)
             if (layer_find(layers, n_layers, chains[i][k])->images > 1)
                 shared += sizes[i][k];
-        json_t *o = json_pack("{s:s, s:s, s:o, s:[], s:I, s:I, s:I, s:O, s:I}", "Id", img->id, "ParentId",
-                              img->parent, "RepoTags", tags_of(img), "RepoDigests", "Created",
+        json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:O, s:I}", "Id", img->id, "ParentId",
+                              img->parent, "RepoTags", json_strings(img->tags, img->n_tags), "RepoDigests",
+                              json_strings(img->digests, img->n_digests), "Created",
                               (json_int_t)img->created, "Size", (json_int_t)img->size, "SharedSize",
                               (json_int_t)shared, "Labels", img->labels, "Containers",
                               (json_int_t)image_containers(r->d, img->id));
-        if (r->api_minor < 44)
+        if (api_has(r, API_IMAGE_VIRTUAL_SIZE))
             json_object_set_new(o, "VirtualSize", json_integer(img->size));
         json_array_append_new(*out, o);
     }
@@ -214,7 +209,7 @@ void api_system_df(api_request *r)
     bool want_images = true, want_containers = true, want_volumes = true, want_cache = true;
     size_t n_types = 0;
     const char **types = api_query_all(r, "type", &n_types);
-    if (r->api_minor >= 42 && n_types) {
+    if (api_has(r, API_SYSTEM_DF_TYPE) && n_types) {
         want_images = want_containers = want_volumes = want_cache = false;
         for (size_t i = 0; i < n_types; i++) {
             if (!strcmp(types[i], "container"))

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/handlers.h"
+#include "api/versions.h"
 #include "lib/filters.h"
 #include "node/daemon.h"
 #include "runtime/volume/volumes.h"
@@ -74,7 +75,7 @@ void api_volume_create(api_request *r)
         return;
     }
     json_t *cluster = json_object_get(body, "ClusterVolumeSpec");
-    if (cluster && !json_is_null(cluster) && r->api_minor >= 42) {
+    if (cluster && !json_is_null(cluster) && api_has(r, API_CLUSTER_VOLUMES)) {
         json_decref(body);
         api_reply_error(r, -ENOSYS, "cluster volumes are not available in berthd yet");
         return;
@@ -124,7 +125,7 @@ void api_volumes_prune(api_request *r)
         return;
     }
     /* Before API 1.42 prune took every unused volume, not only anonymous ones. */
-    if (r->api_minor < 42) {
+    if (api_has(r, API_VOLUME_PRUNE_ALL)) {
         json_object_del(f, "all");
         json_object_set_new(f, "all", json_pack("[s]", "true"));
     }

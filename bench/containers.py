@@ -11,6 +11,7 @@ If dockerd is installed, run the same measurements against it by hand
 """
 
 import concurrent.futures
+import json
 import os
 import shutil
 import signal
@@ -43,12 +44,12 @@ class Bench:
                         DOCKER_CONFIG=os.path.join(self.tmp, "docker-config"))
         self.proc = None
 
-    def start(self):
+    def start(self, config=None):
         subprocess.run(["ip", "netns", "add", self.ns], check=True)
         subprocess.run(["ip", "-n", self.ns, "link", "set", "lo", "up"], check=True)
         cfg = os.path.join(self.tmp, "daemon.json")
         with open(cfg, "w") as f:
-            f.write("{}")
+            json.dump(config or {}, f)
         self.log = open(os.path.join(self.tmp, "berthd.log"), "wb")
         self.proc = subprocess.Popen(["nsenter", "--net=/run/netns/" + self.ns, BERTHD,
                                       "--data-root", os.path.join(self.tmp, "data"),

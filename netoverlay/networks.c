@@ -28,6 +28,7 @@ static void net_free(net_network *n)
     ipam_pool_free(&n->pool);
     json_decref(n->labels);
     json_decref(n->options);
+    json_decref(n->aux_addresses);
     free(n);
 }
 
@@ -49,11 +50,12 @@ bool net_network_is_user(const net_network *n) { return !n->predefined; }
 
 static int net_save(net_manager *nm, net_network *n, berr *e)
 {
-    json_t *doc = json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:i, s:s, s:s, s:s, s:s, s:O, s:O}", "Driver",
+    json_t *doc = json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:i, s:s, s:s, s:s, s:s, s:O, s:O, s:O*}", "Driver",
                             n->driver, "Bridge", n->bridge, "Internal", n->internal, "Attachable", n->attachable, "ICC",
                             n->icc, "Masquerade", n->masquerade, "Predefined", n->predefined, "UserSubnet",
                             n->user_subnet, "MTU", n->mtu, "Subnet", n->subnet, "IPRange", n->ip_range, "Gateway",
-                            n->gateway, "HostBinding", n->host_binding, "Labels", n->labels, "Options", n->options);
+                            n->gateway, "HostBinding", n->host_binding, "Labels", n->labels, "Options", n->options,
+                            "AuxAddresses", n->aux_addresses);
     cleanup_free char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     cleanup_stmt sqlite3_stmt *st = NULL;
@@ -111,6 +113,8 @@ static net_network *net_from_row(sqlite3_stmt *st)
     json_t *l = json_object_get(doc, "Labels"), *o = json_object_get(doc, "Options");
     n->labels = json_is_object(l) ? json_incref(l) : json_object();
     n->options = json_is_object(o) ? json_incref(o) : json_object();
+    json_t *aux = json_object_get(doc, "AuxAddresses");
+    n->aux_addresses = json_is_object(aux) ? json_incref(aux) : NULL;
     json_decref(doc);
     return n;
 }
@@ -155,13 +159,35 @@ static int bridge_up(net_manager *nm, net_network *n, berr *e)
     return r;
 }
 
+/* Auxiliary addresses, checked and kept from containers as libnetwork
+ * does (its words, its status codes). */
+static int reserve_aux(net_network *n, berr *e)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(n->aux_addresses, k, v) {
+        const char *addr = json_string_value(v);
+        uint32_t a;
+        if (!addr || ipam_parse_addr(addr, &a) < 0)
+            return berr_set(e, -EINVAL, "non parsable secondary ip address (%s:%s) passed for network %s", k,
+                            addr ? addr : "", n->name);
+        if ((a & ipam_mask(n->pool.prefix)) != n->pool.subnet)
+            return berr_set(e, -EPERM, "auxiliary address: (%s:%s) must belong to the master pool: %s", k, addr,
+                            n->subnet);
+        berr why = {0};
+        if (ipam_reserve(&n->pool, a, &why) < 0 && why.code == -EEXIST)
+            return berr_set(e, -EIO, "failed to allocate secondary ip address (%s:%s): %s", k, addr, why.msg);
+    }
+    return 0;
+}
+
 static int pool_init(net_network *n, berr *e)
 {
     ipam_pool_free(&n->pool);
     int r = ipam_pool_init(&n->pool, n->subnet, n->ip_range, n->gateway, e);
     if (r == 0 && !n->gateway[0])
         ipam_format_addr(n->pool.gateway, n->gateway);
-    return r;
+    return r < 0 ? r : reserve_aux(n, e);
 }
 
 /* Subnets of every bridge network but skip. */
@@ -318,7 +344,7 @@ void net_manager_close(net_manager *nm)
         net_sandbox_close(nm->sandboxes);
     net_ingress_retain(nm, NULL);
     berr e = {0};
-    if (nm->cfg.iptables && nm->applied_rules && nft_remove(&e) < 0)
+    if (nm->cfg.iptables && nm->applied_rules && !nm->keep_rules && nft_remove(&e) < 0)
         log_warn("removing berth's nftables table: %s", e.msg);
     for (size_t i = 0; i < nm->n_nets; i++)
         net_free(nm->nets[i]);
@@ -427,8 +453,9 @@ static int create_ipam(net_manager *nm, net_network *n, json_t *ipam, berr *e)
             return berr_set(e, -ENOSYS, "berthd supports one IPv4 subnet per network");
         v4 = c;
     }
-    if (v4 && json_object_size(json_object_get(v4, "AuxiliaryAddresses")))
-        return berr_set(e, -ENOSYS, "auxiliary addresses are not supported by berthd yet");
+    json_t *aux = v4 ? json_object_get(v4, "AuxiliaryAddresses") : NULL;
+    if (json_object_size(aux))
+        n->aux_addresses = json_deep_copy(aux);
     const char *subnet = v4 ? json_str(v4, "Subnet") : "";
     if (!*subnet && v4 && (*json_str(v4, "Gateway") || *json_str(v4, "IPRange")))
         return berr_set(e, -EINVAL, "a subnet is required with --gateway or --ip-range");
@@ -544,6 +571,8 @@ json_t *net_network_inspect(net_manager *nm, net_network *n)
         json_t *c = json_pack("{s:s, s:s}", "Subnet", n->subnet, "Gateway", n->gateway);
         if (n->ip_range[0])
             json_object_set_new(c, "IPRange", json_string(n->ip_range));
+        if (n->aux_addresses)
+            json_object_set(c, "AuxiliaryAddresses", n->aux_addresses);
         json_array_append_new(ipam_cfg, c);
     }
     json_t *containers = json_object();

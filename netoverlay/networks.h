@@ -56,6 +56,7 @@ typedef struct net_network {
     char host_binding[IPAM_ADDR_BUF]; /* com.docker.network.bridge.host_binding_ipv4 */
     ipam_pool pool;
     json_t *labels, *options;  /* owned */
+    json_t *aux_addresses;     /* IPAM AuxiliaryAddresses: name -> address, reserved in the pool; owned or NULL */
     struct net_endpoint *endpoints;
 } net_network;
 
@@ -87,11 +88,15 @@ typedef struct net_manager {
     struct net_sandbox *sandboxes;
     net_ingress *ingress;
     char *applied_rules;       /* the ruleset last given to nft */
+    /* Containers are left running (live restore): close keeps the rules,
+     * so their published ports and masquerading work while berthd is
+     * down; the next start replaces the table. */
+    bool keep_rules;
 } net_manager;
 
 int net_manager_open(net_manager *nm, uv_loop_t *loop, sqlite3 *db, const net_config *cfg, rt_event_sink events,
                      berr *e);
-/* Removes berth's rules (bridges stay, as dockerd leaves its own). */
+/* Removes berth's rules unless keep_rules (bridges stay, as dockerd leaves its own). */
 void net_manager_close(net_manager *nm);
 
 /* By full ID, exact name, then unique ID prefix.  -ENOENT "network X not found". */

@@ -1,6 +1,7 @@
 #include "netoverlay/sandbox.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,36 @@ static bool names_endpoint(const net_endpoint *o, const net_network *n, const ch
     return false;
 }
 
+/* A legacy link of the asking container's endpoint ("db:alias"): on its
+ * network the alias stands for the linked container's name, for this
+ * container alone (libnetwork's endpoint aliases). */
+static const char *link_target(const net_endpoint *ep, const char *name, char *buf, size_t cap)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(ep->links, i, v) {
+        const char *l = json_string_value(v);
+        const char *colon = l ? strchr(l, ':') : NULL;
+        const char *alias = colon ? colon + 1 : l;
+        if (!alias)
+            continue;
+        const char *slash = strrchr(alias, '/');
+        if (slash)
+            alias = slash + 1;
+        if (strcasecmp(alias, name))
+            continue;
+        size_t len = colon ? (size_t)(colon - l) : strlen(l);
+        if (*l == '/')
+            l++, len--;
+        if (len && len < cap) {
+            memcpy(buf, l, len);
+            buf[len] = 0;
+            return buf;
+        }
+    }
+    return name;
+}
+
 static size_t lookup_a(void *ctx, const char *name, struct in_addr *out, size_t max)
 {
     net_sandbox *sb = ctx;
@@ -58,8 +89,10 @@ static size_t lookup_a(void *ctx, const char *name, struct in_addr *out, size_t 
         net_network *n = sb->eps[i]->net;
         if (n->predefined)
             continue;   /* the default bridge has no name resolution, as with dockerd */
+        char linked[256];
+        const char *want = link_target(sb->eps[i], name, linked, sizeof linked);
         for (net_endpoint *o = n->endpoints; o && count < max; o = o->next) {
-            if (!names_endpoint(o, n, name))
+            if (!names_endpoint(o, n, want))
                 continue;
             bool dup = false;
             for (size_t k = 0; k < count && !dup; k++)
@@ -244,6 +277,7 @@ static void fill_settings(net_endpoint *ep, json_t *settings)
 static void endpoint_free(net_endpoint *ep)
 {
     json_decref(ep->aliases);
+    json_decref(ep->links);
     free(ep);
 }
 
@@ -294,7 +328,19 @@ static int configure_inside(net_sandbox *sb, net_endpoint *ep, const char *peer,
     return r;
 }
 
-static int endpoint_attach(net_sandbox *sb, net_network *n, json_t *settings, berr *e)
+/* A live-restored container's endpoint: what the last daemon made is
+ * still there (the veth named after the endpoint, the address inside);
+ * only the books are made again. */
+static int endpoint_adopt(net_sandbox *sb, net_endpoint *ep, json_t *settings, berr *e)
+{
+    const char *id = json_str(settings, "EndpointID");
+    if (strlen(id) != 64 || ipam_parse_addr(json_str(settings, "IPAddress"), &ep->ip) < 0)
+        return berr_set(e, -EINVAL, "container %.12s: no endpoint recorded on %s", sb->container_id, ep->net->name);
+    snprintf(ep->id, sizeof ep->id, "%s", id);
+    return ipam_reserve(&ep->net->pool, ep->ip, e);
+}
+
+static int endpoint_attach(net_sandbox *sb, net_network *n, json_t *settings, bool adopt, berr *e)
 {
     net_manager *nm = sb->nm;
     if (strcmp(n->driver, "bridge"))
@@ -309,8 +355,11 @@ static int endpoint_attach(net_sandbox *sb, net_network *n, json_t *settings, be
     ep->net = n;
     ep->sb = sb;
     ep->aliases = json_is_array(aliases) ? json_deep_copy(aliases) : json_array();
-    digest_random_id(ep->id);
-    int r = take_address(sb, n, settings, &ep->ip, e);
+    json_t *links = json_object_get(settings, "Links");
+    ep->links = json_is_array(links) ? json_deep_copy(links) : NULL;
+    if (!adopt)
+        digest_random_id(ep->id);
+    int r = adopt ? endpoint_adopt(sb, ep, settings, e) : take_address(sb, n, settings, &ep->ip, e);
     if (r < 0) {
         endpoint_free(ep);
         return r;
@@ -325,10 +374,10 @@ static int endpoint_attach(net_sandbox *sb, net_network *n, json_t *settings, be
     snprintf(ep->veth, sizeof ep->veth, "veth%.7s", ep->id);
     snprintf(peer, sizeof peer, "vp%.11s", ep->id);
     bool route = !n->internal && !has_route(sb);
-    r = netlink_veth_create(nm->nl, ep->veth, n->bridge, peer, ep->mac, n->mtu, sb->ns_fd, e);
+    r = adopt ? 0 : netlink_veth_create(nm->nl, ep->veth, n->bridge, peer, ep->mac, n->mtu, sb->ns_fd, e);
     if (r < 0) {
         ep->veth[0] = 0;
-    } else {
+    } else if (!adopt) {
         r = configure_inside(sb, ep, peer, route, e);
     }
     ep->next = n->endpoints;
@@ -426,8 +475,11 @@ int net_sandbox_open(net_manager *nm, const net_sandbox_req *req, net_sandbox **
     sb->dns_servers = json_is_array(req->dns) ? json_incref(req->dns) : NULL;
     sandbox_link(sb);
     netlink *in = NULL;
-    int r = netns_create(&sb->ns_fd, e);
-    if (r == 0 && (r = netlink_open(sb->ns_fd, &in, e)) == 0) {
+    bool adopt = req->adopt_ns_fd != NULL;
+    int r = 0;
+    if (adopt && (sb->ns_fd = fcntl(*req->adopt_ns_fd, F_DUPFD_CLOEXEC, 0)) < 0)
+        r = berr_sys(e, -errno, "dup network namespace");
+    if (!adopt && (r = netns_create(&sb->ns_fd, e)) == 0 && (r = netlink_open(sb->ns_fd, &in, e)) == 0) {
         r = netlink_link_up(in, "lo", e);
         netlink_close(in);
     }
@@ -441,7 +493,7 @@ int net_sandbox_open(net_manager *nm, const net_sandbox_req *req, net_sandbox **
         const char *nid = json_str(settings, "NetworkID");
         if ((!*nid || net_network_find(nm, nid, &n, NULL) < 0) && (r = net_network_find(nm, key, &n, e)) < 0)
             break;
-        r = endpoint_attach(sb, n, settings, e);
+        r = endpoint_attach(sb, n, settings, adopt, e);
     }
     if (r == 0 && sb->n_eps && has_route(sb) &&
         (r = net_ports_parse(req->port_bindings, req->exposed_ports, req->publish_all,
@@ -480,7 +532,7 @@ void net_sandbox_close(net_sandbox *sb)
 
 int net_sandbox_connect(net_sandbox *sb, net_network *net, json_t *settings, berr *e)
 {
-    int r = endpoint_attach(sb, net, settings, e);
+    int r = endpoint_attach(sb, net, settings, false, e);
     if (r == 0)
         r = dns_start(sb, e);
     if (r == 0 && sb->dns)

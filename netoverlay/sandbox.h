@@ -27,6 +27,7 @@ typedef struct net_endpoint {
     char ifname[16];             /* in the container: eth0, eth1, ... */
     char veth[16];               /* the host end */
     json_t *aliases;             /* array of strings, owned */
+    json_t *links;               /* legacy links "name:alias" only this container resolves; owned, or NULL */
 } net_endpoint;
 
 typedef struct net_sandbox {
@@ -56,9 +57,16 @@ typedef struct net_sandbox_req {
     json_t *exposed_ports;       /* Config.ExposedPorts */
     bool publish_all;            /* HostConfig.PublishAllPorts */
     json_t *dns;                 /* HostConfig.Dns */
+    /* Live restore: the namespace of a container that kept running while
+     * the daemon was down (not closed here).  Its endpoints are taken as
+     * networks records them (EndpointID, IPAddress) instead of being made. */
+    const int *adopt_ns_fd;
 } net_sandbox_req;
 
 int net_sandbox_open(net_manager *nm, const net_sandbox_req *req, net_sandbox **out, berr *e);
+/* Also what a container left running at a daemon stop (live restore)
+ * gets: the books, ports and DNS go; its namespace and veths stay with the
+ * process, for net_sandbox_open's adopt_ns_fd next time. */
 void net_sandbox_close(net_sandbox *sb);
 
 /* docker network connect/disconnect on a running container; settings is

@@ -16,6 +16,7 @@
 #include "netoverlay/ipam.h"
 #include "node/config_internal.h"
 #include "node/registry_config.h"
+#include "runtime/linux/cgroup.h"
 
 #define opts config_opts
 #define N_OPTS config_n_opts
@@ -603,7 +604,8 @@ int config_load(berth_config *c, int argc, char **argv, berr *e)
     default_str(&c->log_format, "text");
     default_str(&c->log_driver, "json-file");
     default_str(&c->ipc_mode, "private");
-    default_str(&c->cgroupns_mode, "private");
+    /* dockerd's default follows the host: private on cgroup v2, host on v1. */
+    default_str(&c->cgroupns_mode, rt_cgroup_host_unified("/sys/fs/cgroup") ? "private" : "host");
     default_str(&c->default_runtime, "berth");
     default_str(&c->seccomp_profile, "builtin");
     default_str(&c->metrics_addr, "");

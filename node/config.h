@@ -72,6 +72,7 @@ typedef struct berth_config {
     bool init;               /* --init, "init": run an init as PID 1 by default */
     char *default_init;      /* "default-init": the init binary when init-path is empty */
     bool no_new_privileges;  /* --no-new-privileges, "no-new-privileges" */
+    char *userns_remap;      /* --userns-remap, "userns-remap": "default", "user", "user:group"; NULL: none */
     char *seccomp_profile;   /* --seccomp-profile, "seccomp-profile": "builtin", "unconfined" or a path */
     char *seccomp_json;      /* the profile read from that path (NULL otherwise) */
     json_t *exec_opts;       /* --exec-opt, "exec-opts": native.cgroupdriver=cgroupfs */
@@ -93,7 +94,7 @@ typedef struct berth_config {
     char *https_proxy;       /* --https-proxy, "proxies"."https-proxy" */
     char *no_proxy;          /* --no-proxy, "proxies"."no-proxy" */
     json_t *storage_opts;    /* --storage-opt, "storage-opts": overlay2.* options */
-    bool live_restore;       /* --live-restore, "live-restore" (reloadable; not implemented: warned) */
+    bool live_restore;       /* --live-restore, "live-restore" (reloadable; runtime/container/restore.c) */
     json_t *ignored;         /* options accepted but not acted on: key -> value given */
     bool validate;           /* --validate: check and exit */
     bool show_version;       /* -v/--version */

@@ -22,6 +22,7 @@
 #include "runtime/image/store.h"
 #include "runtime/registry/http.h"
 #include "runtime/container/mounts.h"
+#include "runtime/container/userns.h"
 #include "runtime/volume/volumes.h"
 
 #define SHUTDOWN_GRACE_MS 10000
@@ -101,6 +102,33 @@ static int prepare_dirs(berth_daemon *d, berr *e)
     return r;
 }
 
+/* --userns-remap: the mapping (creating dockremap for "default"), the user
+ * namespace the idmapped roots are made with, and the owner of new volumes. */
+static int setup_remap(berth_daemon *d, berr *e)
+{
+    const char *spec = d->cfg.userns_remap;
+    if (!spec || !*spec)
+        return 0;
+    int r = rt_idmap_load(spec, &d->remap, e);
+    if (r < 0)
+        return r;
+    if (d->driver.kind != RT_DRIVER_OVERLAY2)
+        return berr_set(e, -ENOTSUP, "userns-remap needs the overlay2 storage driver (its layers are idmapped)");
+    int fd = rt_idmap_userns_fd(&d->remap, e);
+    if (fd < 0)
+        return berr_wrap(e, "userns-remap");
+    uid_t uid;
+    gid_t gid;
+    rt_idmap_uid(&d->remap, 0, &uid);
+    rt_idmap_gid(&d->remap, 0, &gid);
+    rt_containers_set_remap(&d->containers, &d->remap, fd);
+    rt_volumes_set_owner(d->volumes, uid, gid);
+    d->remap_on = true;
+    log_info("User namespaces: root is remapped to %u:%u (%s:%s)", (unsigned)uid, (unsigned)gid, d->remap.user,
+             d->remap.group);
+    return 0;
+}
+
 void daemon_apply_container_defaults(berth_daemon *d)
 {
     const berth_config *c = &d->cfg;
@@ -133,6 +161,7 @@ void daemon_apply_container_defaults(berth_daemon *d)
     }
     json_object_set_new(h, "SecurityOpt", sec);
     rt_containers_set_defaults(&d->containers, h);
+    rt_containers_set_live_restore(&d->containers, NULL, c->live_restore);
 }
 
 static void warn_one(void *arg, const char *key, const char *why)
@@ -295,6 +324,10 @@ int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e)
         rt_volumes_set_events(d->volumes, (rt_event_sink){emit_event, d});
         rt_volumes_set_users(d->volumes, rt_mounts_volume_users, &d->containers);
         d->containers.volumes = d->volumes;
+        r = setup_remap(d, e);
+    }
+    if (r == 0) {
+        rt_containers_set_live_restore(&d->containers, d->cfg.exec_root, d->cfg.live_restore);
         r = rt_containers_open(&d->containers, loop, d->db, &d->driver, d->images, d->cfg.data_root,
                                d->cfg.init_path, e);
         d->containers_open = r == 0;

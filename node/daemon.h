@@ -38,6 +38,8 @@ typedef struct berth_daemon {
     ipam_default_pool *address_pools;  /* parsed --default-address-pool */
     rt_containers containers;
     bool containers_open;
+    rt_idmap remap;                 /* --userns-remap's mapping, when remap_on */
+    bool remap_on;
     events events;
     struct api_server *api;
     struct metrics_server *metrics; /* metrics-addr's /metrics (node/metrics.h) */

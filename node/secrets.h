@@ -16,6 +16,7 @@
 
 #include "lib/err.h"
 #include "raft/cluster_store.h"
+#include "runtime/linux/userns.h"
 
 /* SwarmKit's MaxSecretSize and MaxConfigSize: the payload must be shorter. */
 #define SECRETS_MAX_SECRET_SIZE (500 * 1024)
@@ -61,8 +62,11 @@ unsigned secrets_ref_mode(json_t *ref);
  * task's own at <exec_root>/secrets/<task id> (never on disk) and appends
  * to mounts (HostConfig.Mounts entries) the read-only binds that put them
  * in the container: secrets under /run/secrets/<target> (or an absolute
- * target), configs at their target path (relative ones under /). */
-int secrets_task_prepare(const char *exec_root, cluster_store *cs, json_t *task, json_t *mounts, berr *e);
+ * target), configs at their target path (relative ones under /).  idmap
+ * (may be NULL): the daemon's --userns-remap, whose host ids the files'
+ * owners become. */
+int secrets_task_prepare(const char *exec_root, cluster_store *cs, json_t *task, json_t *mounts, const rt_idmap *idmap,
+                         berr *e);
 
 /* Unmounts and removes the task's tmpfs (nothing when it has none). */
 void secrets_task_release(const char *exec_root, const char *task_id);

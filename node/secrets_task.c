@@ -64,13 +64,21 @@ static int mkdirs_for(const char *base, const char *rel, berr *e)
 
 /* Writes data as path with the reference's owner and mode.  O_EXCL and
  * O_NOFOLLOW: the tmpfs is new, so anything already there is an error. */
-static int write_ref_file(const char *path, const unsigned char *data, size_t len, json_t *ref, berr *e)
+static int write_ref_file(const char *path, const unsigned char *data, size_t len, json_t *ref,
+                          const rt_idmap *idmap, berr *e)
 {
     json_t *file = json_object_get(ref, "File");
     unsigned uid = 0, gid = 0;
     if (parse_id(json_str(file, "UID"), &uid) < 0 || parse_id(json_str(file, "GID"), &gid) < 0)
         return berr_set(e, -EINVAL, "invalid owner %s:%s for %s", json_str(file, "UID"), json_str(file, "GID"),
                         json_str(file, "Name"));
+    /* With --userns-remap the owner given is an id inside the container. */
+    uid_t huid = uid;
+    gid_t hgid = gid;
+    if (idmap && (rt_idmap_uid(idmap, uid, &huid) < 0 || rt_idmap_gid(idmap, gid, &hgid) < 0))
+        return berr_set(e, -EINVAL, "Container ID %u cannot be mapped to a host ID", uid);
+    uid = huid;
+    gid = hgid;
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return berr_set(e, -errno, "create %s: %s", json_str(file, "Name"), strerror(errno));
@@ -184,7 +192,7 @@ static int render(task_env *te, json_t *doc, unsigned char **data, size_t *len, 
 /* One kind's references of the task: the object's data from the store,
  * written under dir, the bind appended. */
 static int materialize(const char *dir, cluster_store *cs, json_t *task, json_t *refs, cs_kind kind,
-                       unsigned *nfile, bool *any_rel, json_t *mounts, berr *e)
+                       unsigned *nfile, bool *any_rel, json_t *mounts, const rt_idmap *idmap, berr *e)
 {
     task_env te = {.cs = cs, .task = task};
     const char *idkey = kind == CS_SECRET ? "SecretID" : "ConfigID";
@@ -221,7 +229,7 @@ static int materialize(const char *dir, cluster_store *cs, json_t *task, json_t 
             snprintf(ctarget, sizeof ctarget, "%s%s", target[0] == '/' ? "" : "/", target);
         }
         if (r == 0)
-            r = write_ref_file(path, data, len, ref, e);
+            r = write_ref_file(path, data, len, ref, idmap, e);
         if (kind == CS_SECRET)
             sodium_memzero(data, len);
         free(data);
@@ -233,7 +241,8 @@ static int materialize(const char *dir, cluster_store *cs, json_t *task, json_t 
     return 0;
 }
 
-int secrets_task_prepare(const char *exec_root, cluster_store *cs, json_t *task, json_t *mounts, berr *e)
+int secrets_task_prepare(const char *exec_root, cluster_store *cs, json_t *task, json_t *mounts, const rt_idmap *idmap,
+                         berr *e)
 {
     json_t *cspec = json_object_get(json_object_get(task, "Spec"), "ContainerSpec");
     json_t *secrets = json_object_get(cspec, "Secrets"), *configs = json_object_get(cspec, "Configs");
@@ -266,9 +275,9 @@ int secrets_task_prepare(const char *exec_root, cluster_store *cs, json_t *task,
     bool any_rel = false;
     json_t *binds = json_array();
     if (r == 0)
-        r = materialize(dir, cs, task, secrets, CS_SECRET, &nfile, &any_rel, binds, e);
+        r = materialize(dir, cs, task, secrets, CS_SECRET, &nfile, &any_rel, binds, idmap, e);
     if (r == 0)
-        r = materialize(dir, cs, task, configs, CS_CONFIG, &nfile, &any_rel, binds, e);
+        r = materialize(dir, cs, task, configs, CS_CONFIG, &nfile, &any_rel, binds, idmap, e);
     if (r < 0) {
         json_decref(binds);
         secrets_task_release(exec_root, json_str(task, "ID"));

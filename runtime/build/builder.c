@@ -184,6 +184,8 @@ static void build_free(uv_work_t *w, int status)
     free((char *)b->o.target);
     free((char *)b->o.context_tar);
     free(b->run_cmd);
+    bc_filehash_free(b->hashes);
+    json_decref(b->pulled);
     free(b);
 }
 
@@ -447,6 +449,8 @@ rt_build *rt_build_start(rt_containers *m, const rt_build_opts *o, rt_build_cb c
     for (size_t i = 0; i < o->n_tags; i++)
         b->tags[i] = xstrdup(o->tags[i]);
     b->o.tags = NULL;
+    b->hashes = bc_filehash_new();
+    b->pulled = json_object();
     b->meta_args = json_object();
     b->used_args = json_object();
     cache_path(m->data_root, b->cache_path);
@@ -457,10 +461,22 @@ rt_build *rt_build_start(rt_containers *m, const rt_build_opts *o, rt_build_cb c
     return b;
 }
 
+/* A FROM's pull in flight is stopped; the build then ends from here, as
+ * the pull's done() would have ended it. */
+static void stop_pull(rt_build *b)
+{
+    if (!b->pulling)
+        return;
+    b->o.puller.cancel(b->o.puller.ctx, b->pulling);
+    b->pulling = NULL;
+    bb_next(b);
+}
+
 void rt_build_cancel(rt_build *b)
 {
     b->gone = true;
     bb_kill_run(b);
+    stop_pull(b);
 }
 
 void rt_build_stop(rt_build *b)
@@ -469,6 +485,7 @@ void rt_build_stop(rt_build *b)
         return;
     b->stopped = true;
     bb_kill_run(b);
+    stop_pull(b);
 }
 
 int rt_build_exit_code(const rt_build *b)

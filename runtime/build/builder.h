@@ -16,6 +16,19 @@
 #include "lib/err.h"
 #include "runtime/container/container.h"
 
+/* How the builder gets a FROM image it lacks (or, with pull, every FROM
+ * image once per build): the caller's registry client, which also shows
+ * the pull's progress on the build's stream.  start() returns 0 and calls
+ * done(arg, ...) later on the loop (never before it returns), or returns
+ * the error (e filled) and never calls done; cancel() stops a started pull
+ * with no done(). */
+typedef void (*rt_build_pulled_fn)(void *arg, int status, const berr *e);
+typedef struct rt_build_puller {
+    int (*start)(void *ctx, const char *ref, rt_build_pulled_fn done, void *arg, void **handle, berr *e);
+    void (*cancel)(void *ctx, void *handle);
+    void *ctx;
+} rt_build_puller;
+
 typedef struct rt_build_opts {
     const char *context_tar;     /* the request body: a tar, maybe compressed; may be empty */
     const char *dockerfile;      /* inside the context; NULL: "Dockerfile" */
@@ -27,6 +40,8 @@ typedef struct rt_build_opts {
     bool no_cache, rm, force_rm;
     json_t *host_config;         /* for RUN containers: NetworkMode, ExtraHosts, ShmSize, limits (borrowed) */
     const char *tmp_dir;         /* where the build's files go */
+    bool pull;                   /* pull=1: every FROM image pulled, even if here */
+    rt_build_puller puller;      /* NULL start: local images only */
 } rt_build_opts;
 
 typedef struct rt_build_cb {

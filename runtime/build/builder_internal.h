@@ -41,6 +41,7 @@ struct rt_build {
     json_t *used_args;           /* build args some ARG consumed */
     json_t *cache;
     char cache_path[PATH_MAX];
+    bc_filehash *hashes;         /* the context's file digests, read once per build */
     bf_instr *triggers;          /* ONBUILD triggers of the current FROM */
     size_t n_triggers, trig_idx;
     /* the step in flight */
@@ -58,6 +59,9 @@ struct rt_build {
     struct rt_waiter *waiter;
     const bf_instr *copy_in;
     int exit_code;               /* a failed RUN's */
+    void *pulling;               /* a FROM image's pull in flight (the puller's handle) */
+    const bf_instr *pull_from;   /* the FROM it is for: run again when it is done */
+    json_t *pulled;              /* names pulled by this build: name -> true */
 };
 
 

@@ -182,6 +182,13 @@ static int emit_parents(copy_ctx *x, const char *name)
 
 static int copy_data(copy_ctx *x, const char *real)
 {
+    char d[DIGEST_BUF];
+    bc_filehash *known = x->c->src_is_context ? x->c->hashes : NULL;
+    /* Hashing only, and this build has read the file before. */
+    if (!x->a && known && bc_filehash_get(known, real, d)) {
+        hash_str(x, d);
+        return 0;
+    }
     cleanup_close int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return berr_sys(x->e, -errno, "open %s", real);
@@ -198,9 +205,10 @@ static int copy_data(copy_ctx *x, const char *real)
         if (x->a && archive_write_data(x->a, buf, (size_t)n) != n)
             return berr_set(x->e, -EIO, "write layer: %s", archive_error_string(x->a));
     }
-    char d[DIGEST_BUF];
     digest_final(&fh, d);
     hash_str(x, d);
+    if (known)
+        bc_filehash_put(known, real, d);
     return 0;
 }
 

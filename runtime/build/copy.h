@@ -10,6 +10,7 @@
 
 #include "lib/digest.h"
 #include "lib/err.h"
+#include "runtime/build/filehash.h"
 
 /* A directory tree as the union of layer directories, top first (one for
  * the context or a vfs layer).  Whiteouts (0:0 character devices) hide
@@ -28,6 +29,7 @@ typedef struct bc_copy {
     char *dest;              /* absolute, as written (a trailing '/' kept) */
     long uid, gid;           /* owner of what is copied; -1: keep (0 from the context) */
     bool add;                /* unpack local archives */
+    bc_filehash *hashes;     /* the build's context file digests (with src_is_context), or NULL */
     /* results */
     char hash[DIGEST_BUF];   /* content hash of the sources and their placement */
     char kind[8];            /* "file", "dir" or "multi": the nop comment's prefix */

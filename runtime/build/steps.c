@@ -101,7 +101,7 @@ static int stage_from_image(rt_build *b, stage *s, const char *name, berr *e)
     rt_image *img = NULL;
     int r = rt_image_resolve(b->m->images, name, &img, e);
     if (r < 0) {
-        if (r == -ENOENT)
+        if (r == -ENOENT && !b->o.puller.start)
             berr_set(e, -ENOENT, "pull access denied for %s: berthd's builder uses local images only and no "
                      "image %s is here (pull or load it first)", name, name);
         return r;
@@ -116,6 +116,35 @@ static int stage_from_image(rt_build *b, stage *s, const char *name, berr *e)
     s->config = json_is_object(c) ? json_deep_copy(c) : json_object();
     json_decref(cfg);
     return 0;
+}
+
+static void from_pulled(void *arg, int status, const berr *e)
+{
+    rt_build *b = arg;
+    b->pulling = NULL;
+    if (status < 0 && !b->gone && !b->stopped) {
+        bb_fail(b, e);
+        return;
+    }
+    if (b->gone || b->stopped) {   /* bb_next ends the build */
+        bb_next(b);
+        return;
+    }
+    bb_from(b, b->pull_from);
+}
+
+/* Whether FROM name needs a pull first: missing here, or pull=1 (once per
+ * name and build, as dockerd's classic builder pulls each base once). */
+static bool wants_pull(rt_build *b, const char *name)
+{
+    if (!b->o.puller.start || json_object_get(b->pulled, name))
+        return false;
+    if (b->o.pull)
+        return true;
+    rt_image *img = NULL;
+    bool here = rt_image_resolve(b->m->images, name, &img, NULL) == 0;
+    rt_image_free(img);
+    return !here;
 }
 
 void bb_from(rt_build *b, const bf_instr *in)
@@ -152,6 +181,14 @@ void bb_from(rt_build *b, const bf_instr *in)
     for (size_t i = 0; i < b->n_stages; i++)
         if (b->stages[i].name && !strcasecmp(b->stages[i].name, name))
             prev = &b->stages[i];
+    if (!prev && strcasecmp(name, "scratch") && wants_pull(b, name)) {
+        /* this FROM runs again once the image is here */
+        json_object_set_new(b->pulled, name, json_true());
+        b->pull_from = in;
+        if (b->o.puller.start(b->o.puller.ctx, name, from_pulled, b, &b->pulling, &e) < 0)
+            bb_fail(b, &e);
+        return;
+    }
     b->stages = xrealloc(b->stages, (b->n_stages + 1) * sizeof *b->stages);
     stage *s = &b->stages[b->n_stages++];
     memset(s, 0, sizeof *s);

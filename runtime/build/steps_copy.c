@@ -245,6 +245,7 @@ void bb_copy_step(rt_build *b, const bf_instr *in)
         c->src.dirs = xcalloc(1, sizeof *c->src.dirs);
         c->src.dirs[c->src.n++] = xstrdup(b->ctx_dir);
         c->src_is_context = true;
+        c->hashes = b->hashes;
     }
     if (r == 0)
         r = image_view(b, s->image, &c->dst, &e);

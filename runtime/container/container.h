@@ -39,6 +39,7 @@ struct rt_io;        /* runtime/container/io.c: pipes, pty, log, attachments */
 struct rt_waiter;    /* a pending /wait */
 struct rt_health;    /* runtime/container/health.c */
 struct rt_exec;      /* runtime/container/exec.c */
+struct rt_monitor;   /* runtime/container/monitor.c: live restore */
 
 struct rt_containers;
 
@@ -88,6 +89,7 @@ typedef struct rt_container {
     char rootfs[4096];           /* mounted root while running */
     bool removing;               /* rm in progress: no restart */
     struct net_sandbox *sandbox; /* its network while it runs (bridge and user networks) */
+    struct rt_monitor *monitor;  /* live restore: the connection to its monitor, NULL without */
 } rt_container;
 
 
@@ -112,7 +114,11 @@ typedef struct rt_containers {
     } seccomp_cache[8];
     size_t seccomp_cached;
     json_t *host_defaults;       /* the daemon's HostConfig defaults (defaults.c), owned */
+    const rt_idmap *remap;       /* --userns-remap (userns.c), borrowed; NULL: none */
+    int remap_userns_fd;         /* a user namespace with that mapping, for idmapped roots; owned */
     bool shutting_down;          /* the daemon is stopping: no restarts */
+    bool live_restore;           /* live-restore: starts go under a monitor, stops leave them running */
+    char monitor_dir[4096];      /* <exec-root>/monitors, "" if not set */
     size_t stopping;             /* containers shutdown still waits for */
     void (*shutdown_done)(void *);
     void *shutdown_arg;
@@ -122,9 +128,14 @@ typedef struct rt_containers {
 int rt_containers_open(rt_containers *m, uv_loop_t *loop, sqlite3 *db, const rt_graphdriver *driver,
                        rt_image_store *images, const char *data_root, const char *init_path, berr *e);
 /* Stops every running container (SIGTERM, then SIGKILL after its stop
- * timeout) and calls done when all have exited. */
+ * timeout) and calls done when all have exited; with live-restore those
+ * under a monitor are left running instead. */
 void rt_containers_shutdown(rt_containers *m, void (*done)(void *), void *arg);
 void rt_containers_close(rt_containers *m);
+/* Live restore (runtime/container/monitor.c): where monitors' sockets go
+ * and whether new starts use them.  Before rt_containers_open, which
+ * restores what runs; again at each reload (exec_root NULL: unchanged). */
+void rt_containers_set_live_restore(rt_containers *m, const char *exec_root, bool enabled);
 
 /* The daemon's defaults for new containers, as a HostConfig fragment
  * (LogConfig, ShmSize, Ulimits, Dns*, IpcMode, CgroupnsMode, Init,

@@ -12,6 +12,7 @@
 #include "lib/sql.h"
 #include "runtime/container/container.h"
 #include "runtime/container/internal.h"
+#include "runtime/container/userns.h"
 #include "runtime/container/validate.h"
 #include "runtime/linux/seccomp.h"
 
@@ -325,6 +326,7 @@ int rt_containers_default_seccomp(rt_containers *m, uint64_t caps, const struct 
 
 void rt_containers_close(rt_containers *m)
 {
+    rt_containers_set_remap(m, NULL, -1);
     json_decref(m->host_defaults);
     m->host_defaults = NULL;
     for (size_t i = 0; i < m->seccomp_cached; i++)

@@ -17,11 +17,13 @@
 #include "netoverlay/ports.h"
 #include "runtime/container/internal.h"
 #include "runtime/container/mounts.h"
+#include "runtime/container/links.h"
 #include "runtime/container/network.h"
 #include "runtime/container/spec.h"
 #include "runtime/container/validate.h"
 #include "runtime/logs/driver.h"
 #include "runtime/layer/rwlayer.h"
+#include "runtime/container/userns.h"
 #include "runtime/linux/signals.h"
 
 /* Keys of the create body that belong to Config. */
@@ -228,6 +230,9 @@ static int validate_modes(rt_containers *m, json_t *hc, berr *e)
     if (*ipc && strcmp(ipc, "host") && strcmp(ipc, "private") && strcmp(ipc, "shareable") && strcmp(ipc, "none") &&
         strncmp(ipc, "container:", 10))
         return berr_set(e, -EINVAL, "invalid IPC mode: %s", ipc);
+    const char *cgns = json_str(hc, "CgroupnsMode");
+    if (*cgns && strcmp(cgns, "host") && strcmp(cgns, "private"))
+        return berr_set(e, -EINVAL, "invalid cgroup namespace mode: %s", cgns);
     const char *uts = json_str(hc, "UTSMode");
     if (*uts && strcmp(uts, "host"))
         return berr_set(e, -EINVAL, "invalid UTS mode: %s", uts);
@@ -364,7 +369,7 @@ int rt_container_create(rt_containers *m, const char *name, json_t *body, rt_con
     }
     if ((r = rt_container_validate_runtime(hc, e)) < 0 || (r = rt_container_validate_restart(hc, e)) < 0 ||
         (r = rt_container_validate_resources(hc, false, warnings, e)) < 0 || (r = validate_modes(m, hc, e)) < 0 ||
-        (r = validate_caps(hc, e)) < 0 || (r = validate_misc(cfg, hc, e)) < 0)
+        (r = rt_container_userns_validate(m, hc, e)) < 0 || (r = validate_caps(hc, e)) < 0 || (r = validate_misc(cfg, hc, e)) < 0)
         goto fail;
 
     digest_random_id(c->id);
@@ -376,6 +381,8 @@ int rt_container_create(rt_containers *m, const char *name, json_t *body, rt_con
     if ((r = rt_logdriver_validate(json_str(lc, "Type"), json_object_get(lc, "Config"), e)) < 0)
         goto fail;
     if ((r = rt_container_networks_init(m, c, json_object_get(body, "NetworkingConfig"), e)) < 0)
+        goto fail;
+    if ((r = rt_links_register(m, c, e)) < 0)
         goto fail;
     if ((r = rt_mounts_resolve(m, c, e)) < 0)
         goto fail;

@@ -13,7 +13,9 @@
 #include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "runtime/container/internal.h"
+#include "runtime/container/links.h"
 #include "runtime/container/spec.h"
+#include "runtime/container/userns.h"
 #include "runtime/linux/seccomp.h"
 #include "runtime/linux/user.h"
 
@@ -105,8 +107,8 @@ static void on_exec_exit(uv_poll_t *p, int status, int events)
 
 typedef struct exec_spec {
     rt_spawn_spec spec;
-    rt_ns_join joins[5];
-    int fds[6];
+    rt_ns_join joins[6];
+    int fds[7];
     char **argv;
     char **env;
     rt_user user;
@@ -140,7 +142,7 @@ static int build(exec_spec *es, rt_exec *x, berr *e)
     rt_container *c = es->c;
     json_t *cfg = x->config;
     memset(&es->spec, 0, sizeof es->spec);
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 7; i++)
         es->fds[i] = -1;
     es->spec.pid_ns_fd = -1;
     /* The pid namespace is entered by the parent before clone; the others
@@ -170,6 +172,17 @@ static int build(exec_spec *es, rt_exec *x, berr *e)
     }
     if (r < 0)
         return r;
+    /* A remapped container's user namespace: rt_spawn enters it after
+     * the others, which belong to the host's. */
+    if (rt_container_userns(es->m, c)) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/ns/user", c->pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return berr_sys(e, -errno, "open %s", path);
+        es->fds[1 + joined] = fd;
+        es->joins[joined++] = (rt_ns_join){CLONE_NEWUSER, fd};
+    }
     es->spec.joins = es->joins;
     es->spec.n_joins = joined;
 
@@ -187,6 +200,15 @@ static int build(exec_spec *es, rt_exec *x, berr *e)
     json_array_foreach(json_object_get(cfg, "Cmd"), i, v) if (json_is_string(v)) strv_push(&es->argv, &n, json_string_value(v));
     n = 0;
     strv_push(&es->env, &n, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    /* dockerd gives an exec the links' variables too (and fails as start does). */
+    json_t *link_env;
+    cleanup_free char *link_hosts = NULL;
+    if ((r = rt_links_for_start(es->m, c, &link_env, &link_hosts, e)) < 0) {
+        json_decref(link_env);
+        return r;
+    }
+    rt_env_put_all(&es->env, &n, link_env);
+    json_decref(link_env);
     rt_env_put_all(&es->env, &n, json_object_get(c->config, "Env"));
     rt_env_put_all(&es->env, &n, json_object_get(cfg, "Env"));
     if (!rt_env_has(es->env, "HOME")) {
@@ -221,7 +243,7 @@ static int build(exec_spec *es, rt_exec *x, berr *e)
 
 static void spec_free(exec_spec *es)
 {
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 7; i++)
         if (es->fds[i] >= 0)
             close(es->fds[i]);
     strv_free(es->argv);

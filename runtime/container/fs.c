@@ -14,6 +14,8 @@
 #include "lib/log.h"
 #include "runtime/image/store_internal.h"
 #include "runtime/layer/rwlayer.h"
+#include "runtime/container/userns.h"
+#include "runtime/layer/remap.h"
 
 /* ---- the root ------------------------------------------------------------- */
 
@@ -53,7 +55,9 @@ int rt_container_mount_root(rt_containers *m, const rt_container *c, char *merge
     int r = rt_container_image_chains(m, c, &chains, &n, e);
     if (r < 0)
         return r;
-    r = rt_rwlayer_mount(m->driver, c->id, chains, n, merged, e);
+    const rt_idmap *map = rt_container_userns(m, c);
+    r = map ? rt_remap_mount_root(m->driver, c->id, chains, n, merged, map, m->remap_userns_fd, e)
+            : rt_rwlayer_mount(m->driver, c->id, chains, n, merged, e);
     rt_chains_free(chains, n);
     return r;
 }
@@ -115,6 +119,7 @@ typedef struct fs_job {
     char id[DIGEST_HEX_LEN + 1];
     char *who, *path, *tar_path;   /* owned */
     rt_extract_opts xo;
+    const rt_idmap *idmap;         /* the container is remapped (its root is idmapped) */
     char *chown_user;              /* owned; xo.chown_user points here */
     int rootfd;
     bool mounted;                  /* the root was mounted for this job */
@@ -233,14 +238,22 @@ static void fs_run(uv_work_t *w)
             break;
         res->fd = res->status;
         res->status = j->op == OP_GET
-                          ? rt_archive_get(j->rootfd, j->path, j->binds, N_BINDS, res->fd, &res->stat, &res->e)
-                          : rt_archive_export(j->rootfd, res->fd, &res->e);
+                          ? rt_archive_get(j->rootfd, j->path, j->binds, N_BINDS, res->fd, &res->stat, j->idmap, &res->e)
+                          : rt_archive_export(j->rootfd, res->fd, j->idmap, &res->e);
         if (res->status == 0)
             tar_done(j);
         break;
-    case OP_PUT:
+    case OP_PUT: {
+        /* Through an idmapped root host root has no id: this worker thread
+         * writes as the remapped root, and the archive's owners are mapped. */
+        rt_fscreds saved = {0};
+        j->xo.idmap = j->idmap;
+        if (j->idmap && (res->status = rt_fscreds_enter(j->idmap, &saved, &res->e)) < 0)
+            break;
         res->status = rt_archive_extract(j->rootfd, j->path, j->tar_path, &j->xo, &res->e);
+        rt_fscreds_leave(&saved);
         break;
+    }
     case OP_CHANGES:
         run_changes(j);
         break;
@@ -276,6 +289,7 @@ static int hold_root(fs_job *j, rt_container *c, berr *e)
             return r;
         j->mounted = j->m->driver->kind == RT_DRIVER_OVERLAY2;
     }
+    j->idmap = rt_container_userns(j->m, c);
     j->rootfd = open(merged, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (j->rootfd < 0)
         return berr_sys(e, -errno, "open container root %s", merged);

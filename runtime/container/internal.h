@@ -25,6 +25,9 @@ const char *rt_restart_policy(const rt_container *c, int *max_retries);
  * current_ms (0 for the first restart). */
 uint64_t rt_restart_backoff_next(uint64_t current_ms, uint64_t ran_ms);
 void rt_container_fire_waiters(rt_container *c, bool removed, const char *error);
+/* The process exited with code (start.c): release the run, record, tell
+ * waiters, apply the restart policy. */
+void rt_container_exited(rt_containers *m, rt_container *c, int code);
 
 /* Health checks (runtime/container/health.c). */
 void rt_container_health_start(rt_containers *m, rt_container *c);

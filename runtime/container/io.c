@@ -36,11 +36,18 @@ struct rt_io {
     struct rt_log_remote *remote; /* syslog, gelf, fluentd, journald: fed by log's line cutting */
     rt_io_sink *sinks;
     int handles_open;
+    bool detaching;            /* live restore: the output stays in the pipes for the next daemon */
+    void (*stdin_closed)(void *ctx);   /* live restore: the monitor lets go of its copy */
+    void *stdin_closed_ctx;
 };
 
 void rt_io_log_path(rt_containers *m, const rt_container *c, char *out)
 {
-    snprintf(out, PATH_MAX, "%s/%s/%s-json.log", m->containers_dir, c->id, c->id);
+    const char *type = json_str(json_object_get(c->host_config, "LogConfig"), "Type");
+    if (!strcmp(type, "local"))   /* dockerd's place for it */
+        snprintf(out, PATH_MAX, "%s/%s/local-logs/container.log", m->containers_dir, c->id);
+    else
+        snprintf(out, PATH_MAX, "%s/%s/%s-json.log", m->containers_dir, c->id, c->id);
 }
 
 static int64_t now_ns(void)
@@ -138,7 +145,19 @@ static int open_log(rt_io *io, rt_containers *m, rt_container *c, berr *e)
     bool remote = !rt_logdriver_readable(type);
     const char *cd = json_string_value(json_object_get(opts, "cache-disabled"));
     bool no_cache = remote && cd && strcmp(cd, "true") == 0;
+    bool local = strcmp(type, "local") == 0;
+    if (local) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/%s/local-logs", m->containers_dir, c->id);
+        if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+            return berr_sys(e, -errno, "mkdir %s", dir);
+    }
     r = rt_logfile_open(no_cache ? NULL : path, max_size, max_file, &io->log, e);
+    if (r == 0 && local) {
+        /* the local driver compresses rotated files unless told not to */
+        const char *cz = json_string_value(json_object_get(opts, "compress"));
+        rt_logfile_set_local(io->log, !cz || rt_log_parse_bool(cz) != 0);
+    }
     if (r == 0 && remote)
         r = open_remote(io, c, type, opts, e);
     return r;
@@ -289,6 +308,47 @@ int rt_io_open(rt_containers *m, rt_container *c, int child[3], berr *e)
     return 0;
 }
 
+int rt_io_adopt(rt_containers *m, rt_container *c, const int fds[3], berr *e)
+{
+    rt_io *io = io_new(m->loop, c->id);
+    io->tty = json_is_true(json_object_get(c->config, "Tty"));
+    io->open_stdin = json_is_true(json_object_get(c->config, "OpenStdin"));
+    int r = open_log(io, m, c, e);
+    if (r < 0) {
+        io_discard(io);
+        return r;
+    }
+    io->out_fd = fds[0];
+    io->err_fd = fds[1];
+    io->in_fd = fds[2];
+    for (int i = 0; i < 3; i++)
+        if (fds[i] >= 0)
+            fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+    io->slot = &c->io;
+    c->io = io;
+    rt_io_started(io);
+    return 0;
+}
+
+void rt_io_monitor_fds(const rt_io *io, int fds[3])
+{
+    fds[0] = io->out_fd;
+    fds[1] = io->err_fd;
+    fds[2] = io->in_fd;
+}
+
+void rt_io_on_stdin_closed(rt_io *io, void (*fn)(void *ctx), void *ctx)
+{
+    io->stdin_closed = fn;
+    io->stdin_closed_ctx = ctx;
+}
+
+void rt_io_detach(rt_io *io)
+{
+    io->detaching = true;
+    rt_io_close(io);
+}
+
 int rt_io_open_plain(uv_loop_t *loop, const char *id, bool tty, const char *ptmx, bool open_stdin, int child[3],
                      rt_io **out, berr *e)
 {
@@ -378,6 +438,8 @@ static void stdin_close_now(rt_io *io)
     }
     io->in_fd = -1;
     buf_free(&io->in_pending);
+    if (io->stdin_closed)
+        io->stdin_closed(io->stdin_closed_ctx);
 }
 
 static void stdin_flush(rt_io *io);
@@ -529,10 +591,11 @@ void rt_container_detach_sink(rt_container *c, rt_io_sink *s)
 
 void rt_io_close(rt_io *io)
 {
-    /* What the container wrote before it died is still in the pipes. */
-    if (io->out_fd >= 0)
+    /* What the container wrote before it died is still in the pipes; one
+     * left running keeps writing, and the next daemon reads on. */
+    if (io->out_fd >= 0 && !io->detaching)
         drain(io, io->out_fd, 1, 0);
-    if (io->err_fd >= 0)
+    if (io->err_fd >= 0 && !io->detaching)
         drain(io, io->err_fd, 2, 0);
     if (io->log) {
         rt_logfile_flush(io->log, NULL);

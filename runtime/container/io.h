@@ -45,6 +45,20 @@ void rt_io_started(rt_io *io);
 /* The container exited: drain, end sinks, close.  io is freed. */
 void rt_io_close(rt_io *io);
 
+/* Live restore (runtime/container/monitor.c).  The daemon's ends: stdout
+ * (or the pty master), stderr, stdin; -1 where there is none. */
+void rt_io_monitor_fds(const rt_io *io, int fds[3]);
+/* fn(ctx) once the daemon has closed the container's stdin: the monitor's
+ * copy of it must go too, or the container never reads EOF. */
+void rt_io_on_stdin_closed(rt_io *io, void (*fn)(void *ctx), void *ctx);
+/* Closes io of a container left running at a daemon stop: nothing is
+ * drained (what is unread is the next daemon's), sinks are ended. */
+void rt_io_detach(rt_io *io);
+/* The io of a container found running at daemon start, on the ends its
+ * monitor kept (fds as rt_io_monitor_fds gives them; io owns them): the
+ * log is opened for appending and reading starts. */
+int rt_io_adopt(rt_containers *m, rt_container *c, const int fds[3], berr *e);
+
 /* Attaches s to c's output: now if it runs, else from its next start. */
 void rt_container_attach_sink(rt_container *c, rt_io_sink *s);
 void rt_container_detach_sink(rt_container *c, rt_io_sink *s);

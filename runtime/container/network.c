@@ -1,11 +1,15 @@
 #include "runtime/container/network.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/jsonutil.h"
 #include "netoverlay/sandbox.h"
+#include "runtime/container/links.h"
 
 bool rt_network_mode_sandboxed(const char *mode)
 {
@@ -23,8 +27,15 @@ static int check_settings(net_network *n, json_t *settings, berr *e)
         return berr_set(e, -ENOSYS, "IPv6 addresses are not supported by berthd yet");
     if (json_array_size(json_object_get(settings, "Aliases")) && n->predefined)
         return berr_set(e, -EINVAL, "network-scoped alias is supported only for containers in user defined networks");
-    if (json_array_size(json_object_get(settings, "Links")))
-        return berr_set(e, -ENOSYS, "links are not supported by berthd");
+    /* Links of an endpoint: aliases its container alone resolves
+     * (netoverlay/sandbox.c); checked as dockerd parses them. */
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(settings, "Links"), i, v) {
+        char name[256], alias[256];
+        if (rt_link_parse(json_string_value(v), name, sizeof name, alias, sizeof alias, e) < 0)
+            return -EINVAL;
+    }
     return 0;
 }
 
@@ -93,7 +104,7 @@ int rt_container_networks_init(rt_containers *m, rt_container *c, json_t *networ
     return 0;
 }
 
-int rt_container_net_up(rt_containers *m, rt_container *c, berr *e)
+static int net_open(rt_containers *m, rt_container *c, const int *adopt_ns_fd, berr *e)
 {
     if (!m->net || !rt_network_mode_sandboxed(json_str(c->host_config, "NetworkMode")))
         return 0;
@@ -108,8 +119,25 @@ int rt_container_net_up(rt_containers *m, rt_container *c, berr *e)
         .exposed_ports = json_object_get(c->config, "ExposedPorts"),
         .publish_all = json_is_true(json_object_get(hc, "PublishAllPorts")),
         .dns = json_object_get(hc, "Dns"),
+        .adopt_ns_fd = adopt_ns_fd,
     };
     return net_sandbox_open(m->net, &req, &c->sandbox, e);
+}
+
+int rt_container_net_up(rt_containers *m, rt_container *c, berr *e) { return net_open(m, c, NULL, e); }
+
+int rt_container_net_adopt(rt_containers *m, rt_container *c, int pid, berr *e)
+{
+    if (!m->net || !rt_network_mode_sandboxed(json_str(c->host_config, "NetworkMode")))
+        return 0;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/net", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return berr_sys(e, -errno, "open %s", path);
+    int r = net_open(m, c, &fd, e);
+    close(fd);
+    return r;
 }
 
 void rt_container_net_down(rt_containers *m, rt_container *c)

@@ -24,6 +24,9 @@ int rt_container_networks_init(rt_containers *m, rt_container *c, json_t *networ
 /* At start, before the spec is built / after the process has gone. */
 int rt_container_net_up(rt_containers *m, rt_container *c, berr *e);
 void rt_container_net_down(rt_containers *m, rt_container *c);
+/* Live restore: the sandbox again around the namespace of pid, a process
+ * that kept running while the daemon was down (runtime/container/restore.c). */
+int rt_container_net_adopt(rt_containers *m, rt_container *c, int pid, berr *e);
 
 /* docker network connect/disconnect; endpoint_config may be NULL. */
 int rt_container_connect(rt_containers *m, rt_container *c, net_network *n, json_t *endpoint_config, berr *e);

@@ -13,8 +13,10 @@
 #include "lib/log.h"
 #include "runtime/container/internal.h"
 #include "runtime/container/io.h"
+#include "runtime/container/monitor.h"
 #include "runtime/container/mounts.h"
 #include "runtime/container/exec.h"
+#include "runtime/container/links.h"
 #include "runtime/layer/rwlayer.h"
 #include "runtime/linux/signals.h"
 
@@ -357,6 +359,7 @@ int rt_container_rename(rt_containers *m, rt_container *c, const char *name, ber
     char old[256];
     snprintf(old, sizeof old, "%s", c->name);
     snprintf(c->name, sizeof c->name, "%s", n);
+    rt_links_renamed(m, c, old);
     int r = rt_container_save(m, c, e);
     if (r < 0) {
         snprintf(c->name, sizeof c->name, "%s", old);
@@ -380,9 +383,13 @@ void rt_containers_recover(rt_containers *m)
     for (size_t i = 0; i < n; i++) {
         rt_container *c = all[i];
         berr e = {0};
+        /* live restore: it kept running under its monitor */
+        if (rt_container_restore(m, c))
+            continue;
+        rt_monitor_discard(m, c);
         bool was_running = c->state == RT_STATE_RUNNING || c->state == RT_STATE_PAUSED ||
                            c->state == RT_STATE_RESTARTING;
-        /* Nothing runs across a daemon start, so whatever is left of a run
+        /* Nothing else runs across a daemon start, so whatever is left of a run
          * goes, whatever the saved state says: a daemon killed in the middle
          * of a start (rootfs mounted, process spawned, "running" not yet
          * saved) or of an exit (state saved, rootfs not yet unmounted)
@@ -444,6 +451,10 @@ void rt_containers_shutdown(rt_containers *m, void (*done)(void *), void *arg)
         }
         if (!rt_container_running(c))
             continue;
+        if (m->live_restore && c->monitor) {
+            rt_container_leave_running(m, c);
+            continue;
+        }
         m->stopping++;
         berr e = {0};
         if (rt_container_stop(m, c, -1, shutdown_one_done, m, &e) < 0)

@@ -16,7 +16,9 @@
 #include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "netoverlay/sandbox.h"
+#include "runtime/container/links.h"
 #include "runtime/container/mounts.h"
+#include "runtime/container/userns.h"
 #include "runtime/linux/seccomp.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -111,6 +113,7 @@ static void build_env(rt_container *c, rt_spec_storage *st)
     push_str(&st->env, &n, host);
     if (json_is_true(json_object_get(c->config, "Tty")))
         push_str(&st->env, &n, "TERM=xterm");
+    rt_env_put_all(&st->env, &n, st->link_env);
     rt_env_put_all(&st->env, &n, json_object_get(c->config, "Env"));
     if (!rt_env_has(st->env, "HOME")) {
         cleanup_free char *home = xasprintf("HOME=%s", st->user.home[0] ? st->user.home : "/");
@@ -201,7 +204,7 @@ static void resolv_conf(rt_container *c, bool host_net, buf *out)
     }
 }
 
-static void hosts_file(rt_container *c, bool host_net, const char *hostname, buf *out)
+static void hosts_file(rt_container *c, bool host_net, const char *hostname, const char *links, buf *out)
 {
     cleanup_free char *host = NULL;
     if (host_net && fs_read_file("/etc/hosts", &host, NULL, NULL) == 0) {
@@ -223,6 +226,8 @@ static void hosts_file(rt_container *c, bool host_net, const char *hostname, buf
             addr = net_sandbox_gateway(c->sandbox);
         buf_printf(out, "%s\t%.*s\n", addr, (int)(sep - eh), eh);
     }
+    if (links)
+        buf_puts(out, links);
     if (c->sandbox)
         net_sandbox_hosts(c->sandbox, hostname, out);
 }
@@ -252,13 +257,21 @@ static int etc_files(rt_containers *m, rt_container *c, rt_spec_storage *st, ber
     buf_printf(&text, "%s\n", hostname);
     int r = write_file(hostname_path, text.data, e);
     buf_reset(&text);
-    hosts_file(c, host_net, hostname, &text);
+    hosts_file(c, host_net, hostname, st->link_hosts, &text);
     if (r == 0)
         r = write_file(hosts_path, text.data, e);
     buf_reset(&text);
     resolv_conf(c, host_net, &text);
     if (r == 0)
         r = write_file(resolv_path, text.data, e);
+    /* A remapped root edits them as dockerd's can: they are its own. */
+    uid_t uid;
+    gid_t gid;
+    rt_container_root_ids(m, c, &uid, &gid);
+    const char *const files[] = {hostname_path, hosts_path, resolv_path};
+    for (size_t i = 0; i < 3 && r == 0 && (uid || gid); i++)
+        if (chown(files[i], uid, gid) < 0)
+            r = berr_sys(e, -errno, "chown %s", files[i]);
     if (r < 0)
         return r;
     add_mount(st, hostname_path, "/etc/hostname", "bind", MS_BIND, NULL);
@@ -353,6 +366,33 @@ static int tmpfs_mounts(rt_container *c, rt_spec_storage *st, berr *e)
     return 0;
 }
 
+/* A device number of the rule: digits or "*"; advances *p. */
+static bool rule_number(const char **p)
+{
+    if (**p == '*') {
+        (*p)++;
+        return true;
+    }
+    const char *start = *p;
+    while (**p >= '0' && **p <= '9')
+        (*p)++;
+    return *p > start;
+}
+
+bool rt_device_cgroup_rule_valid(const char *rule)
+{
+    const char *p = rule;
+    if (!strchr("acb", *p) || !*p || p[1] != ' ')
+        return false;
+    p += 2;
+    if (!rule_number(&p) || *p++ != ':' || !rule_number(&p) || *p++ != ' ')
+        return false;
+    size_t n = 0;
+    while (*p && strchr("rwm", *p))
+        p++, n++;
+    return !*p && n >= 1 && n <= 3;
+}
+
 static int devices(rt_container *c, rt_spec_storage *st, berr *e)
 {
     size_t i;
@@ -372,6 +412,14 @@ static int devices(rt_container *c, rt_spec_storage *st, berr *e)
         st->device_rules = xrealloc(st->device_rules, (st->n_device_rules + 1) * sizeof *st->device_rules);
         st->device_rules[st->n_device_rules++] = xasprintf("%c %u:%u %s", S_ISCHR(sb.st_mode) ? 'c' : 'b',
                                                            major(sb.st_rdev), minor(sb.st_rdev), *perm ? perm : "rwm");
+    }
+    /* --device-cgroup-rule, checked as dockerd checks it when the spec is made. */
+    json_array_foreach(json_object_get(c->host_config, "DeviceCgroupRules"), i, v) {
+        const char *rule = json_string_value(v);
+        if (!rule || !rt_device_cgroup_rule_valid(rule))
+            return berr_set(e, -EINVAL, "invalid device cgroup rule format: '%s'", rule ? rule : "");
+        st->device_rules = xrealloc(st->device_rules, (st->n_device_rules + 1) * sizeof *st->device_rules);
+        st->device_rules[st->n_device_rules++] = xstrdup(rule);
     }
     return 0;
 }
@@ -407,10 +455,10 @@ static int ulimits(rt_container *c, rt_spec_storage *st, berr *e)
     return 0;
 }
 
-static int sysctls(rt_container *c, rt_spec_storage *st, berr *e)
+static int sysctls(rt_container *c, bool remapped, rt_spec_storage *st, berr *e)
 {
     json_t *obj = json_object_get(c->host_config, "Sysctls");
-    st->sysctls = xcalloc(json_object_size(obj) + 1, sizeof *st->sysctls);
+    st->sysctls = xcalloc(json_object_size(obj) + 2, sizeof *st->sysctls);
     bool host_net = strcmp(json_str(c->host_config, "NetworkMode"), "host") == 0;
     bool host_ipc = strcmp(json_str(c->host_config, "IpcMode"), "host") == 0;
     const char *k;
@@ -425,6 +473,12 @@ static int sysctls(rt_container *c, rt_spec_storage *st, berr *e)
             return berr_set(e, -EINVAL, "sysctl '%s' is not allowed in host %s namespace", k, net ? "network" : "IPC");
         st->sysctls[st->spec.n_sysctls++] = (rt_sysctl){keep(st, xstrdup(k)), keep(st, xstrdup(json_string_value(v) ? json_string_value(v) : ""))};
     }
+    /* A remapped root holds no capability over the network namespace (the
+     * host's user namespace owns it), so CAP_NET_BIND_SERVICE cannot let it
+     * bind below 1024: open those ports as dockerd does for every container
+     * with a network namespace of its own. */
+    if (remapped && !host_net && !json_object_get(obj, "net.ipv4.ip_unprivileged_port_start"))
+        st->sysctls[st->spec.n_sysctls++] = (rt_sysctl){"net.ipv4.ip_unprivileged_port_start", "0"};
     st->spec.sysctls = st->sysctls;
     return 0;
 }
@@ -484,7 +538,9 @@ static int join_fd(rt_spec_storage *st, int ns_fd, int nstype, berr *e)
 static int namespaces(rt_containers *m, rt_container *c, rt_spec_storage *st, berr *e)
 {
     json_t *hc = c->host_config;
-    int flags = CLONE_NEWNS | CLONE_NEWCGROUP;
+    /* --cgroupns: only "host" shares the daemon's; a container from before
+     * the daemon default was recorded (empty) keeps the private one it had. */
+    int flags = CLONE_NEWNS | (strcmp(json_str(hc, "CgroupnsMode"), "host") ? CLONE_NEWCGROUP : 0);
     const char *net = json_str(hc, "NetworkMode"), *pid = json_str(hc, "PidMode"), *ipc = json_str(hc, "IpcMode"),
                *uts = json_str(hc, "UTSMode");
     int r = 0;
@@ -517,6 +573,7 @@ static int namespaces(rt_containers *m, rt_container *c, rt_spec_storage *st, be
     if (strcmp(uts, "host"))
         flags |= CLONE_NEWUTS;
     st->spec.clone_flags = flags;
+    st->spec.userns = rt_container_userns(m, c);
     return r;
 }
 
@@ -620,9 +677,11 @@ int rt_spec_build(rt_containers *m, rt_container *c, const char *rootfs, rt_spec
         r = build_argv(m, c, st, e);
     if (r < 0)
         return r;
+    if ((r = rt_links_for_start(m, c, &st->link_env, &st->link_hosts, e)) < 0)
+        return r;
     build_env(c, st);
     if ((r = etc_files(m, c, st, e)) < 0 || (r = tmpfs_mounts(c, st, e)) < 0 || (r = user_mounts(m, c, rootfs, st, e)) < 0 || (r = devices(c, st, e)) < 0 ||
-        (r = ulimits(c, st, e)) < 0 || (r = sysctls(c, st, e)) < 0 || (r = namespaces(m, c, st, e)) < 0 ||
+        (r = ulimits(c, st, e)) < 0 || (r = sysctls(c, rt_container_userns(m, c) != NULL, st, e)) < 0 || (r = namespaces(m, c, st, e)) < 0 ||
         (r = security(m, c, st, e)) < 0)
         return r;
     if (json_is_true(json_object_get(hc, "Init")))
@@ -643,6 +702,8 @@ int rt_spec_build(rt_containers *m, rt_container *c, const char *rootfs, rt_spec
     s->devices = st->devices;
     s->n_devices = st->n_devices;
     s->shm_size = (uint64_t)json_integer_value(json_object_get(hc, "ShmSize"));
+    st->cgroup_fs = rt_cgroup_fs_new(&m->cgroups, c->id, s->privileged, NULL);
+    s->cgroup_fs = st->cgroup_fs;
     s->hostname = (s->clone_flags & CLONE_NEWUTS) ? json_str(cfg, "Hostname") : NULL;
     s->domainname = (s->clone_flags & CLONE_NEWUTS) && *json_str(cfg, "Domainname") ? json_str(cfg, "Domainname") : NULL;
     s->uid = st->user.uid;
@@ -673,6 +734,9 @@ void rt_spec_free(rt_spec_storage *st)
     rt_user_free(&st->user);
     if (st->seccomp)
         rt_seccomp_free(st->seccomp);
+    rt_cgroup_fs_free(st->cgroup_fs);
+    json_decref(st->link_env);
+    free(st->link_hosts);
     json_decref(st->keep);
     memset(st, 0, sizeof *st);
 }

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "runtime/linux/cgroup.h"
+#include "runtime/linux/cgroup_fs.h"
 #include "runtime/container/container.h"
 #include "runtime/linux/spawn.h"
 #include "runtime/linux/user.h"
@@ -29,6 +30,9 @@ typedef struct rt_spec_storage {
     struct sock_fprog *seccomp;
     json_t *keep;               /* owns strings the spec points into */
     rt_resources resources;
+    rt_cgroup_fs *cgroup_fs;    /* what /sys/fs/cgroup shows */
+    json_t *link_env;           /* legacy links: ALIAS_* variables, */
+    char *link_hosts;           /* and their /etc/hosts lines */
 } rt_spec_storage;
 
 /* Builds the spec for c with its root at rootfs (mounted).  Files for
@@ -51,6 +55,10 @@ int rt_spec_caps(json_t *host_config, bool privileged, uint64_t *caps, berr *e);
  * manager's cached default (borrowed) or *owned (freed by the caller). */
 int rt_spec_seccomp(rt_containers *m, json_t *host_config, bool privileged, uint64_t caps, bool *no_new_privs,
                     const struct sock_fprog **prog, struct sock_fprog **owned, berr *e);
+
+/* A --device-cgroup-rule as dockerd accepts it:
+ * ^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$ */
+bool rt_device_cgroup_rule_valid(const char *rule);
 
 /* HostConfig -> cgroup limits (also for docker update). */
 void rt_spec_resources(json_t *host_config, rt_resources *r);

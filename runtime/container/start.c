@@ -15,6 +15,7 @@
 #include "runtime/container/network.h"
 #include "runtime/container/fs.h"
 #include "runtime/container/io.h"
+#include "runtime/container/monitor.h"
 #include "runtime/container/mounts.h"
 #include "runtime/container/spec.h"
 #include "runtime/layer/rwlayer.h"
@@ -138,6 +139,7 @@ static void release_run(rt_containers *m, rt_container *c)
     berr e = {0};
     if (c->io)
         rt_io_close(c->io);
+    rt_monitor_release(m, c);
     rt_container_net_down(m, c);
     rt_mounts_release(m, c);
     if (rt_cgroup_destroy(&m->cgroups, c->id, &e) < 0)
@@ -205,6 +207,8 @@ static void handle_exit(rt_containers *m, rt_container *c, int code)
     }
 }
 
+void rt_container_exited(rt_containers *m, rt_container *c, int code) { handle_exit(m, c, code); }
+
 static void on_exit_ready(uv_poll_t *p, int status, int events)
 {
     (void)status;
@@ -260,13 +264,22 @@ static int do_start(rt_containers *m, rt_container *c, berr *e)
      * does, and its master comes back from the spawn. */
     int master = -1;
     bool tty = r == 0 && st.spec.tty;
+    /* live restore: the process is the child of a monitor that outlives us */
+    int monitor_listen = -1;
+    if (r == 0 && rt_monitor_wanted(m))
+        r = rt_monitor_listen(m, c, &monitor_listen, e);
     if (r == 0) {
         memcpy(st.spec.stdio, child, sizeof child);
         st.spec.console_master = tty ? &master : NULL;
         st.spec.before_exec = enter_cgroup;
         st.spec.ctx = c;
+        st.spec.monitor_path = monitor_listen >= 0 ? m->init_path : NULL;
+        st.spec.monitor_listen_fd = monitor_listen;
+        st.spec.monitor_dir = m->monitor_dir;
         r = rt_spawn(&st.spec, &c->proc, e);
     }
+    if (monitor_listen >= 0)
+        close(monitor_listen);
     rt_spec_free(&st);
     if (r < 0) {
         c->proc.pidfd = -1;
@@ -277,6 +290,15 @@ static int do_start(rt_containers *m, rt_container *c, berr *e)
         rt_io_set_console(c->io, master);
     rt_io_started(c->io);
     c->pid = c->proc.pid;
+    if (monitor_listen >= 0) {
+        /* The exit comes from the monitor (the process is not our child). */
+        if ((r = rt_monitor_attach(m, c, e)) < 0) {
+            syscall(SYS_pidfd_send_signal, c->proc.pidfd, SIGKILL, NULL, 0);
+            close_exit_watch(c);
+            release_run(m, c);
+        }
+        return r;
+    }
     c->exit_watch = xcalloc(1, sizeof *c->exit_watch);
     uv_poll_init(m->loop, c->exit_watch, c->proc.pidfd);
     c->exit_watch->data = c;

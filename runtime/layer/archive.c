@@ -395,7 +395,7 @@ int rt_archive_stat(int rootfd, const char *path, const rt_archive_bind *binds, 
 }
 
 int rt_archive_get(int rootfd, const char *path, const rt_archive_bind *binds, size_t n_binds, int out_fd,
-                   rt_path_stat *st, berr *e)
+                   rt_path_stat *st, const rt_idmap *idmap, berr *e)
 {
     rt_cpath p;
     int r = rt_cpath_parse(path, &p, e);
@@ -410,7 +410,7 @@ int rt_archive_get(int rootfd, const char *path, const rt_archive_bind *binds, s
          * rt_tar_path drops a lone "/", and "/." cleans to the same. */
         const char *name = strcmp(p.name, "/") == 0 ? "/." : p.name;
         cleanup_free char *src = l.host_file ? xstrdup(l.host_file) : xasprintf("/proc/self/fd/%d/%s", l.dirfd, l.base);
-        r = rt_tar_path(src, name, out_fd, e);
+        r = rt_tar_path_mapped(src, name, idmap, out_fd, e);
         if (r < 0)
             rt_path_stat_free(st);
     }
@@ -419,10 +419,10 @@ int rt_archive_get(int rootfd, const char *path, const rt_archive_bind *binds, s
     return r;
 }
 
-int rt_archive_export(int rootfd, int out_fd, berr *e)
+int rt_archive_export(int rootfd, int out_fd, const rt_idmap *idmap, berr *e)
 {
     cleanup_free char *src = xasprintf("/proc/self/fd/%d/.", rootfd);
-    return rt_tar_path(src, "", out_fd, e);
+    return rt_tar_path_mapped(src, "", idmap, out_fd, e);
 }
 
 /* ---- extraction ------------------------------------------------------------ */
@@ -550,9 +550,12 @@ int rt_archive_extract(int rootfd, const char *path, const char *tar_path, const
     if (r == 0) {
         char dir[64];
         snprintf(dir, sizeof dir, "/proc/self/fd/%d", dest);
-        tar_extract_opts xo = {.whiteouts = TAR_WHITEOUT_NONE, .unprivileged = false};
+        tar_extract_opts xo = {.whiteouts = TAR_WHITEOUT_NONE, .unprivileged = false, .idmap = o ? o->idmap : NULL};
         r = tar_extract(tar_path, dir, &xo, NULL, e);
     }
+    if (r == 0 && chown && o->idmap &&
+        (rt_idmap_uid(o->idmap, u.uid, &u.uid) < 0 || rt_idmap_gid(o->idmap, u.gid, &u.gid) < 0))
+        r = berr_set(e, -EINVAL, "Container ID %u cannot be mapped to a host ID", (unsigned)u.uid);
     if (r == 0 && chown)
         r = chown_entries(dest, u.uid, u.gid, &ns, e);
     rt_user_free(&u);

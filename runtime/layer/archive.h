@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "lib/err.h"
+#include "runtime/linux/userns.h"
 
 /* A path as the API received it, split the way dockerd splits it.  All
  * strings owned (rt_cpath_free). */
@@ -81,12 +82,13 @@ int rt_archive_stat(int rootfd, const char *path, const rt_archive_bind *binds, 
  * /etc/. and "/./..." for the root (dockerd writes "/..."; both extract the
  * same once cleaned, which the docker CLI does). */
 int rt_archive_get(int rootfd, const char *path, const rt_archive_bind *binds, size_t n_binds, int out_fd,
-                   rt_path_stat *st, berr *e);
+                   rt_path_stat *st, const rt_idmap *idmap, berr *e);
 
 typedef struct rt_extract_opts {
     bool no_overwrite_dir_nondir;   /* refuse to replace a directory by a file or the reverse */
     bool readonly_root;             /* the container's root is read-only: refuse */
     const char *chown_user;         /* copyUIDGID: the container's Config.User ("" or NULL: keep the archive's owners) */
+    const rt_idmap *idmap;          /* a remapped container: the archive's owners are ids inside it */
 } rt_extract_opts;
 
 /* Extracts the tar at tar_path into the directory path of the root
@@ -95,7 +97,9 @@ typedef struct rt_extract_opts {
  * -EINVAL "container rootfs is marked read-only". */
 int rt_archive_extract(int rootfd, const char *path, const char *tar_path, const rt_extract_opts *o, berr *e);
 
-/* The whole root as a tar (docker export): entries "bin/", "bin/sh"... */
-int rt_archive_export(int rootfd, int out_fd, berr *e);
+/* The whole root as a tar (docker export): entries "bin/", "bin/sh"...
+ * idmap (may be NULL): the root is a remapped container's, whose owners the
+ * tar gives as the container sees them (as rt_archive_get). */
+int rt_archive_export(int rootfd, int out_fd, const rt_idmap *idmap, berr *e);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "lib/digest.h"
 #include "lib/err.h"
+#include "runtime/linux/userns.h"
 
 typedef enum rt_change_kind { RT_CHANGE_MODIFIED = 0, RT_CHANGE_ADDED = 1, RT_CHANGE_DELETED = 2 } rt_change_kind;
 
@@ -44,5 +45,8 @@ int rt_changes_write_tar(const char *root, const rt_change *c, size_t n, int out
  * export) is the name the top entry gets in the archive.  Special
  * filesystems are not descended into when one_fs. */
 int rt_tar_path(const char *path, const char *name_prefix, int out_fd, berr *e);
+/* rt_tar_path of files seen through a remapped container's root: owners
+ * are written as the container sees them (idmap may be NULL). */
+int rt_tar_path_mapped(const char *path, const char *name_prefix, const rt_idmap *idmap, int out_fd, berr *e);
 
 #endif

@@ -56,6 +56,7 @@ typedef struct tarw {
     digest_ctx dg;
     long long size;
     char *copybuf;     /* owned, COPY_BLOCK bytes */
+    const rt_idmap *idmap;   /* files seen through a remapped root: owners as the container has them */
 } tarw;
 
 /* Every byte of the archive passes here: hashed, counted, written. */
@@ -150,12 +151,19 @@ static void add_xattrs(struct archive_entry *ent, int dfd, const char *name)
 }
 
 /* The metadata dockerd puts in a header (see the top of the file). */
-static struct archive_entry *new_entry(const struct stat *st, const char *arcname)
+static struct archive_entry *new_entry(const tarw *t, const struct stat *st, const char *arcname)
 {
     struct archive_entry *ent = archive_entry_new();
     if (!ent)
         abort();   /* as xmalloc: nothing useful to do without memory */
     archive_entry_copy_stat(ent, st);
+    uid_t uid;
+    gid_t gid;
+    /* An id outside the map (the kernel's overflow id) is written as seen. */
+    if (t->idmap && rt_idmap_uid_inside(t->idmap, st->st_uid, &uid) == 0)
+        archive_entry_set_uid(ent, uid);
+    if (t->idmap && rt_idmap_gid_inside(t->idmap, st->st_gid, &gid) == 0)
+        archive_entry_set_gid(ent, gid);
     archive_entry_unset_atime(ent);
     archive_entry_unset_ctime(ent);
     archive_entry_unset_birthtime(ent);
@@ -228,7 +236,7 @@ static int add_entry(tarw *t, int dfd, const char *name, struct stat *st, const 
         if (!S_ISREG(st->st_mode))
             return 0;
     }
-    struct archive_entry *ent = new_entry(st, arcname);
+    struct archive_entry *ent = new_entry(t, st, arcname);
     if (S_ISLNK(st->st_mode)) {
         char target[PATH_MAX];
         ssize_t n = readlinkat(dfd, name, target, sizeof target - 1);
@@ -258,7 +266,7 @@ static int add_marker(tarw *t, const char *arcname, mode_t perm, uid_t uid, gid_
 {
     struct stat st = {.st_mode = S_IFREG | (perm & 07777), .st_uid = uid, .st_gid = gid, .st_nlink = 1};
     st.st_mtim.tv_sec = mtime;
-    struct archive_entry *ent = new_entry(&st, arcname);
+    struct archive_entry *ent = new_entry(t, &st, arcname);
     int r = write_header(t, ent, e);
     archive_entry_free(ent);
     return r < 0 ? r : 0;
@@ -450,6 +458,11 @@ static int add_tree(tarw *t, int fd, dev_t dev, const char *prefix, berr *e)
 
 int rt_tar_path(const char *path, const char *name_prefix, int out_fd, berr *e)
 {
+    return rt_tar_path_mapped(path, name_prefix, NULL, out_fd, e);
+}
+
+int rt_tar_path_mapped(const char *path, const char *name_prefix, const rt_idmap *idmap, int out_fd, berr *e)
+{
     /* Split into parent and last component; "/" and trailing slashes mean
      * the directory itself. */
     cleanup_free char *p = xstrdup(path);
@@ -474,6 +487,7 @@ int rt_tar_path(const char *path, const char *name_prefix, int out_fd, berr *e)
 
     tarw t;
     int r = tarw_open(&t, out_fd, e);
+    t.idmap = idmap;
     cleanup_free char *pre = xstrdup(name_prefix ? name_prefix : "");
     for (size_t l = strlen(pre); l > 0 && pre[l - 1] == '/';)
         pre[--l] = 0;

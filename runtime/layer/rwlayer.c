@@ -64,32 +64,57 @@ static bool is_mountpoint(const char *path)
     return stat(path, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
 }
 
-int rt_rwlayer_mount(const rt_graphdriver *d, const char *id, char *const *lowers, size_t n, char *merged,
-                     berr *e)
+int rt_rwlayer_overlay_opts(const rt_graphdriver *d, const char *id, char *const *lowers, size_t n,
+                            rt_rwlayer_dir_fn name, void *arg, buf *opts, berr *e)
 {
-    char upper[PATH_MAX], work[PATH_MAX];
-    rt_rwlayer_paths(d, id, upper, merged, work);
-    if (d->kind != RT_DRIVER_OVERLAY2 || is_mountpoint(merged))
-        return 0;
-    cleanup_buf buf opts = BUF_INIT;
-    buf_puts(&opts, "lowerdir=");
+    char shown[PATH_MAX];
+    buf_puts(opts, "lowerdir=");
     if (n == 0) {
         /* overlay needs a lower layer: an empty directory stands in. */
         cleanup_free char *empty = xasprintf("%s/%s/empty", d->root, id);
         mkdir(empty, 0755);
-        buf_puts(&opts, empty);
+        int r = name ? name(arg, empty, shown, e) : (snprintf(shown, sizeof shown, "%s", empty), 0);
+        if (r < 0)
+            return r;
+        buf_puts(opts, shown);
     }
     for (size_t i = 0; i < n; i++) {
         char dir[PATH_MAX];
         rt_driver_layer_dir(d, lowers[i], dir);
-        buf_printf(&opts, "%s%s", i ? ":" : "", dir);
+        int r = name ? name(arg, dir, shown, e) : (snprintf(shown, sizeof shown, "%s", dir), 0);
+        if (r < 0)
+            return r;
+        buf_printf(opts, "%s%s", i ? ":" : "", shown);
     }
-    buf_printf(&opts, ",upperdir=%s,workdir=%s", upper, work);
-    if (opts.len >= 4000)
+    /* upper and work through one name: overlay wants them on one mount. */
+    cleanup_free char *top = xasprintf("%s/%s", d->root, id);
+    int r = name ? name(arg, top, shown, e) : (snprintf(shown, sizeof shown, "%s", top), 0);
+    if (r < 0)
+        return r;
+    buf_printf(opts, ",upperdir=%s/diff,workdir=%s/work", shown, shown);
+    if (opts->len >= 4000)
         return berr_set(e, -E2BIG, "too many image layers to mount (%zu)", n);
+    return 0;
+}
+
+int rt_rwlayer_mount(const rt_graphdriver *d, const char *id, char *const *lowers, size_t n, char *merged,
+                     berr *e)
+{
+    rt_rwlayer_paths(d, id, NULL, merged, NULL);
+    if (d->kind != RT_DRIVER_OVERLAY2 || is_mountpoint(merged))
+        return 0;
+    cleanup_buf buf opts = BUF_INIT;
+    int r = rt_rwlayer_overlay_opts(d, id, lowers, n, NULL, NULL, &opts, e);
+    if (r < 0)
+        return r;
     if (mount("overlay", merged, "overlay", 0, opts.data) < 0)
         return berr_sys(e, -errno, "mount overlay on %s", merged);
     return 0;
+}
+
+bool rt_rwlayer_mounted(const char *merged)
+{
+    return is_mountpoint(merged);
 }
 
 int rt_rwlayer_unmount(const rt_graphdriver *d, const char *id, berr *e)

@@ -13,6 +13,9 @@
 #include <limits.h>
 #include <stddef.h>
 
+#include <stdbool.h>
+
+#include "lib/buf.h"
 #include "lib/err.h"
 #include "runtime/layer/graphdriver.h"
 
@@ -25,6 +28,14 @@ int rt_rwlayer_create(const rt_graphdriver *d, const char *id, const char *top_c
  * mounted root is a no-op. */
 int rt_rwlayer_mount(const rt_graphdriver *d, const char *id, char *const *lowers, size_t n, char *merged,
                      berr *e);
+/* The overlay mount options of container id's root; each directory is
+ * named through name(arg, dir, out PATH_MAX, e) (NULL: its own path), which
+ * is how remap.c passes idmapped copies.  Upper and work share one name. */
+typedef int (*rt_rwlayer_dir_fn)(void *arg, const char *dir, char *out, berr *e);
+int rt_rwlayer_overlay_opts(const rt_graphdriver *d, const char *id, char *const *lowers, size_t n,
+                            rt_rwlayer_dir_fn name, void *arg, buf *opts, berr *e);
+/* merged is a mount point (the root is mounted). */
+bool rt_rwlayer_mounted(const char *merged);
 int rt_rwlayer_unmount(const rt_graphdriver *d, const char *id, berr *e);
 
 /* Unmounts if needed and removes the layer; a missing layer is success. */

@@ -324,12 +324,29 @@ static int open_dir(xstate *x, const char *rel, bool create)
 /* chown unless unprivileged; name "" means `at` itself.  EPERM and EINVAL
  * (an ID not mapped in our user namespace) leave the file ours, as docker's
  * rootless mode does. */
+/* The host owner of an entry: its own ids, or with an idmap their host ids
+ * (-ERANGE outside the map). */
+static int entry_owner(const xstate *x, struct archive_entry *ent, uid_t *uid, gid_t *gid)
+{
+    *uid = (uid_t)archive_entry_uid(ent);
+    *gid = (gid_t)archive_entry_gid(ent);
+    if (!x->o.idmap)
+        return 0;
+    if (rt_idmap_uid(x->o.idmap, *uid, uid) < 0 || rt_idmap_gid(x->o.idmap, *gid, gid) < 0)
+        return -ERANGE;
+    return 0;
+}
+
 static int chown_at(const xstate *x, int at, const char *name, struct archive_entry *ent)
 {
     if (x->o.unprivileged)
         return 0;
     int flags = AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH);
-    if (fchownat(at, name, (uid_t)archive_entry_uid(ent), (gid_t)archive_entry_gid(ent), flags) == 0)
+    uid_t uid;
+    gid_t gid;
+    if (entry_owner(x, ent, &uid, &gid) < 0)
+        return -ERANGE;
+    if (fchownat(at, name, uid, gid, flags) == 0)
         return 0;
     return errno == EPERM || errno == EINVAL ? 0 : -errno;
 }
@@ -445,8 +462,8 @@ static int x_dir(xstate *x, struct archive_entry *ent, const char *name, int par
     }
     dirmeta *m = &x->dirs[s->dir];
     m->mode = archive_entry_perm(ent) & 07777;
-    m->uid = (uid_t)archive_entry_uid(ent);
-    m->gid = (gid_t)archive_entry_gid(ent);
+    if (entry_owner(x, ent, &m->uid, &m->gid) < 0)
+        return entry_err(x, -ERANGE, "chown", e);
     entry_times(ent, m->times);
     return 0;
 }

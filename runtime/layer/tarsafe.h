@@ -16,6 +16,7 @@
 #include <stdbool.h>
 
 #include "lib/err.h"
+#include "runtime/linux/userns.h"
 
 typedef enum tar_whiteout_mode {
     /* overlay2: ".wh.NAME" becomes a 0:0 character device NAME and
@@ -35,6 +36,9 @@ typedef struct tar_extract_opts {
     /* write symlinks whatever their target: for trees whose reader never
      * follows links (a build context); entries still cannot pass through them */
     bool any_symlink_target;
+    /* the entries' owners are ids inside a remapped container: chown to
+     * their host ids (an id outside the map is refused) */
+    const rt_idmap *idmap;
 } tar_extract_opts;
 
 /* Extracts the tar at tar_path (plain or gzip/xz/bzip2/zstd compressed) into

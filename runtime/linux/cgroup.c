@@ -276,6 +276,12 @@ int64_t rt_cg_effective_swap(const rt_resources *r, bool creating)
 
 /* --- detection and dispatch ------------------------------------------- */
 
+bool rt_cgroup_host_unified(const char *root)
+{
+    struct statfs sf;
+    return statfs(root, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+}
+
 int rt_cgroups_init(rt_cgroups *cg, const char *root, berr *e)
 {
     memset(cg, 0, sizeof *cg);

@@ -36,6 +36,10 @@ typedef struct rt_cgroups {
     char root[256];              /* "/sys/fs/cgroup" */
 } rt_cgroups;
 
+/* True if root ("/sys/fs/cgroup") is the cgroup v2 hierarchy itself (not
+ * v1, nor hybrid with v2 beside it at unified/). */
+bool rt_cgroup_host_unified(const char *root);
+
 /* Detects the layout under root ("/sys/fs/cgroup"). */
 int rt_cgroups_init(rt_cgroups *cg, const char *root, berr *e);
 

@@ -86,6 +86,9 @@ int rt_cgv1_destroy(const rt_cgroups *cg, const char *id, berr *e);
 int rt_cgv1_pids(const rt_cgroups *cg, const char *id, pid_t **pids, size_t *n, berr *e);
 int rt_cgv1_stats(const rt_cgroups *cg, const char *id, rt_cgroup_stats *st, berr *e);
 int rt_cgv1_oom_kills(const rt_cgroups *cg, const char *id, uint64_t *n, berr *e);
+/* True if the hierarchy named so ("memory", "cpu,cpuacct") holds one of
+ * the controllers berth makes <hierarchy>/berth/<id> in. */
+bool rt_cgv1_manages(const char *hierarchy);
 /* True if root holds at least one v1 controller directory. */
 bool rt_cgv1_detect(const char *root);
 

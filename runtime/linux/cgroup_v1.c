@@ -111,6 +111,19 @@ bool rt_cgv1_detect(const char *root)
     return l->n_unique > 0;
 }
 
+bool rt_cgv1_manages(const char *hierarchy)
+{
+    for (const char *p = hierarchy; p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        for (int i = 0; i < C_N; i++)
+            if (strlen(ctrl_names[i]) == len && !strncmp(p, ctrl_names[i], len))
+                return true;
+        p = comma ? comma + 1 : NULL;
+    }
+    return false;
+}
+
 static int need(const v1_layout *l, int ctrl, const char *what, berr *e)
 {
     if (l->c[ctrl].present)

@@ -280,7 +280,54 @@ static _Noreturn void do_exec(const spawn_child *c)
     spawn_fail(c, ENOENT, SPAWN_STEP_NOT_FOUND, argv[0], NULL);
 }
 
-static _Noreturn void child_main(spawn_child *c)
+/* Until it has its own user namespace, a remapped child creates files as
+ * the remapped root (through the idmapped root they are stored as root)
+ * while it keeps host root's capabilities for its mounts. */
+static void act_as_remapped_root(const spawn_child *c)
+{
+    syscall(SYS_setfsgid, c->root_gid);
+    syscall(SYS_setfsuid, c->root_uid);
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &hdr, data) < 0)
+        spawn_fail(c, errno, SPAWN_STEP_SETUP, "capget", NULL);
+    data[0].effective = data[0].permitted;
+    data[1].effective = data[1].permitted;
+    if (syscall(SYS_capset, &hdr, data) < 0)
+        spawn_fail(c, errno, SPAWN_STEP_SETUP, "capset", NULL);
+}
+
+/* The user namespace comes last: every mount, sysctl and device above was
+ * made as host root, and the namespaces joined or created are owned by the
+ * host's user namespace, so the container's root has no privilege over
+ * them.  A new one is mapped by the parent (it holds the host ids): we say
+ * 'u' once it exists and wait for its 'm'. */
+static void enter_userns(const spawn_child *c)
+{
+    if (c->userns_join >= 0) {
+        if (setns(c->userns_join, CLONE_NEWUSER) < 0)
+            spawn_fail(c, errno, SPAWN_STEP_SETUP, "join namespace", "user");
+        return;
+    }
+    if (!c->spec->userns)
+        return;
+    if (unshare(CLONE_NEWUSER) < 0)
+        spawn_fail(c, errno, SPAWN_STEP_SETUP, "unshare user namespace", NULL);
+    char b = 'u';
+    ssize_t n;
+    do
+        n = send(c->go_fd, &b, 1, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n != 1)
+        spawn_fail(c, n < 0 ? errno : EIO, SPAWN_STEP_SETUP, "ask for the user namespace's maps", NULL);
+    do
+        n = read(c->go_fd, &b, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1)
+        _exit(1);   /* the parent could not write them; it reports why */
+}
+
+_Noreturn void spawn_child_main(spawn_child *c)
 {
     const rt_spawn_spec *s = c->spec;
 
@@ -318,8 +365,12 @@ static _Noreturn void child_main(spawn_child *c)
     if (c->new_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
         spawn_fail(c, errno, SPAWN_STEP_SETUP, "unshare cgroup namespace", NULL);
     for (size_t i = 0; i < s->n_joins; i++)
-        if (s->joins[i].nstype != CLONE_NEWPID && setns(s->joins[i].fd, s->joins[i].nstype) < 0)
+        if (s->joins[i].nstype != CLONE_NEWPID && s->joins[i].nstype != CLONE_NEWUSER &&
+            setns(s->joins[i].fd, s->joins[i].nstype) < 0)
             spawn_fail(c, errno, SPAWN_STEP_SETUP, "join namespace", ns_name(s->joins[i].nstype));
+
+    if (s->userns)
+        act_as_remapped_root(c);
 
     if (write_file("/proc/self/oom_score_adj", c->oom) < 0)
         spawn_fail(c, errno, SPAWN_STEP_SETUP, "write", "/proc/self/oom_score_adj");
@@ -349,6 +400,7 @@ static _Noreturn void child_main(spawn_child *c)
         send_console(c, console[0]);
         close(console[0]);
     }
+    enter_userns(c);
     close(c->go_fd);
     setup_stdio(c, console[1]);
 
@@ -474,6 +526,27 @@ static void reap(int pidfd, bool kill_it)
     close(pidfd);
 }
 
+/* The child's 'u' (it made its user namespace): write the maps, say 'm'.
+ * EOF means the child failed first: 0, and the err pipe says why. */
+static int map_userns(const rt_spawn_spec *s, pid_t pid, int sock, berr *e)
+{
+    char b;
+    ssize_t n;
+    do
+        n = read(sock, &b, 1);
+    while (n < 0 && errno == EINTR);
+    if (n == 0)
+        return 0;
+    if (n < 0 || b != 'u')
+        return berr_sys(e, n < 0 ? -errno : -EPROTO, "wait for the container's user namespace");
+    int r = rt_idmap_write(s->userns, pid, e);
+    if (r < 0)
+        return r;
+    if (send(sock, "m", 1, MSG_NOSIGNAL) != 1)
+        return berr_sys(e, -errno, "start container process");
+    return 0;
+}
+
 static void free_strv(char ***v)
 {
     if (*v)
@@ -481,6 +554,20 @@ static void free_strv(char ***v)
             free(*p);
     free(*v);
 }
+
+/* A child that failed or that we abandon; under a monitor both go. */
+static void abandon(int pidfd, int monitor_pidfd, bool kill_it)
+{
+    if (monitor_pidfd >= 0) {
+        spawn_monitor_abandon(pidfd, monitor_pidfd);
+        close(pidfd);
+        return;
+    }
+    reap(pidfd, kill_it);
+}
+
+static int spawn_finish(const rt_spawn_spec *s, spawn_child *cp, pid_t pid, int pidfd, int monitor_pidfd,
+                        int go_parent, int err_parent, rt_process *out, berr *e);
 
 int rt_spawn(const rt_spawn_spec *s, rt_process *out, berr *e)
 {
@@ -542,6 +629,21 @@ int rt_spawn(const rt_spawn_spec *s, rt_process *out, berr *e)
         if (s->joins[i].nstype == CLONE_NEWIPC)
             c.mqueue = true;
     c.new_cgroupns = s->clone_flags & CLONE_NEWCGROUP;
+    c.userns_join = -1;
+    for (size_t i = 0; i < s->n_joins; i++)
+        if (s->joins[i].nstype == CLONE_NEWUSER)
+            c.userns_join = s->joins[i].fd;
+    if (s->userns) {
+        gid_t tty;
+        if (rt_idmap_uid(s->userns, 0, &c.root_uid) < 0 || rt_idmap_gid(s->userns, 0, &c.root_gid) < 0 ||
+            rt_idmap_uid(s->userns, s->uid, &c.console_uid) < 0 || rt_idmap_gid(s->userns, 5, &tty) < 0)
+            return berr_set(e, -EINVAL, "user %u:%u has no id in the remapped range", (unsigned)s->uid,
+                            (unsigned)s->gid);
+        snprintf(c.devpts_data, sizeof c.devpts_data, "newinstance,ptmxmode=0666,mode=0620,gid=%u", (unsigned)tty);
+    } else {
+        c.console_uid = s->uid;
+        snprintf(c.devpts_data, sizeof c.devpts_data, "newinstance,ptmxmode=0666,mode=0620,gid=5");
+    }
 
     /* A capability we do not hold cannot be given (capset would fail): in a
      * restricted environment "all" means all we have. */
@@ -576,7 +678,7 @@ int rt_spawn(const rt_spawn_spec *s, rt_process *out, berr *e)
         if (s->joins[i].nstype == CLONE_NEWPID)
             pid_ns_fd = s->joins[i].fd;
     cleanup_close int own_pidns = -1;
-    if (pid_ns_fd >= 0) {
+    if (pid_ns_fd >= 0 && !s->monitor_path) {   /* a monitor enters it itself */
         own_pidns = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
         if (own_pidns < 0)
             return berr_sys(e, -errno, "open /proc/thread-self/ns/pid");
@@ -593,9 +695,19 @@ int rt_spawn(const rt_spawn_spec *s, rt_process *out, berr *e)
     args.flags = CLONE_PIDFD | ((uint64_t)(unsigned)s->clone_flags & ~(uint64_t)CLONE_NEWCGROUP);
     args.pidfd = (uint64_t)(uintptr_t)&pidfd;
     args.exit_signal = SIGCHLD;
+    int monitor_pidfd = -1;
+    if (s->monitor_path) {
+        pid_t mpid = spawn_monitor_clone(&c, &args, pid_ns_fd, &pidfd, &monitor_pidfd, e);
+        pthread_sigmask(SIG_SETMASK, &old_sigs, NULL);
+        if (mpid < 0)
+            return mpid;
+        close(steal_fd(&go_child));
+        close(steal_fd(&err_child));
+        return spawn_finish(s, &c, mpid, pidfd, monitor_pidfd, go_parent, err_parent, out, e);
+    }
     pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
     if (pid == 0)
-        child_main(&c);
+        spawn_child_main(&c);
     int clone_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old_sigs, NULL);
     if (own_pidns >= 0 && setns(own_pidns, CLONE_NEWPID) < 0) {
@@ -611,22 +723,37 @@ int rt_spawn(const rt_spawn_spec *s, rt_process *out, berr *e)
 
     close(steal_fd(&go_child));
     close(steal_fd(&err_child));
+    return spawn_finish(s, &c, pid, pidfd, -1, go_parent, err_parent, out, e);
+}
 
+/* After the clone: cgroups, "go", the console, the exec report.  The
+ * caller's go_child and err_child are closed already. */
+static int spawn_finish(const rt_spawn_spec *s, spawn_child *cp, pid_t pid, int pidfd, int monitor_pidfd,
+                        int go_parent, int err_parent, rt_process *out, berr *e)
+{
+    const spawn_child *c = cp;
     if (s->before_exec) {
         int r = s->before_exec(pid, s->ctx, e);
         if (r < 0) {
-            reap(pidfd, true);
+            abandon(pidfd, monitor_pidfd, true);
             return r;
         }
     }
     if (send(go_parent, "x", 1, MSG_NOSIGNAL) != 1) {
         int r = berr_sys(e, -errno, "start container process");
-        reap(pidfd, true);
+        abandon(pidfd, monitor_pidfd, true);
         return r;
     }
 
     /* Before the err pipe: the child sends the console before it execs. */
-    cleanup_close int master = c.new_console ? recv_console(go_parent) : -1;
+    cleanup_close int master = c->new_console ? recv_console(go_parent) : -1;
+    if (s->userns && (!c->new_console || master >= 0)) {
+        int r = map_userns(s, pid, go_parent, e);
+        if (r < 0) {
+            abandon(pidfd, monitor_pidfd, true);
+            return r;
+        }
+    }
 
     spawn_report rep;
     size_t got = 0;
@@ -638,18 +765,20 @@ int rt_spawn(const rt_spawn_spec *s, rt_process *out, berr *e)
             break;
         got += (size_t)n;
     }
-    if (got == 0 && c.new_console && master < 0) {
-        reap(pidfd, true);
+    if (got == 0 && c->new_console && master < 0) {
+        abandon(pidfd, monitor_pidfd, true);
         return berr_sys(e, master, "receive the container's console");
     }
     if (got == 0) {
-        if (c.new_console)
+        if (c->new_console)
             *s->console_master = steal_fd(&master);
         out->pid = pid;
         out->pidfd = pidfd;
+        if (monitor_pidfd >= 0)
+            close(monitor_pidfd);   /* not our child: nothing to reap */
         return 0;
     }
-    reap(pidfd, got != sizeof rep);
+    abandon(pidfd, monitor_pidfd, got != sizeof rep);
     if (got != sizeof rep)
         return berr_set(e, -EIO, "container process setup: short error report");
     rep.msg[sizeof rep.msg - 1] = 0;

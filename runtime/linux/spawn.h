@@ -26,6 +26,7 @@
 #include <sys/types.h>
 
 #include "lib/err.h"
+#include "runtime/linux/userns.h"
 
 typedef struct rt_mount {
     const char *source;       /* host path for binds; fs name for others ("tmpfs") */
@@ -63,6 +64,23 @@ typedef struct rt_ns_join {
     int fd;
 } rt_ns_join;
 
+/* What /sys/fs/cgroup shows in the container, as runc mounts Docker's
+ * "cgroup" mount (built by rt_cgroup_fs_new, runtime/linux/cgroup_fs.h;
+ * mounted by runtime/linux/spawn_cgroupfs.c). */
+typedef struct rt_cgroup_fs_dir {
+    char *name;               /* entry below /sys/fs/cgroup: "memory", "cpu,cpuacct", "systemd" */
+    char *source;             /* host directory of the container's cgroup in that hierarchy, bound
+                               * onto the entry; NULL: the entry is a symlink to link */
+    char *link;               /* "cpu,cpuacct" for the symlink "cpu" */
+} rt_cgroup_fs_dir;
+
+typedef struct rt_cgroup_fs {
+    bool unified;             /* cgroup v2: a cgroup2 mount at /sys/fs/cgroup, no dirs */
+    bool writable;            /* read-write (--privileged, as dockerd clears "ro"); else read-only */
+    size_t n_dirs;            /* v1: a tmpfs with one bind (or symlink) per hierarchy */
+    rt_cgroup_fs_dir *dirs;
+} rt_cgroup_fs;
+
 typedef struct rt_spawn_spec {
     /* What to run.  argv[0] is resolved in the container: a name without '/'
      * is searched in the PATH of env (default PATH if env has none). */
@@ -82,6 +100,7 @@ typedef struct rt_spawn_spec {
     const char *const *readonly_paths; /* likewise */
     bool privileged;            /* host /dev bound in, /sys rw, nothing masked */
     uint64_t shm_size;          /* bytes for /dev/shm; 0 = 64 MiB */
+    const rt_cgroup_fs *cgroup_fs; /* /sys/fs/cgroup; NULL: an empty read-only tmpfs */
 
     /* Namespaces: CLONE_NEW* flags to create (CLONE_NEWNS|CLONE_NEWPID|...),
      * and namespaces to join (e.g. net of another container). */
@@ -89,6 +108,13 @@ typedef struct rt_spawn_spec {
     const rt_ns_join *joins;
     size_t n_joins;
     int pid_ns_fd;              /* >= 0: create the child in this pid namespace (exec) */
+    /* --userns-remap: a user namespace of its own with this mapping
+     * (borrowed), made by the child once its mounts are done (they are made
+     * as host root acting on files as the remapped root) and mapped by the
+     * parent, as runc's parent writes the maps.  uid, gid, groups, device
+     * owners are ids inside.  A CLONE_NEWUSER among the joins (exec) is
+     * entered at the same point, after every other namespace. */
+    const rt_idmap *userns;
 
     const char *hostname;       /* with CLONE_NEWUTS */
     const char *domainname;
@@ -127,6 +153,16 @@ typedef struct rt_spawn_spec {
      * (the child is killed) with that error. */
     int (*before_exec)(pid_t pid, void *ctx, berr *e);
     void *ctx;
+
+    /* Live restore: with monitor_path, the process is the child of a
+     * monitor (`monitor_path --monitor <pid> <monitor_dir>`, runtime/linux/spawn_monitor.c)
+     * that outlives the daemon, given monitor_listen_fd (a listening unix
+     * socket, not closed here) as its fd 3; out->pidfd is then a pidfd of a
+     * process that is not the caller's child (signals and poll work, waitid
+     * does not: the monitor reports the exit).  NULL: the caller's child. */
+    const char *monitor_path;
+    int monitor_listen_fd;
+    const char *monitor_dir;    /* the monitor's working directory (its socket's), so it can be told whose it is */
 } rt_spawn_spec;
 
 typedef struct rt_process {

@@ -250,8 +250,7 @@ static void setup_dev(const spawn_child *c, int rootfd)
      * only where the host has the directory: its /dev is the host's own
      * devtmpfs, which we must not write to. */
     if (!user_mounts(s, "/dev/pts"))
-        dev_mount(c, rootfd, "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
-                  "newinstance,ptmxmode=0666,mode=0620,gid=5");
+        dev_mount(c, rootfd, "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, c->devpts_data);
     if (!user_mounts(s, "/dev/shm"))
         dev_mount(c, rootfd, "/dev/shm", "shm", "tmpfs", MS_NSE, c->shm_data);
     if (c->mqueue && !user_mounts(s, "/dev/mqueue"))
@@ -276,18 +275,8 @@ static void setup_sys(const spawn_child *c, int rootfd)
         }
         close(fd);
     }
-    /* No cgroup hierarchies for now: an empty tmpfs, so nothing of the
-     * host's cgroup tree shows through a bound /sys. */
-    if (!user_mounts(s, "/sys/fs/cgroup")) {
-        int fd = root_open(rootfd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY, 0);
-        if (fd < 0 && errno != ENOENT)
-            spawn_fail(c, errno, SPAWN_STEP_SETUP, "open", "/sys/fs/cgroup");
-        if (fd >= 0) {
-            if (mount_on("tmpfs", fd, "tmpfs", MS_NSE | ro, "mode=755") < 0)
-                spawn_fail(c, errno, SPAWN_STEP_SETUP, "mount", "/sys/fs/cgroup");
-            close(fd);
-        }
-    }
+    if (!user_mounts(s, "/sys/fs/cgroup"))
+        spawn_cgroupfs_setup(c, rootfd);
 }
 
 static void make_devices(const spawn_child *c, int rootfd)
@@ -312,8 +301,12 @@ static void make_devices(const spawn_child *c, int rootfd)
             spawn_fail(c, errno, SPAWN_STEP_SETUP, "create directory for device", d->path);
         mode_t type = d->type == 'b' ? S_IFBLK : S_IFCHR;
         /* An existing node (a privileged container's host /dev) is kept as is. */
+        uid_t uid = d->uid;
+        gid_t gid = d->gid;
+        if (s->userns && (rt_idmap_uid(s->userns, d->uid, &uid) < 0 || rt_idmap_gid(s->userns, d->gid, &gid) < 0))
+            spawn_fail(c, ERANGE, SPAWN_STEP_SETUP, "device owner outside the remapped range:", d->path);
         if (mknodat(dfd, slash + 1, type | (d->mode & 07777), makedev(d->major, d->minor)) == 0) {
-            if (fchownat(dfd, slash + 1, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
+            if (fchownat(dfd, slash + 1, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
                 spawn_fail(c, errno, SPAWN_STEP_SETUP, "chown device", d->path);
         } else if (errno != EEXIST) {
             spawn_fail(c, errno, SPAWN_STEP_SETUP, "mknod", d->path);
@@ -428,7 +421,7 @@ static void open_console(const spawn_child *c, int rootfd, int console[2])
         spawn_fail(c, errno, SPAWN_STEP_SETUP, "open the console's peer", NULL);
     /* The user's terminal, as runc's fixStdioPermissions makes it (the
      * group stays tty). */
-    if (fchown(peer, c->spec->uid, (gid_t)-1) < 0)
+    if (fchown(peer, c->console_uid, (gid_t)-1) < 0)
         spawn_fail(c, errno, SPAWN_STEP_SETUP, "chown the console", NULL);
     console[0] = m;
     console[1] = peer;
@@ -506,4 +499,17 @@ void spawn_fs_setup(const spawn_child *c, int console[2])
         if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
             spawn_fail(c, errno, SPAWN_STEP_SETUP, "remount read-only", "/");
     }
+}
+
+/* For runtime/linux/spawn_cgroupfs.c. */
+int spawn_root_open(int rootfd, const char *path, int flags, mode_t mode)
+{
+    return root_open(rootfd, path, flags, mode);
+}
+
+void spawn_fd_path(char *out, int fd) { fd_path(out, fd); }
+
+int spawn_remount_bind(int rootfd, const char *path, unsigned long flags)
+{
+    return remount_bind(rootfd, path, flags);
 }

@@ -7,7 +7,11 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
+#include <sys/types.h>
+
+#include "lib/err.h"
 #include "runtime/linux/spawn.h"
 
 typedef struct spawn_child {
@@ -30,6 +34,14 @@ typedef struct spawn_child {
     bool new_console;                /* spec->console_master: make the pty in the container */
     bool mqueue;                     /* the container has its own IPC namespace */
     bool new_cgroupns;               /* unshare it after the parent placed us */
+
+    /* With spec->userns: the host ids of the remapped root (the child acts
+     * on files as them until it enters its namespace), of the console's
+     * owner, and devpts' options with the host gid of tty. */
+    uid_t root_uid, console_uid;
+    gid_t root_gid;
+    char devpts_data[96];
+    int userns_join;                 /* a CLONE_NEWUSER join's fd, or -1 */
 
     uint64_t caps;                   /* spec->caps limited to what we hold */
     int last_cap;
@@ -62,8 +74,32 @@ _Noreturn void spawn_fail(const spawn_child *c, int err, int step, const char *w
  * the peer (both close-on-exec); otherwise both are -1. */
 void spawn_fs_setup(const spawn_child *c, int console[2]);
 
+/* The child's side of rt_spawn (spawn.c): waits for "go", sets up, execs. */
+_Noreturn void spawn_child_main(spawn_child *c);
+
+struct clone_args;
+/* clone3(cargs) of the container under a monitor (spawn_monitor.c): returns
+ * its pid with *pidfd opened on it and *monitor_pidfd on the monitor, or a
+ * negative errno. */
+pid_t spawn_monitor_clone(spawn_child *c, struct clone_args *cargs, int pid_ns_fd, int *pidfd, int *monitor_pidfd,
+                          berr *e);
+/* A spawn under a monitor that failed: both are killed, monitor_pidfd closed. */
+void spawn_monitor_abandon(int pidfd, int monitor_pidfd);
+
 /* mkdir -p of path below the directory rootfd, symlinks resolved inside it.
  * Returns an O_PATH descriptor of the directory, or -1 with errno. */
 int spawn_mkdirs_in(int rootfd, const char *path);
+
+/* Helpers of runtime/linux/spawn_fs.c for the other child-side files:
+ * open below rootfd with symlinks resolved inside it (openat2
+ * RESOLVE_IN_ROOT); "/proc/self/fd/N" (out: 32 bytes); remount of the
+ * mount at path with flags, keeping its nosuid/nodev/noexec. */
+int spawn_root_open(int rootfd, const char *path, int flags, mode_t mode);
+void spawn_fd_path(char *out, int fd);
+int spawn_remount_bind(int rootfd, const char *path, unsigned long flags);
+
+/* /sys/fs/cgroup per spec->cgroup_fs (runtime/linux/spawn_cgroupfs.c),
+ * after /sys is mounted. */
+void spawn_cgroupfs_setup(const spawn_child *c, int rootfd);
 
 #endif

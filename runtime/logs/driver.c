@@ -64,9 +64,24 @@ static int validate_address(const char *driver, const char *addr, berr *e)
     return berr_set(e, -EINVAL, "unsupported scheme: '%.*s'", (int)n, addr);
 }
 
+int rt_log_parse_bool(const char *s)
+{
+    static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True", NULL};
+    static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False", NULL};
+    for (int i = 0; yes[i]; i++)
+        if (!strcmp(s, yes[i]))
+            return 1;
+    for (int i = 0; no[i]; i++)
+        if (!strcmp(s, no[i]))
+            return 0;
+    return -1;
+}
+
 static int validate_values(const char *driver, json_t *opts, berr *e)
 {
     const char *v;
+    if (!strcmp(driver, "local") && (v = opt(opts, "compress")) && rt_log_parse_bool(v) < 0)
+        return berr_set(e, -EINVAL, "error reading compress log option: strconv.ParseBool: parsing \"%s\": invalid syntax", v);
     if (!strcmp(driver, "syslog")) {
         if ((v = opt(opts, "syslog-format")) && *v && strcmp(v, "rfc5424") && strcmp(v, "rfc5424micro") && strcmp(v, "rfc3164"))
             return berr_set(e, -EINVAL, "Invalid syslog format: %s", v);

@@ -15,5 +15,7 @@ int rt_logdriver_validate(const char *driver, json_t *opts, berr *e);
 /* Whether docker logs can read the driver's own store (json-file, local);
  * the others are read from the dual-logging cache unless cache-disabled. */
 bool rt_logdriver_readable(const char *driver);
+/* Go's strconv.ParseBool: 1 or 0, -1 if s is none of its spellings. */
+int rt_log_parse_bool(const char *s);
 
 #endif

@@ -1,6 +1,7 @@
-/* The json-file log driver's writing side: lines cut as dockerd's copier
- * cuts them, one record per write(), max-size/max-file rotation.  The
- * record format is in logfile_json.c, reading in logfile_read.c. */
+/* The json-file and local log drivers' writing side: lines cut as
+ * dockerd's copier cuts them, one record per write(), max-size/max-file
+ * rotation.  The record formats are in logfile_json.c and logfile_local.c,
+ * reading in logfile_read.c (and logfile_local.c). */
 #include "runtime/logs/logfile.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "runtime/logs/logfile_json.h"
+#include "runtime/logs/logfile_local.h"
 
 /* dockerd's copier buffers 16 KiB per stream; a line that fills the buffer
  * without a newline is logged as a partial record of exactly that size. */
@@ -32,6 +34,8 @@ struct rt_logfile {
     void (*forward)(void *arg, rt_log_stream s, const char *line, size_t len, int64_t time_ns);
     void *forward_arg;
     size_t enc_cap;
+    bool local;            /* the local driver's records (logfile_local.h), else json-file's */
+    bool compress;         /* rotated files are gzipped (<file>.N.gz) */
 };
 
 static int open_append(const char *path, bool truncate, int *fd_out, int64_t *size, berr *e)
@@ -87,11 +91,18 @@ static int rotate(rt_logfile *l, berr *e)
         l->size = 0;
         return 0;
     }
+    const char *ext = l->compress ? ".gz" : "";
     for (int i = l->max_file - 1; i >= 1; i--) {
-        cleanup_free char *from = i == 1 ? xstrdup(l->path) : xasprintf("%s.%d", l->path, i - 1);
-        cleanup_free char *to = xasprintf("%s.%d", l->path, i);
+        cleanup_free char *from = i == 1 ? xstrdup(l->path) : xasprintf("%s.%d%s", l->path, i - 1, ext);
+        cleanup_free char *to = xasprintf("%s.%d%s", l->path, i, i == 1 ? "" : ext);
         if (rename(from, to) < 0 && errno != ENOENT)
             return berr_sys(e, -errno, "rotate %s to %s", from, to);
+    }
+    if (l->compress) {
+        cleanup_free char *first = xasprintf("%s.1", l->path);
+        berr ce = {0};
+        if (rt_local_compress(first, &ce) < 0)
+            log_warn("log rotation: %s", ce.msg);
     }
     int fd;
     int64_t size;
@@ -102,6 +113,12 @@ static int rotate(rt_logfile *l, berr *e)
     l->fd = fd;
     l->size = size;
     return 0;
+}
+
+void rt_logfile_set_local(rt_logfile *l, bool compress)
+{
+    l->local = true;
+    l->compress = compress && l->max_file > 1;
 }
 
 void rt_logfile_set_forward(rt_logfile *l,
@@ -118,11 +135,13 @@ static int emit(rt_logfile *l, rt_log_stream stream, const char *data, size_t le
         l->forward(l->forward_arg, stream, data, len, time_ns);
     if (l->fd < 0)
         return 0;
-    if (RT_LOGREC_MAX(len) > l->enc_cap) {
-        l->enc_cap = RT_LOGREC_MAX(len);
+    size_t need = l->local ? RT_LOCALREC_MAX(len) : RT_LOGREC_MAX(len);
+    if (need > l->enc_cap) {
+        l->enc_cap = need;
         l->enc = xrealloc(l->enc, l->enc_cap);
     }
-    size_t n = rt_logrec_encode(l->enc, stream, data, len, time_ns);
+    size_t n = l->local ? rt_localrec_encode(l->enc, stream, data, len, time_ns)
+                        : rt_logrec_encode(l->enc, stream, data, len, time_ns);
     /* Rotate before a record that would push the file past max-size, but
      * never leave an empty file behind for a record bigger than max-size. */
     if (l->max_size > 0 && l->size > 0 && l->size + (int64_t)n > l->max_size) {

@@ -19,6 +19,9 @@ typedef struct rt_logfile rt_logfile;
  * path NULL: no file, the lines only go to the forwarder (a remote driver
  * with cache-disabled). */
 int rt_logfile_open(const char *path, int64_t max_size, int max_file, rt_logfile **out, berr *e);
+/* Writes the local driver's records (logfile_local.h) instead of
+ * json-file's; with compress, rotated files are gzipped.  Right after open. */
+void rt_logfile_set_local(rt_logfile *l, bool compress);
 /* Also hands every record (a line with its '\n', or a partial line
  * without) to fn: how remote drivers get the lines cut the same way. */
 void rt_logfile_set_forward(rt_logfile *l,

@@ -21,6 +21,7 @@
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "runtime/logs/logfile_json.h"
+#include "runtime/logs/logfile_local.h"
 
 #define READ_CHUNK (64 * 1024)
 /* A record is at most 16 KiB of text escaped six-fold plus its keys; a
@@ -426,6 +427,8 @@ int rt_log_read(const char *path, int max_file, const rt_log_query *q,
         q = &all;
     if (max_file < 1)
         max_file = 1;
+    if (rt_log_path_is_local(path))
+        return rt_local_read(path, max_file, q, fn, ctx, offset, e);
     int64_t off_dummy;
     if (!offset)
         offset = &off_dummy;
@@ -469,6 +472,8 @@ int rt_log_read_from(const char *path, int64_t *offset, const rt_log_query *q,
     rt_log_query all = {.stdout_ = true, .stderr_ = true, .tail = -1};
     if (!q)
         q = &all;
+    if (rt_log_path_is_local(path))
+        return rt_local_read_from(path, offset, q, fn, ctx, e);
     cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return berr_sys(e, -errno, "open %s", path);

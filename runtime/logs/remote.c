@@ -17,6 +17,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/log.h"
+#include "runtime/logs/remote_tls.h"
 
 #define CONNECT_TIMEOUT_MS 5000
 #define DEFAULT_BUFFER (1024 * 1024)
@@ -29,6 +30,7 @@ struct rt_log_remote {
     int fd;
     bool stream;            /* tcp or unix stream: frames go through pending */
     bool broken;            /* the peer went away: everything is dropped */
+    rt_log_tls *tls;        /* syslog over tcp+tls */
     buf pending;            /* frames not yet taken by the socket */
     size_t max_buffer;
     uint64_t dropped;
@@ -173,8 +175,23 @@ static int open_syslog(rt_log_remote *r, json_t *opts, berr *e)
         r->octet_framing = r->sformat == SYSLOG_RFC5424 || r->sformat == SYSLOG_RFC5424MICRO;
         return connect_inet(rest, "514", SOCK_STREAM, false, &r->fd, e);
     }
-    if (!strcmp(scheme, "tcp+tls"))
-        return berr_set(e, -ENOSYS, "syslog over tcp+tls is not implemented by berthd: use tcp, udp or unix");
+    if (!strcmp(scheme, "tcp+tls")) {
+        r->stream = true;
+        r->octet_framing = r->sformat == SYSLOG_RFC5424 || r->sformat == SYSLOG_RFC5424MICRO;
+        int rc = connect_inet(rest, "514", SOCK_STREAM, false, &r->fd, e);
+        if (rc < 0)
+            return rc;
+        char host[256];
+        const char *colon = strrchr(rest, ':');
+        snprintf(host, sizeof host, "%.*s", colon && rest[0] != '[' ? (int)(colon - rest) : (int)strlen(rest), rest);
+        if (host[0] == '[') {   /* [v6]:port: an address, not a name */
+            char *end = strchr(host, ']');
+            memmove(host, host + 1, strlen(host));
+            if (end)
+                *(end - 1) = 0;
+        }
+        return rt_log_tls_open(r->fd, host, opts, CONNECT_TIMEOUT_MS, &r->tls, e);
+    }
     if (!strcmp(scheme, "unixgram"))
         return connect_unix(rest, SOCK_DGRAM, false, &r->fd, e);
     /* unix: a datagram socket first, then a stream, as Go's syslog dials */
@@ -292,7 +309,20 @@ static void flush_pending(rt_log_remote *r)
 {
     size_t off = 0;
     while (off < r->pending.len) {
-        ssize_t w = send(r->fd, r->pending.data + off, r->pending.len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w;
+        if (r->tls) {
+            w = rt_log_tls_send(r->tls, r->pending.data + off, r->pending.len - off);
+            if (w == -EAGAIN)
+                break;
+            if (w < 0) {
+                log_warn("log driver: tls: the session broke: dropping this container's log lines from now on");
+                r->broken = true;
+                break;
+            }
+            off += (size_t)w;
+            continue;
+        }
+        w = send(r->fd, r->pending.data + off, r->pending.len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -394,6 +424,7 @@ void rt_log_remote_close(rt_log_remote *r)
     if (r->dropped)
         log_warn("log driver for container %.12s: %llu lines dropped (destination slow or gone)", r->info.id,
                  (unsigned long long)r->dropped);
+    rt_log_tls_close(r->tls);
     if (r->fd >= 0)
         close(r->fd);
     buf_free(&r->pending);

@@ -10,6 +10,7 @@
 #include "lib/buf.h"
 #include "lib/cleanup.h"
 #include "runtime/registry/auth.h"
+#include "runtime/registry/endpoint.h"
 
 /* Reads a token or quoted-string starting at *p into out; advances *p. */
 static void read_value(const char **p, char *out, size_t n)
@@ -144,6 +145,27 @@ void reg_creds_from_header(const char *header, reg_creds *c)
     json_t *o = json_loadb(text, n, 0, NULL);
     if (json_is_object(o))
         creds_from_object(o, c);
+    json_decref(o);
+}
+
+void reg_creds_from_config_header(const char *header, const char *index, reg_creds *c)
+{
+    memset(c, 0, sizeof *c);
+    if (!header || !*header)
+        return;
+    size_t n;
+    cleanup_free char *text = b64_decode(header, &n);
+    json_t *o = text ? json_loadb(text, n, 0, NULL) : NULL;
+    const char *server;
+    json_t *v;
+    json_object_foreach(json_is_object(o) ? o : NULL, server, v) {
+        char idx[REG_HOST_MAX], host[REG_HOST_MAX];
+        reg_server_split(server, idx, host);
+        if (json_is_object(v) && !strcmp(idx, index)) {
+            creds_from_object(v, c);
+            break;
+        }
+    }
     json_decref(o);
 }
 

@@ -35,6 +35,11 @@ typedef struct reg_creds {
  * ignores bad encodings.  An "auth" member ("user:pass" in base64) fills
  * username and password when they are not given. */
 void reg_creds_from_header(const char *header, reg_creds *c);
+/* From an X-Registry-Config header (the same encoding; a JSON object of
+ * server address -> auth config, as the CLI sends every login it has to a
+ * build): the entry whose server is the registry index ("docker.io",
+ * "reg:5000"), or empty. */
+void reg_creds_from_config_header(const char *header, const char *index, reg_creds *c);
 /* Same from a JSON object text (the body of POST /auth). -EINVAL if not JSON. */
 int reg_creds_from_json(const char *json, size_t len, reg_creds *c, berr *e);
 

@@ -432,6 +432,12 @@ void rt_volumes_set_users(rt_volumes *s, rt_volume_users_fn fn, void *ctx)
     s->users_ctx = ctx;
 }
 
+void rt_volumes_set_owner(rt_volumes *s, uid_t uid, gid_t gid)
+{
+    s->data_uid = uid;
+    s->data_gid = gid;
+}
+
 /* ---- create / remove ------------------------------------------------------------ */
 
 int rt_volume_create(rt_volumes *s, const char *name, const char *driver, json_t *opts, json_t *labels,
@@ -472,6 +478,8 @@ int rt_volume_create(rt_volumes *s, const char *name, const char *driver, json_t
         r = berr_sys(e, -errno, "create %s: error while creating volume root path '%s'", name, dir);
     } else if (mkdir(v->path, 0755) < 0 && errno != EEXIST) {
         r = berr_sys(e, -errno, "create %s: error while creating volume data path '%s'", name, v->path);
+    } else if ((s->data_uid || s->data_gid) && chown(v->path, s->data_uid, s->data_gid) < 0) {
+        r = berr_sys(e, -errno, "create %s: chown %s", name, v->path);
     } else if ((r = save_row(s, v, e)) < 0) {
         berr_wrap(e, "create %s", name);
     }

@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <uv.h>
 
@@ -56,6 +57,8 @@ typedef struct rt_volumes {
     rt_volume **list;            /* by creation */
     size_t n;
     bool pruning;                /* a prune is in flight */
+    uid_t data_uid;              /* owner of a new volume's _data: the remapped root, or 0 */
+    gid_t data_gid;
 } rt_volumes;
 
 /* Opens the store: loads the rows, adopts volume directories that have no
@@ -67,6 +70,9 @@ void rt_volumes_close(rt_volumes *s);
 
 void rt_volumes_set_events(rt_volumes *s, rt_event_sink sink);
 void rt_volumes_set_users(rt_volumes *s, rt_volume_users_fn fn, void *ctx);
+/* With --userns-remap a new volume's _data belongs to the remapped root, so
+ * a container's root can write there, as dockerd's volumes are. */
+void rt_volumes_set_owner(rt_volumes *s, uid_t uid, gid_t gid);
 
 /* dockerd's checks, without the "create NAME: " prefix (pure):
  * "[a-zA-Z0-9][a-zA-Z0-9_.-]" names of at least two characters, and the

@@ -132,6 +132,8 @@ class Daemon:
         failure does not leak into the host or the next test."""
         cdir = os.path.join(self.data_root, "containers")
         ids = os.listdir(cdir) if os.path.isdir(cdir) else []
+        for pid in self.monitors():
+            os.kill(pid, signal.SIGKILL)
         for cid in ids:
             for root, dirs, files in os.walk("/sys/fs/cgroup"):
                 if os.path.basename(root) == cid and "cgroup.procs" in files:
@@ -154,6 +156,23 @@ class Daemon:
             mounts = [l.split()[1] for l in f if l.split()[1].startswith(self.base)]
         for m in sorted(mounts, reverse=True):
             subprocess.run(["umount", "-l", m], stderr=subprocess.DEVNULL)
+
+    def monitors(self):
+        """PIDs of live restore's container monitors (berth-init --monitor)
+        of this daemon: their working directory is its exec root's."""
+        out = []
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % p, "rb") as f:
+                    cmd = f.read().split(b"\0")
+                cwd = os.readlink("/proc/%s/cwd" % p)
+            except OSError:
+                continue
+            if len(cmd) > 1 and cmd[1] == b"--monitor" and cwd.startswith(self.exec_root):
+                out.append(int(p))
+        return out
 
     # ---- clients -----------------------------------------------------------
 
@@ -237,3 +256,10 @@ def fixtures():
         subprocess.run(["/usr/bin/python3", os.path.join(REPO, "tests", "fixtures", "mkimages.py"), FIXTURES],
                        check=True)
     return FIXTURES
+
+
+@pytest.fixture(scope="module")
+def busybox(daemon, fixtures):
+    """busybox:latest loaded into the module's shared daemon."""
+    daemon.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    return "busybox:latest"

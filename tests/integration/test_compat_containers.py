@@ -146,3 +146,46 @@ def test_exec_tty_output_raw_and_whole(client, image):
         assert out == b"hello out\n"
     finally:
         c.remove(force=True)
+
+
+def test_exec_framing_follows_the_start_tty(client, image):
+    # dockerd frames by the Tty of exec start, not of exec create (which
+    # decides whether the process gets a terminal)
+    c = client.containers.run(image, ["sleep", "1000"], detach=True, network_mode="none")
+    try:
+        api = client.api
+        x = api.exec_create(c.id, ["sh", "-c", "echo out; echo err >&2"], tty=True)
+        # framed stream of a terminal: docker-py demultiplexes it
+        assert api.exec_start(x["Id"], tty=False, demux=True) == (b"out\r\nerr\r\n", None)
+        x = api.exec_create(c.id, ["sh", "-c", "echo out; echo err >&2"], tty=False)
+        # raw stream of pipes: both streams as they come, unframed
+        out = api.exec_start(x["Id"], tty=True)
+        assert sorted(out.split(b"\n")) == [b"", b"err", b"out"]
+    finally:
+        c.remove(force=True)
+
+
+def raw_upgrade(daemon, path, body):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(daemon.sock)
+    s.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+               "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (path, len(body), body)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += s.recv(1)
+    s.close()
+    return head.decode()
+
+
+def test_stream_media_type_by_version(daemon, image, run):
+    cid = run("--network", "none")
+    for version, want in (("1.41", "raw-stream"), ("1.47", "multiplexed-stream")):
+        eid = daemon.json("POST", "/containers/%s/exec" % cid,
+                          body='{"Cmd": ["true"], "AttachStdout": true}', expect=201)["Id"]
+        head = raw_upgrade(daemon, "/v%s/exec/%s/start" % (version, eid), '{"Tty": false}')
+        assert "Content-Type: application/vnd.docker.%s" % want in head, head
+        head = raw_upgrade(daemon, "/v%s/containers/%s/attach?stream=0&stdout=1" % (version, cid), "")
+        assert "Content-Type: application/vnd.docker.%s" % want in head, head
+    # a terminal's stream is raw at every version
+    eid = daemon.json("POST", "/containers/%s/exec" % cid, body='{"Cmd": ["true"], "Tty": true}', expect=201)["Id"]
+    assert "raw-stream" in raw_upgrade(daemon, "/v1.47/exec/%s/start" % eid, '{"Tty": true}')

@@ -54,11 +54,12 @@ def validate(tmp_path, config, *args):
 def test_ordinary_daemon_json_starts_and_warns(make_daemon, fixtures):
     d = make_daemon(config=ORDINARY)
     log = d.read_log()
-    for key in ("containerd", "cgroup-parent", "live-restore", "swarm-default-advertise-addr",
+    for key in ("containerd", "cgroup-parent", "swarm-default-advertise-addr",
                 "default-network-opts"):
         assert 'Configuration option \\"%s\\" is accepted but ignored' % key in log, key
     # implemented keys are not warned about
-    for key in ("log-opts", "dns", "labels", "default-ulimits", "no-new-privileges", "max-concurrent-downloads"):
+    for key in ("log-opts", "dns", "labels", "default-ulimits", "no-new-privileges", "max-concurrent-downloads",
+                "live-restore"):
         assert 'option \\"%s\\" is accepted' % key not in log, key
     info = json.loads(d.docker("info", "--format", "{{json .}}").out)
     assert info["Labels"] == ["env=test", "rack=r1"]

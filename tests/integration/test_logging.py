@@ -3,11 +3,14 @@ tcp), gelf (udp with compression and chunking, tcp), fluentd (forward
 protocol over tcp and unix), journald (native protocol on a socket of the
 test's own), none; docker logs through dockerd's dual-logging cache."""
 
+import calendar
 import ctypes
 import gzip
 import json
 import os
 import socket
+import ssl
+import subprocess
 import threading
 import time
 import zlib
@@ -23,8 +26,10 @@ class Receiver:
     """A socket server in a thread; inet sockets are made inside the
     daemon's network namespace (setns affects only the calling thread)."""
 
-    def __init__(self, d, family, kind, path=None):
+    def __init__(self, d, family, kind, path=None, tls=None):
         self.data = []       # datagrams, or bytes of the stream
+        self.tls = tls       # an ssl.SSLContext for the accepted streams
+        self.tls_errors = []
         self.ready = threading.Event()
         self.stop = False
         self.path = path
@@ -51,6 +56,14 @@ class Receiver:
                     self.data.append(s.recv(65536))
                     continue
                 c, _ = s.accept()
+                if self.tls:
+                    c.settimeout(5)
+                    try:
+                        c = self.tls.wrap_socket(c, server_side=True)
+                    except (ssl.SSLError, OSError) as err:
+                        self.tls_errors.append(str(err))
+                        c.close()
+                        continue
                 c.settimeout(0.2)
                 conns.append(c)
             except socket.timeout:
@@ -60,7 +73,7 @@ class Receiver:
                     chunk = c.recv(65536)
                     if chunk:
                         self.data.append(chunk)
-                except socket.timeout:
+                except (socket.timeout, ssl.SSLWantReadError):
                     pass
         s.close()
 
@@ -127,6 +140,56 @@ def test_syslog_udp_and_tcp_rfc5424(d):
     # RFC 5425 octet counting: "LEN MSG"
     n, rest = data.split(" ", 1)
     assert len(rest[:int(n)]) == int(n) and rest[:int(n)].endswith(" - one")
+    t.close()
+
+
+def make_pki(tmp):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate,
+    made with openssl."""
+    def sh(*args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True, cwd=tmp)
+    sh("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+       "-subj", "/CN=berth test CA")
+    for name, ext in (("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"),
+                      ("client", "extendedKeyUsage=clientAuth")):
+        sh("req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out", name + ".csr",
+           "-subj", "/CN=" + name)
+        with open(os.path.join(tmp, name + ".ext"), "w") as f:
+            f.write(ext + "\n")
+        sh("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+           "-out", name + ".pem", "-days", "2", "-extfile", name + ".ext")
+    return {n: os.path.join(tmp, n) for n in ("ca.pem", "server.pem", "server.key", "client.pem", "client.key")}
+
+
+def test_syslog_tcp_tls(d, tmp_path):
+    pki = make_pki(str(tmp_path))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(pki["server.pem"], pki["server.key"])
+    ctx.load_verify_locations(pki["ca.pem"])
+    ctx.verify_mode = ssl.CERT_REQUIRED   # the client certificate is checked too
+    t = Receiver(d, socket.AF_INET, socket.SOCK_STREAM, tls=ctx)
+    addr = "syslog-address=tcp+tls://127.0.0.1:%d" % t.port
+    client = ["--log-opt", "syslog-tls-cert=" + pki["client.pem"], "--log-opt", "syslog-tls-key=" + pki["client.key"]]
+    run(d, "--name", "tls1", "--log-driver", "syslog", "--log-opt", addr, "--log-opt", "syslog-tls-ca-cert=" + pki["ca.pem"],
+        *client, "--log-opt", "syslog-format=rfc5424", "busybox", "sh", "-c", "echo one; echo two")
+    assert t.wait_for(lambda r: r.stream().count(b" - ") >= 2), (t.data, t.tls_errors)
+    data = t.stream().decode()
+    n, rest = data.split(" ", 1)
+    assert rest[:int(n)].endswith(" - one") and rest.endswith(" - two")
+    assert d.docker("logs", "tls1").out == "one\ntwo\n"
+    # the server's certificate is checked: not against the system's roots
+    res = d.docker("run", "--network", "none", "--log-driver", "syslog", "--log-opt", addr, *client, "busybox", "true",
+                   check=False)
+    assert res.returncode != 0 and "failed to verify certificate" in res.err, res.err
+    # unless told not to
+    run(d, "--log-driver", "syslog", "--log-opt", addr, "--log-opt", "syslog-tls-skip-verify=true", *client,
+        "busybox", "echo", "unverified")
+    assert t.wait_for(lambda r: b"unverified" in r.stream())
+    # a key pair that does not load fails the create
+    res = d.docker("run", "--network", "none", "--log-driver", "syslog", "--log-opt", addr,
+                   "--log-opt", "syslog-tls-cert=/nonexistent.pem", "--log-opt", "syslog-tls-key=/nonexistent.key",
+                   "busybox", "true", check=False)
+    assert res.returncode != 0 and "could not load client key pair" in res.err, res.err
     t.close()
 
 
@@ -314,3 +377,48 @@ def test_blocked_receiver_does_not_stall(d):
         time.sleep(0.1)
     assert "lines dropped" in d.read_log()
     done["sock"].close()
+
+
+def test_local_driver_compact_rotated_compressed(d):
+    """local: berth's binary records, rotated at max-size, rotated files
+    gzipped, and docker logs reads them back with tail, since and follow."""
+    run(d, "-d", "--name", "loc", "--log-driver", "local", "--log-opt", "max-size=2k", "--log-opt", "max-file=3",
+        "busybox", "sh", "-c", "i=0; while [ $i -lt 300 ]; do echo line $i; i=$((i+1)); done; "
+        "sleep 0.5; echo done >&2; sleep 2; echo late")
+    cid = d.docker("inspect", "-f", "{{.Id}}", "loc").out.strip()
+    logs = os.path.join(d.data_root, "containers", cid, "local-logs")
+
+    def settled():
+        out = d.docker("logs", "loc").out
+        return "line 299" in out and "done" in d.docker("logs", "loc").err
+    deadline = time.time() + 20
+    while time.time() < deadline and not settled():
+        time.sleep(0.1)
+    files = sorted(os.listdir(logs))
+    assert files == ["container.log", "container.log.1.gz", "container.log.2.gz"], files
+    # compressed: gzip data that opens; records, not JSON
+    raw = gzip.open(os.path.join(logs, "container.log.1.gz")).read()
+    assert raw and raw[0] == 0 and b'"log"' not in raw
+    # rotation dropped the oldest; what is kept is in order, both streams
+    out = d.docker("logs", "loc").out.split("\n")
+    nums = [int(l.split()[1]) for l in out if l.startswith("line ")]
+    assert nums[-1] == 299 and nums == list(range(nums[0], 300)) and nums[0] > 0
+    res = d.docker("logs", "loc")
+    assert res.err == "done\n"
+    # follow picks up what comes after
+    f = d.docker("logs", "-f", "--tail", "0", "loc", timeout=30)
+    assert f.out == "late\n", f.out
+    assert d.docker("logs", "--tail", "1", "loc").out == "late\n"
+    t3 = d.docker("logs", "--tail", "3", "loc")
+    assert t3.out == "line 299\nlate\n" and t3.err == "done\n"
+    # "late" came 2 s after the rest: a second before it (whole seconds)
+    # falls between them
+    ts = d.docker("logs", "-t", "--tail", "1", "loc").out.split()[0]
+    late = calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S"))
+    since = d.docker("logs", "--since", str(late - 1), "loc")
+    assert since.out == "late\n" and since.err == "", since.out
+    # bad options fail the create with dockerd's messages
+    res = d.docker("run", "--log-driver", "local", "--log-opt", "compress=maybe", "busybox", "true", check=False)
+    assert res.returncode != 0 and "error reading compress log option" in res.err
+    res = d.docker("run", "--log-driver", "local", "--log-opt", "labels=x", "busybox", "true", check=False)
+    assert res.returncode != 0 and "unknown log opt 'labels' for log driver local" in res.err

@@ -238,7 +238,7 @@ static char *get(const fix *f, const char *path, const rt_archive_bind *binds, s
     assert_true(fd >= 0);
     rt_path_stat st;
     berr e = {0};
-    int r = rt_archive_get(f->rootfd, path, binds, n, fd, &st, &e);
+    int r = rt_archive_get(f->rootfd, path, binds, n, fd, &st, NULL, &e);
     if (r < 0) {
         close(fd);
         return xasprintf("error %d", r);
@@ -292,7 +292,7 @@ static void test_export(void **state)
     int fd = open("/tmp", O_TMPFILE | O_RDWR, 0600);
     assert_true(fd >= 0);
     berr e = {0};
-    assert_int_equal(rt_archive_export(f->rootfd, fd, &e), 0);
+    assert_int_equal(rt_archive_export(f->rootfd, fd, NULL, &e), 0);
     cleanup_free char *names = tar_names(fd);
     close(fd);
     assert_true(strncmp(names, "absdir|dangling|dir/|dir/sub/|dir/sub/f=ff|escape|etc/", 52) == 0);

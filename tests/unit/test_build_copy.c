@@ -32,13 +32,15 @@ static void put(const char *dir, const char *name, const char *text)
     fclose(f);
 }
 
+static bc_filehash *hashes;   /* the build's, when a test sets it */
+
 static void hash_of(const char *src, const char *dest, long uid, const char *tar, char out[DIGEST_BUF])
 {
     char *srcs[] = {(char *)src};
     char *dirs[] = {ctx};
     char *idirs[] = {img};
     bc_copy c = {.src = {dirs, 1}, .src_is_context = true, .dst = {idirs, 1}, .sources = srcs, .n_sources = 1,
-                 .dest = (char *)dest, .uid = uid, .gid = uid};
+                 .dest = (char *)dest, .uid = uid, .gid = uid, .hashes = hashes};
     berr e = {0};
     int rc = bc_copy_run(&c, tar, &e);
     if (rc != 0)
@@ -121,11 +123,60 @@ static void test_layer_entries(void **state)
     assert_non_null(strstr(e.msg, "outside the build context"));
 }
 
+/* Within a build the context is read once: a second COPY of the same
+ * files takes their digests from the build's table (the file is not read:
+ * changing it behind the build's back does not show), and gives the hash
+ * a fresh read gives. */
+static void test_context_hashed_once(void **state)
+{
+    (void)state;
+    char fresh[DIGEST_BUF], first[DIGEST_BUF], again[DIGEST_BUF], tarred[DIGEST_BUF];
+    put(ctx, "once/x.txt", "x\n");
+    put(ctx, "once/y/z.txt", "z\n");
+    hash_of("once", "/o/", -1, NULL, fresh);
+    hashes = bc_filehash_new();
+    hash_of("once", "/o/", -1, NULL, first);
+    assert_string_equal(first, fresh);
+    char p[600];
+    snprintf(p, sizeof p, "%s/once/x.txt", ctx);
+    char tar[600];
+    snprintf(tar, sizeof tar, "%s/once.tar", root);
+    /* same length, other bytes: only a read would see it */
+    put(ctx, "once/x.txt", "y\n");
+    hash_of("once", "/o/", -1, NULL, again);
+    assert_string_equal(again, first);
+    /* the pass that writes the layer reads the file, as it must */
+    hash_of("once", "/o/", -1, tar, tarred);
+    assert_string_not_equal(tarred, first);
+    char d[DIGEST_BUF];
+    assert_true(bc_filehash_get(hashes, p, d));
+    assert_false(bc_filehash_get(hashes, "/nowhere", d));
+    bc_filehash_free(hashes);
+    hashes = NULL;
+    /* many paths: the table grows */
+    bc_filehash *h = bc_filehash_new();
+    for (int i = 0; i < 5000; i++) {
+        char path[32], dg[DIGEST_BUF];
+        snprintf(path, sizeof path, "/f%d", i);
+        digest_mem(path, strlen(path), dg);
+        bc_filehash_put(h, path, dg);
+    }
+    for (int i = 0; i < 5000; i++) {
+        char path[32], want[DIGEST_BUF];
+        snprintf(path, sizeof path, "/f%d", i);
+        digest_mem(path, strlen(path), want);
+        assert_true(bc_filehash_get(h, path, d));
+        assert_string_equal(d, want);
+    }
+    bc_filehash_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hash_rules),
         cmocka_unit_test(test_layer_entries),
+        cmocka_unit_test(test_context_hashed_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -878,12 +878,13 @@ static void test_ignored_options_warned(void **state)
     assert_int_equal(LOAD_FILE(&c, &e,
                                "{\"containerd\": \"/run/c.sock\", \"live-restore\": true, \"selinux-enabled\": false, "
                                "\"runtimes\": {\"crun\": {\"path\": \"/usr/bin/crun\"}}, \"labels\": [\"a=b\"]}",
-                               "--userns-remap", "default"),
+                               "--userns-remap", "default", "--cgroup-parent", "p"),
                      0);
     buf b = BUF_INIT;
     config_each_ignored(&c, collect, &b);
-    /* false says nothing is asked for: no warning; labels are implemented */
-    assert_string_equal(b.data, "live-restore;userns-remap;runtimes;containerd;");
+    /* false says nothing is asked for: no warning; labels, userns-remap and live-restore are implemented */
+    assert_string_equal(b.data, "cgroup-parent;runtimes;containerd;");
+    assert_string_equal(c.userns_remap, "default");
     buf_free(&b);
     config_free(&c);
 }

@@ -188,6 +188,33 @@ static void test_creds(void **state)
     assert_string_equal(hdr, "Authorization: Basic YWxpY2U6czNjcmV0");
 }
 
+/* X-Registry-Config: every login the CLI has, by server; a build's pull
+ * takes the one of its registry (Docker Hub's under its v1 address). */
+static void test_config_creds(void **state)
+{
+    (void)state;
+    const char *json = "{\"https://index.docker.io/v1/\":{\"username\":\"hub\",\"password\":\"h\"},"
+                       "\"127.0.0.1:5000\":{\"username\":\"local\",\"password\":\"l\"},"
+                       "\"http://reg.example:5001/\":{\"auth\":\"Ym9iOnB3\"}}";
+    char *h = b64(json, sodium_base64_VARIANT_URLSAFE);
+    reg_creds c;
+    reg_creds_from_config_header(h, "docker.io", &c);
+    assert_string_equal(c.username, "hub");
+    reg_creds_from_config_header(h, "127.0.0.1:5000", &c);
+    assert_string_equal(c.username, "local");
+    assert_string_equal(c.password, "l");
+    reg_creds_from_config_header(h, "reg.example:5001", &c);
+    assert_string_equal(c.username, "bob");
+    assert_string_equal(c.password, "pw");
+    reg_creds_from_config_header(h, "other:5000", &c);
+    assert_true(reg_creds_empty(&c));
+    free(h);
+    reg_creds_from_config_header("!!", "docker.io", &c);
+    assert_true(reg_creds_empty(&c));
+    reg_creds_from_config_header(NULL, "docker.io", &c);
+    assert_true(reg_creds_empty(&c));
+}
+
 static void test_token_reply(void **state)
 {
     (void)state;
@@ -326,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_name_split),     cmocka_unit_test(test_urls),
         cmocka_unit_test(test_insecure),       cmocka_unit_test(test_challenge),
         cmocka_unit_test(test_creds),          cmocka_unit_test(test_token_reply),
+        cmocka_unit_test(test_config_creds),
         cmocka_unit_test(test_manifest_image), cmocka_unit_test(test_manifest_index),
         cmocka_unit_test(test_manifest_build),
     };

@@ -2,6 +2,7 @@
  * manner of tini / docker-init.
  *
  *   berth-init [--] cmd [args...]
+ *   berth-init --monitor pid dir      (live restore: berth_monitor.c)
  *
  * As PID 1 it has two jobs the command usually does not do: pass on the
  * signals sent to the container (the kernel does not deliver to PID 1 the
@@ -21,6 +22,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "runtime/linux/monitor_proto.h"
 
 /* Faults are the process's own, not something to forward; SIGTTIN/SIGTTOU
  * are ignored so init can hand the terminal over with tcsetpgrp. */
@@ -49,15 +52,6 @@ static void run_child(char **argv, const sigset_t *orig)
     _exit(err == ENOENT ? 127 : 126);
 }
 
-static int exit_code(int status)
-{
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    if (WIFSIGNALED(status))
-        return 128 + WTERMSIG(status);
-    return 1;
-}
-
 /* Reaps every child that has exited; returns 1 and sets *code when the
  * command was among them. */
 static int reap(pid_t child, int *code)
@@ -71,14 +65,19 @@ static int reap(pid_t child, int *code)
         if (p <= 0)
             return done;   /* nothing more now, or no children at all */
         if (p == child) {
-            *code = exit_code(status);
+            *code = rt_exit_code_of(status);
             done = 1;
         }
     }
 }
 
+int monitor_main(int argc, char **argv);   /* berth_monitor.c: live restore's monitor */
+
 int main(int argc, char **argv)
 {
+    /* berthd runs its init as `berth-init -- cmd`, so this cannot be a command. */
+    if (argc > 1 && strcmp(argv[1], "--monitor") == 0)
+        return monitor_main(argc, argv);
     int i = 1;
     if (i < argc && strcmp(argv[i], "--") == 0)
         i++;
