@@ -401,11 +401,19 @@ static int64_t query_time_ns(api_request *r, const char *key, berr *e, bool *bad
         *bad = true;
         return 0;
     }
-    /* keep a fraction given as unix time with decimals */
-    double d = strtod(v, NULL);
-    if (d > 1e9)
-        return (int64_t)(d * 1e9);
-    return (int64_t)secs * 1000000000LL;
+    /* Keep a fraction given as unix time with decimals ("1767323045.123456789",
+     * what the CLI sends for an RFC 3339 time), digit by digit: a double
+     * has no room for nanoseconds of today's dates, and --since with the
+     * time `docker logs -t` printed must still take that very line. */
+    int64_t ns = (int64_t)secs * 1000000000LL;
+    const char *dot = strchr(v, '.');
+    if (dot && strspn(v, "0123456789") == (size_t)(dot - v) && dot > v) {
+        int64_t frac = 0, scale = 100000000;
+        for (const char *p = dot + 1; *p >= '0' && *p <= '9' && scale > 0; p++, scale /= 10)
+            frac += (*p - '0') * scale;
+        ns = strtoll(v, NULL, 10) * 1000000000LL + frac;
+    }
+    return ns;
 }
 
 void api_container_logs(api_request *r)

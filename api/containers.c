@@ -554,6 +554,17 @@ static int query_timeout(api_request *r)
     return t && *t ? atoi(t) : -1;
 }
 
+/* stop and restart's ?signal= (API 1.42; older versions ignore it, as
+ * dockerd): 0 when not given, -EINVAL for a name that is no signal. */
+static int query_stop_signal(api_request *r, berr *e)
+{
+    const char *sig = api_has(r, API_STOP_SIGNAL_PARAM) ? api_query(r, "signal") : NULL;
+    if (!sig || !*sig)
+        return 0;
+    int n = rt_signal_parse(sig);
+    return n > 0 ? n : berr_set(e, -EINVAL, "Invalid signal: %s", sig);
+}
+
 void api_container_stop(api_request *r)
 {
     rt_container *c = target(r);
@@ -564,12 +575,12 @@ void api_container_stop(api_request *r)
         return;
     }
     berr e = {0};
-    const char *sig = api_query(r, "signal");
-    if (sig && *sig && rt_signal_parse(sig) < 0) {
-        api_reply_error(r, -EINVAL, "Invalid signal");
+    int sig = query_stop_signal(r, &e);
+    if (sig < 0) {
+        api_reply_berr(r, &e);
         return;
     }
-    if (rt_container_stop(mgr(r), c, query_timeout(r), reply_status, r, &e) < 0)
+    if (rt_container_stop_with(mgr(r), c, query_timeout(r), sig, reply_status, r, &e) < 0)
         api_reply_berr(r, &e);
 }
 
@@ -579,7 +590,12 @@ void api_container_restart(api_request *r)
     if (!c)
         return;
     berr e = {0};
-    if (rt_container_restart(mgr(r), c, query_timeout(r), reply_status, r, &e) < 0)
+    int sig = query_stop_signal(r, &e);
+    if (sig < 0) {
+        api_reply_berr(r, &e);
+        return;
+    }
+    if (rt_container_restart_with(mgr(r), c, query_timeout(r), sig, reply_status, r, &e) < 0)
         api_reply_berr(r, &e);
 }
 

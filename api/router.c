@@ -202,7 +202,9 @@ api_match_result api_route_match(const char *method, const char *path, const api
         if (!api_pattern_match(routes[i].pattern, path, got))
             continue;
         if (strcmp(routes[i].method, method) != 0) {
-            path_known = true;
+            /* A path that only a catch-all segment took ({id*}, for link
+             * names) is no known path for other methods: 404, as dockerd. */
+            path_known |= !strstr(routes[i].pattern, "*}");
             free_params(got);
             continue;
         }

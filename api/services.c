@@ -59,6 +59,7 @@ static json_t *public_doc(json_t *doc)
 static json_t *public_listed(json_t *doc)
 {
     json_object_del(doc, "Berth");
+    svc_doc_hide_auth(doc);
     return json_incref(doc);
 }
 

@@ -148,14 +148,23 @@ static int apply_ca(json_t *spec, json_t *req, bool full, berr *e)
         return r;
     json_t *ext = json_object_get(sec, "ExternalCAs");
     if (json_array_size(ext) > 0)
-        return berr_set(e, -ENOSYS, "berthd has no swarm certificate authority: external CAs are not supported");
+        return berr_set(e, -ENOSYS, "berthd signs with the swarm's own root CA: external CAs are not supported");
     const char *cert = json_string_value(json_object_get(sec, "SigningCACert"));
     const char *key = json_string_value(json_object_get(sec, "SigningCAKey"));
     if ((cert && *cert) || (key && *key))
-        return berr_set(e, -ENOSYS,
-                        "berthd has no swarm certificate authority: a signing CA certificate or key is not supported");
-    /* dockerd copies ForceRotate whatever its value, in init as in update. */
-    return apply_number(ca, sec, "CAConfig", "ForceRotate", true, false, true, e);
+        return berr_set(e, -ENOSYS, "berthd cannot replace the swarm's root CA yet: a signing CA certificate or key "
+                                    "is not supported");
+    /* dockerd copies ForceRotate whatever its value, in init as in update;
+     * a new value asks for a root CA rotation (`docker swarm ca --rotate`),
+     * which berthd does not do: saying so beats storing a request that
+     * nothing carries out. */
+    json_int_t before = json_integer_value(json_object_get(ca, "ForceRotate"));
+    r = apply_number(ca, sec, "CAConfig", "ForceRotate", true, false, true, e);
+    if (r == 0 && json_integer_value(json_object_get(ca, "ForceRotate")) != before) {
+        json_object_set_new(ca, "ForceRotate", json_integer(before));
+        return berr_set(e, -ENOSYS, "berthd cannot rotate the swarm's root CA yet");
+    }
+    return r;
 }
 
 static int apply_encryption(json_t *spec, json_t *req, berr *e)

@@ -15,6 +15,7 @@ static const struct {
     [API_WS_STREAM_PARAMS] = {42, 0},        /* v1.42: attach/ws stdin/stdout/stderr */
     [API_PIDS_LIMIT_UPDATE] = {40, 0},       /* v1.40: update takes PidsLimit */
     [API_STATS_ONE_SHOT] = {41, 0},          /* v1.41: one-shot */
+    [API_STOP_SIGNAL_PARAM] = {42, 0},       /* v1.42: stop/restart signal */
     [API_SYSTEM_DF_TYPE] = {42, 0},          /* v1.42: system df type */
     [API_CLUSTER_VOLUMES] = {42, 0},         /* v1.42: cluster volumes */
     [API_SWARM_ADDR_POOL] = {39, 0},         /* v1.39: DefaultAddrPool, SubnetSize */

@@ -22,6 +22,7 @@ typedef enum api_behaviour {
     API_WS_STREAM_PARAMS,          /* attach/ws reads stdin, stdout, stderr; all attached before (>= 1.42) */
     API_PIDS_LIMIT_UPDATE,         /* container update understands PidsLimit (>= 1.40) */
     API_STATS_ONE_SHOT,            /* stats ?one-shot= (>= 1.41) */
+    API_STOP_SIGNAL_PARAM,         /* stop and restart ?signal= (>= 1.42) */
     API_SYSTEM_DF_TYPE,            /* system df ?type= (>= 1.42) */
     API_CLUSTER_VOLUMES,           /* volume create looks at ClusterVolumeSpec (>= 1.42) */
     API_SWARM_ADDR_POOL,           /* swarm init DefaultAddrPool and SubnetSize (>= 1.39) */

@@ -392,6 +392,11 @@ static void on_connect(uv_connect_t *req, int status)
         conn_fail(c, status == UV_ECONNREFUSED ? -ECONNREFUSED : -EHOSTUNREACH, uv_strerror(status));
         return;
     }
+    if (c->ops->connected) {
+        c->ops->connected(c->arg);
+        if (c->closing)
+            return;
+    }
     berr e = {0};
     if (start_session(c, &e) < 0) {
         conn_fail(c, e.code, e.msg);

@@ -38,6 +38,9 @@ const tls_ident *tls_creds_ident(const tls_creds *c);
 typedef struct tls_conn tls_conn;
 
 typedef struct tls_conn_ops {
+    /* Optional, clients only: the TCP connection is up and the handshake
+     * starts (a peer that got this far is reachable). */
+    void (*connected)(void *arg);
     /* The handshake finished (status 0; the peer is verified) or the
      * connection failed before that (negative errno, why says what). */
     void (*ready)(void *arg, int status, const char *why);

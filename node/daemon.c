@@ -1,12 +1,15 @@
 #include "node/daemon.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/server.h"
@@ -43,16 +46,28 @@ static int pidfile_take(berth_daemon *d, berr *e)
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
         return berr_sys(e, -errno, "open pid file %s", path);
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        char pid[32] = "";
+    bool locked = flock(fd, LOCK_EX | LOCK_NB) == 0;
+    char pid[32] = "";
+    if (!locked) {
         ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
         pid[n > 0 ? n : 0] = 0;
         pid[strcspn(pid, "\n")] = 0;
+    }
+    /* The daemon named in the file is gone (kill -9) but the lock is still
+     * held: by its children caught between clone and exec (a container's
+     * process, a live-restore monitor), which share the file and let go
+     * within moments.  Only then is waiting right. */
+    int holder = atoi(pid);
+    for (int tries = 0; !locked && holder > 0 && kill(holder, 0) < 0 && errno == ESRCH && tries < 100; tries++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        locked = flock(fd, LOCK_EX | LOCK_NB) == 0;
+    }
+    if (!locked) {
         close(fd);
         return berr_set(e, -EEXIST, "pid file found, ensure berthd is not running or delete %s (held by process %s)", path,
                         pid[0] ? pid : "?");
     }
-    char pid[32];
     int len = snprintf(pid, sizeof pid, "%d\n", getpid());
     if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
         int r = -errno;

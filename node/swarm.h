@@ -14,9 +14,9 @@
  * records the advertise address, applies the spec, renews the tokens and
  * marks the cluster initialized (which a second init refuses, as dockerd).
  *
- * The raft transport listens on 127.0.0.1:2377 until multi-node work gives
- * it a real address: nothing outside this host can reach it, whatever
- * address `swarm init --advertise-addr` records.
+ * The swarm port listens on 127.0.0.1:2377 until `swarm init` or `swarm
+ * join` moves it to the listen address; every connection to it is TLS
+ * with certificates from the cluster's root CA (node/swarm_ca.c).
  *
  * Besides Docker's fields the two documents carry one private member,
  * "Berth", that the API never shows: in the cluster object the root CA's

@@ -55,6 +55,11 @@ struct swarm {
     uv_timer_t renew_timer;      /* this node's certificate renewal (swarm_ca.c) */
     uv_timer_t reach_timer;      /* the leader's upkeep of ManagerStatus.Reachability */
     bool reach_proposing;
+    /* Managers this leader has not heard from, since when (loop ms): one
+     * is Unreachable at once but Down only after the grace period. */
+    struct {
+        uint64_t raft_id, since;
+    } unheard[16];
     int transfer_ticks;          /* a stopping leader waiting for its successor */
     char demote_seen[26];        /* a demoted member seen caught up once: removed at the next tick */
 

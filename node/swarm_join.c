@@ -249,7 +249,9 @@ static void on_hello(void *arg, int status, json_t *resp, const berr *e)
     }
     swarm_token_digest(ca, got);
     if (strcmp(got, want) != 0) {
-        berr_set(&err, -EINVAL, "remote CA does not match fingerprint. Expected: %s", want);
+        char hex[65];
+        berr_set(&err, -EINVAL, "remote CA does not match fingerprint. Expected: %s",
+                 swarm_token_digest_hex(want, hex) == 0 ? hex : want);
         join_refused(s, -EINVAL, &err);
         return;
     }

@@ -3,7 +3,7 @@
  * change, which is what a promotion or a join is, when it has not):
  *   - ManagerStatus.Reachability and Status.State of every manager follow
  *     what raft sees of it (a manager not heard from within an election
- *     timeout is Unreachable and Down);
+ *     timeout is Unreachable, and Down once silent for the grace period);
  *   - raft membership follows the node documents' Spec.Role: a node
  *     demoted to worker is removed from the raft configuration, a worker
  *     promoted to manager is added (as a spare that catches up, then a
@@ -157,14 +157,56 @@ static bool reconcile_role(swarm *s, cluster_store *cs, json_t *n, const cs_memb
     return false;
 }
 
+/* The grace period after which a silent node is Down: SwarmKit's three
+ * heartbeat periods of the cluster's dispatcher spec (5 s by default). */
+static uint64_t down_grace_ms(swarm *s, cluster_store *cs)
+{
+    json_t *cluster = NULL;
+    uint64_t period_ms = 5000;
+    if (cs_get(cs, CS_CLUSTER, s->cluster_id, &cluster, NULL) == 0) {
+        json_t *hb = json_object_get(json_object_get(json_object_get(cluster, "Spec"), "Dispatcher"), "HeartbeatPeriod");
+        if (json_is_integer(hb) && json_integer_value(hb) > 0)
+            period_ms = (uint64_t)json_integer_value(hb) / 1000000u;
+        json_decref(cluster);
+    }
+    return 3 * period_ms;
+}
+
+/* How long raft has not heard from the member (0 when it has): the time
+ * it was first seen silent is kept until it is heard again. */
+static uint64_t silent_for(swarm *s, const cs_member *mm)
+{
+    size_t n = sizeof s->unheard / sizeof *s->unheard, free_slot = n;
+    uint64_t now = uv_now(s->reach_timer.loop);
+    for (size_t i = 0; i < n; i++) {
+        if (s->unheard[i].raft_id == mm->raft_id) {
+            if (mm->reachable) {
+                s->unheard[i].raft_id = 0;
+                return 0;
+            }
+            return now - s->unheard[i].since;
+        }
+        if (!s->unheard[i].raft_id && free_slot == n)
+            free_slot = i;
+    }
+    if (!mm->reachable && free_slot < n)
+        s->unheard[free_slot].raft_id = mm->raft_id, s->unheard[free_slot].since = now;
+    return 0;
+}
+
 static bool reconcile_reach(swarm *s, cluster_store *cs, json_t *n, const cs_member *m, size_t nm)
 {
     json_t *ms = json_object_get(n, "ManagerStatus");
     const cs_member *mm = member(m, nm, strtoull(str(json_object_get(n, "Berth"), "RaftID"), NULL, 10));
     if (!json_is_object(ms) || !mm || !mm->known)
         return false;
+    /* Unreachable as soon as raft misses it (MANAGER STATUS says what raft
+     * sees), but Down, which moves its tasks, only past the grace period:
+     * a manager that stalls for a moment (a loaded host) keeps them. */
+    uint64_t silent = silent_for(s, mm);
     const char *want = mm->reachable ? "reachable" : "unreachable";
-    const char *state = mm->reachable ? "ready" : "down";
+    const char *now_state = str(json_object_get(n, "Status"), "State");
+    const char *state = mm->reachable ? "ready" : silent >= down_grace_ms(s, cs) ? "down" : now_state;
     if (strcmp(str(ms, "Reachability"), want) == 0 && strcmp(str(json_object_get(n, "Status"), "State"), state) == 0)
         return false;
     json_t *doc = json_deep_copy(n);
@@ -172,7 +214,7 @@ static bool reconcile_reach(swarm *s, cluster_store *cs, json_t *n, const cs_mem
     json_t *st = json_object_get(doc, "Status");
     if (json_is_object(st)) {
         json_object_set_new(st, "State", json_string(state));
-        if (mm->reachable)
+        if (strcmp(state, "down"))
             json_object_del(st, "Message");
         else
             json_object_set_new(st, "Message", json_string("heartbeat failure"));

@@ -53,6 +53,27 @@ void swarm_token_digest(const char *ca_pem, char out[SWARM_TOKEN_DIGEST_LEN + 1]
     swarm_base36(h, sizeof h, SWARM_TOKEN_DIGEST_LEN, out);
 }
 
+int swarm_token_digest_hex(const char *digest36, char out[65])
+{
+    /* Multiply-and-add into a 32-byte big-endian number. */
+    unsigned char num[32] = {0};
+    for (const char *p = digest36; p && *p; p++) {
+        const char *d = strchr(digits36, *p);
+        if (!d)
+            return -EINVAL;
+        unsigned carry = (unsigned)(d - digits36);
+        for (int i = 31; i >= 0; i--) {
+            unsigned cur = num[i] * 36u + carry;
+            num[i] = (unsigned char)cur;
+            carry = cur >> 8;
+        }
+        if (carry)
+            return -EINVAL;
+    }
+    sodium_bin2hex(out, 65, num, sizeof num);
+    return 0;
+}
+
 int swarm_token_new(const char *ca_pem, char out[SWARM_TOKEN_LEN + 1], berr *e)
 {
     if (!ca_pem || !*ca_pem)

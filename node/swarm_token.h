@@ -31,6 +31,11 @@ size_t swarm_base36(const unsigned char *bytes, size_t n, size_t width, char *ou
 /* The digest part for a root CA certificate (PEM). */
 void swarm_token_digest(const char *ca_pem, char out[SWARM_TOKEN_DIGEST_LEN + 1]);
 
+/* The digest part back as the 64 hex digits of the sha256 (SwarmKit's
+ * d.Hex(), which its "remote CA does not match fingerprint" shows); -EINVAL
+ * when it is not base 36 or does not fit in 256 bits. */
+int swarm_token_digest_hex(const char *digest36, char out[65]);
+
 /* A new token for the cluster with this root CA (fresh random secret
  * part on every call); -EINVAL when there is no CA. */
 int swarm_token_new(const char *ca_pem, char out[SWARM_TOKEN_LEN + 1], berr *e);

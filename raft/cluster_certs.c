@@ -1,12 +1,14 @@
 /* This member's TLS identity on disk: <dir>/certificates holds the
  * cluster's root CA certificate, this node's certificate and its private
  * key (swarm-root-ca.crt, swarm-node.crt, swarm-node.key, SwarmKit's
- * names; the key readable by root only, as SwarmKit keeps it when the
- * swarm is not autolocked).  They are loaded before raft starts, so a
+ * names; the key readable by root only, and with autolock sealed with the
+ * store's data key as SwarmKit encrypts it then, so a locked node's disk
+ * does not give its identity away).  They are loaded before raft starts, so a
  * restarting manager can reach the others before it has read its log,
  * and replaced whole when the node gets a new certificate (swarm/ca.c
  * issues and renews them). */
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +16,9 @@
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
+#include "lib/seal.h"
+#include "raft/crypt_io.h"
+#include "raft/keyring.h"
 #include "raft/cluster_store_int.h"
 
 #define CERTS_DIR "certificates"
@@ -21,6 +26,40 @@
 static char *cert_path(cluster_store *cs, const char *name)
 {
     return xasprintf("%s/%s/%s", cs->dir, CERTS_DIR, name);
+}
+
+/* Writes the key as the keyring calls for: sealed while autolocked. */
+static int write_key(cluster_store *cs, const char *path, const char *key, berr *e)
+{
+    const uint8_t *dek = cs_crypt_io_dek(&cs->io);
+    size_t n = strlen(key);
+    if (!dek || !cs_keyring_is_locked(cs->dir))
+        return fs_write_file_atomic(path, key, n, 0600, e);
+    size_t sn = seal_size(n);
+    uint8_t *sealed = xmalloc(sn);
+    seal_bytes(dek, key, n, sealed);
+    int rc = fs_write_file_atomic(path, sealed, sn, 0600, e);
+    free(sealed);
+    return rc;
+}
+
+/* The PEM key from the file's bytes, opened with the DEK when sealed. */
+static char *read_key(cluster_store *cs, char *data, size_t len, berr *e)
+{
+    if (!seal_is_sealed(data, len))
+        return xstrndup(data, len);
+    const uint8_t *dek = cs_crypt_io_dek(&cs->io);
+    long long n = seal_plain_len(data, len);
+    if (!dek || n < 0) {
+        berr_set(e, -EINVAL, "the node key is sealed and the store has no key to open it");
+        return NULL;
+    }
+    char *key = xcalloc(1, (size_t)n + 1);
+    if (seal_open(dek, data, len, key, e) < 0) {
+        tls_free_secret(key);
+        return NULL;
+    }
+    return key;
 }
 
 static void install(cluster_store *cs, tls_creds *creds)
@@ -35,11 +74,11 @@ void cs_certs_load(cluster_store *cs)
     cleanup_free char *ca_path = cert_path(cs, "swarm-root-ca.crt");
     cleanup_free char *crt_path = cert_path(cs, "swarm-node.crt");
     cleanup_free char *key_path = cert_path(cs, "swarm-node.key");
-    char *ca = NULL, *crt = NULL, *key = NULL;
+    char *ca = NULL, *crt = NULL, *raw = NULL, *key = NULL;
     size_t len;
     berr e = {0};
     if (fs_read_file(ca_path, &ca, &len, &e) < 0 || fs_read_file(crt_path, &crt, &len, &e) < 0 ||
-        fs_read_file(key_path, &key, &len, &e) < 0) {
+        fs_read_file(key_path, &raw, &len, &e) < 0 || !(key = read_key(cs, raw, len, &e))) {
         if (e.code != -ENOENT)
             log_warn("cluster store: %s", e.msg);
     } else {
@@ -51,7 +90,19 @@ void cs_certs_load(cluster_store *cs)
     }
     free(ca);
     free(crt);
+    if (raw)
+        sodium_memzero(raw, len);
+    free(raw);
     tls_free_secret(key);
+}
+
+int cs_certs_rewrite_key(cluster_store *cs, berr *e)
+{
+    const char *key = tls_creds_key(cs->creds);
+    if (!key)
+        return 0;
+    cleanup_free char *key_path = cert_path(cs, "swarm-node.key");
+    return write_key(cs, key_path, key, e);
 }
 
 int cluster_store_set_tls(cluster_store *cs, const char *ca, const char *cert, const char *key, berr *e)
@@ -68,7 +119,7 @@ int cluster_store_set_tls(cluster_store *cs, const char *ca, const char *cert, c
     int rc = fs_mkdir_p(dir, 0700, e);
     /* The key first: a certificate on disk always has its key beside it. */
     if (rc == 0)
-        rc = fs_write_file_atomic(key_path, key, strlen(key), 0600, e);
+        rc = write_key(cs, key_path, key, e);
     if (rc == 0)
         rc = fs_write_file_atomic(crt_path, cert, strlen(cert), 0644, e);
     if (rc == 0)

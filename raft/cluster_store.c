@@ -457,7 +457,6 @@ int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out
     json_object_foreach(cs->peers, key, val) cs_transport_set_peer(&cs->transport, strtoull(key, NULL, 10),
                                                                    json_string_value(val));
     cs_transport_on_rpc(&cs->transport, cs_rpc_dispatch, cs);
-    cs_certs_load(cs);
     int rv = raft_uv_init(&cs->io, loop, cs->raft_dir, &cs->transport);
     if (rv != 0) {
         rc = berr_set(e, -EIO, "cluster store: %s: %s", cs->raft_dir, cs->io.errmsg);
@@ -474,6 +473,8 @@ int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out
         cs_transport_release(&cs->transport);
         goto fail;
     }
+    /* After the keyring: with autolock the node key is sealed with the DEK. */
+    cs_certs_load(cs);
     rv = raft_init(&cs->raft, &cs->io, cs_fsm_raft(cs->fsm), cs->raft_id, cs->address);
     if (rv != 0) {
         rc = berr_set(e, -EIO, "cluster store: raft: %s", cs->raft.errmsg[0] ? cs->raft.errmsg : raft_strerror(rv));
@@ -539,7 +540,8 @@ fail:
 
 int cluster_store_rekey(cluster_store *cs, const char *unlock_key, berr *e)
 {
-    return cs_crypt_io_rewrap(&cs->io, cs->dir, unlock_key, e);
+    int rc = cs_crypt_io_rewrap(&cs->io, cs->dir, unlock_key, e);
+    return rc < 0 ? rc : cs_certs_rewrite_key(cs, e);
 }
 
 int cluster_store_wipe(const char *dir, berr *e)

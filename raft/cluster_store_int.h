@@ -79,8 +79,10 @@ typedef struct cs_request {
 int cs_propose_local(cluster_store *cs, const cs_op *ops, size_t n, cs_done_fn done, void *arg, berr *e);
 int cs_identity_save(cluster_store *cs, berr *e);
 
-/* raft/cluster_certs.c: loads <dir>/certificates into the transport. */
+/* raft/cluster_certs.c: loads <dir>/certificates into the transport;
+ * rewrites the node key sealed (autolock) or plain, as the keyring now is. */
 void cs_certs_load(cluster_store *cs);
+int cs_certs_rewrite_key(cluster_store *cs, berr *e);
 
 /* raft/cluster_store.c: leadership and readiness, after every tick. */
 void cs_poll_leader(cluster_store *cs);

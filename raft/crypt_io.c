@@ -368,6 +368,12 @@ int cs_crypt_io_wrap(struct raft_io *io, const cs_keyring *k, berr *e)
     return 0;
 }
 
+const uint8_t *cs_crypt_io_dek(struct raft_io *io)
+{
+    crypt_io *c = find(io);
+    return c ? c->keys.dek : NULL;
+}
+
 void cs_crypt_io_unwrap(struct raft_io *io)
 {
     for (crypt_io **p = &wrapped; *p;) {

@@ -26,6 +26,8 @@ int cs_crypt_io_open(struct raft_io *io, const char *dir, bool had_data, const c
 /* Re-seals io's DEK in dir's keyring under unlock_key (autolock), or
  * under a new stored KEK when it is NULL or "". */
 int cs_crypt_io_rewrap(struct raft_io *io, const char *dir, const char *unlock_key, berr *e);
+/* io's DEK (borrowed), NULL when io is not wrapped. */
+const uint8_t *cs_crypt_io_dek(struct raft_io *io);
 /* Forgets io's keys (before raft_uv_close frees it). */
 void cs_crypt_io_unwrap(struct raft_io *io);
 

@@ -8,7 +8,8 @@
 #include "raft/rpc_frame.h"
 #include "raft/transport_int.h"
 
-/* The connect and the TLS handshake get at most this of a call's time. */
+/* The TCP connect gets at most this of a call's time (a cut link drops
+ * the SYN: unreachable); the handshake and the answer get the rest. */
 #define CONNECT_TIMEOUT_MS 1000
 
 typedef struct call {
@@ -20,7 +21,8 @@ typedef struct call {
     cs_rpc_done done;
     void *arg;
     bool finished;
-    bool connected;
+    bool connected;              /* TCP is up: the manager is reachable */
+    bool sent;                   /* the request went out */
     bool need_manager;           /* the server must show a manager's certificate */
     uint64_t deadline;           /* uv_now at which the whole call times out */
     void *owner;
@@ -79,7 +81,24 @@ static void call_timeout(uv_timer_t *t)
         call_fail(c, -EHOSTUNREACH, "could not connect to the manager at %s%s", ": connection timed out");
         return;
     }
+    if (!c->sent) {
+        /* Reached, but the request never left: as unreachable for the
+         * caller's retries. */
+        call_fail(c, -EHOSTUNREACH, "could not connect to the manager at %s%s", ": TLS handshake timed out");
+        return;
+    }
     call_fail(c, -ETIMEDOUT, "no answer from the manager at %s%s", " in time");
+}
+
+/* TCP is up: the rest of the time is the handshake's and the answer's
+ * (a loaded manager's loop may take a while to shake hands). */
+static void call_connected(void *arg)
+{
+    call *c = arg;
+    c->connected = true;
+    uv_timer_stop(&c->timer);
+    uint64_t now = uv_now(c->timer.loop);
+    uv_timer_start(&c->timer, call_timeout, c->deadline > now ? c->deadline - now : 0, 0);
 }
 
 static void call_data(void *arg, const char *p, size_t n)
@@ -132,11 +151,6 @@ static void call_ready(void *arg, int status, const char *why)
         call_fail(c, -EACCES, "the node at %s is not a manager of this swarm%s", "");
         return;
     }
-    c->connected = true;
-    /* The rest of the time is the answer's. */
-    uv_timer_stop(&c->timer);
-    uint64_t now = uv_now(c->timer.loop);
-    uv_timer_start(&c->timer, call_timeout, c->deadline > now ? c->deadline - now : 0, 0);
     /* The magic and the request in one record. */
     buf out = BUF_INIT;
     buf_append(&out, CS_RPC_MAGIC, 8);
@@ -146,9 +160,12 @@ static void call_ready(void *arg, int status, const char *why)
     buf_free(&out);
     if (rc < 0)
         call_fail(c, -EIO, "could not send to the manager at %s%s", "");
+    else
+        c->sent = true;
 }
 
-static const tls_conn_ops call_ops = {.ready = call_ready, .data = call_data, .gone = call_gone};
+static const tls_conn_ops call_ops = {
+    .connected = call_connected, .ready = call_ready, .data = call_data, .gone = call_gone};
 
 void cs_rpc_cancel(void *owner)
 {

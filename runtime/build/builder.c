@@ -461,15 +461,24 @@ rt_build *rt_build_start(rt_containers *m, const rt_build_opts *o, rt_build_cb c
     return b;
 }
 
-/* A FROM's pull in flight is stopped; the build then ends from here, as
- * the pull's done() would have ended it. */
+static void nothing(uv_work_t *w) { (void)w; }
+static void after_stopped_pull(uv_work_t *w, int status)
+{
+    (void)status;
+    bb_next(w->data);   /* ends the build: gone or stopped */
+}
+
+/* A FROM's pull in flight is stopped; the build then ends as the pull's
+ * done() would have ended it, from the loop (the caller expects no
+ * callback before it returns).  No step is in flight: b->work is free. */
 static void stop_pull(rt_build *b)
 {
     if (!b->pulling)
         return;
     b->o.puller.cancel(b->o.puller.ctx, b->pulling);
     b->pulling = NULL;
-    bb_next(b);
+    b->work.data = b;
+    uv_queue_work(b->m->loop, &b->work, nothing, after_stopped_pull);
 }
 
 void rt_build_cancel(rt_build *b)

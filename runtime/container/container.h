@@ -188,6 +188,12 @@ int rt_container_kill(rt_containers *m, rt_container *c, int sig, berr *e);
  * dockerd answers `docker kill`. */
 int rt_container_kill_wait(rt_containers *m, rt_container *c, int sig, rt_done_fn done, void *arg, berr *e);
 int rt_container_restart(rt_containers *m, rt_container *c, int timeout, rt_done_fn done, void *arg, berr *e);
+/* The two with sig (> 0) in place of the container's StopSignal (docker
+ * stop/restart --signal); 0 keeps it. */
+int rt_container_stop_with(rt_containers *m, rt_container *c, int timeout, int sig, rt_done_fn done, void *arg,
+                           berr *e);
+int rt_container_restart_with(rt_containers *m, rt_container *c, int timeout, int sig, rt_done_fn done, void *arg,
+                              berr *e);
 int rt_container_pause(rt_containers *m, rt_container *c, bool pause, berr *e);
 /* Removes (with force: kills a running one first); done() when gone. */
 int rt_container_remove(rt_containers *m, rt_container *c, bool force, bool volumes, rt_done_fn done, void *arg,

@@ -11,6 +11,7 @@
 #include "lib/log.h"
 #include "lib/sql.h"
 #include "runtime/container/container.h"
+#include "runtime/container/exec.h"
 #include "runtime/container/internal.h"
 #include "runtime/container/userns.h"
 #include "runtime/container/validate.h"
@@ -333,6 +334,10 @@ void rt_containers_close(rt_containers *m)
         if (m->seccomp_cache[i].prog)
             rt_seccomp_free(m->seccomp_cache[i].prog);
     m->seccomp_cached = 0;
+    /* Exec instances of containers still here (they outlive their
+     * process until the container goes): the loop has ended, none runs. */
+    while (m->execs)
+        rt_exec_forget(m, m->execs);
     for (size_t i = 0; i < m->n; i++)
         rt_container_free(m->list[i]);
     free(m->list);

@@ -200,7 +200,10 @@ static int build(exec_spec *es, rt_exec *x, berr *e)
     json_array_foreach(json_object_get(cfg, "Cmd"), i, v) if (json_is_string(v)) strv_push(&es->argv, &n, json_string_value(v));
     n = 0;
     strv_push(&es->env, &n, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    /* dockerd gives an exec the links' variables too (and fails as start does). */
+    /* dockerd's CreateDaemonEnvironment: HOSTNAME, then the links'
+     * variables (failing as start does), then the container's Env. */
+    cleanup_free char *hostname = xasprintf("HOSTNAME=%s", json_str(c->config, "Hostname"));
+    strv_push(&es->env, &n, hostname);
     json_t *link_env;
     cleanup_free char *link_hosts = NULL;
     if ((r = rt_links_for_start(es->m, c, &link_env, &link_hosts, e)) < 0) {

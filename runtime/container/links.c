@@ -52,7 +52,7 @@ int rt_links_register(rt_containers *m, rt_container *c, berr *e)
     if (!json_array_size(links))
         return 0;
     if (user_defined_mode(json_str(hc, "NetworkMode"))) {
-        json_object_del(hc, "Links");
+        json_object_set_new(hc, "Links", json_null());   /* inspect's, as dockerd's empty link graph */
         return 0;
     }
     json_t *out = json_array();

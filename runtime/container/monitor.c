@@ -232,9 +232,7 @@ void rt_monitor_detach(rt_container *c)
     c->monitor = NULL;
     if (c->io)
         rt_io_on_stdin_closed(c->io, NULL, NULL);
-    /* closing the connection tells a monitor whose container has exited
-     * that the exit is recorded: it goes */
-    close(mon->fd);
+    close(mon->fd);   /* the monitor waits for the next daemon */
     uv_close((uv_handle_t *)&mon->poll, monitor_closed);
 }
 
@@ -248,6 +246,11 @@ static void unlink_sock(rt_containers *m, const rt_container *c)
 
 void rt_monitor_release(rt_containers *m, rt_container *c)
 {
+    if (c->monitor) {
+        rt_monitor_msg done = {.type = RT_MONITOR_DONE};
+        int none[RT_MONITOR_MAX_FDS] = {-1, -1, -1};
+        rt_monitor_send(c->monitor->fd, &done, none);
+    }
     rt_monitor_detach(c);
     unlink_sock(m, c);
 }

@@ -19,10 +19,10 @@ int rt_monitor_attach(rt_containers *m, rt_container *c, berr *e);
  * watched from rt_monitor_watch on. */
 int rt_monitor_reconnect(rt_containers *m, rt_container *c, int *pid, bool *exited, int *code, int fds[3], berr *e);
 void rt_monitor_watch(rt_container *c);
-/* Closes the connection: the monitor waits for the next daemon (or, once
- * it has told an exit, goes). */
+/* Closes the connection: the monitor waits for the next daemon. */
 void rt_monitor_detach(rt_container *c);
-/* The run is over: the connection and the socket go. */
+/* The run is over and its exit saved (or it never started): the monitor
+ * is told to go (DONE), the connection and the socket go. */
 void rt_monitor_release(rt_containers *m, rt_container *c);
 /* A monitor of c found at start that is not to be restored: killed. */
 void rt_monitor_discard(rt_containers *m, rt_container *c);

@@ -163,6 +163,12 @@ static void stopped(void *arg, int exit_code, const char *error)
 
 int rt_container_stop(rt_containers *m, rt_container *c, int timeout, rt_done_fn done, void *arg, berr *e)
 {
+    return rt_container_stop_with(m, c, timeout, 0, done, arg, e);
+}
+
+int rt_container_stop_with(rt_containers *m, rt_container *c, int timeout, int sig, rt_done_fn done, void *arg,
+                           berr *e)
+{
     if (c->state == RT_STATE_RESTARTING && c->restart_timer) {
         /* between two runs: stopping means no next run */
         uv_timer_stop(c->restart_timer);
@@ -184,7 +190,7 @@ int rt_container_stop(rt_containers *m, rt_container *c, int timeout, rt_done_fn
     *s = (stop_ctx){m, c, done, arg, true};
     rt_container_wait(m, c, RT_WAIT_NOT_RUNNING, stopped, s);
     int secs = stop_timeout(c, timeout);
-    int r = secs == 0 ? rt_container_kill(m, c, SIGKILL, e) : rt_container_kill(m, c, stop_signal(c), e);
+    int r = secs == 0 ? rt_container_kill(m, c, SIGKILL, e) : rt_container_kill(m, c, sig > 0 ? sig : stop_signal(c), e);
     if (r < 0)
         return r;   /* the waiter stays: the exit will still complete the stop */
     if (secs > 0 && !c->stop_timer) {
@@ -223,11 +229,17 @@ static void restart_stopped(void *arg, int status, const berr *err)
 
 int rt_container_restart(rt_containers *m, rt_container *c, int timeout, rt_done_fn done, void *arg, berr *e)
 {
+    return rt_container_restart_with(m, c, timeout, 0, done, arg, e);
+}
+
+int rt_container_restart_with(rt_containers *m, rt_container *c, int timeout, int sig, rt_done_fn done, void *arg,
+                              berr *e)
+{
     if (c->removing)
         return berr_set(e, -EBUSY, "container is marked for removal and cannot be started");
     restart_ctx *rc = xcalloc(1, sizeof *rc);
     *rc = (restart_ctx){m, c, done, arg};
-    return rt_container_stop(m, c, timeout, restart_stopped, rc, e);
+    return rt_container_stop_with(m, c, timeout, sig, restart_stopped, rc, e);
 }
 
 /* ---- pause ------------------------------------------------------------------ */

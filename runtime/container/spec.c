@@ -702,7 +702,9 @@ int rt_spec_build(rt_containers *m, rt_container *c, const char *rootfs, rt_spec
     s->devices = st->devices;
     s->n_devices = st->n_devices;
     s->shm_size = (uint64_t)json_integer_value(json_object_get(hc, "ShmSize"));
-    st->cgroup_fs = rt_cgroup_fs_new(&m->cgroups, c->id, s->privileged, NULL);
+    /* dockerd clears "ro" on the cgroup mount for --privileged and with
+     * userns-remap (the remapped root owns none of the files anyway). */
+    st->cgroup_fs = rt_cgroup_fs_new(&m->cgroups, c->id, s->privileged || rt_container_userns(m, c), NULL);
     s->cgroup_fs = st->cgroup_fs;
     s->hostname = (s->clone_flags & CLONE_NEWUTS) ? json_str(cfg, "Hostname") : NULL;
     s->domainname = (s->clone_flags & CLONE_NEWUTS) && *json_str(cfg, "Domainname") ? json_str(cfg, "Domainname") : NULL;

@@ -139,7 +139,6 @@ static void release_run(rt_containers *m, rt_container *c)
     berr e = {0};
     if (c->io)
         rt_io_close(c->io);
-    rt_monitor_release(m, c);
     rt_container_net_down(m, c);
     rt_mounts_release(m, c);
     if (rt_cgroup_destroy(&m->cgroups, c->id, &e) < 0)
@@ -190,6 +189,9 @@ static void handle_exit(rt_containers *m, rt_container *c, int code)
     berr e = {0};
     if (rt_container_save(m, c, &e) < 0)
         log_error("%s", e.msg);
+    /* only now: a daemon killed before the save finds the monitor again
+     * and learns the exit from it */
+    rt_monitor_release(m, c);
     bool auto_remove = !restart && json_is_true(json_object_get(c->host_config, "AutoRemove")) && !c->removing &&
                        !m->shutting_down;
     if (restart)
@@ -293,6 +295,9 @@ static int do_start(rt_containers *m, rt_container *c, berr *e)
     if (monitor_listen >= 0) {
         /* The exit comes from the monitor (the process is not our child). */
         if ((r = rt_monitor_attach(m, c, e)) < 0) {
+            /* unreachable, the monitor would wait for a daemon for good */
+            if (c->proc.monitor_pid > 0)
+                kill(c->proc.monitor_pid, SIGKILL);
             syscall(SYS_pidfd_send_signal, c->proc.pidfd, SIGKILL, NULL, 0);
             close_exit_watch(c);
             release_run(m, c);
@@ -319,6 +324,7 @@ int rt_container_start(rt_containers *m, rt_container *c, berr *e)
     }
     int r = do_start(m, c, e);
     if (r < 0) {
+        rt_monitor_release(m, c);   /* its socket, if one was made */
         c->exit_code = failed_start_code(r);
         snprintf(c->error, sizeof c->error, "%s", e->msg);
         if (c->state == RT_STATE_RESTARTING)

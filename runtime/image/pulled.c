@@ -44,35 +44,77 @@ typedef struct unpack_job {
     uv_work_t work;
     rt_image_store *s;
     char *path;
+    char tmp[PATH_MAX];          /* prepare: the tar made */
     char parent[DIGEST_BUF];
     char diff[DIGEST_BUF];
     layer_rec layer;
     int status;
     berr e;
     rt_unpack_done done;
+    rt_prepared_done prepared;
     void *arg;
 } unpack_job;
 
-static void unpack_run(uv_work_t *w)
+static unpack_job *job_new(rt_image_store *s, const char *path, const char *diff_id, void *arg)
+{
+    unpack_job *j = xcalloc(1, sizeof *j);
+    j->s = s;
+    j->path = xstrdup(path);
+    snprintf(j->diff, sizeof j->diff, "%s", diff_id);
+    j->arg = arg;
+    j->work.data = j;
+    return j;
+}
+
+static void prepare_run(uv_work_t *w)
 {
     unpack_job *j = w->data;
-    cleanup_free char *tmp = xasprintf("%s/layer-XXXXXX", j->s->tmp_dir);
-    int fd = mkstemp(tmp);
+    snprintf(j->tmp, sizeof j->tmp, "%s/layer-XXXXXX", j->s->tmp_dir);
+    int fd = mkstemp(j->tmp);
     if (fd < 0) {
         j->status = berr_sys(&j->e, -errno, "create temporary file");
+        j->tmp[0] = 0;
         unlink(j->path);
         return;
     }
     close(fd);
     char got[DIGEST_BUF];
     long long usize;
-    j->status = layer_blob_decompress(j->path, tmp, got, &usize, &j->e);
+    j->status = layer_blob_decompress(j->path, j->tmp, got, &usize, &j->e);
     unlink(j->path);
     if (j->status == 0 && strcmp(got, j->diff) != 0)
         j->status = berr_set(&j->e, -EINVAL, "layer verification failed: diff ID %s, expected %s", got, j->diff);
-    if (j->status == 0)
-        j->status = images_store_layer(j->s, tmp, got, j->parent, &j->layer, &j->e);
-    unlink(tmp);
+    if (j->status < 0) {
+        unlink(j->tmp);
+        j->tmp[0] = 0;
+    }
+}
+
+static void prepare_after(uv_work_t *w, int status)
+{
+    (void)status;
+    unpack_job *j = w->data;
+    images_transfer_end(j->s);
+    j->prepared(j->arg, j->status, &j->e, j->tmp);
+    free(j->path);
+    free(j);
+}
+
+void rt_images_prepare_pulled(rt_image_store *s, const char *path, const char *diff_id, rt_prepared_done done,
+                              void *arg)
+{
+    unpack_job *j = job_new(s, path, diff_id, arg);
+    j->prepared = done;
+    images_transfer_begin(s);
+    /* no layer or blob is made yet: it need not wait for collections */
+    uv_queue_work(s->loop, &j->work, prepare_run, prepare_after);
+}
+
+static void unpack_run(uv_work_t *w)
+{
+    unpack_job *j = w->data;
+    j->status = images_store_layer(j->s, j->path, j->diff, j->parent, &j->layer, &j->e);
+    unlink(j->path);
 }
 
 static void unpack_after(uv_work_t *w, int status)
@@ -90,14 +132,9 @@ static void unpack_after(uv_work_t *w, int status)
 void rt_images_unpack_pulled(rt_image_store *s, const char *path, const char *parent, const char *diff_id,
                              rt_unpack_done done, void *arg)
 {
-    unpack_job *j = xcalloc(1, sizeof *j);
-    j->s = s;
-    j->path = xstrdup(path);
+    unpack_job *j = job_new(s, path, diff_id, arg);
     snprintf(j->parent, sizeof j->parent, "%s", parent);
-    snprintf(j->diff, sizeof j->diff, "%s", diff_id);
     j->done = done;
-    j->arg = arg;
-    j->work.data = j;
     images_transfer_begin(s);
     images_queue_work(s, &j->work, unpack_run, unpack_after);
 }
@@ -147,6 +184,11 @@ void rt_images_emit_push(rt_image_store *s, const char *ref) { images_emit(s, "p
 
 static bool ps_layer_exists(void *ctx, const char *chain) { return rt_images_layer_exists(ctx, chain); }
 
+static void ps_prepare(void *ctx, const char *path, const char *diff, reg_prepared_fn done, void *arg)
+{
+    rt_images_prepare_pulled(ctx, path, diff, done, arg);
+}
+
 static void ps_unpack(void *ctx, const char *path, const char *parent, const char *diff, reg_unpacked_fn done,
                       void *arg)
 {
@@ -169,5 +211,6 @@ static int ps_commit(void *ctx, const char *config, size_t len, const char *cons
 
 reg_pull_store rt_images_pull_store(rt_image_store *s)
 {
-    return (reg_pull_store){.ctx = s, .layer_exists = ps_layer_exists, .unpack = ps_unpack, .commit = ps_commit};
+    return (reg_pull_store){
+        .ctx = s, .layer_exists = ps_layer_exists, .prepare = ps_prepare, .unpack = ps_unpack, .commit = ps_commit};
 }

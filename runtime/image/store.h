@@ -128,9 +128,14 @@ void rt_images_save(rt_image_store *s, rt_save_item *items, size_t n, rt_save_do
 void rt_images_hold(rt_image_store *s);
 void rt_images_release(rt_image_store *s);
 bool rt_images_layer_exists(rt_image_store *s, const char *chain_id);
-/* Unpacks the (compressed or plain) layer blob at path on parent ("" for a
- * base) after checking its uncompressed digest is diff_id, and records the
- * layer; path is removed.  done(arg, status, e) on the loop. */
+/* Decompresses the (compressed or plain) layer blob at path into a tar,
+ * checking its digest is diff_id, in a worker; path is removed.
+ * done(arg, status, e, tar) on the loop: tar is the caller's (unpack it). */
+typedef void (*rt_prepared_done)(void *arg, int status, const berr *e, const char *tar);
+void rt_images_prepare_pulled(rt_image_store *s, const char *path, const char *diff_id, rt_prepared_done done,
+                              void *arg);
+/* Unpacks the verified tar at path on parent ("" for a base) and records
+ * the layer; path is the store's.  done(arg, status, e) on the loop. */
 typedef void (*rt_unpack_done)(void *arg, int status, const berr *e);
 void rt_images_unpack_pulled(rt_image_store *s, const char *path, const char *parent, const char *diff_id,
                              rt_unpack_done done, void *arg);

@@ -24,6 +24,7 @@ enum {
     RT_MONITOR_HOLD = 'H',    /* daemon -> monitor: keep these fds (fd_mask says which) */
     RT_MONITOR_STATE = 'S',   /* monitor -> daemon, on connect: the state and the held fds */
     RT_MONITOR_EXIT = 'X',    /* monitor -> daemon: the container exited (status) */
+    RT_MONITOR_DONE = 'D',    /* daemon -> monitor: the exit is recorded, the pipes read: go */
 };
 
 typedef struct rt_monitor_msg {

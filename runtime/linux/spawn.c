@@ -575,6 +575,7 @@ int rt_spawn(const rt_spawn_spec *s, rt_process *out, berr *e)
         *s->console_master = -1;
     if (!s || !out || !s->argv || !s->argv[0] || !s->argv[0][0])
         return berr_set(e, -EINVAL, "no command specified");
+    out->monitor_pid = 0;
     if (s->rootfs && !(s->clone_flags & CLONE_NEWNS))
         return berr_set(e, -EINVAL, "a rootfs needs a new mount namespace");
     if (s->console_master && !(s->tty && s->rootfs))
@@ -697,7 +698,7 @@ int rt_spawn(const rt_spawn_spec *s, rt_process *out, berr *e)
     args.exit_signal = SIGCHLD;
     int monitor_pidfd = -1;
     if (s->monitor_path) {
-        pid_t mpid = spawn_monitor_clone(&c, &args, pid_ns_fd, &pidfd, &monitor_pidfd, e);
+        pid_t mpid = spawn_monitor_clone(&c, &args, pid_ns_fd, &pidfd, &monitor_pidfd, &out->monitor_pid, e);
         pthread_sigmask(SIG_SETMASK, &old_sigs, NULL);
         if (mpid < 0)
             return mpid;

@@ -168,6 +168,7 @@ typedef struct rt_spawn_spec {
 typedef struct rt_process {
     pid_t pid;
     int pidfd;                  /* owned by the caller */
+    pid_t monitor_pid;          /* with spec->monitor_path: the monitor's (not our child); else 0 */
 } rt_process;
 
 /* Spawns per spec.  On exec failure returns -ENOENT ("exec: \"x\":

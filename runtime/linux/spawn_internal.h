@@ -79,10 +79,10 @@ _Noreturn void spawn_child_main(spawn_child *c);
 
 struct clone_args;
 /* clone3(cargs) of the container under a monitor (spawn_monitor.c): returns
- * its pid with *pidfd opened on it and *monitor_pidfd on the monitor, or a
- * negative errno. */
+ * its pid with *pidfd opened on it and *monitor_pidfd on the monitor (whose
+ * pid is *monitor_pid), or a negative errno. */
 pid_t spawn_monitor_clone(spawn_child *c, struct clone_args *cargs, int pid_ns_fd, int *pidfd, int *monitor_pidfd,
-                          berr *e);
+                          pid_t *monitor_pid, berr *e);
 /* A spawn under a monitor that failed: both are killed, monitor_pidfd closed. */
 void spawn_monitor_abandon(int pidfd, int monitor_pidfd);
 

@@ -81,7 +81,7 @@ static _Noreturn void exec_monitor(const rt_spawn_spec *s, pid_t child)
 }
 
 pid_t spawn_monitor_clone(spawn_child *c, struct clone_args *cargs, int pid_ns_fd, int *pidfd, int *monitor_pidfd,
-                          berr *e)
+                          pid_t *monitor_pid, berr *e)
 {
     const rt_spawn_spec *s = c->spec;
     *pidfd = *monitor_pidfd = -1;
@@ -137,6 +137,7 @@ pid_t spawn_monitor_clone(spawn_child *c, struct clone_args *cargs, int pid_ns_f
         return berr_set(e, -EIO, "start the container's monitor: no report");
     if (r.pid < 0)
         return berr_sys(e, r.pid, "clone3");
+    *monitor_pid = (pid_t)r.monitor;
     *monitor_pidfd = (int)syscall(SYS_pidfd_open, (pid_t)r.monitor, 0);
     *pidfd = (int)syscall(SYS_pidfd_open, (pid_t)r.pid, 0);
     if (*pidfd < 0) {

@@ -92,7 +92,7 @@ static void finish(reg_pull *p, int status, const berr *e)
     layers_cleanup(p);
     if (!p->canceled)
         p->ev.done(p->ev.ctx, status, e);
-    if (!p->unpacking)
+    if (!p->unpacking && !p->preparing)
         pull_free(p);
 }
 
@@ -178,7 +178,8 @@ static void unpacked(void *arg, int status, const berr *e)
     l->path[0] = 0; /* the store took (or removed) the file */
     share_release(l, status == 0);
     if (p->finished) {
-        pull_free(p);
+        if (!p->preparing)
+            pull_free(p);
         return;
     }
     if (status < 0) {
@@ -188,6 +189,29 @@ static void unpacked(void *arg, int status, const berr *e)
     l->st = L_DONE;
     pull_progress(p, l->id, "Pull complete", 0, 0);
     p->next_unpack++;
+    pump(p);
+}
+
+static void prepared(void *arg, int status, const berr *e, const char *tar)
+{
+    pull_layer *l = arg;
+    reg_pull *p = l->p;
+    p->preparing--;
+    l->path[0] = 0; /* the store took (or removed) the blob */
+    if (p->finished) {
+        if (status == 0)
+            unlink(tar);
+        if (!p->preparing && !p->unpacking)
+            pull_free(p);
+        return;
+    }
+    if (status < 0) {
+        share_release(l, false);
+        finish(p, status, e);
+        return;
+    }
+    snprintf(l->path, sizeof l->path, "%s", tar);
+    l->st = L_PREPARED;
     pump(p);
 }
 
@@ -325,13 +349,23 @@ static void pump(reg_pull *p)
         if (start_download(l) < 0)
             return;
     }
+    /* Each downloaded layer is decompressed and verified at once, two at a
+     * time, while the ones below it are still being unpacked. */
+    for (size_t i = p->next_unpack; i < p->n_layers && p->preparing < 2; i++) {
+        pull_layer *l = &p->layers[i];
+        if (l->st != L_DOWNLOADED)
+            continue;
+        l->st = L_PREPARING;
+        p->preparing++;
+        p->store.prepare(p->store.ctx, l->path, l->diff, prepared, l);
+    }
     while (!p->unpacking && p->next_unpack < p->n_layers) {
         pull_layer *l = &p->layers[p->next_unpack];
         if (l->st == L_EXISTS) {
             p->next_unpack++;
             continue;
         }
-        if (l->st != L_DOWNLOADED)
+        if (l->st != L_PREPARED)
             return;
         l->st = L_UNPACKING;
         p->unpacking = true;

@@ -15,13 +15,19 @@
 
 /* What a pull needs from the image store (the caller wires it). */
 typedef void (*reg_unpacked_fn)(void *arg, int status, const berr *e);
+typedef void (*reg_prepared_fn)(void *arg, int status, const berr *e, const char *tar);
 typedef struct reg_pull_store {
     void *ctx;
     /* Whether the layer with this chain ID is present. */
     bool (*layer_exists)(void *ctx, const char *chain_id);
-    /* Unpacks the blob at path (compressed as it came) as chain's layer on
-     * parent ("" for a base), checking its uncompressed digest is diff_id;
-     * the blob file is the store's afterwards.  done(arg, ...) on the loop. */
+    /* Decompresses the blob at path (as it came) into a tar whose digest
+     * it checks is diff_id, in a worker; path is the store's afterwards.
+     * done(arg, status, e, tar) on the loop, tar a file the pull then hands
+     * to unpack.  Runs for several layers at once, as they arrive. */
+    void (*prepare)(void *ctx, const char *path, const char *diff_id, reg_prepared_fn done, void *arg);
+    /* Unpacks the verified tar at path as chain's layer on parent ("" for
+     * a base); the file is the store's afterwards.  In order, one at a
+     * time.  done(arg, ...) on the loop. */
     void (*unpack)(void *ctx, const char *path, const char *parent, const char *diff_id, reg_unpacked_fn done,
                    void *arg);
     /* Records the image (config bytes; its layers' chain IDs, diff IDs and

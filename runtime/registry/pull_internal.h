@@ -10,7 +10,11 @@
 
 /* L_SHARED: another download of the same blob (this pull's or another's)
  * is under way; its file is linked to this layer when it completes. */
-typedef enum { L_EXISTS, L_WAITING, L_SHARED, L_DOWNLOADING, L_DOWNLOADED, L_UNPACKING, L_DONE } layer_state;
+/* L_PREPARING: downloaded, being decompressed and verified; L_PREPARED:
+ * path is the verified tar, waiting for the layers below to be unpacked. */
+typedef enum {
+    L_EXISTS, L_WAITING, L_SHARED, L_DOWNLOADING, L_DOWNLOADED, L_PREPARING, L_PREPARED, L_UNPACKING, L_DONE
+} layer_state;
 
 typedef struct blob_share blob_share;
 
@@ -74,6 +78,7 @@ struct reg_pull {
     int active;                 /* downloads in flight */
     size_t next_unpack;
     bool unpacking;
+    int preparing;              /* layers in the store's prepare: p lives until they report */
     bool canceled, finished;
     uv_timer_t *kick;           /* a shared download ended: pump on the next turn */
     berr err;                   /* the first endpoint error (reported if all fail) */

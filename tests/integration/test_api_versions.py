@@ -4,6 +4,8 @@ version= and the CLI's DOCKER_API_VERSION, at 1.24, 1.41 and 1.47."""
 
 import json
 import os
+import time
+import urllib.parse
 
 import pytest
 
@@ -97,5 +99,43 @@ def test_request_fields_by_version(daemon, clients, image):
         assert status == 400
         status, _, data = daemon.request("GET", "/v1.40/containers/%s/stats?stream=false&one-shot=true" % cid)
         assert status == 200
+    finally:
+        daemon.docker("rm", "-f", cid)
+
+
+def test_stop_and_restart_signal_from_1_42(daemon, image):
+    # the container ends on USR1 with 7; SIGTERM it does not heed (pid 1)
+    # /run is a tmpfs: empty at each start, so /run/ready is this run's
+    cmd = ["sh", "-c", "trap 'exit 7' USR1; touch /run/ready; while :; do sleep 0.1; done"]
+    cid = daemon.docker("run", "-d", "--network", "none", "--tmpfs", "/run", image, *cmd).out.strip()
+
+    def trap_set():
+        # the signal must not come before the trap: pid 1 ignores an unhandled USR1
+        deadline = time.time() + 30
+        while daemon.docker("exec", cid, "test", "-f", "/run/ready", check=False).returncode and time.time() < deadline:
+            time.sleep(0.05)
+
+    try:
+        trap_set()
+        daemon.docker("stop", "-s", "USR1", "-t", "30", cid)
+        assert daemon.json("GET", "/containers/%s/json" % cid)["State"]["ExitCode"] == 7
+        daemon.docker("start", cid)
+        trap_set()
+        daemon.docker("restart", "-s", "USR1", "-t", "30", cid)
+        # the exit of the restart's stop, from its die event
+        filters = json.dumps({"container": [cid], "event": ["die"]})
+        status, _, data = daemon.request("GET", "/events?since=0&until=%d&filters=%s" % (
+            int(time.time()) + 1, urllib.parse.quote(filters)))
+        codes = [json.loads(l)["Actor"]["Attributes"]["exitCode"] for l in data.decode().splitlines() if l]
+        assert codes == ["7", "7"], codes
+        trap_set()
+        # 1.41 did not know the parameter: the StopSignal, then the kill
+        status, _, _ = daemon.request("POST", "/v1.41/containers/%s/stop?signal=USR1&t=1" % cid)
+        assert status == 204
+        assert daemon.json("GET", "/containers/%s/json" % cid)["State"]["ExitCode"] == 137
+        daemon.docker("start", cid)
+        trap_set()
+        status, _, data = daemon.request("POST", "/v1.47/containers/%s/stop?signal=NOPE" % cid)
+        assert (status, json.loads(data)["message"]) == (400, "Invalid signal: NOPE")
     finally:
         daemon.docker("rm", "-f", cid)

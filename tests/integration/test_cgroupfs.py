@@ -116,3 +116,16 @@ def test_device_cgroup_rule_refused_at_start(daemon, image):
         assert "invalid device cgroup rule format: 'c 1:3 rwx'" in json.loads(data)["message"]
     finally:
         daemon.docker("rm", "-f", cid)
+
+
+@v1_only
+def test_userns_remap_cgroups_writable_but_not_owned(make_daemon, fixtures):
+    # dockerd clears "ro" with userns-remap; the remapped root still owns
+    # none of the files, so the limit stays the host's to change
+    d = make_daemon(args=["--userns-remap", "default"])
+    d.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    out = d.docker("run", "--rm", "--network", "none", "--memory", "32m", "busybox", "sh", "-c",
+                   "grep ' /sys/fs/cgroup/memory ' /proc/mounts; cat /sys/fs/cgroup/memory/memory.limit_in_bytes; "
+                   "echo 1 > /sys/fs/cgroup/memory/memory.limit_in_bytes && echo WROTE; true").out.splitlines()
+    assert out[0].split()[3].split(",")[0] == "rw", out
+    assert out[1] == "33554432" and "WROTE" not in out, out

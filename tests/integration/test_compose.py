@@ -20,7 +20,7 @@ services:
     env_file: db.env
     volumes: ["data:/data"]
     healthcheck:
-      test: ["CMD", "test", "-f", "/data/name"]
+      test: ["CMD", "timeout", "2", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:5432/"]
       interval: 1s
       timeout: 2s
       retries: 30
@@ -92,7 +92,11 @@ def test_compose_project_end_to_end(daemon, project):
     assert project("exec", "-T", "web", "wget", "-q", "-O", "-", "http://db:5432/").out == "hello-from-db\n"
     # the published port answers in the daemon's namespace
     port = project("port", "web", "80").out.strip().rsplit(":", 1)[1]
-    got = daemon.netns_run("timeout", "10", "wget", "-q", "-O", "-", "http://127.0.0.1:%s/" % port).out
+    # (web's httpd may still be starting: nothing waits for it)
+    deadline, got = time.time() + 30, None
+    while got != "web-page\n" and time.time() < deadline:
+        res = daemon.netns_run("timeout", "5", "wget", "-q", "-O", "-", "http://127.0.0.1:%s/" % port, check=False)
+        got = res.out if res.returncode == 0 else time.sleep(0.1)
     assert got == "web-page\n"
     # logs -f follows until stopped
     p = subprocess.Popen(["docker-compose", "logs", "-f", "--no-color"], cwd=project.dir, env=project.env,

@@ -34,6 +34,8 @@ def test_link_on_default_bridge(daemon, image, cleanup):
     ip = ip_of(daemon, "lk-db")
     daemon.docker("run", "-d", "--name", "lk-web", "--link", "lk-db:my-db", image, "sleep", "1000")
     env = daemon.docker("exec", "lk-web", "env").out.splitlines()
+    hostname = daemon.json("GET", "/containers/lk-web/json")["Config"]["Hostname"]
+    assert env[:2] == ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=" + hostname]
     want = {
         "MY_DB_NAME=/lk-web/my-db",
         "MY_DB_PORT=tcp://%s:5432" % ip,
@@ -110,8 +112,14 @@ def test_link_on_user_network_is_a_private_alias(daemon, image, cleanup):
         assert ip not in res.out
         # no variables there, as with dockerd
         assert "THEDB_NAME" not in daemon.docker("exec", "lk4-web", "env").out
-        links = daemon.json("GET", "/containers/lk4-web/json")["NetworkSettings"]["Networks"]["lknet"]["Links"]
-        assert links == ["lk4-db:thedb"]
+        # docker network connect --link gives the same to a container joining
+        daemon.docker("network", "disconnect", "lknet", "lk4-other")
+        daemon.docker("network", "connect", "--link", "lk4-db:joined", "lknet", "lk4-other")
+        assert ip in daemon.docker("exec", "lk4-other", "nslookup", "joined").out
+        doc = daemon.json("GET", "/containers/lk4-web/json")
+        assert doc["NetworkSettings"]["Networks"]["lknet"]["Links"] == ["lk4-db:thedb"]
+        # not a link of dockerd's graph: HostConfig.Links stays null
+        assert doc["HostConfig"]["Links"] is None
     finally:
         for n in list(cleanup):
             daemon.docker("rm", "-f", n, check=False)

@@ -188,3 +188,33 @@ def test_without_live_restore_daemon_stop_stops(make_daemon, fixtures):
     assert not alive(pid)
     assert inspect(d, "plain")["State"]["Status"] == "exited"
     assert not os.path.exists(os.path.join(d.exec_root, "monitors"))
+
+
+def test_kill_9_during_starts_leaves_no_stray_monitor(live):
+    """kill -9 while containers are being started: after each restart every
+    container shown running has its process and one monitor, and no
+    monitor is left for anything else."""
+    import random
+    import threading
+    d = live
+    rnd = random.Random(int(os.environ.get("BERTH_CHAOS_SEED", "16")))
+    for round_no in range(5):
+        def burst():
+            for i in range(4):
+                d.docker("run", "-d", "--network", "none", "busybox", "sleep", "600", check=False, timeout=30)
+        t = threading.Thread(target=burst)
+        t.start()
+        time.sleep(rnd.uniform(0.05, 0.6))
+        restart(d, "kill")
+        t.join()
+        ids = d.docker("ps", "-aq", "--no-trunc").out.split()
+        running = []
+        for cid in ids:
+            st = inspect(d, cid)["State"]
+            if st["Running"]:
+                assert alive(st["Pid"]), (round_no, cid, st)
+                running.append(st["Pid"])
+        mons = d.monitors()
+        assert len(mons) == len(running), (round_no, mons, running, d.read_log()[-3000:])
+    d.docker("rm", "-f", *d.docker("ps", "-aq").out.split())
+    wait_for(lambda: not d.monitors(), what="monitors to go")

@@ -417,6 +417,9 @@ def test_local_driver_compact_rotated_compressed(d):
     late = calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S"))
     since = d.docker("logs", "--since", str(late - 1), "loc")
     assert since.out == "late\n" and since.err == "", since.out
+    # the exact time a line was printed with takes that line (nanoseconds kept)
+    assert d.docker("logs", "--since", ts, "loc").out == "late\n"
+    assert d.docker("logs", "--until", ts, "--tail", "1", "loc").out == "late\n"
     # bad options fail the create with dockerd's messages
     res = d.docker("run", "--log-driver", "local", "--log-opt", "compress=maybe", "busybox", "true", check=False)
     assert res.returncode != 0 and "error reading compress log option" in res.err

@@ -277,3 +277,13 @@ def test_info_counts_containers(make_daemon, fixtures):
     assert (info["Containers"], info["ContainersRunning"], info["ContainersPaused"], info["ContainersStopped"]) == (3, 1, 1, 1)
     assert "name=seccomp,profile=builtin" in info["SecurityOptions"]
     e.docker("rm", "-f", run, paused)
+
+
+def test_daemon_stops_with_execs_of_live_containers(make_daemon, fixtures):
+    # exec instances stay inspectable while their container exists; a
+    # daemon stopped then frees them (LeakSanitizer checks it under ASan)
+    e = make_daemon()
+    e.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    cid = e.docker("run", "-d", *NET, "busybox", "sleep", "30").out.strip()
+    assert e.docker("exec", cid, "echo", "hi").out == "hi\n"
+    e.stop()

@@ -63,9 +63,15 @@ def inspect(d, what, fmt):
 
 
 def httpd(d, *args, body="hello from berth\n"):
-    """A busybox httpd serving body on port 80; returns its ID."""
-    return d.docker("run", "-d", *args, "busybox", "sh", "-c",
-                    "mkdir -p /www && printf '%s' > /www/index.html && exec httpd -f -p 80 -h /www" % body).out.strip()
+    """A busybox httpd serving body on port 80, once it listens; returns its ID."""
+    cid = d.docker("run", "-d", *args, "busybox", "sh", "-c",
+                   "mkdir -p /www && printf '%s' > /www/index.html && exec httpd -f -p 80 -h /www" % body).out.strip()
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if d.docker("exec", cid, "sh", "-c", "netstat -ltn | grep -q ':80 '", check=False).returncode == 0:
+            break
+        time.sleep(0.05)
+    return cid
 
 
 # ---- the default bridge -------------------------------------------------------

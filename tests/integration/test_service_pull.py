@@ -87,6 +87,8 @@ def test_with_registry_auth(sreg):
     # The credentials never show.
     assert "s3cret" not in d.docker("service", "inspect", "withauth").out
     assert "PullOptions" not in d.docker("service", "inspect", "withauth").out
+    listed = d.client().api.services(filters={"name": "withauth"})
+    assert listed and "PullOptions" not in listed[0]["Spec"]["TaskTemplate"]["ContainerSpec"]
     tasks = d.client().api.tasks(filters={"service": "withauth"})
     assert tasks and all("PullOptions" not in t["Spec"]["ContainerSpec"] for t in tasks)
     # An update without --with-registry-auth keeps them (a new task pulls again).

@@ -179,10 +179,21 @@ def test_anonymous_volumes_and_rm_v(d):
 def test_anonymous_volume_kept_across_restarts(d):
     cid = d.docker("run", "-d", *NET, "-v", "/state", "busybox", "sh", "-c",
                    "echo x >> /state/runs; sleep 60").out.strip()
-    d.docker("restart", "-t", "0", cid)
-    out = d.docker("exec", cid, "cat", "/state/runs").out
-    assert out == "x\nx\n"
-    d.docker("rm", "-fv", cid)
+    try:
+        # each run appends a line once its shell gets there: wait for it
+        def runs(n):
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                out = d.docker("exec", cid, "cat", "/state/runs", check=False).out
+                if out.count("x") >= n:
+                    return out
+                time.sleep(0.05)
+            return out
+        assert runs(1) == "x\n"
+        d.docker("restart", "-t", "0", cid)
+        assert runs(2) == "x\nx\n"
+    finally:
+        d.docker("rm", "-fv", cid)
 
 
 def test_image_volume(d):

@@ -27,6 +27,7 @@ static void test_boundaries(void **state)
         {API_WS_STREAM_PARAMS, 41, 42, 47},
         {API_PIDS_LIMIT_UPDATE, 39, 40, 47},
         {API_STATS_ONE_SHOT, 40, 41, 47},
+        {API_STOP_SIGNAL_PARAM, 41, 42, 47},
         {API_SYSTEM_DF_TYPE, 41, 42, 47},
         {API_CLUSTER_VOLUMES, 41, 42, 47},
         {API_SWARM_ADDR_POOL, 38, 39, 47},

@@ -1,15 +1,22 @@
 /* Live restore's monitor messages (runtime/linux/monitor_proto.h): records
  * with their fds by mask over a SOCK_SEQPACKET pair, records of another
  * size refused without leaking what they carried, EOF, and the exit codes
- * of wait statuses. */
+ * of wait statuses; and the monitor itself (build/berth-init --monitor):
+ * it outlives a daemon that leaves after being told of the exit, and goes
+ * only on DONE. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -116,12 +123,92 @@ static void test_exit_codes(void **state)
     assert_int_equal(rt_exit_code_of(15), 143);   /* SIGTERM */
 }
 
+static int connect_seq(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    return fd;
+}
+
+static void test_monitor_goes_only_on_done(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/berth-monitor-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof path, "%s/m.sock", dir);
+    int lfd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(lfd, 4), 0);
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    /* mon becomes the monitor of its child, which exits 5 once told */
+    pid_t mon = fork();
+    assert_true(mon >= 0);
+    if (mon == 0) {
+        pid_t child = fork();
+        if (child == 0) {
+            char b;
+            close(go[1]);
+            _exit(read(go[0], &b, 1) == 1 ? 5 : 1);
+        }
+        dup2(lfd, 3);
+        char pid[16];
+        snprintf(pid, sizeof pid, "%d", (int)child);
+        execl("build/berth-init", "berth-init", "--monitor", pid, dir, (char *)NULL);
+        _exit(127);
+    }
+    close(go[0]);
+    close(lfd);
+    int fd = connect_seq(path);
+    rt_monitor_msg msg;
+    int fds[3];
+    assert_int_equal(rt_monitor_recv(fd, &msg, fds), (ssize_t)sizeof msg);
+    assert_int_equal(msg.type, RT_MONITOR_STATE);
+    assert_int_equal(msg.exited, 0);
+    /* it holds what it is given */
+    int held[3] = {go[1], -1, -1};
+    rt_monitor_msg hold = {.type = RT_MONITOR_HOLD, .fd_mask = 1};
+    assert_int_equal(rt_monitor_send(fd, &hold, held), (ssize_t)sizeof hold);
+    assert_int_equal(write(go[1], "x", 1), 1);
+    assert_int_equal(rt_monitor_recv(fd, &msg, fds), (ssize_t)sizeof msg);
+    assert_int_equal(msg.type, RT_MONITOR_EXIT);
+    assert_int_equal(rt_exit_code_of(msg.status), 5);
+    /* the daemon dies before recording it: the monitor stays */
+    close(fd);
+    usleep(200 * 1000);
+    assert_int_equal(waitpid(mon, NULL, WNOHANG), 0);
+    fd = connect_seq(path);
+    assert_int_equal(rt_monitor_recv(fd, &msg, fds), (ssize_t)sizeof msg);
+    assert_int_equal(msg.type, RT_MONITOR_STATE);
+    assert_int_equal(msg.exited, 1);
+    assert_int_equal(rt_exit_code_of(msg.status), 5);
+    assert_int_equal(msg.fd_mask, 1u);
+    assert_true(fds[0] >= 0 && same_file(fds[0], go[1]));
+    close(fds[0]);
+    rt_monitor_msg done = {.type = RT_MONITOR_DONE};
+    int none[3] = {-1, -1, -1};
+    assert_int_equal(rt_monitor_send(fd, &done, none), (ssize_t)sizeof done);
+    int st;
+    assert_int_equal(waitpid(mon, &st, 0), mon);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    close(fd);
+    close(go[1]);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fds_by_mask),
         cmocka_unit_test(test_foreign_record_and_eof),
         cmocka_unit_test(test_exit_codes),
+        cmocka_unit_test(test_monitor_goes_only_on_done),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

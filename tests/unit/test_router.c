@@ -341,8 +341,12 @@ static void test_route_not_built(void **state)
     assert_null(rt->handler);
     assert_null(p[0]);
 
-    assert_int_equal(api_route_match("GET", "/containers/abc/attach/ws", &rt, p), API_MATCH_OK);
-    assert_string_equal(rt->pattern, "/containers/{id}/attach/ws");
+    /* a link's name (/parent/alias) is taken whole by DELETE's catch-all */
+    assert_int_equal(api_route_match("DELETE", "/containers/web/db", &rt, p), API_MATCH_OK);
+    assert_string_equal(rt->pattern, "/containers/{id*}");
+    params_free(p);
+    assert_int_equal(api_route_match("PUT", "/volumes/abc", &rt, p), API_MATCH_OK);
+    assert_string_equal(rt->pattern, "/volumes/{name}");
     assert_null(rt->handler);
     params_free(p);
     assert_int_equal(api_route_match("POST", "/secrets/create", &rt, p), API_MATCH_OK);

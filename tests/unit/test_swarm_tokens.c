@@ -121,6 +121,16 @@ static void test_token_digest(void **state)
     char tok[SWARM_TOKEN_LEN + 1];
     assert_int_equal(swarm_token_new(ca_a, tok, NULL), 0);
     assert_memory_equal(tok + 9, d1, 50);
+
+    /* Back to the sha256 in hex, as SwarmKit's error shows it. */
+    char hex[65], want_hex[65];
+    assert_int_equal(swarm_token_digest_hex(d1, hex), 0);
+    sodium_bin2hex(want_hex, sizeof want_hex, h, sizeof h);
+    assert_string_equal(hex, want_hex);
+    assert_int_equal(swarm_token_digest_hex("4nb7oofka9ml8nasnokxxc1unhmtpr1wxsuwhpd9km3vt5as31", hex), 0);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"); /* sha256("abc") */
+    assert_int_equal(swarm_token_digest_hex("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", hex), -EINVAL);
+    assert_int_equal(swarm_token_digest_hex("ABC", hex), -EINVAL);
 }
 
 static void test_token_parse(void **state)

@@ -18,10 +18,12 @@
  *                      + the held fds (a restarted daemon reads on from them)
  *                      EXIT  when the container exits while a daemon is connected
  *
- * Once the container has exited and a daemon that was told so closes its
- * connection, the monitor exits: the daemon has drained what the pipes
- * still held.  A daemon that goes away before that (stopped, killed) just
- * closes the connection, and the monitor waits for the next one.
+ *   daemon -> monitor  DONE  the exit is recorded and the pipes drained: go
+ *
+ * Only DONE ends the monitor: a daemon that goes away before it (stopped,
+ * killed, even right after it was told of the exit) just closes the
+ * connection, and the monitor waits for the next one, which then learns
+ * the exit from STATE.
  *
  * No allocation, no stdio: a small static program, like the init. */
 #include <errno.h>
@@ -47,21 +49,23 @@ static void send_msg(int conn, rt_monitor_msg *msg, bool with_fds)
     rt_monitor_send(conn, msg, held);
 }
 
-/* A HOLD: its fds replace what was held.  Returns false at EOF or error. */
-static bool read_msg(int conn)
+enum { MON_MORE, MON_EOF, MON_DONE };
+
+/* A HOLD: its fds replace what was held.  MON_EOF at EOF or error. */
+static int read_msg(int conn)
 {
     rt_monitor_msg msg;
     int fds[RT_MONITOR_MAX_FDS];
     ssize_t n = rt_monitor_recv(conn, &msg, fds);
     if (n == -EPROTO)
-        return true;   /* not ours to understand: ignored */
+        return MON_MORE;   /* not ours to understand: ignored */
     if (n <= 0)
-        return false;
+        return MON_EOF;
     if (msg.type != RT_MONITOR_HOLD) {
         for (int i = 0; i < RT_MONITOR_MAX_FDS; i++)
             if (fds[i] >= 0)
                 close(fds[i]);
-        return true;
+        return msg.type == RT_MONITOR_DONE ? MON_DONE : MON_MORE;
     }
     for (int i = 0; i < RT_MONITOR_MAX_FDS; i++) {
         if (held[i] >= 0)
@@ -69,7 +73,7 @@ static bool read_msg(int conn)
         held[i] = fds[i];
     }
     held_mask = msg.fd_mask;
-    return true;
+    return MON_MORE;
 }
 
 int monitor_main(int argc, char **argv);
@@ -135,12 +139,13 @@ int monitor_main(int argc, char **argv)
             told = exited;
             continue;
         }
-        if (read_msg(conn))
+        int m = read_msg(conn);
+        if (m == MON_DONE && exited)
+            return 0;   /* a daemon has recorded the exit and read the pipes */
+        if (m != MON_EOF)
             continue;
         close(conn);
         conn = -1;
-        if (told)
-            return 0;   /* a daemon has the exit and has read the pipes */
         told = false;
     }
 }
