@@ -222,9 +222,9 @@ static bool reconcile_reach(swarm *s, cluster_store *cs, json_t *n, const cs_mem
     return put(s, cs, n, doc);
 }
 
-/* Alone in the configuration, with nothing started, there is nothing to
- * follow until the store changes: the timer stops (an idle daemon sleeps)
- * and swarm_members_kick() starts it again. */
+/* Alone in the configuration and in the store's nodes, with nothing
+ * started, there is nothing to follow until the store changes: the timer
+ * stops (an idle daemon sleeps) and swarm_members_kick() starts it again. */
 void swarm_members_tick(uv_timer_t *t)
 {
     swarm *s = t->data;
@@ -250,8 +250,11 @@ void swarm_members_tick(uv_timer_t *t)
             break;
         }
     }
+    /* Other nodes in the store: a join or a promotion is under way (its
+     * raft membership may come after its document), keep the pace. */
+    bool others = json_array_size(nodes) > 1;
     json_decref(nodes);
-    if (!started && nm <= 1)
+    if (!started && nm <= 1 && !others)
         uv_timer_stop(t);
 }
 
