@@ -12,6 +12,7 @@
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "lib/timefmt.h"
+#include "node/dispatcher.h"
 #include "node/swarm_int.h"
 #include "node/swarm_token.h"
 #include "raft/keyring.h"
@@ -74,14 +75,17 @@ void swarm_enter_error(swarm *s, const berr *e)
     swarm_finish_leave(s, e && e->code ? e->code : -EIO, e);
 }
 
-static void become_active(swarm *s)
+void swarm_become_active(swarm *s)
 {
     s->state = SWARM_ACTIVE;
     s->error[0] = 0;
-    log_info("swarm: node %s is the manager of cluster %s", s->node_id, s->cluster_id);
     /* Subscribers first: their watchers are in place before any parked
-     * request gets to write. */
-    swarm_notify(s, SWARM_EV_ACTIVE);
+     * request gets to write.  A worker has no store to watch: its agent
+     * hears SWARM_EV_ASSIGNED. */
+    if (!s->worker) {
+        log_info("swarm: node %s is the manager of cluster %s", s->node_id, s->cluster_id);
+        swarm_notify(s, SWARM_EV_ACTIVE);
+    }
     release_waiters(s);
     swarm_finish_leave(s, 0, NULL);
 }
@@ -251,7 +255,7 @@ static void on_ensure_done(void *arg, int status, uint64_t index, const berr *e)
     if (s->closing || s->state != SWARM_PENDING)
         return;
     if (status == 0) {
-        become_active(s);
+        swarm_become_active(s);
         return;
     }
     if ((status == -EAGAIN || status == -EEXIST || status == -ENOENT) && ++s->ensure_tries < ENSURE_TRIES) {
@@ -322,7 +326,7 @@ static void ensure_objects(swarm *s)
     }
 
     if (n == 0) {
-        become_active(s);
+        swarm_become_active(s);
         return;
     }
     berr_clear(&e);
@@ -429,6 +433,13 @@ swarm *swarm_open(uv_loop_t *loop, const char *data_root, const swarm_host *host
     if (cluster_store_wipe(trash, &e) < 0)
         log_warn("swarm: %s", e.msg);
     berr_clear(&e);
+    s->disp = dispatcher_new(s, loop);
+    /* A worker has no store: its state on disk opens its session again. */
+    int w = swarm_worker_resume(s, &e);
+    if (w < 0)
+        swarm_enter_error(s, &e);
+    if (w != 0)
+        return s;
     open_store(s, NULL, &e); /* a failure leaves s in SWARM_ERROR, logged */
     return s;
 }
@@ -457,6 +468,7 @@ static void on_timer_closed(uv_handle_t *h)
     free(s->join_listen);
     free(s->join_advertise);
     json_decref(s->join_peers);
+    dispatcher_free(s->disp);
     void (*done)(void *) = s->close_done;
     void *arg = s->close_arg;
     free(s->dir);
@@ -512,6 +524,10 @@ void swarm_close(swarm *s, void (*done)(void *arg), void *arg)
     berr_set(&e, -ECANCELED, "the daemon is shutting down");
     swarm_finish_leave(s, -ECANCELED, &e);
     release_waiters(s);
+    if (s->worker) {
+        swarm_notify(s, SWARM_EV_CLOSING);
+        swarm_worker_end(s);
+    }
     if (!s->cs) {
         /* No store, or a leave is closing the old one: its callback
          * finishes the close. */
@@ -607,6 +623,10 @@ void swarm_replace_store(swarm *s, void (*then)(swarm *s))
 {
     s->reopen = then;
     swarm_enter_pending(s);
+    if (s->worker) {
+        swarm_notify(s, SWARM_EV_CLOSING);
+        swarm_worker_end(s);
+    }
     if (!s->cs) {
         on_leave_store_closed(s);
         return;

@@ -8,6 +8,9 @@
 
 #define MAX_SUBSCRIBERS 8
 
+typedef struct worker worker;   /* node/swarm_worker.c */
+struct dispatcher;
+
 typedef struct waiter {
     void (*fn)(void *arg);
     void *arg;
@@ -55,6 +58,9 @@ struct swarm {
     int transfer_ticks;          /* a stopping leader waiting for its successor */
     char demote_seen[26];        /* a demoted member seen caught up once: removed at the next tick */
 
+    worker *worker;              /* this node is a worker: no store, a session (NULL on a manager) */
+    struct dispatcher *disp;     /* the managers' side of the workers' sessions */
+
     bool closing;
     void (*close_done)(void *arg);
     void *close_arg;
@@ -62,6 +68,9 @@ struct swarm {
 
 /* node/swarm.c */
 void swarm_enter_pending(swarm *s);
+/* Active: subscribers told (a manager's), waiters released, the leave or
+ * join under way answered. */
+void swarm_become_active(swarm *s);
 void swarm_enter_error(swarm *s, const berr *e);
 void swarm_notify(swarm *s, swarm_event ev);
 /* Answers the leave or join under way (if any). */
@@ -78,5 +87,23 @@ void swarm_members_tick(uv_timer_t *t);
 
 /* node/swarm_join.c */
 void swarm_rpc(void *arg, json_t *req, cs_rpc_ctx *ctx);
+/* 'm' the manager token, 'w' the worker token, 0 neither (or not active). */
+char swarm_token_role(swarm *s, const char *token);
+void swarm_join_clear(swarm *s);
+/* A join failed after this node gave up its cluster: answered, and back
+ * to a fresh one-member cluster. */
+void swarm_join_failed(swarm *s, int status, const berr *e);
+/* The common start of a join step's answer: false when nothing more is to
+ * be done (the join is over, or the call failed and the join was failed). */
+bool swarm_join_answered(swarm *s, int status, const berr *e);
+
+/* node/swarm_worker.c */
+/* The store is closed and wiped: join the remote's cluster as a worker. */
+void swarm_worker_join(swarm *s);
+/* At open: a worker's state on disk makes this node that worker again
+ * (1), or there is none (0), or it is unreadable (negative). */
+int swarm_worker_resume(swarm *s, berr *e);
+/* Ends the session and frees the worker's state in memory (not on disk). */
+void swarm_worker_end(swarm *s);
 
 #endif

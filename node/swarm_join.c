@@ -20,6 +20,7 @@
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "lib/timefmt.h"
+#include "node/dispatcher.h"
 #include "node/swarm_int.h"
 #include "node/swarm_token.h"
 
@@ -33,7 +34,7 @@
 
 /* ---- the joiner ------------------------------------------------------------------- */
 
-static void join_clear(swarm *s)
+void swarm_join_clear(swarm *s)
 {
     free(s->join_remote);
     free(s->join_token);
@@ -47,17 +48,17 @@ static void join_clear(swarm *s)
 /* A failure before this node gave up its cluster: answer, nothing else. */
 static void join_refused(swarm *s, int status, const berr *e)
 {
-    join_clear(s);
+    swarm_join_clear(s);
     /* The store stayed as it was: active again. */
     s->state = SWARM_ACTIVE;
     swarm_finish_leave(s, status, e);
 }
 
 /* A failure after: answer, and go back to a fresh one-member cluster. */
-static void join_failed(swarm *s, int status, const berr *e)
+void swarm_join_failed(swarm *s, int status, const berr *e)
 {
     log_warn("swarm: join failed: %s", e && e->msg[0] ? e->msg : "failed");
-    join_clear(s);
+    swarm_join_clear(s);
     swarm_finish_leave(s, status, e);
     if (!s->closing)
         swarm_replace_store(s, NULL);
@@ -65,17 +66,25 @@ static void join_failed(swarm *s, int status, const berr *e)
 
 static void send_join(swarm *s);
 
+bool swarm_join_answered(swarm *s, int status, const berr *e)
+{
+    if (s->closing || !s->join_remote)
+        return false;
+    if (status < 0) {
+        berr err = {0};
+        berr_set(&err, status, "could not join the swarm: %s", e && e->msg[0] ? e->msg : "no answer");
+        swarm_join_failed(s, -EAGAIN, &err);
+        return false;
+    }
+    return true;
+}
+
 static void on_join_reply(void *arg, int status, json_t *resp, const berr *e)
 {
     swarm *s = arg;
-    if (s->closing || !s->join_remote)
+    if (!swarm_join_answered(s, status, e))
         return;
     berr err = {0};
-    if (status < 0) {
-        berr_set(&err, status, "could not join the swarm: %s", e && e->msg[0] ? e->msg : "no answer");
-        join_failed(s, -EAGAIN, &err);
-        return;
-    }
     int st = (int)json_integer_value(json_object_get(resp, "status"));
     const char *leader = json_string_value(json_object_get(resp, "leader"));
     if (st == -ENOTCONN && leader && *leader && ++s->join_hops <= MAX_REDIRECTS) {
@@ -87,14 +96,14 @@ static void on_join_reply(void *arg, int status, json_t *resp, const berr *e)
     if (st != 0) {
         const char *msg = json_string_value(json_object_get(resp, "error"));
         berr_set(&err, st == -EINVAL ? -EINVAL : -EAGAIN, "%s", msg ? msg : "the manager refused the join");
-        join_failed(s, err.code, &err);
+        swarm_join_failed(s, err.code, &err);
         return;
     }
     /* Added: the store becomes ready once the leader's log is applied
      * here, then this node's object is refreshed and the join answered
      * (swarm.c, become_active). */
     log_info("swarm: joined cluster %s through %s", s->join_cluster, s->join_remote);
-    join_clear(s);
+    swarm_join_clear(s);
 }
 
 static void send_join(swarm *s)
@@ -109,7 +118,7 @@ static void send_join(swarm *s)
     int rc = cs_rpc_call_owned(s->loop, s, s->join_remote, req, JOIN_TIMEOUT_MS, on_join_reply, s, &e);
     json_decref(req);
     if (rc < 0)
-        join_failed(s, -EAGAIN, &e);
+        swarm_join_failed(s, -EAGAIN, &e);
 }
 
 /* The old store is closed and wiped: open the new one in the remote's
@@ -118,7 +127,7 @@ static void join_reopen(swarm *s)
 {
     berr e = {0};
     if (swarm_open_store(s, s->join_cluster, s->join_listen, s->join_advertise, &e) < 0) {
-        join_clear(s);
+        swarm_join_clear(s);
         swarm_finish_leave(s, e.code ? e.code : -EIO, &e);
         return;
     }
@@ -151,7 +160,10 @@ static void on_token_checked(void *arg, int status, json_t *resp, const berr *e)
         join_refused(s, st == -ENOSYS ? -ENOSYS : -EINVAL, &err);
         return;
     }
-    swarm_replace_store(s, join_reopen);
+    /* A worker holds no raft state: its store goes, and a session with
+     * the manager replaces it (node/swarm_worker.c). */
+    const char *role = json_string_value(json_object_get(resp, "role"));
+    swarm_replace_store(s, role && !strcmp(role, "worker") ? swarm_worker_join : join_reopen);
 }
 
 static void on_hello(void *arg, int status, json_t *resp, const berr *e)
@@ -213,7 +225,7 @@ int swarm_join(swarm *s, const char *remote, const char *token, const char *list
     int rc = cs_rpc_call_owned(s->loop, s, remote, req, RPC_TIMEOUT_MS, on_hello, s, e);
     json_decref(req);
     if (rc < 0) {
-        join_clear(s);
+        swarm_join_clear(s);
         return rc;
     }
     s->leaving = true;
@@ -246,20 +258,25 @@ static char token_role(json_t *cluster, const char *token)
     return 0;
 }
 
-static json_t *check_token(swarm *s, const char *token)
+char swarm_token_role(swarm *s, const char *token)
 {
     json_t *cluster = swarm_cluster_doc(s);
-    if (!cluster)
+    char role = cluster ? token_role(cluster, token) : 0;
+    json_decref(cluster);
+    return role;
+}
+
+/* NULL when token is the manager token (or, with worker_ok, the worker
+ * token), else the error to answer. */
+static json_t *check_token(swarm *s, const char *token, bool worker_ok)
+{
+    if (!swarm_store(s))
         return rpc_error(-EAGAIN, "This node is not a swarm manager. Manager is being prepared or has trouble "
                                   "connecting to the cluster.");
-    char role = token_role(cluster, token);
-    json_decref(cluster);
-    if (role == 'w')
-        return rpc_error(-ENOSYS, "berthd cannot join workers yet: only managers join (worker nodes are the second "
-                                  "part of multi-node work)");
-    if (role != 'm')
-        return rpc_error(-EINVAL, ERR_BAD_TOKEN);
-    return NULL;
+    char role = swarm_token_role(s, token);
+    if (role == 'm' || (role == 'w' && worker_ok))
+        return NULL;
+    return rpc_error(-EINVAL, ERR_BAD_TOKEN);
 }
 
 typedef struct pending_join {
@@ -346,7 +363,7 @@ static void on_dialled_back(void *arg, int status, json_t *resp, const berr *e)
 static void handle_join(swarm *s, json_t *req, cs_rpc_ctx *ctx)
 {
     cluster_store *cs = swarm_store(s);
-    json_t *bad = check_token(s, json_string_value(json_object_get(req, "token")));
+    json_t *bad = check_token(s, json_string_value(json_object_get(req, "token")), false);
     if (bad) {
         cs_rpc_reply(ctx, bad);
         return;
@@ -417,14 +434,18 @@ void swarm_rpc(void *arg, json_t *req, cs_rpc_ctx *ctx)
         cs_rpc_reply(ctx, resp);
         return;
     }
+    if (s->disp && dispatcher_rpc(s->disp, op, req, ctx))
+        return;
     if (!swarm_store(s)) {
         cs_rpc_reply(ctx, rpc_error(-EAGAIN, "This node is not a swarm manager. Manager is being prepared or has "
                                              "trouble connecting to the cluster."));
         return;
     }
     if (op && strcmp(op, "token_check") == 0) {
-        json_t *bad = check_token(s, json_string_value(json_object_get(req, "token")));
-        cs_rpc_reply(ctx, bad ? bad : json_pack("{s:i}", "status", 0));
+        const char *token = json_string_value(json_object_get(req, "token"));
+        json_t *bad = check_token(s, token, true);
+        cs_rpc_reply(ctx, bad ? bad : json_pack("{s:i, s:s}", "status", 0, "role",
+                                                swarm_token_role(s, token) == 'w' ? "worker" : "manager"));
         return;
     }
     if (op && strcmp(op, "join") == 0) {

@@ -581,6 +581,8 @@ static void apply_cb(struct raft_apply *req, int status, void *result)
 
 int cluster_store_propose(cluster_store *cs, const cs_op *ops, size_t n, cs_done_fn done, void *arg, berr *e)
 {
+    if (cs->mirror)
+        return berr_set(e, -EPERM, "a worker's copy of its assignments is written by its manager only");
     if (cs->closing)
         return not_leader(e);
     if (raft_state(&cs->raft) != RAFT_LEADER)
