@@ -361,8 +361,8 @@ void api_node_update(api_request *r)
         /* The leader adds a promoted node to raft where it was reached as
          * a manager (node/swarm_members.c); a node that never was one has
          * no such address. */
-        api_reply_error(r, -ENOSYS, "berthd cannot promote a node that joined as a worker: worker nodes are not "
-                                    "implemented yet");
+        api_reply_error(r, -ENOSYS, "berthd cannot promote a node that joined as a worker yet: it would have to "
+                                    "become a raft member with a store of its own");
         goto out;
     }
     if (strcmp(was, "manager") == 0 && strcmp(str(spec, "Role"), "worker") == 0 && demote_loses_quorum(cs, cur)) {

@@ -3,6 +3,7 @@ keep one session with a manager (node/swarm_worker.c, node/dispatcher.c)."""
 
 import json
 import os
+import time
 
 from conftest import running_per_node, wait_for
 
@@ -69,3 +70,113 @@ def test_worker_joins_runs_tasks_and_is_not_a_manager(make_lab, fixtures):
     h2.docker("swarm", "leave")
     wait_for(lambda: h2.info()["ControlAvailable"] is True, what="h2 a manager of its own again")
     assert task_containers(h2, "spread") == []
+
+
+def five(make_lab, fixtures, replicas):
+    """Three managers and two workers (h4, h5), busybox on each, a service
+    of replicas spread over all five."""
+    lab = make_lab(5)
+    form(lab, managers=3)
+    h1 = lab.hosts[0]
+    want = {"h1": ("Ready", "Leader"), "h2": ("Ready", "Reachable"), "h3": ("Ready", "Reachable"),
+            "h4": ("Ready", ""), "h5": ("Ready", "")}
+    wait_for(lambda: node_states(h1) == want, what="3 managers and 2 workers ready")
+    for h in lab.hosts:
+        h.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    h1.docker("service", "create", "-d", "--name", "svc", "--replicas", str(replicas), "--stop-grace-period", "1s",
+              "busybox", "sleep", "1000")
+    per = wait_for(lambda: running_per_node(h1, "svc", replicas), timeout=60, what="%d running tasks" % replicas)
+    # Both workers run tasks.  (That every manager gets some is part 1's
+    # test_service_spreads_over_managers; a manager seen unreachable for a
+    # moment as the service is placed gets none, which is not this file's
+    # subject.)
+    assert "h4" in per and "h5" in per and len(per) >= 4, per
+    return lab, per
+
+
+def test_killed_worker_goes_down_and_its_tasks_move(make_lab, fixtures):
+    lab, per = five(make_lab, fixtures, 10)
+    h1, h4 = lab.hosts[0], lab.hosts[3]
+    h4.kill9()
+    # Down after the grace period (three 1 s heartbeats), with SwarmKit's message.
+    wait_for(lambda: node_states(h1)["h4"][0] == "Down", what="h4 down")
+    inspect = json.loads(h1.docker("node", "inspect", "h4").out)[0]
+    assert inspect["Status"]["Message"] == "heartbeat failure", inspect["Status"]
+    moved = wait_for(lambda: running_per_node(h1, "svc", 10), timeout=60, what="10 running again")
+    assert "h4" not in moved, moved
+    # Back: it stops what is no longer its own, and nothing runs twice.
+    h4.start()
+    wait_for(lambda: node_states(h1)["h4"][0] == "Ready", what="h4 ready again")
+    wait_for(lambda: task_containers(h4, "svc") == [], what="h4's old tasks stopped")
+    total = sum(len(task_containers(h, "svc")) for h in lab.hosts)
+    assert total == 10, total
+
+
+def test_short_cut_of_a_worker_moves_nothing(make_lab, fixtures):
+    lab, per = five(make_lab, fixtures, 10)
+    h1, h5 = lab.hosts[0], lab.hosts[4]
+    before = sorted(h1.docker("service", "ps", "-q", "svc").out.split())
+    h5.cut()
+    time.sleep(1.5)   # half the grace period
+    h5.heal()
+    time.sleep(3.5)   # more than a grace period after the cut began: the session is back
+    assert node_states(h1)["h5"][0] == "Ready"
+    assert sorted(h1.docker("service", "ps", "-q", "svc").out.split()) == before
+    assert running_per_node(h1, "svc", 10) == per
+
+
+def test_worker_moves_when_its_manager_dies(make_lab, fixtures):
+    lab, per = five(make_lab, fixtures, 10)
+    h1, h2, h4 = lab.hosts[0], lab.hosts[1], lab.hosts[3]
+    # Every worker joined through h1: its death moves their sessions.
+    assert h4.info()["RemoteManagers"][0]["Addr"] == h1.addr + ":2377"
+    before = task_containers(h4, "svc")
+    h1.kill9()
+    wait_for(lambda: h2.leader() not in (None, "h1"), what="a new leader")
+    # The worker stays Ready through the move and keeps its tasks.
+    for _ in range(3):
+        states = wait_for(lambda: node_states(h2), what="node ls")
+        assert states["h4"][0] == "Ready", states
+        time.sleep(1)
+    assert task_containers(h4, "svc") == before
+    assert h4.info()["RemoteManagers"][0]["Addr"] != h1.addr + ":2377"
+    assert "h4" in wait_for(lambda: running_per_node(h2, "svc", 10), timeout=60, what="10 running")
+
+
+def test_drain_and_pause_a_worker(make_lab, fixtures):
+    lab = make_lab(3)
+    form(lab, managers=1)
+    h1, h2, h3 = lab.hosts
+    wait_for(lambda: [s for s, _ in node_states(h1).values()] == ["Ready"] * 3, what="3 ready")
+    for h in lab.hosts:
+        h.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    h1.docker("service", "create", "-d", "--name", "svc", "--replicas", "6", "--stop-grace-period", "1s",
+              "busybox", "sleep", "1000")
+    per = wait_for(lambda: running_per_node(h1, "svc", 6), timeout=60, what="6 running")
+    assert per.get("h2") and per.get("h3"), per
+    # Pause: what runs stays, nothing new comes.
+    h1.docker("node", "update", "--availability", "pause", "h2")
+    kept = per["h2"]
+    h1.docker("service", "scale", "-d", "svc=9")
+    after = wait_for(lambda: running_per_node(h1, "svc", 9), timeout=60, what="9 running")
+    assert after["h2"] == kept, after
+    # Drain: the worker's tasks move off and its containers stop.
+    h1.docker("node", "update", "--availability", "drain", "h2")
+    drained = wait_for(lambda: running_per_node(h1, "svc", 9), timeout=60, what="9 running off h2")
+    wait_for(lambda: "h2" not in (running_per_node(h1, "svc", 9) or {"h2": 1}), what="nothing on h2")
+    wait_for(lambda: task_containers(h2, "svc") == [], what="h2's containers stopped")
+    assert drained
+
+
+def test_rm_of_a_dead_worker(make_lab):
+    lab = make_lab(2)
+    form(lab, managers=1)
+    h1, h2 = lab.hosts
+    wait_for(lambda: node_states(h1).get("h2", ("",))[0] == "Ready", what="h2 ready")
+    # A live worker is not removed without --force (dockerd's words).
+    res = h1.docker("node", "rm", "h2", check=False)
+    assert res.returncode != 0 and "is not down and can't be removed" in res.err, res.err
+    h2.kill9()
+    wait_for(lambda: node_states(h1)["h2"][0] == "Down", what="h2 down")
+    h1.docker("node", "rm", "h2")
+    assert "h2" not in node_states(h1)
