@@ -375,6 +375,7 @@ static int open_store_as(swarm *s, const char *join_cluster_id, const char *list
                     .raft_address = advertise ? advertise : SWARM_RAFT_ADDRESS,
                     .listen_address = listen,
                     .join_cluster_id = join_cluster_id,
+                    .join_node_id = join_cluster_id && s->join_node[0] ? s->join_node : NULL,
                     .force_new_cluster = s->force_new,
                     .unlock_key = unlock_key};
     s->force_new = false;
@@ -468,6 +469,7 @@ static void on_timer_closed(uv_handle_t *h)
     free(s->join_listen);
     free(s->join_advertise);
     json_decref(s->join_peers);
+    json_decref(s->become_worker);
     dispatcher_free(s->disp);
     void (*done)(void *) = s->close_done;
     void *arg = s->close_arg;
@@ -561,10 +563,15 @@ static void on_leave_store_closed(void *arg)
         close_finish(s);
         return;
     }
-    log_info("swarm: node %s left cluster %s", s->node_id, s->cluster_id);
-    swarm_notify(s, SWARM_EV_LEFT);
-    s->node_id[0] = 0;
-    s->cluster_id[0] = 0;
+    /* A role change keeps the node, its ID and its tasks: only how it
+     * holds the cluster's state changes. */
+    if (!s->keep_identity) {
+        log_info("swarm: node %s left cluster %s", s->node_id, s->cluster_id);
+        swarm_notify(s, SWARM_EV_LEFT);
+        s->node_id[0] = 0;
+        s->cluster_id[0] = 0;
+    }
+    s->keep_identity = false;
     /* The old state goes aside in one rename before it is deleted: a crash
      * halfway through a deletion must not leave an identity without its
      * raft log. */

@@ -50,6 +50,10 @@ struct swarm {
     int join_hops;
     bool force_new;              /* the next open forces a new cluster of this member alone */
     char join_cluster[26];
+    char join_node[26];          /* a promoted worker joins raft keeping its node ID ("" otherwise) */
+    bool keep_identity;          /* the store being replaced is this node's own, in the same cluster (role change) */
+    json_t *become_worker;       /* a demoted manager turning worker: {addr, managers} */
+    uint64_t demoted_at;         /* uv_now when this manager first saw itself demoted */
     json_t *join_peers;
     void *leave_arg;
 
@@ -90,6 +94,9 @@ void swarm_rpc(void *arg, json_t *req, cs_rpc_ctx *ctx);
 /* 'm' the manager token, 'w' the worker token, 0 neither (or not active). */
 char swarm_token_role(swarm *s, const char *token);
 void swarm_join_clear(swarm *s);
+/* The store is closed and wiped: open the new one in join_cluster and ask
+ * the leader (join_remote) to add this node to raft. */
+void swarm_join_reopen(swarm *s);
 /* A join failed after this node gave up its cluster: answered, and back
  * to a fresh one-member cluster. */
 void swarm_join_failed(swarm *s, int status, const berr *e);
@@ -105,5 +112,9 @@ void swarm_worker_join(swarm *s);
 int swarm_worker_resume(swarm *s, berr *e);
 /* Ends the session and frees the worker's state in memory (not on disk). */
 void swarm_worker_end(swarm *s);
+/* On a manager that is not the leader, every upkeep tick: once its own
+ * node document has said worker for a moment, its store goes and a
+ * worker's session replaces it (same node ID, same tasks). */
+void swarm_check_demoted(swarm *s, cluster_store *cs);
 
 #endif

@@ -43,6 +43,7 @@ void swarm_join_clear(swarm *s)
     s->join_remote = s->join_token = s->join_listen = s->join_advertise = NULL;
     json_decref(s->join_peers);
     s->join_peers = NULL;
+    s->join_node[0] = 0;
 }
 
 /* A failure before this node gave up its cluster: answer, nothing else. */
@@ -108,7 +109,7 @@ static void on_join_reply(void *arg, int status, json_t *resp, const berr *e)
 
 static void send_join(swarm *s)
 {
-    json_t *req = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "op", "join", "token", s->join_token, "node",
+    json_t *req = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "op", "join", "token", s->join_token ?: "", "node",
                             swarm_node_id(s), "raft_id", "", "addr", s->join_advertise, "description",
                             swarm_node_description(s));
     char rid[24];
@@ -123,7 +124,7 @@ static void send_join(swarm *s)
 
 /* The old store is closed and wiped: open the new one in the remote's
  * cluster, then ask to be added. */
-static void join_reopen(swarm *s)
+void swarm_join_reopen(swarm *s)
 {
     berr e = {0};
     if (swarm_open_store(s, s->join_cluster, s->join_listen, s->join_advertise, &e) < 0) {
@@ -163,7 +164,7 @@ static void on_token_checked(void *arg, int status, json_t *resp, const berr *e)
     /* A worker holds no raft state: its store goes, and a session with
      * the manager replaces it (node/swarm_worker.c). */
     const char *role = json_string_value(json_object_get(resp, "role"));
-    swarm_replace_store(s, role && !strcmp(role, "worker") ? swarm_worker_join : join_reopen);
+    swarm_replace_store(s, role && !strcmp(role, "worker") ? swarm_worker_join : swarm_join_reopen);
 }
 
 static void on_hello(void *arg, int status, json_t *resp, const berr *e)
@@ -349,6 +350,14 @@ static void on_dialled_back(void *arg, int status, json_t *resp, const berr *e)
                             "Labels", "Role", "manager", "Availability", "active", "Description", p->desc, "Status",
                             "State", "ready", "Addr", host, "ManagerStatus", "Reachability", "reachable", "Addr",
                             p->addr, "Berth", "RaftID", rid);
+    json_t *cur = NULL;
+    if (cs_get(cs, CS_NODE, p->node, &cur, NULL) == 0) {
+        /* A promoted worker: its spec (labels, availability) and its
+         * creation stay. */
+        json_object_set(doc, "Spec", json_object_get(cur, "Spec"));
+        json_object_set(doc, "CreatedAt", json_object_get(cur, "CreatedAt"));
+        json_decref(cur);
+    }
     cs_op op = {.type = CS_PUT, .kind = CS_NODE, .doc = doc, .if_version = -1};
     snprintf(op.id, sizeof op.id, "%s", p->node);
     berr err = {0};
@@ -360,10 +369,28 @@ static void on_dialled_back(void *arg, int status, json_t *resp, const berr *e)
     }
 }
 
+/* A worker promoted to manager asks to join raft without a token: its
+ * node document already says manager (the transport's certificate check
+ * is what will prove it is that node). */
+static bool promoted_worker(cluster_store *cs, const char *node)
+{
+    json_t *doc = NULL;
+    if (!cs || !node || cs_get(cs, CS_NODE, node, &doc, NULL) < 0)
+        return false;
+    bool ok = strcmp(json_string_value(json_object_get(json_object_get(doc, "Spec"), "Role")) ?: "", "manager") == 0 &&
+              !json_object_get(doc, "ManagerStatus");
+    json_decref(doc);
+    return ok;
+}
+
 static void handle_join(swarm *s, json_t *req, cs_rpc_ctx *ctx)
 {
     cluster_store *cs = swarm_store(s);
-    json_t *bad = check_token(s, json_string_value(json_object_get(req, "token")), false);
+    const char *token = json_string_value(json_object_get(req, "token"));
+    json_t *bad = token && *token ? check_token(s, token, false)
+                  : promoted_worker(cs, json_string_value(json_object_get(req, "node")))
+                      ? NULL
+                      : rpc_error(-EINVAL, ERR_BAD_TOKEN);
     if (bad) {
         cs_rpc_reply(ctx, bad);
         return;

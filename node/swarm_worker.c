@@ -48,6 +48,7 @@ struct worker {
     cluster_store *mirror;
     bool loaded;                /* the mirror has had its first assignments */
     bool polling;
+    bool promoting;             /* promoted: asking for the peers before joining raft */
     uv_timer_t retry;
     bool stopping;
 };
@@ -69,6 +70,7 @@ static int save(worker *w, berr *e)
 }
 
 static void session_call(worker *w);
+static void check_role(worker *w);
 
 static void on_retry(uv_timer_t *t) { session_call(t->data); }
 
@@ -147,6 +149,9 @@ static void on_session(void *arg, int status, json_t *resp, const berr *e)
         return;
     }
     w->failed = 0;
+    check_role(w);
+    if (w->promoting)
+        return;
     json_int_t hb = json_integer_value(json_object_get(resp, "heartbeat_ms"));
     if (hb > 0)
         w->period_ms = (unsigned)hb;
@@ -311,6 +316,120 @@ void swarm_worker_join(swarm *s)
     json_decref(req);
     if (rc < 0)
         swarm_join_failed(s, -EAGAIN, &e);
+}
+
+/* ---- role changes ------------------------------------------------------------------------- */
+
+/* How long a demoted manager keeps its store after it learnt of its
+ * demotion: the leader removes it from raft once it saw it has the entry
+ * (two of its 200 ms upkeep ticks). */
+#define DEMOTE_SETTLE_MS 1000
+
+static void on_promote_hello(void *arg, int status, json_t *resp, const berr *e)
+{
+    worker *w = arg;
+    swarm *s = w->s;
+    if (w->stopping)
+        return;
+    json_t *peers = json_object_get(resp, "peers");
+    if (status < 0 || !json_is_object(peers) || strcmp(json_str(resp, "cluster"), s->cluster_id) != 0) {
+        log_warn("swarm: promoted, but manager %s did not name the raft members: %s", current(w),
+                 status < 0 && e ? e->msg : "no peers");
+        w->promoting = false;
+        session_call(w);
+        return;
+    }
+    log_info("swarm: node %s was promoted: joining the managers through %s", s->node_id, current(w));
+    swarm_join_clear(s);
+    s->join_remote = xstrdup(current(w));
+    s->join_advertise = swarm_join_host_port(w->addr, SWARM_RAFT_PORT);
+    s->join_listen = xstrdup("0.0.0.0:" SWARM_RAFT_PORT);
+    snprintf(s->join_cluster, sizeof s->join_cluster, "%s", s->cluster_id);
+    snprintf(s->join_node, sizeof s->join_node, "%s", s->node_id);
+    s->join_peers = json_deep_copy(peers);
+    /* The node stays itself: same ID, same tasks; a store replaces the
+     * session (w is gone once this returns). */
+    s->keep_identity = true;
+    s->leaving = true;
+    s->leave_done = NULL;
+    swarm_replace_store(s, swarm_join_reopen);
+}
+
+/* Its own node document says manager: become a raft member. */
+static void check_role(worker *w)
+{
+    json_t *self = NULL;
+    if (w->promoting || cs_get(w->mirror, CS_NODE, w->s->node_id, &self, NULL) < 0)
+        return;
+    bool manager = !strcmp(json_str(json_object_get(self, "Spec"), "Role"), "manager");
+    json_decref(self);
+    if (!manager)
+        return;
+    json_t *req = json_pack("{s:s}", "op", "hello");
+    berr e = {0};
+    if (cs_rpc_call_owned(w->s->loop, w, current(w), req, RPC_TIMEOUT_MS, on_promote_hello, w, &e) == 0)
+        w->promoting = true;
+    json_decref(req);
+}
+
+static void worker_after_demotion(swarm *s)
+{
+    json_t *bw = s->become_worker;
+    s->become_worker = NULL;
+    berr e = {0};
+    worker *w = worker_new(s, json_str(bw, "addr"), json_object_get(bw, "managers"), 0, &e);
+    json_decref(bw);
+    if (!w || save(w, &e) < 0) {
+        if (w) {
+            s->worker = w;
+            swarm_worker_end(s);
+        }
+        swarm_enter_error(s, &e);
+        return;
+    }
+    start(s, w);
+}
+
+void swarm_check_demoted(swarm *s, cluster_store *cs)
+{
+    json_t *self = swarm_node_doc(s);
+    bool demoted = self && !strcmp(json_str(json_object_get(self, "Spec"), "Role"), "worker");
+    uint64_t now = uv_now(s->loop);
+    if (!demoted || s->leaving || s->closing) {
+        s->demoted_at = 0;
+        json_decref(self);
+        return;
+    }
+    if (!s->demoted_at)
+        s->demoted_at = now;
+    if (now - s->demoted_at < DEMOTE_SETTLE_MS) {
+        json_decref(self);
+        return;
+    }
+    json_t *managers = json_array(), *nodes = cs_list(cs, CS_NODE), *n;
+    size_t i;
+    json_array_foreach(nodes, i, n) {
+        const char *addr = json_str(json_object_get(n, "ManagerStatus"), "Addr");
+        if (strcmp(json_str(n, "ID"), s->node_id) && *addr && strncmp(addr, "127.", 4) &&
+            !strcmp(json_str(json_object_get(n, "Spec"), "Role"), "manager"))
+            json_array_append_new(managers, json_string(addr));
+    }
+    json_decref(nodes);
+    if (!json_array_size(managers)) {
+        json_decref(managers);
+        json_decref(self);
+        return;
+    }
+    log_info("swarm: node %s was demoted: its store goes, a session with a manager replaces it", s->node_id);
+    json_decref(s->become_worker);
+    s->become_worker = json_pack("{s:s, s:o}", "addr", json_str(json_object_get(self, "Status"), "Addr"), "managers",
+                                 managers);
+    json_decref(self);
+    s->demoted_at = 0;
+    s->keep_identity = true;
+    s->leaving = true;
+    s->leave_done = NULL;
+    swarm_replace_store(s, worker_after_demotion);
 }
 
 /* ---- what the rest of the daemon asks --------------------------------------------------- */

@@ -68,6 +68,7 @@ typedef struct cs_options {
      * bootstrap; the member starts empty and waits for the leader to add
      * it (cluster_store_add_voter there) and send it the log. */
     const char *join_cluster_id;
+    const char *join_node_id;      /* ... keeping this node ID (a worker promoted to manager); NULL: a new one */
     const char *listen_address;    /* where to listen on a first start (NULL: raft_address) */
     /* `swarm init --force-new-cluster`: keep the log and snapshot but make
      * this member the only voter (libraft's raft_recover), so a lone

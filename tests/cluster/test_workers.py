@@ -180,3 +180,39 @@ def test_rm_of_a_dead_worker(make_lab):
     wait_for(lambda: node_states(h1)["h2"][0] == "Down", what="h2 down")
     h1.docker("node", "rm", "h2")
     assert "h2" not in node_states(h1)
+
+
+def test_promote_a_worker_and_demote_it(make_lab, fixtures):
+    lab = make_lab(3)
+    form(lab, managers=1)
+    h1, h2, h3 = lab.hosts
+    wait_for(lambda: node_states(h1) == {"h1": ("Ready", "Leader"), "h2": ("Ready", ""), "h3": ("Ready", "")},
+             what="two workers")
+    for h in lab.hosts:
+        h.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    h1.docker("service", "create", "-d", "--name", "svc", "--replicas", "3", "--stop-grace-period", "1s",
+              "busybox", "sleep", "1000")
+    wait_for(lambda: running_per_node(h1, "svc", 3), timeout=60, what="3 running")
+    before = task_containers(h2, "svc")
+    id2 = h2.info()["NodeID"]
+    # Promoted: it becomes a raft voter with the same node ID, catches up,
+    # answers manager calls, and keeps its tasks.
+    h1.docker("node", "promote", "h2")
+    wait_for(lambda: node_states(h1)["h2"] == ("Ready", "Reachable"), what="h2 a manager")
+    wait_for(lambda: "svc" in h2.docker("service", "ls", "--format", "{{.Name}}", check=False).out, what="h2 caught up")
+    assert h2.info()["NodeID"] == id2 and h2.info()["ControlAvailable"] is True
+    assert h1.info()["Managers"] == 2
+    assert task_containers(h2, "svc") == before
+    # A write through it.
+    h2.docker("service", "scale", "-d", "svc=4")
+    wait_for(lambda: running_per_node(h1, "svc", 4), timeout=60, what="4 running")
+    # Demoted: out of raft, a worker again with a session, still running its tasks.
+    h1.docker("node", "demote", "h2")
+    wait_for(lambda: node_states(h1)["h2"] == ("Ready", ""), what="h2 a worker")
+    wait_for(lambda: h2.info()["ControlAvailable"] is False, what="h2's store gone")
+    assert not os.path.exists(os.path.join(h2.data_root, "swarm", "raft"))
+    assert WORKER_MSG in h2.docker("node", "ls", check=False).err
+    assert h1.info()["Managers"] == 1
+    h1.docker("service", "scale", "-d", "svc=6")
+    per = wait_for(lambda: running_per_node(h1, "svc", 6), timeout=60, what="6 running")
+    assert len(task_containers(h2, "svc")) == per.get("h2", 0)
