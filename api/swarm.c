@@ -551,11 +551,7 @@ json_t *api_swarm_info(api_request *r)
         /* What a worker knows: its managers, as its session learnt them
          * (dockerd counts Nodes and Managers on managers only). */
         json_object_set_new(o, "NodeAddr", json_string(swarm_worker_addr(s)));
-        json_t *remotes = json_array(), *addrs = swarm_worker_managers(s), *a;
-        size_t i;
-        json_array_foreach(addrs, i, a) json_array_append_new(remotes, json_pack("{s:s, s:O}", "NodeID", "", "Addr", a));
-        json_decref(addrs);
-        json_object_set_new(o, "RemoteManagers", remotes);
+        json_object_set_new(o, "RemoteManagers", swarm_worker_managers(s));
         return o;
     }
     if (!cs) {

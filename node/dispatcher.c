@@ -71,25 +71,23 @@ unsigned dispatcher_heartbeat_ms(cluster_store *cs)
 
 static bool is_leader(cluster_store *cs) { return cluster_store_leader(cs) == cluster_store_raft_id(cs); }
 
-/* Where the workers may reach a manager: every manager's advertised address. */
-static json_t *manager_addrs(cluster_store *cs)
+/* Where the workers may reach a manager: every manager's advertised
+ * address, and its node ID by address (for docker info's RemoteManagers). */
+static json_t *ok_reply(dispatcher *d)
 {
-    json_t *nodes = cs_list(cs, CS_NODE), *out = json_array();
+    json_t *nodes = cs_list(d->cs, CS_NODE), *addrs = json_array(), *ids = json_object();
     size_t i;
     json_t *n;
     json_array_foreach(nodes, i, n) {
         const char *addr = json_str(json_object_get(n, "ManagerStatus"), "Addr");
-        if (*addr && strncmp(addr, "127.", 4) != 0)
-            json_array_append_new(out, json_string(addr));
+        if (*addr && strncmp(addr, "127.", 4) != 0) {
+            json_array_append_new(addrs, json_string(addr));
+            json_object_set_new(ids, addr, json_string(json_str(n, "ID")));
+        }
     }
     json_decref(nodes);
-    return out;
-}
-
-static json_t *ok_reply(dispatcher *d)
-{
-    return json_pack("{s:i, s:i, s:o}", "status", 0, "heartbeat_ms", (int)dispatcher_heartbeat_ms(d->cs), "managers",
-                     manager_addrs(d->cs));
+    return json_pack("{s:i, s:i, s:o, s:o}", "status", 0, "heartbeat_ms", (int)dispatcher_heartbeat_ms(d->cs),
+                     "managers", addrs, "manager_ids", ids);
 }
 
 /* ---- sessions ------------------------------------------------------------------ */

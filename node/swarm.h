@@ -166,8 +166,9 @@ cluster_store *swarm_agent_store(swarm *s);
  * its manager on a worker (done: -ESTALE when a task changed meanwhile:
  * the new assignments follow; -ENOTCONN when the manager did not answer). */
 int swarm_agent_report(swarm *s, const cs_op *ops, size_t n, cs_done_fn done, void *arg, berr *e);
-/* A worker's managers as it knows them ("ip:port", a new array) and its
- * own address ("" on a manager). */
+/* A worker's managers as it knows them ([{"NodeID", "Addr": "ip:port"}],
+ * docker info's RemoteManagers; a new array) and its own address ("" on a
+ * manager). */
 json_t *swarm_worker_managers(swarm *s);
 const char *swarm_worker_addr(swarm *s);
 

@@ -41,6 +41,7 @@ struct worker {
     char *path;
     char *addr;                 /* this node's address, as the managers record it */
     json_t *managers;           /* ["ip:port", ...] */
+    json_t *manager_ids;        /* {"ip:port": node ID} as the last answer said */
     size_t cur;                 /* the one the session is with */
     unsigned failed;            /* managers tried in a row without an answer */
     char version[ASSIGNMENTS_VERSION_LEN + 1];
@@ -156,6 +157,11 @@ static void on_session(void *arg, int status, json_t *resp, const berr *e)
     if (hb > 0)
         w->period_ms = (unsigned)hb;
     learn_managers(w, json_object_get(resp, "managers"));
+    json_t *ids = json_object_get(resp, "manager_ids");
+    if (json_is_object(ids)) {
+        json_decref(w->manager_ids);
+        w->manager_ids = json_incref(ids);
+    }
     json_t *a = json_object_get(resp, "assignments");
     if (json_is_object(a)) {
         berr le = {0};
@@ -209,6 +215,7 @@ static void on_retry_closed(uv_handle_t *h)
     worker *w = h->data;
     cluster_mirror_free(w->mirror);
     json_decref(w->managers);
+    json_decref(w->manager_ids);
     free(w->addr);
     free(w->path);
     free(w);
@@ -493,7 +500,15 @@ int swarm_agent_report(swarm *s, const cs_op *ops, size_t n, cs_done_fn done, vo
 
 json_t *swarm_worker_managers(swarm *s)
 {
-    return s->worker ? json_deep_copy(s->worker->managers) : json_array();
+    json_t *out = json_array(), *a;
+    size_t i;
+    if (!s->worker)
+        return out;
+    json_array_foreach(s->worker->managers, i, a) {
+        const char *id = json_str(s->worker->manager_ids, json_string_value(a));
+        json_array_append_new(out, json_pack("{s:s, s:O}", "NodeID", id, "Addr", a));
+    }
+    return out;
 }
 
 const char *swarm_worker_addr(swarm *s) { return s->worker ? s->worker->addr : ""; }

