@@ -649,6 +649,21 @@ static json_t *reloadable_values(berth_config *c)
     return out;
 }
 
+/* dockerd resets the transfer limits on every reload: a file that no
+ * longer names one puts its default back, where other keys keep their
+ * value.  A value given on the command line stays. */
+static void reset_transfer_limits(berth_config *c, const berth_config *defaults, json_t *root)
+{
+    static const char *const keys[] = {"max-concurrent-downloads", "max-concurrent-uploads", "max-download-attempts"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        const opt_def *o = find_key(keys[i]);
+        json_t *v = json_object_get(root, keys[i]);
+        if (c->flags_set_all[o - opts] || v)
+            continue;
+        *FIELD(c, o, long) = *FIELD(defaults, o, long);
+    }
+}
+
 int config_reload(berth_config *c, json_t **changed, berr *e)
 {
     if (changed)
@@ -702,6 +717,7 @@ int config_reload(berth_config *c, json_t **changed, berr *e)
                 json_object_set(c->ignored, key, nv ? nv : json_null());
             }
         }
+        reset_transfer_limits(c, &scratch, root);
         registry_config_sync(c);
         if (changed)
             *changed = reloadable_values(c);

@@ -25,7 +25,6 @@
 /* Tasks in one report (an agent's scan of a node's tasks makes one). */
 #define MAX_REPORT 10000
 
-#define ERR_BAD_TOKEN "rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster"
 
 typedef struct session {
     char node[26];
@@ -130,7 +129,7 @@ static void session_answer(dispatcher *d, session *x, bool force)
 
 static void handle_session(dispatcher *d, json_t *req, cs_rpc_ctx *ctx)
 {
-    const char *node = json_str(req, "node");
+    const char *node = cs_rpc_peer_node(ctx);
     json_t *doc = NULL;
     if (strlen(node) != 25 || cs_get(d->cs, CS_NODE, node, &doc, NULL) < 0) {
         cs_rpc_reply(ctx, rpc_error(-ENOENT, "node is not a member of this swarm (it was removed)"));
@@ -171,7 +170,7 @@ static void on_reported(void *arg, int status, uint64_t index, const berr *e)
  * document stays the store's. */
 static void handle_report(dispatcher *d, json_t *req, cs_rpc_ctx *ctx)
 {
-    const char *node = json_str(req, "node");
+    const char *node = cs_rpc_peer_node(ctx);
     json_t *tasks = json_object_get(req, "tasks");
     size_t n = json_array_size(tasks), k = 0, i;
     if (!n || n > MAX_REPORT) {
@@ -238,10 +237,12 @@ static void on_worker_recorded(void *arg, int status, uint64_t index, const berr
     free(j);
 }
 
+/* The certificate was issued for the worker token: the node it names is
+ * recorded (once: a node ID is never given twice). */
 static void handle_worker_join(dispatcher *d, json_t *req, cs_rpc_ctx *ctx)
 {
-    if (swarm_token_role(d->s, json_str(req, "token")) != 'w') {
-        cs_rpc_reply(ctx, rpc_error(-EINVAL, ERR_BAD_TOKEN));
+    if (cs_rpc_peer_role(ctx) != CS_PEER_WORKER) {
+        cs_rpc_reply(ctx, rpc_error(-EPERM, "node RPC: a worker join needs the joining node's worker certificate"));
         return;
     }
     json_t *desc = json_object_get(req, "description");
@@ -253,7 +254,7 @@ static void handle_worker_join(dispatcher *d, json_t *req, cs_rpc_ctx *ctx)
     join_call *j = xcalloc(1, sizeof *j);
     j->d = d;
     j->ctx = ctx;
-    cs_new_id(j->node);
+    snprintf(j->node, sizeof j->node, "%s", cs_rpc_peer_node(ctx));
     char now[TIME_RFC3339_BUF];
     time_now_rfc3339(now);
     json_t *doc = json_pack("{s:s, s:{s:i}, s:s, s:s, s:{s:{}, s:s, s:s}, s:O, s:{s:s, s:s}}", "ID", j->node,
@@ -426,7 +427,7 @@ typedef struct method {
 } method;
 
 static const method methods[] = {
-    {"worker_join", DISP_ANY_NODE, handle_worker_join},
+    {"worker_join", DISP_WORKER, handle_worker_join},
     {"session", DISP_WORKER, handle_session},
     {"report", DISP_WORKER, handle_report},
     {"alive", DISP_MANAGER, handle_alive},
@@ -451,6 +452,14 @@ bool dispatcher_rpc(dispatcher *d, const char *op, json_t *req, cs_rpc_ctx *ctx)
     const method *m = find_method(op);
     if (!m)
         return false;
+    cs_peer_role peer = cs_rpc_peer_role(ctx);
+    if (peer == CS_PEER_NONE || (m->role == DISP_MANAGER && peer != CS_PEER_MANAGER)) {
+        cs_rpc_reply(ctx, rpc_error(-EPERM, m->role == DISP_MANAGER ? "node RPC: this request needs a manager's "
+                                                                      "certificate"
+                                                                    : "node RPC: this request needs a certificate "
+                                                                      "from the swarm's CA"));
+        return true;
+    }
     if (!d->cs) {
         cs_rpc_reply(ctx, rpc_error(-EAGAIN, "This node is not a swarm manager. Manager is being prepared or has "
                                              "trouble connecting to the cluster."));

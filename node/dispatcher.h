@@ -3,9 +3,10 @@
  *
  * A worker holds no raft state.  It keeps one session with one manager
  * (any of them) over node RPC on the swarm port:
- *   worker_join  with the worker token: the node is recorded (a write,
- *                forwarded to the leader like every write) and told its
- *                node ID, the managers and the heartbeat period;
+ *   worker_join  with the worker certificate its token got it (`issue`,
+ *                node/swarm_join.c): the node its CN names is recorded (a
+ *                write, forwarded to the leader like every write) and told
+ *                the managers and the heartbeat period;
  *   session      a long poll that is also the heartbeat: the worker sends
  *                the version of the assignments it has; the answer comes
  *                at once when they changed (with the new set, see
@@ -33,10 +34,10 @@
 struct swarm;
 typedef struct dispatcher dispatcher;
 
-/* Who may call a method (the certificate's OU once the transport checks
- * it; SwarmKit's swarm-worker / swarm-manager). */
+/* Who may call a method: the OU of the caller's certificate
+ * (cs_rpc_peer_role; SwarmKit's swarm-worker / swarm-manager).  A worker
+ * acts only as the node its certificate names. */
 typedef enum disp_role {
-    DISP_ANY_NODE,   /* a node without a certificate yet: the join token decides */
     DISP_WORKER,     /* workers and managers */
     DISP_MANAGER,    /* managers only */
 } disp_role;

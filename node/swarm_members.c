@@ -141,7 +141,9 @@ static bool reconcile_reach(swarm *s, cluster_store *cs, json_t *n, const cs_mem
 {
     json_t *ms = json_object_get(n, "ManagerStatus");
     const cs_member *mm = member(m, nm, strtoull(str(json_object_get(n, "Berth"), "RaftID"), NULL, 10));
-    if (!json_is_object(ms) || !mm || !mm->known)
+    /* A demoted manager waiting for its removal is a worker already: its
+     * heartbeats come through a dispatcher (node/dispatcher.c). */
+    if (!json_is_object(ms) || !mm || !mm->known || strcmp(str(json_object_get(n, "Spec"), "Role"), "manager") != 0)
         return false;
     const char *want = mm->reachable ? "reachable" : "unreachable";
     const char *state = mm->reachable ? "ready" : "down";

@@ -2,8 +2,10 @@
  * session with a manager (node/dispatcher.h says what travels on it).
  *
  * A worker holds no raft state: <data-root>/swarm/worker.json keeps its
- * node ID, its cluster, its address and the managers it knows, so a
- * restarted worker opens its session again without a token.  What its
+ * node ID, its cluster, its address, the managers it knows, the cluster's
+ * CA and its worker certificate and key, so a restarted worker opens its
+ * session again without a token.  It listens on no port: every call is
+ * its own, over TLS with that certificate.  What its
  * tasks need lives in memory, in a mirror of the store's read interface
  * (raft/cluster_store.h) that each session answer with new assignments
  * replaces; the agent reads it as a manager's agent reads the store, and
@@ -24,6 +26,7 @@
 #include "lib/fsutil.h"
 #include "lib/jsonutil.h"
 #include "lib/log.h"
+#include "lib/tls_ca.h"
 #include "node/assignments.h"
 #include "node/dispatcher.h"
 #include "node/swarm_int.h"
@@ -46,6 +49,8 @@ struct worker {
     unsigned failed;            /* managers tried in a row without an answer */
     char version[ASSIGNMENTS_VERSION_LEN + 1];
     unsigned period_ms;
+    char *ca, *cert, *key;      /* PEM: the cluster's CA, this node's certificate and key */
+    tls_creds *creds;
     cluster_store *mirror;
     bool loaded;                /* the mirror has had its first assignments */
     bool polling;
@@ -61,13 +66,15 @@ static const char *current(worker *w)
 
 static int save(worker *w, berr *e)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:O}", "node", w->s->node_id, "cluster", w->s->cluster_id, "addr", w->addr,
-                          "managers", w->managers);
-    cleanup_free char *text = json_dumps(o, JSON_INDENT(2));
+    json_t *o = json_pack("{s:s, s:s, s:s, s:O, s:s, s:s, s:s}", "node", w->s->node_id, "cluster", w->s->cluster_id,
+                          "addr", w->addr, "managers", w->managers, "ca", w->ca, "cert", w->cert, "key", w->key);
+    char *text = json_dumps(o, JSON_INDENT(2));
     json_decref(o);
     if (fs_mkdir_p(w->s->dir, 0700, e) < 0)
         return e->code;
-    return fs_write_file_atomic(w->path, text, strlen(text), 0600, e);
+    int r = fs_write_file_atomic(w->path, text, strlen(text), 0600, e);
+    tls_free_secret(text);   /* it holds the key */
+    return r;
 }
 
 static void session_call(worker *w);
@@ -193,13 +200,25 @@ static void session_call(worker *w)
         w->polling = true;
 }
 
-static worker *worker_new(swarm *s, const char *addr, json_t *managers, unsigned period_ms, berr *e)
+/* The worker's state in memory; its certificate becomes what this
+ * process calls its managers with. */
+static worker *worker_new(swarm *s, const char *addr, json_t *managers, unsigned period_ms, const char *ca,
+                          const char *cert, const char *key, berr *e)
 {
+    tls_creds *creds = tls_creds_new(ca, cert, key, e);
+    if (!creds)
+        return NULL;
     worker *w = xcalloc(1, sizeof *w);
     if (cluster_mirror_new(s->node_id, s->cluster_id, &w->mirror, e) < 0) {
+        tls_creds_unref(creds);
         free(w);
         return NULL;
     }
+    w->creds = creds;
+    cs_rpc_set_creds(creds);
+    w->ca = xstrdup(ca);
+    w->cert = xstrdup(cert);
+    w->key = xstrdup(key);
     w->s = s;
     w->path = xasprintf("%s/%s", s->dir, WORKER_FILE);
     w->addr = xstrdup(addr ? addr : "");
@@ -214,6 +233,10 @@ static void on_retry_closed(uv_handle_t *h)
 {
     worker *w = h->data;
     cluster_mirror_free(w->mirror);
+    tls_creds_unref(w->creds);
+    free(w->ca);
+    free(w->cert);
+    tls_free_secret(w->key);
     json_decref(w->managers);
     json_decref(w->manager_ids);
     free(w->addr);
@@ -262,7 +285,8 @@ int swarm_worker_resume(swarm *s, berr *e)
     }
     snprintf(s->node_id, sizeof s->node_id, "%s", node);
     snprintf(s->cluster_id, sizeof s->cluster_id, "%s", cluster);
-    worker *w = worker_new(s, json_str(o, "addr"), json_object_get(o, "managers"), 0, e);
+    worker *w = worker_new(s, json_str(o, "addr"), json_object_get(o, "managers"), 0, json_str(o, "ca"),
+                           json_str(o, "cert"), json_str(o, "key"), e);
     json_decref(o);
     if (!w)
         return e->code;
@@ -280,13 +304,12 @@ static void on_worker_join(void *arg, int status, json_t *resp, const berr *e)
     berr err = {0};
     int st = (int)json_integer_value(json_object_get(resp, "status"));
     const char *node = json_str(resp, "node"), *cluster = json_str(resp, "cluster");
-    if (st != 0 || strlen(node) != 25 || strcmp(cluster, s->join_cluster) != 0) {
+    if (st != 0 || strcmp(node, s->node_id) != 0 || strcmp(cluster, s->join_cluster) != 0) {
         const char *msg = json_str(resp, "error");
         berr_set(&err, st == -EINVAL ? -EINVAL : -EAGAIN, "%s", *msg ? msg : "the manager refused the join");
         swarm_join_failed(s, err.code, &err);
         return;
     }
-    snprintf(s->node_id, sizeof s->node_id, "%s", node);
     snprintf(s->cluster_id, sizeof s->cluster_id, "%s", cluster);
     /* The manager that answered first, then the others it named. */
     json_t *managers = json_pack("[s]", s->join_remote);
@@ -294,7 +317,7 @@ static void on_worker_join(void *arg, int status, json_t *resp, const berr *e)
     cleanup_free char *host = xstrndup(s->join_advertise, colon ? (size_t)(colon - s->join_advertise)
                                                                 : strlen(s->join_advertise));
     worker *w = worker_new(s, host, managers, (unsigned)json_integer_value(json_object_get(resp, "heartbeat_ms")),
-                           &err);
+                           s->join_ca, s->join_cert, s->join_key, &err);
     json_decref(managers);
     if (!w) {
         swarm_join_failed(s, -EIO, &err);
@@ -311,16 +334,67 @@ static void on_worker_join(void *arg, int status, json_t *resp, const berr *e)
     start(s, w);
 }
 
-void swarm_worker_join(swarm *s)
+/* Certified: the node is recorded as a worker by the manager. */
+static void on_worker_issued(void *arg, int status, json_t *resp, const berr *e)
 {
+    swarm *s = arg;
+    if (!swarm_join_answered(s, status, e))
+        return;
+    berr err = {0};
+    const char *cert = json_str(resp, "cert");
+    tls_ident id;
+    if (json_integer_value(json_object_get(resp, "status")) != 0 || !*cert) {
+        berr_set(&err, -EINVAL, "%s", *json_str(resp, "error") ? json_str(resp, "error") : "no certificate issued");
+        swarm_join_failed(s, err.code, &err);
+        return;
+    }
+    /* What was asked for, from the CA that was pinned. */
+    if (tls_cert_verify(s->join_ca, cert, &id, &err) < 0 || strcmp(id.cn, s->node_id) != 0 ||
+        strcmp(id.ou, TLS_ROLE_WORKER) != 0 || strcmp(id.o, s->join_cluster) != 0) {
+        if (!err.msg[0])
+            berr_set(&err, -EPROTO, "the manager issued a certificate for another node or role");
+        berr_wrap(&err, "could not join the swarm");
+        swarm_join_failed(s, -EAGAIN, &err);
+        return;
+    }
+    tls_creds *creds = tls_creds_new(s->join_ca, cert, s->join_key, &err);
+    if (!creds) {
+        swarm_join_failed(s, -EIO, &err);
+        return;
+    }
+    cs_rpc_set_creds(creds);
+    tls_creds_unref(creds);
+    free(s->join_cert);
+    s->join_cert = xstrdup(cert);
     const char *colon = strrchr(s->join_advertise, ':');
     cleanup_free char *host = xstrndup(s->join_advertise, colon ? (size_t)(colon - s->join_advertise)
                                                                 : strlen(s->join_advertise));
-    json_t *req = json_pack("{s:s, s:s, s:s, s:o}", "op", "worker_join", "token", s->join_token, "addr", host,
-                            "description", swarm_node_description(s));
-    berr e = {0};
-    int rc = cs_rpc_call_owned(s->loop, s, s->join_remote, req, RPC_TIMEOUT_MS, on_worker_join, s, &e);
+    json_t *req = json_pack("{s:s, s:s, s:o}", "op", "worker_join", "addr", host, "description",
+                            swarm_node_description(s));
+    int rc = cs_rpc_call_owned(s->loop, s, s->join_remote, req, RPC_TIMEOUT_MS, on_worker_join, s, &err);
     json_decref(req);
+    if (rc < 0)
+        swarm_join_failed(s, -EAGAIN, &err);
+}
+
+void swarm_worker_join(swarm *s)
+{
+    /* A node ID of its own, named in the certificate it asks for. */
+    cs_new_id(s->node_id);
+    snprintf(s->cluster_id, sizeof s->cluster_id, "%s", s->join_cluster);
+    char *csr = NULL;
+    berr e = {0};
+    int rc = tls_key_new(&s->join_key, &e);
+    if (rc == 0)
+        rc = tls_csr_new(s->join_key, &csr, &e);
+    if (rc == 0) {
+        json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "op", "issue", "token", s->join_token, "csr", csr, "node",
+                                s->node_id);
+        rc = cs_rpc_call_bootstrap(s->loop, s, s->join_remote, s->join_ca, req, RPC_TIMEOUT_MS, on_worker_issued, s,
+                                   &e);
+        json_decref(req);
+    }
+    free(csr);
     if (rc < 0)
         swarm_join_failed(s, -EAGAIN, &e);
 }
@@ -354,6 +428,7 @@ static void on_promote_hello(void *arg, int status, json_t *resp, const berr *e)
     snprintf(s->join_cluster, sizeof s->join_cluster, "%s", s->cluster_id);
     snprintf(s->join_node, sizeof s->join_node, "%s", s->node_id);
     s->join_peers = json_deep_copy(peers);
+    s->join_ca = xstrdup(w->ca);   /* no token: the worker certificate asks for the manager one */
     /* The node stays itself: same ID, same tasks; a store replaces the
      * session (w is gone once this returns). */
     s->keep_identity = true;
@@ -384,7 +459,8 @@ static void worker_after_demotion(swarm *s)
     json_t *bw = s->become_worker;
     s->become_worker = NULL;
     berr e = {0};
-    worker *w = worker_new(s, json_str(bw, "addr"), json_object_get(bw, "managers"), 0, &e);
+    worker *w = worker_new(s, json_str(bw, "addr"), json_object_get(bw, "managers"), 0, json_str(bw, "ca"),
+                           json_str(bw, "cert"), json_str(bw, "key"), &e);
     json_decref(bw);
     if (!w || save(w, &e) < 0) {
         if (w) {
@@ -427,10 +503,32 @@ void swarm_check_demoted(swarm *s, cluster_store *cs)
         json_decref(self);
         return;
     }
+    /* A worker's certificate, signed here with the cluster's CA this
+     * manager still holds: the session needs it, the store is going. */
+    json_t *cluster = swarm_cluster_doc(s);
+    char *key = NULL, *csr = NULL, *cert = NULL;
+    berr e = {0};
+    int rc = cluster ? tls_key_new(&key, &e) : berr_set(&e, -EAGAIN, "no cluster object");
+    if (rc == 0)
+        rc = tls_csr_new(key, &csr, &e);
+    if (rc == 0)
+        rc = swarm_ca_issue(s, cluster, csr, s->node_id, TLS_ROLE_WORKER, &cert, &e);
+    free(csr);
+    if (rc < 0) {
+        log_warn("swarm: demoted, but no worker certificate: %s", e.msg);
+        tls_free_secret(key);
+        json_decref(cluster);
+        json_decref(managers);
+        json_decref(self);
+        return;
+    }
     log_info("swarm: node %s was demoted: its store goes, a session with a manager replaces it", s->node_id);
     json_decref(s->become_worker);
-    s->become_worker = json_pack("{s:s, s:o}", "addr", json_str(json_object_get(self, "Status"), "Addr"), "managers",
-                                 managers);
+    s->become_worker = json_pack("{s:s, s:o, s:s, s:s, s:s}", "addr", json_str(json_object_get(self, "Status"), "Addr"),
+                                 "managers", managers, "ca", swarm_ca_cert(cluster), "cert", cert, "key", key);
+    free(cert);
+    tls_free_secret(key);
+    json_decref(cluster);
     json_decref(self);
     s->demoted_at = 0;
     s->keep_identity = true;

@@ -220,5 +220,6 @@ def test_promote_a_worker_and_demote_it(make_lab, fixtures):
     assert WORKER_MSG in h2.docker("node", "ls", check=False).err
     assert h1.info()["Managers"] == 1
     h1.docker("service", "scale", "-d", "svc=6")
-    per = wait_for(lambda: running_per_node(h1, "svc", 6), timeout=60, what="6 running")
-    assert len(task_containers(h2, "svc")) == per.get("h2", 0)
+    wait_for(lambda: running_per_node(h1, "svc", 6), timeout=60, what="6 running")
+    wait_for(lambda: len(task_containers(h2, "svc")) == running_per_node(h1, "svc", 6).get("h2", 0),
+             what="h2 runs what the store says")

@@ -85,10 +85,13 @@ def test_labels_and_ps_filters(d):
 def test_init_reaps_and_forwards(d):
     out = run(d, "--init", "busybox", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '").out
     assert out.startswith("/sbin/docker-init -- sh -c")
-    # a zombie left by an orphan is reaped by the init
+    # a zombie left by an orphan is reaped by the init: its /proc entry
+    # goes away (a zombie keeps one), waited for up to 10 s
     out = run(d, "--init", "busybox", "sh", "-c",
-              "(sh -c 'sleep 0.1 & exit 0'); sleep 0.6; ps -o stat,pid | grep -c Z || true").out.strip()
-    assert out == "0"
+              "(sh -c 'sleep 0.1 & echo $! > /tmp/orphan; exit 0'); p=$(cat /tmp/orphan); "
+              "for i in $(seq 100); do [ -e /proc/$p ] || break; sleep 0.1; done; "
+              "[ -e /proc/$p ] && echo left || echo reaped").out.strip()
+    assert out == "reaped"
     cid = d.docker("run", "-d", *NET, "--init", "busybox", "sh", "-c",
                    "trap 'exit 42' TERM; while :; do sleep 0.1; done").out.strip()
     d.docker("stop", cid)
@@ -114,7 +117,7 @@ def test_stop_signal_and_timeout(d):
     start = time.time()
     d.docker("stop", cid)
     took = time.time() - start
-    assert 0.8 < took < 5
+    assert 0.8 < took < 9  # the 1 s timeout, not the default 10 s (slack for a loaded machine)
     assert d.docker("inspect", "-f", "{{.State.ExitCode}}", cid).out.strip() == "137"
     d.docker("rm", cid)
 

@@ -682,6 +682,29 @@ static void test_reload_keeps_flags(void **state)
     config_free(&c);
 }
 
+/* As dockerd, the transfer limits go back to their defaults when the
+ * reloaded file no longer names them; a flag's value stays. */
+static void test_reload_resets_transfer_limits(void **state)
+{
+    (void)state;
+    berth_config c;
+    berr e;
+    assert_int_equal(LOAD_FILE(&c, &e, "{\"max-concurrent-downloads\": 9, \"max-download-attempts\": 2}",
+                               "--max-concurrent-uploads", "8"), 0);
+    assert_int_equal(c.max_downloads, 9);
+    assert_int_equal(c.max_attempts, 2);
+    write_text(cfg_json, "{\"debug\": true}");
+    berr_clear(&e);
+    assert_int_equal(config_reload(&c, NULL, &e), 0);
+    assert_int_equal(c.max_downloads, 3);
+    assert_int_equal(c.max_attempts, 5);
+    assert_int_equal(c.max_uploads, 8);
+    write_text(cfg_json, "{\"max-concurrent-downloads\": 4}");
+    assert_int_equal(config_reload(&c, NULL, &e), 0);
+    assert_int_equal(c.max_downloads, 4);
+    config_free(&c);
+}
+
 static void test_reload_bad_file_changes_nothing(void **state)
 {
     (void)state;
@@ -978,6 +1001,7 @@ int main(void)
         cmocka_unit_test(test_relative_roots_refused),
         cmocka_unit_test(test_storage_driver),
         cmocka_unit_test(test_reload_keeps_flags),
+        cmocka_unit_test(test_reload_resets_transfer_limits),
         cmocka_unit_test(test_reload_applies),
         cmocka_unit_test(test_reload_bad_file_changes_nothing),
         cmocka_unit_test(test_reload_without_file),
