@@ -223,3 +223,34 @@ def test_promote_a_worker_and_demote_it(make_lab, fixtures):
     wait_for(lambda: running_per_node(h1, "svc", 6), timeout=60, what="6 running")
     wait_for(lambda: len(task_containers(h2, "svc")) == running_per_node(h1, "svc", 6).get("h2", 0),
              what="h2 runs what the store says")
+
+
+def test_a_worker_certificate_cannot_call_manager_rpcs(make_lab, tmp_path):
+    import sys
+    lab = make_lab(2)
+    form(lab, managers=1)
+    h1, h2 = lab.hosts
+    wait_for(lambda: node_states(h1).get("h2", ("",))[0] == "Ready", what="h2 ready")
+    with open(os.path.join(h2.data_root, "swarm", "worker.json")) as f:
+        state = json.load(f)
+    assert oct(os.stat(os.path.join(h2.data_root, "swarm", "worker.json")).st_mode & 0o777) == "0o600"
+    cert, key = str(tmp_path / "w.crt"), str(tmp_path / "w.key")
+    for path, pem in ((cert, state["cert"]), (key, state["key"])):
+        with open(path, "w") as f:
+            f.write(pem)
+    probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls_probe.py")
+
+    def call(*args):
+        res = h2.netns_run(sys.executable, probe, h1.addr + ":2377", "--cert", cert, "--key", key, *args, timeout=30)
+        return json.loads(res.out)
+
+    # Its own session is served: the certificate is the cluster's.
+    r = call("--rpc", json.dumps({"op": "session", "version": ""}))
+    assert r["answer"]["status"] == 0 and r["answer"]["assignments"]["node"][0]["ID"] == state["node"], r
+    # What only managers may do is refused.
+    r = call("--rpc", json.dumps({"op": "alive", "nodes": {state["node"]: 0}}))
+    assert r["answer"]["status"] != 0 and "manager's certificate" in r["answer"]["error"], r
+    r = call("--rpc", json.dumps({"op": "propose", "ops": []}))
+    assert r["answer"]["status"] != 0 and "certificate" in r["answer"]["error"], r
+    r = call("--raft")
+    assert r["answer"] is None and r["closed"], r
