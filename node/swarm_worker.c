@@ -190,7 +190,8 @@ static void session_call(worker *w)
 {
     if (w->stopping || w->polling || !json_array_size(w->managers))
         return;
-    json_t *req = json_pack("{s:s, s:s, s:s}", "op", "session", "node", w->s->node_id, "version", w->version);
+    /* Who asks is the certificate's node: no node ID in the request. */
+    json_t *req = json_pack("{s:s, s:s}", "op", "session", "version", w->version);
     berr e = {0};
     int rc = cs_rpc_call_owned(w->s->loop, w, current(w), req, w->period_ms + SESSION_MARGIN_MS, on_session, w, &e);
     json_decref(req);
@@ -586,7 +587,7 @@ int swarm_agent_report(swarm *s, const cs_op *ops, size_t n, cs_done_fn done, vo
     for (size_t i = 0; i < n; i++)
         if (ops[i].kind == CS_TASK && ops[i].type == CS_PUT)
             json_array_append(tasks, ops[i].doc);
-    json_t *req = json_pack("{s:s, s:s, s:o}", "op", "report", "node", s->node_id, "tasks", tasks);
+    json_t *req = json_pack("{s:s, s:o}", "op", "report", "tasks", tasks);
     report_call *rc = xcalloc(1, sizeof *rc);
     *rc = (report_call){w, done, arg};
     int r = cs_rpc_call_owned(s->loop, w, current(w), req, RPC_TIMEOUT_MS, on_report, rc, e);
