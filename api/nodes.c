@@ -356,15 +356,6 @@ void api_node_update(api_request *r)
         api_reply_error(r, -EINVAL, "rpc error: code = FailedPrecondition desc = attempting to demote the last manager of the swarm");
         goto out;
     }
-    if (strcmp(was, "worker") == 0 && strcmp(str(spec, "Role"), "manager") == 0 &&
-        !*str(json_object_get(cur, "Berth"), "RaftAddr")) {
-        /* The leader adds a promoted node to raft where it was reached as
-         * a manager (node/swarm_members.c); a node that never was one has
-         * no such address. */
-        api_reply_error(r, -ENOSYS, "berthd cannot promote a node that joined as a worker: worker nodes are not "
-                                    "implemented yet");
-        goto out;
-    }
     if (strcmp(was, "manager") == 0 && strcmp(str(spec, "Role"), "worker") == 0 && demote_loses_quorum(cs, cur)) {
         api_reply_error(r, -EINVAL, "rpc error: code = FailedPrecondition desc = can't remove member from the raft: "
                                     "this would result in a loss of quorum");

@@ -21,6 +21,10 @@
 
 #define ERR_NOT_READY \
     "This node is not a swarm manager. Manager is being prepared or has trouble connecting to the cluster."
+/* dockerd's errNoManager on a worker. */
+#define ERR_WORKER                                                                                                    \
+    "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this " \
+    "command on a manager node or promote the current node to a manager."
 
 /* ---- waiting for the store ----------------------------------------------- */
 
@@ -78,6 +82,11 @@ cluster_store *api_swarm_store(api_request *r, void (*again)(api_request *r))
         return NULL;
     swarm *s = r->d->swarm;
     cluster_store *cs = s ? swarm_store(s) : NULL;
+    if (swarm_is_worker(s) && swarm_get_state(s) == SWARM_ACTIVE) {
+        /* join and init: dockerd's "already part of a swarm". */
+        api_reply_error(r, -EAGAIN, again == api_swarm_join || again == api_swarm_init ? API_SWARM_EXISTS : ERR_WORKER);
+        return NULL;
+    }
     if (!cs) {
         reply_unavailable(r);
         return NULL;
@@ -89,9 +98,7 @@ cluster_store *api_swarm_store(api_request *r, void (*again)(api_request *r))
                                  "worker") == 0;
     json_decref(self);
     if (worker && again != api_swarm_join) {
-        api_reply_error(r, -EAGAIN, "This node is not a swarm manager. Worker nodes can't be used to view or modify "
-                                    "cluster state. Please run this command on a manager node or promote the current "
-                                    "node to a manager.");
+        api_reply_error(r, -EAGAIN, ERR_WORKER);
         return NULL;
     }
     return cs;
@@ -310,7 +317,8 @@ void api_swarm_leave(api_request *r)
     /* dockerd's checks (daemon/cluster/swarm.go Leave): on an active
      * manager, whether leaving loses the quorum, counted from what the
      * leader records of each manager. */
-    if (!force) {
+    /* A worker holds no part of the quorum: it leaves without --force. */
+    if (!force && !swarm_is_worker(s)) {
         char msg[1024];
         const char *head = "You are attempting to leave the swarm on a node that is participating as a manager. ";
         const char *tail = "The only way to restore a swarm that has lost consensus is to reinitialize it with "
@@ -514,7 +522,7 @@ const char *api_swarm_status(api_request *r)
     swarm *s = r->d->swarm;
     switch (s ? swarm_get_state(s) : SWARM_ERROR) {
     case SWARM_ACTIVE:
-        return "active/manager";
+        return swarm_is_worker(s) ? "active/worker" : "active/manager";
     case SWARM_PENDING:
         return "pending";
     case SWARM_LOCKED:
@@ -539,6 +547,13 @@ json_t *api_swarm_info(api_request *r)
     json_object_set_new(o, "ControlAvailable", json_boolean(cs != NULL));
     json_object_set_new(o, "Error", json_string(s ? swarm_error(s) : "the cluster store is not running"));
     json_decref(node);
+    if (swarm_is_worker(s)) {
+        /* What a worker knows: its managers, as its session learnt them
+         * (dockerd counts Nodes and Managers on managers only). */
+        json_object_set_new(o, "NodeAddr", json_string(swarm_worker_addr(s)));
+        json_object_set_new(o, "RemoteManagers", swarm_worker_managers(s));
+        return o;
+    }
     if (!cs) {
         json_object_set_new(o, "RemoteManagers", json_null());
         return o;

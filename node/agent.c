@@ -41,7 +41,9 @@ static void report_done(void *arg, int status, uint64_t index, const berr *e)
 {
     (void)index;
     agent *a = arg;
-    if (status < 0 && status != -EAGAIN)
+    /* -ESTALE: a worker's task changed meanwhile; its new assignments
+     * bring a rescan. */
+    if (status < 0 && status != -EAGAIN && status != -ESTALE)
         log_warn("agent: task report: %s", e && e->msg[0] ? e->msg : "failed");
     if (status == -EAGAIN)
         schedule_scan(a);   /* someone else changed the task: look again */
@@ -51,7 +53,7 @@ static void report_done(void *arg, int status, uint64_t index, const berr *e)
 static void report(agent *a, json_t *task, const char *state, const char *message, const char *err,
                    const rt_container *c, int exit_code)
 {
-    if (!a->batch || !swarm_store(a->d->swarm))
+    if (!a->batch || !swarm_agent_store(a->d->swarm))
         return;
     json_t *doc = json_deep_copy(task);
     char ts[TIME_RFC3339_BUF];
@@ -87,7 +89,7 @@ static void report(agent *a, json_t *task, const char *state, const char *messag
 static void flush(agent *a)
 {
     size_t n = json_array_size(a->batch);
-    cluster_store *cs = a->d->swarm ? swarm_store(a->d->swarm) : NULL;
+    cluster_store *cs = a->d->swarm ? swarm_agent_store(a->d->swarm) : NULL;
     if (!n || !cs) {
         json_array_clear(a->batch);
         return;
@@ -101,7 +103,7 @@ static void flush(agent *a)
         snprintf(ops[i].id, sizeof ops[i].id, "%s", json_str(doc, "ID"));
     }
     berr e = {0};
-    if (cluster_store_propose(cs, ops, n, report_done, a, &e) < 0)
+    if (swarm_agent_report(a->d->swarm, ops, n, report_done, a, &e) < 0)
         log_warn("agent: task reports: %s", e.msg);
     free(ops);
     json_array_clear(a->batch);
@@ -434,7 +436,7 @@ static bool task_runs_here(void *arg, const char *task_id)
 static void scan(uv_timer_t *t)
 {
     agent *a = t->data;
-    cluster_store *cs = a->d->swarm ? swarm_store(a->d->swarm) : NULL;
+    cluster_store *cs = a->d->swarm ? swarm_agent_store(a->d->swarm) : NULL;
     if (!cs || a->d->stopping)
         return;
     json_t *tasks = cs_list_where(cs, CS_TASK, "$.NodeID", swarm_node_id(a->d->swarm));
@@ -491,8 +493,10 @@ static void on_swarm(void *arg, swarm_event ev)
         free(all);
         return;
     }
-    if (ev == SWARM_EV_ACTIVE) {
-        cluster_store_watch(swarm_store(a->d->swarm), on_change, a);
+    /* The store on a manager, the copy of its assignments on a worker:
+     * read the same way. */
+    if ((ev == SWARM_EV_ACTIVE || ev == SWARM_EV_ASSIGNED) && swarm_agent_store(a->d->swarm)) {
+        cluster_store_watch(swarm_agent_store(a->d->swarm), on_change, a);
         schedule_scan(a);
     }
 }
@@ -507,7 +511,7 @@ static bool on_event(void *ctx, json_t *ev)
         return true;
     json_t *attrs = jpath(ev, "Actor", "Attributes");
     const char *tid = json_str(attrs, LABEL_TASK_ID);
-    cluster_store *cs = a->d->swarm ? swarm_store(a->d->swarm) : NULL;
+    cluster_store *cs = a->d->swarm ? swarm_agent_store(a->d->swarm) : NULL;
     json_t *task = NULL;
     if (!*tid || !cs || cs_get(cs, CS_TASK, tid, &task, NULL) < 0)
         return true;
@@ -544,7 +548,7 @@ void agent_start(agent *a, struct berth_daemon *d)
     secrets_task_sweep(d->cfg.exec_root, task_runs_here, a);
     if (d->swarm) {
         swarm_subscribe(d->swarm, on_swarm, a);
-        if (swarm_store(d->swarm))
+        if (swarm_agent_store(d->swarm))
             on_swarm(a, SWARM_EV_ACTIVE);
     }
 }

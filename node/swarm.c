@@ -12,6 +12,7 @@
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "lib/timefmt.h"
+#include "node/dispatcher.h"
 #include "node/swarm_int.h"
 #include "node/swarm_token.h"
 #include "raft/keyring.h"
@@ -74,15 +75,18 @@ void swarm_enter_error(swarm *s, const berr *e)
     swarm_finish_leave(s, e && e->code ? e->code : -EIO, e);
 }
 
-static void become_active(swarm *s)
+void swarm_become_active(swarm *s)
 {
     s->state = SWARM_ACTIVE;
     s->error[0] = 0;
-    log_info("swarm: node %s is the manager of cluster %s", s->node_id, s->cluster_id);
-    swarm_ca_schedule(s);
     /* Subscribers first: their watchers are in place before any parked
-     * request gets to write. */
-    swarm_notify(s, SWARM_EV_ACTIVE);
+     * request gets to write.  A worker has no store to watch: its agent
+     * hears SWARM_EV_ASSIGNED. */
+    if (!s->worker) {
+        log_info("swarm: node %s is the manager of cluster %s", s->node_id, s->cluster_id);
+        swarm_ca_schedule(s);
+        swarm_notify(s, SWARM_EV_ACTIVE);
+    }
     release_waiters(s);
     swarm_finish_leave(s, 0, NULL);
 }
@@ -253,7 +257,7 @@ static void on_ensure_done(void *arg, int status, uint64_t index, const berr *e)
     if (s->closing || s->state != SWARM_PENDING)
         return;
     if (status == 0) {
-        become_active(s);
+        swarm_become_active(s);
         return;
     }
     if ((status == -EAGAIN || status == -EEXIST || status == -ENOENT) && ++s->ensure_tries < ENSURE_TRIES) {
@@ -331,7 +335,7 @@ static void ensure_objects(swarm *s)
     }
 
     if (n == 0) {
-        become_active(s);
+        swarm_become_active(s);
         return;
     }
     berr_clear(&e);
@@ -383,6 +387,7 @@ static int open_store_as(swarm *s, const char *join_cluster_id, const char *list
                     .raft_address = advertise ? advertise : SWARM_RAFT_ADDRESS,
                     .listen_address = listen,
                     .join_cluster_id = join_cluster_id,
+                    .join_node_id = join_cluster_id && s->join_node[0] ? s->join_node : NULL,
                     .force_new_cluster = s->force_new,
                     .unlock_key = unlock_key};
     s->force_new = false;
@@ -444,6 +449,13 @@ swarm *swarm_open(uv_loop_t *loop, const char *data_root, const swarm_host *host
     if (cluster_store_wipe(trash, &e) < 0)
         log_warn("swarm: %s", e.msg);
     berr_clear(&e);
+    s->disp = dispatcher_new(s, loop);
+    /* A worker has no store: its state on disk opens its session again. */
+    int w = swarm_worker_resume(s, &e);
+    if (w < 0)
+        swarm_enter_error(s, &e);
+    if (w != 0)
+        return s;
     open_store(s, NULL, &e); /* a failure leaves s in SWARM_ERROR, logged */
     return s;
 }
@@ -472,12 +484,15 @@ static void on_timer_closed(uv_handle_t *h)
         return;
     }
     free(s->join_ca);
+    free(s->join_cert);
     tls_free_secret(s->join_key);
     free(s->join_remote);
     free(s->join_token);
     free(s->join_listen);
     free(s->join_advertise);
     json_decref(s->join_peers);
+    json_decref(s->become_worker);
+    dispatcher_free(s->disp);
     void (*done)(void *) = s->close_done;
     void *arg = s->close_arg;
     free(s->dir);
@@ -534,6 +549,10 @@ void swarm_close(swarm *s, void (*done)(void *arg), void *arg)
     berr_set(&e, -ECANCELED, "the daemon is shutting down");
     swarm_finish_leave(s, -ECANCELED, &e);
     release_waiters(s);
+    if (s->worker) {
+        swarm_notify(s, SWARM_EV_CLOSING);
+        swarm_worker_end(s);
+    }
     if (!s->cs) {
         /* No store, or a leave is closing the old one: its callback
          * finishes the close. */
@@ -567,10 +586,15 @@ static void on_leave_store_closed(void *arg)
         close_finish(s);
         return;
     }
-    log_info("swarm: node %s left cluster %s", s->node_id, s->cluster_id);
-    swarm_notify(s, SWARM_EV_LEFT);
-    s->node_id[0] = 0;
-    s->cluster_id[0] = 0;
+    /* A role change keeps the node, its ID and its tasks: only how it
+     * holds the cluster's state changes. */
+    if (!s->keep_identity) {
+        log_info("swarm: node %s left cluster %s", s->node_id, s->cluster_id);
+        swarm_notify(s, SWARM_EV_LEFT);
+        s->node_id[0] = 0;
+        s->cluster_id[0] = 0;
+    }
+    s->keep_identity = false;
     /* The old state goes aside in one rename before it is deleted: a crash
      * halfway through a deletion must not leave an identity without its
      * raft log. */
@@ -631,6 +655,10 @@ void swarm_replace_store(swarm *s, void (*then)(swarm *s))
     s->reopen = then;
     swarm_enter_pending(s);
     uv_timer_stop(&s->renew_timer);
+    if (s->worker) {
+        swarm_notify(s, SWARM_EV_CLOSING);
+        swarm_worker_end(s);
+    }
     if (!s->cs) {
         on_leave_store_closed(s);
         return;

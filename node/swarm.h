@@ -63,6 +63,7 @@ typedef enum swarm_event {
     SWARM_EV_ACTIVE,   /* the store is ready (at start, and again after a leave) */
     SWARM_EV_CLOSING,  /* the store is about to close: drop its pointer and watchers */
     SWARM_EV_LEFT,     /* the node left its cluster (leave --force); the old node ID is gone */
+    SWARM_EV_ASSIGNED, /* a worker's first assignments arrived: swarm_agent_store is its copy */
 } swarm_event;
 
 typedef struct swarm_host {
@@ -162,6 +163,24 @@ json_t *swarm_default_spec(void);
 /* Regenerates Worker and/or Manager in the cluster document's JoinTokens
  * from its root secret. */
 int swarm_rotate_tokens(json_t *cluster, bool worker, bool manager, berr *e);
+
+/* ---- workers ---------------------------------------------------------------- */
+
+/* Whether this node is a worker (no store: swarm_store is NULL; its
+ * session with a manager, node/swarm_worker.c). */
+bool swarm_is_worker(const swarm *s);
+/* What this node's agent reads: the store on a manager, the copy of its
+ * assignments on a worker (NULL until the first arrived). */
+cluster_store *swarm_agent_store(swarm *s);
+/* Where the agent's task reports go: a proposal on a manager, a report to
+ * its manager on a worker (done: -ESTALE when a task changed meanwhile:
+ * the new assignments follow; -ENOTCONN when the manager did not answer). */
+int swarm_agent_report(swarm *s, const cs_op *ops, size_t n, cs_done_fn done, void *arg, berr *e);
+/* A worker's managers as it knows them ([{"NodeID", "Addr": "ip:port"}],
+ * docker info's RemoteManagers; a new array) and its own address ("" on a
+ * manager). */
+json_t *swarm_worker_managers(swarm *s);
+const char *swarm_worker_addr(swarm *s);
 
 /* Docker's "host:port" joins (brackets around IPv6 hosts). */
 char *swarm_join_host_port(const char *host, const char *port);

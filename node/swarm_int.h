@@ -8,6 +8,9 @@
 
 #define MAX_SUBSCRIBERS 8
 
+typedef struct worker worker;   /* node/swarm_worker.c */
+struct dispatcher;
+
 typedef struct waiter {
     void (*fn)(void *arg);
     void *arg;
@@ -47,9 +50,14 @@ struct swarm {
     int join_hops;
     bool force_new;              /* the next open forces a new cluster of this member alone */
     char join_cluster[26];
+    char join_node[26];          /* a promoted worker joins raft keeping its node ID ("" otherwise) */
+    bool keep_identity;          /* the store being replaced is this node's own, in the same cluster (role change) */
+    json_t *become_worker;       /* a demoted manager turning worker: {addr, managers} */
+    uint64_t demoted_at;         /* uv_now when this manager first saw itself demoted */
     json_t *join_peers;
     char *join_ca;               /* the remote's root CA, pinned by the token's digest */
     char *join_key;              /* this node's new key, until its certificate comes */
+    char *join_cert;             /* a joining worker's certificate, until its session starts */
     void *leave_arg;
 
     uv_timer_t renew_timer;      /* this node's certificate renewal (swarm_ca.c) */
@@ -63,6 +71,9 @@ struct swarm {
     int transfer_ticks;          /* a stopping leader waiting for its successor */
     char demote_seen[26];        /* a demoted member seen caught up once: removed at the next tick */
 
+    worker *worker;              /* this node is a worker: no store, a session (NULL on a manager) */
+    struct dispatcher *disp;     /* the managers' side of the workers' sessions */
+
     bool closing;
     void (*close_done)(void *arg);
     void *close_arg;
@@ -70,6 +81,9 @@ struct swarm {
 
 /* node/swarm.c */
 void swarm_enter_pending(swarm *s);
+/* Active: subscribers told (a manager's), waiters released, the leave or
+ * join under way answered. */
+void swarm_become_active(swarm *s);
 void swarm_enter_error(swarm *s, const berr *e);
 void swarm_notify(swarm *s, swarm_event ev);
 /* Answers the leave or join under way (if any). */
@@ -88,6 +102,31 @@ void swarm_members_kick(swarm *s);
 
 /* node/swarm_join.c */
 void swarm_rpc(void *arg, json_t *req, cs_rpc_ctx *ctx);
+/* 'm' the manager token, 'w' the worker token, 0 neither (or not active). */
+char swarm_token_role(swarm *s, const char *token);
+void swarm_join_clear(swarm *s);
+/* The store is closed and wiped: open the new one in join_cluster and ask
+ * the leader (join_remote) to add this node to raft. */
+void swarm_join_reopen(swarm *s);
+/* A join failed after this node gave up its cluster: answered, and back
+ * to a fresh one-member cluster. */
+void swarm_join_failed(swarm *s, int status, const berr *e);
+/* The common start of a join step's answer: false when nothing more is to
+ * be done (the join is over, or the call failed and the join was failed). */
+bool swarm_join_answered(swarm *s, int status, const berr *e);
+
+/* node/swarm_worker.c */
+/* The store is closed and wiped: join the remote's cluster as a worker. */
+void swarm_worker_join(swarm *s);
+/* At open: a worker's state on disk makes this node that worker again
+ * (1), or there is none (0), or it is unreadable (negative). */
+int swarm_worker_resume(swarm *s, berr *e);
+/* Ends the session and frees the worker's state in memory (not on disk). */
+void swarm_worker_end(swarm *s);
+/* On a manager that is not the leader, every upkeep tick: once its own
+ * node document has said worker for a moment, its store goes and a
+ * worker's session replaces it (same node ID, same tasks). */
+void swarm_check_demoted(swarm *s, cluster_store *cs);
 
 /* node/swarm_ca.c: the root CA in the cluster object, node certificates */
 /* Makes a root CA in the cluster document (Berth.CA and TLSInfo). */

@@ -31,6 +31,7 @@
 #include "lib/log.h"
 #include "lib/timefmt.h"
 #include "lib/tls_ca.h"
+#include "node/dispatcher.h"
 #include "node/swarm_int.h"
 #include "node/swarm_token.h"
 
@@ -44,33 +45,36 @@
 
 /* ---- the joiner ------------------------------------------------------------------- */
 
-static void join_clear(swarm *s)
+void swarm_join_clear(swarm *s)
 {
     free(s->join_remote);
     free(s->join_token);
     free(s->join_listen);
     free(s->join_advertise);
     free(s->join_ca);
+    free(s->join_cert);
+    s->join_cert = NULL;
     tls_free_secret(s->join_key);
     s->join_remote = s->join_token = s->join_listen = s->join_advertise = s->join_ca = s->join_key = NULL;
     json_decref(s->join_peers);
     s->join_peers = NULL;
+    s->join_node[0] = 0;
 }
 
 /* A failure before this node gave up its cluster: answer, nothing else. */
 static void join_refused(swarm *s, int status, const berr *e)
 {
-    join_clear(s);
+    swarm_join_clear(s);
     /* The store stayed as it was: active again. */
     s->state = SWARM_ACTIVE;
     swarm_finish_leave(s, status, e);
 }
 
 /* A failure after: answer, and go back to a fresh one-member cluster. */
-static void join_failed(swarm *s, int status, const berr *e)
+void swarm_join_failed(swarm *s, int status, const berr *e)
 {
     log_warn("swarm: join failed: %s", e && e->msg[0] ? e->msg : "failed");
-    join_clear(s);
+    swarm_join_clear(s);
     swarm_finish_leave(s, status, e);
     if (!s->closing)
         swarm_replace_store(s, NULL);
@@ -78,17 +82,25 @@ static void join_failed(swarm *s, int status, const berr *e)
 
 static void send_join(swarm *s);
 
+bool swarm_join_answered(swarm *s, int status, const berr *e)
+{
+    if (s->closing || !s->join_remote)
+        return false;
+    if (status < 0) {
+        berr err = {0};
+        berr_set(&err, status, "could not join the swarm: %s", e && e->msg[0] ? e->msg : "no answer");
+        swarm_join_failed(s, -EAGAIN, &err);
+        return false;
+    }
+    return true;
+}
+
 static void on_join_reply(void *arg, int status, json_t *resp, const berr *e)
 {
     swarm *s = arg;
-    if (s->closing || !s->join_remote)
+    if (!swarm_join_answered(s, status, e))
         return;
     berr err = {0};
-    if (status < 0) {
-        berr_set(&err, status, "could not join the swarm: %s", e && e->msg[0] ? e->msg : "no answer");
-        join_failed(s, -EAGAIN, &err);
-        return;
-    }
     int st = (int)json_integer_value(json_object_get(resp, "status"));
     const char *leader = json_string_value(json_object_get(resp, "leader"));
     if (st == -ENOTCONN && leader && *leader && ++s->join_hops <= MAX_REDIRECTS) {
@@ -100,19 +112,19 @@ static void on_join_reply(void *arg, int status, json_t *resp, const berr *e)
     if (st != 0) {
         const char *msg = json_string_value(json_object_get(resp, "error"));
         berr_set(&err, st == -EINVAL ? -EINVAL : -EAGAIN, "%s", msg ? msg : "the manager refused the join");
-        join_failed(s, err.code, &err);
+        swarm_join_failed(s, err.code, &err);
         return;
     }
     /* Added: the store becomes ready once the leader's log is applied
      * here, then this node's object is refreshed and the join answered
      * (swarm.c, become_active). */
     log_info("swarm: joined cluster %s through %s", s->join_cluster, s->join_remote);
-    join_clear(s);
+    swarm_join_clear(s);
 }
 
 static void send_join(swarm *s)
 {
-    json_t *req = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "op", "join", "token", s->join_token, "node",
+    json_t *req = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "op", "join", "token", s->join_token ?: "", "node",
                             swarm_node_id(s), "raft_id", "", "addr", s->join_advertise, "description",
                             swarm_node_description(s));
     char rid[24];
@@ -122,7 +134,7 @@ static void send_join(swarm *s)
     int rc = cs_rpc_call_owned(s->loop, s, s->join_remote, req, JOIN_TIMEOUT_MS, on_join_reply, s, &e);
     json_decref(req);
     if (rc < 0)
-        join_failed(s, -EAGAIN, &e);
+        swarm_join_failed(s, -EAGAIN, &e);
 }
 
 static void on_issued(void *arg, int status, json_t *resp, const berr *e)
@@ -134,7 +146,7 @@ static void on_issued(void *arg, int status, json_t *resp, const berr *e)
     if (status < 0) {
         berr_set(&err, status, "could not get a certificate from %s: %s", s->join_remote,
                  e && e->msg[0] ? e->msg : "no answer");
-        join_failed(s, -EAGAIN, &err);
+        swarm_join_failed(s, -EAGAIN, &err);
         return;
     }
     int st = (int)json_integer_value(json_object_get(resp, "status"));
@@ -142,7 +154,7 @@ static void on_issued(void *arg, int status, json_t *resp, const berr *e)
     if (st != 0 || !cert) {
         const char *msg = json_string_value(json_object_get(resp, "error"));
         berr_set(&err, st == -EINVAL ? -EINVAL : -EAGAIN, "%s", msg ? msg : "the manager issued no certificate");
-        join_failed(s, err.code, &err);
+        swarm_join_failed(s, err.code, &err);
         return;
     }
     /* What was asked for, from the CA that was pinned. */
@@ -152,11 +164,11 @@ static void on_issued(void *arg, int status, json_t *resp, const berr *e)
         if (!err.msg[0])
             berr_set(&err, -EPROTO, "the manager issued a certificate for another node or role");
         berr_wrap(&err, "could not join the swarm");
-        join_failed(s, -EAGAIN, &err);
+        swarm_join_failed(s, -EAGAIN, &err);
         return;
     }
     if (cluster_store_set_tls(s->cs, s->join_ca, cert, s->join_key, &err) < 0) {
-        join_failed(s, err.code ? err.code : -EIO, &err);
+        swarm_join_failed(s, err.code ? err.code : -EIO, &err);
         return;
     }
     s->join_hops = 0;
@@ -165,11 +177,11 @@ static void on_issued(void *arg, int status, json_t *resp, const berr *e)
 
 /* The old store is closed and wiped: open the new one in the remote's
  * cluster, get this node's certificate, then ask to be added. */
-static void join_reopen(swarm *s)
+void swarm_join_reopen(swarm *s)
 {
     berr e = {0};
     if (swarm_open_store(s, s->join_cluster, s->join_listen, s->join_advertise, &e) < 0) {
-        join_clear(s);
+        swarm_join_clear(s);
         swarm_finish_leave(s, e.code ? e.code : -EIO, &e);
         return;
     }
@@ -183,7 +195,13 @@ static void join_reopen(swarm *s)
     int rc = tls_key_new(&s->join_key, &e);
     if (rc == 0)
         rc = tls_csr_new(s->join_key, &csr, &e);
-    if (rc == 0) {
+    if (rc == 0 && !s->join_token) {
+        /* A promoted worker: its worker certificate asks, the store says
+         * which role the new one gets. */
+        json_t *req = json_pack("{s:s, s:s}", "op", "issue", "csr", csr);
+        rc = cs_rpc_call_owned(s->loop, s, s->join_remote, req, RPC_TIMEOUT_MS, on_issued, s, &e);
+        json_decref(req);
+    } else if (rc == 0) {
         json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "op", "issue", "token", s->join_token, "csr", csr, "node",
                                 swarm_node_id(s));
         rc = cs_rpc_call_bootstrap(s->loop, s, s->join_remote, s->join_ca, req, RPC_TIMEOUT_MS, on_issued, s, &e);
@@ -191,7 +209,7 @@ static void join_reopen(swarm *s)
     }
     free(csr);
     if (rc < 0)
-        join_failed(s, -EAGAIN, &e);
+        swarm_join_failed(s, -EAGAIN, &e);
 }
 
 static void on_token_checked(void *arg, int status, json_t *resp, const berr *e)
@@ -224,7 +242,10 @@ static void on_token_checked(void *arg, int status, json_t *resp, const berr *e)
     json_decref(s->join_peers);
     json_t *peers = json_object_get(resp, "peers");
     s->join_peers = json_is_object(peers) ? json_deep_copy(peers) : json_object();
-    swarm_replace_store(s, join_reopen);
+    /* A worker holds no raft state: its store goes, and a session with
+     * the manager replaces it (node/swarm_worker.c). */
+    const char *role = json_string_value(json_object_get(resp, "role"));
+    swarm_replace_store(s, role && !strcmp(role, "worker") ? swarm_worker_join : swarm_join_reopen);
 }
 
 static void on_hello(void *arg, int status, json_t *resp, const berr *e)
@@ -282,7 +303,7 @@ int swarm_join(swarm *s, const char *remote, const char *token, const char *list
     int rc = cs_rpc_call_bootstrap(s->loop, s, remote, NULL, req, RPC_TIMEOUT_MS, on_hello, s, e);
     json_decref(req);
     if (rc < 0) {
-        join_clear(s);
+        swarm_join_clear(s);
         return rc;
     }
     s->leaving = true;
@@ -315,20 +336,25 @@ static char token_role(json_t *cluster, const char *token)
     return 0;
 }
 
-static json_t *check_token(swarm *s, const char *token)
+char swarm_token_role(swarm *s, const char *token)
 {
     json_t *cluster = swarm_cluster_doc(s);
-    if (!cluster)
+    char role = cluster ? token_role(cluster, token) : 0;
+    json_decref(cluster);
+    return role;
+}
+
+/* NULL when token is the manager token (or, with worker_ok, the worker
+ * token), else the error to answer. */
+static json_t *check_token(swarm *s, const char *token, bool worker_ok)
+{
+    if (!swarm_store(s))
         return rpc_error(-EAGAIN, "This node is not a swarm manager. Manager is being prepared or has trouble "
                                   "connecting to the cluster.");
-    char role = token_role(cluster, token);
-    json_decref(cluster);
-    if (role == 'w')
-        return rpc_error(-ENOSYS, "berthd cannot join workers yet: only managers join (worker nodes are the second "
-                                  "part of multi-node work)");
-    if (role != 'm')
-        return rpc_error(-EINVAL, ERR_BAD_TOKEN);
-    return NULL;
+    char role = swarm_token_role(s, token);
+    if (role == 'm' || (role == 'w' && worker_ok))
+        return NULL;
+    return rpc_error(-EINVAL, ERR_BAD_TOKEN);
 }
 
 typedef struct pending_join {
@@ -401,6 +427,14 @@ static void on_dialled_back(void *arg, int status, json_t *resp, const berr *e)
                             "Labels", "Role", "manager", "Availability", "active", "Description", p->desc, "Status",
                             "State", "ready", "Addr", host, "ManagerStatus", "Reachability", "reachable", "Addr",
                             p->addr, "Berth", "RaftID", rid);
+    json_t *cur = NULL;
+    if (cs_get(cs, CS_NODE, p->node, &cur, NULL) == 0) {
+        /* A promoted worker: its spec (labels, availability) and its
+         * creation stay. */
+        json_object_set(doc, "Spec", json_object_get(cur, "Spec"));
+        json_object_set(doc, "CreatedAt", json_object_get(cur, "CreatedAt"));
+        json_decref(cur);
+    }
     cs_op op = {.type = CS_PUT, .kind = CS_NODE, .doc = doc, .if_version = -1};
     snprintf(op.id, sizeof op.id, "%s", p->node);
     berr err = {0};
@@ -412,10 +446,28 @@ static void on_dialled_back(void *arg, int status, json_t *resp, const berr *e)
     }
 }
 
+/* A worker promoted to manager asks to join raft without a token: its
+ * node document already says manager (the transport's certificate check
+ * is what will prove it is that node). */
+static bool promoted_worker(cluster_store *cs, const char *node)
+{
+    json_t *doc = NULL;
+    if (!cs || !node || cs_get(cs, CS_NODE, node, &doc, NULL) < 0)
+        return false;
+    bool ok = strcmp(json_string_value(json_object_get(json_object_get(doc, "Spec"), "Role")) ?: "", "manager") == 0 &&
+              !json_object_get(doc, "ManagerStatus");
+    json_decref(doc);
+    return ok;
+}
+
 static void handle_join(swarm *s, json_t *req, cs_rpc_ctx *ctx)
 {
     cluster_store *cs = swarm_store(s);
-    json_t *bad = check_token(s, json_string_value(json_object_get(req, "token")));
+    const char *token = json_string_value(json_object_get(req, "token"));
+    json_t *bad = token && *token ? check_token(s, token, false)
+                  : promoted_worker(cs, json_string_value(json_object_get(req, "node")))
+                      ? NULL
+                      : rpc_error(-EINVAL, ERR_BAD_TOKEN);
     if (bad) {
         cs_rpc_reply(ctx, bad);
         return;
@@ -554,20 +606,30 @@ void swarm_rpc(void *arg, json_t *req, cs_rpc_ctx *ctx)
         json_t *resp = json_pack("{s:i, s:s}", "status", 0, "node", swarm_node_id(s));
         if (ca)
             json_object_set_new(resp, "ca", json_string(ca));
+        /* A node of the cluster (a promoted worker about to join raft)
+         * learns the members' addresses too. */
+        if (cs_rpc_peer_role(ctx) != CS_PEER_NONE && swarm_store(s)) {
+            json_object_set_new(resp, "cluster", json_string(swarm_cluster_id(s)));
+            json_object_set_new(resp, "peers", cluster_store_peers(swarm_store(s)));
+        }
         json_decref(cluster);
         cs_rpc_reply(ctx, resp);
         return;
     }
+    if (s->disp && dispatcher_rpc(s->disp, op, req, ctx))
+        return;
     if (!swarm_store(s)) {
         cs_rpc_reply(ctx, rpc_error(-EAGAIN, "This node is not a swarm manager. Manager is being prepared or has "
                                              "trouble connecting to the cluster."));
         return;
     }
     if (op && strcmp(op, "token_check") == 0) {
-        json_t *bad = check_token(s, json_string_value(json_object_get(req, "token")));
+        const char *token = json_string_value(json_object_get(req, "token"));
+        json_t *bad = check_token(s, token, true);
         cs_rpc_reply(ctx, bad ? bad
-                              : json_pack("{s:i, s:s, s:o}", "status", 0, "cluster", swarm_cluster_id(s), "peers",
-                                          cluster_store_peers(swarm_store(s))));
+                              : json_pack("{s:i, s:s, s:o, s:s}", "status", 0, "cluster", swarm_cluster_id(s), "peers",
+                                          cluster_store_peers(swarm_store(s)), "role",
+                                          swarm_token_role(s, token) == 'w' ? "worker" : "manager"));
         return;
     }
     if (op && strcmp(op, "issue") == 0) {

@@ -5,9 +5,10 @@
  *     what raft sees of it (a manager not heard from within an election
  *     timeout is Unreachable, and Down once silent for the grace period);
  *   - raft membership follows the node documents' Spec.Role: a node
- *     demoted to worker is removed from the raft configuration, a worker
- *     promoted to manager is added (as a spare that catches up, then a
- *     voter), and a leader that was demoted hands leadership over first.
+ *     demoted to worker is removed from the raft configuration (and turns
+ *     into a worker, node/swarm_worker.c), a leader that was demoted hands
+ *     leadership over first; a worker promoted to manager joins raft by
+ *     itself, as a joining manager does (node/swarm_join.c).
  * One change at a time: libraft takes one membership change at a time, and
  * each document write waits for the previous one. */
 #include <errno.h>
@@ -62,12 +63,11 @@ static const cs_member *member(const cs_member *m, size_t n, uint64_t id)
     return NULL;
 }
 
-/* A membership change finished: the document follows (ManagerStatus
- * dropped after a removal, set after an addition). */
+/* A removal from raft finished: the document follows (a worker's, with
+ * no ManagerStatus and no raft ID). */
 typedef struct role_change {
     swarm *s;
     char node[26];
-    bool added;
 } role_change;
 
 static void on_membership(void *arg, int status, uint64_t index, const berr *e)
@@ -83,17 +83,15 @@ static void on_membership(void *arg, int status, uint64_t index, const berr *e)
     if (status == 0 && cs && cs_get(cs, CS_NODE, c->node, &cur, NULL) == 0) {
         json_t *doc = json_deep_copy(cur);
         json_t *berth = json_object_get(doc, "Berth");
-        if (c->added) {
-            json_object_set_new(doc, "ManagerStatus", json_pack("{s:s, s:s}", "Reachability", "reachable", "Addr",
-                                                                str(berth, "RaftAddr")));
-        } else {
-            json_t *ms = json_object_get(doc, "ManagerStatus");
-            if (json_is_object(berth) && json_is_object(ms))
-                json_object_set(berth, "RaftAddr", json_object_get(ms, "Addr"));
-            json_object_del(doc, "ManagerStatus");
+        /* A worker now (node/swarm_worker.c): a promotion joins it to raft
+         * anew, with a raft ID of its own then. */
+        json_object_del(doc, "ManagerStatus");
+        if (json_is_object(berth)) {
+            json_object_del(berth, "RaftID");
+            json_object_del(berth, "RaftAddr");
         }
         put(s, cs, cur, doc);
-        log_info("swarm: node %s %s the raft cluster", c->node, c->added ? "joined" : "left");
+        log_info("swarm: node %s left the raft cluster", c->node);
     }
     json_decref(cur);
     free(c);
@@ -137,23 +135,8 @@ static bool reconcile_role(swarm *s, cluster_store *cs, json_t *n, const cs_memb
         s->reach_proposing = true;
         return true;
     }
-    if (manager && !mm) {
-        /* Only a node that was a member and was demoted has a RaftAddr: a
-         * joining manager is added by its join (swarm_join.c), not here. */
-        const char *addr = str(json_object_get(n, "Berth"), "RaftAddr");
-        if (!*addr)
-            return false;
-        role_change *c = xcalloc(1, sizeof *c);
-        c->s = s;
-        c->added = true;
-        snprintf(c->node, sizeof c->node, "%s", str(n, "ID"));
-        if (cluster_store_add_voter(cs, id, addr, on_membership, c, &e) < 0) {
-            free(c);
-            return false;
-        }
-        s->reach_proposing = true;
-        return true;
-    }
+    /* A promoted node is added by its own join (swarm_join.c), as any
+     * manager: it was a worker, with no raft state. */
     return false;
 }
 
@@ -198,7 +181,9 @@ static bool reconcile_reach(swarm *s, cluster_store *cs, json_t *n, const cs_mem
 {
     json_t *ms = json_object_get(n, "ManagerStatus");
     const cs_member *mm = member(m, nm, strtoull(str(json_object_get(n, "Berth"), "RaftID"), NULL, 10));
-    if (!json_is_object(ms) || !mm || !mm->known)
+    /* A demoted manager waiting for its removal is a worker already: its
+     * heartbeats come through a dispatcher (node/dispatcher.c). */
+    if (!json_is_object(ms) || !mm || !mm->known || strcmp(str(json_object_get(n, "Spec"), "Role"), "manager") != 0)
         return false;
     /* Unreachable as soon as raft misses it (MANAGER STATUS says what raft
      * sees), but Down, which moves its tasks, only past the grace period:
@@ -233,10 +218,20 @@ void swarm_members_tick(uv_timer_t *t)
         uv_timer_stop(t);
         return;
     }
+    /* A follower watches for its own demotion (node/swarm_worker.c); once
+     * it is a worker it has no store here and the timer stops. */
+    if (cluster_store_leader(cs) != cluster_store_raft_id(cs)) {
+        swarm_check_demoted(s, cs);
+        cs = swarm_store(s);
+        if (!cs || s->closing) {
+            uv_timer_stop(t);
+            return;
+        }
+    }
     cs_member m[MAX_MEMBERS];
     size_t nm = cluster_store_members(cs, m, MAX_MEMBERS);
     if (s->reach_proposing || cluster_store_leader(cs) != cluster_store_raft_id(cs)) {
-        if (nm <= 1 && !s->reach_proposing)
+        if (nm <= 1 && !s->reach_proposing && !s->demoted_at)
             uv_timer_stop(t);
         return;
     }

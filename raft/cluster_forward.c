@@ -72,6 +72,11 @@ const char *cs_leader_address(cluster_store *cs)
     return known ? known : addr;
 }
 
+const char *cluster_store_leader_address(cluster_store *cs)
+{
+    return cs->mirror || cs->closing ? NULL : cs_leader_address(cs);
+}
+
 static void send_fwd(cs_forward *f);
 static int ops_from_json(json_t *arr, cs_op **out, size_t *n_out, berr *e);
 

@@ -124,9 +124,12 @@ int cs_identity_save(cluster_store *cs, berr *e)
     return rc;
 }
 
-static void identity_new(cluster_store *cs, const char *cluster_id)
+static void identity_new(cluster_store *cs, const char *cluster_id, const char *node_id)
 {
-    cs_new_id(cs->node_id);
+    if (node_id && valid_id(node_id))
+        snprintf(cs->node_id, sizeof cs->node_id, "%s", node_id);
+    else
+        cs_new_id(cs->node_id);
     if (cluster_id)
         snprintf(cs->cluster_id, sizeof cs->cluster_id, "%s", cluster_id);
     else
@@ -433,7 +436,7 @@ int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out
     rc = identity_load(cs, e);
     if (rc == -ENOENT) {
         fresh = true;
-        identity_new(cs, o->join_cluster_id);
+        identity_new(cs, o->join_cluster_id, o->join_node_id);
         cs->joining = o->join_cluster_id != NULL;
         if (o->listen_address)
             cs->listen = xstrdup(o->listen_address);
@@ -587,6 +590,8 @@ static void apply_cb(struct raft_apply *req, int status, void *result)
 
 int cluster_store_propose(cluster_store *cs, const cs_op *ops, size_t n, cs_done_fn done, void *arg, berr *e)
 {
+    if (cs->mirror)
+        return berr_set(e, -EPERM, "a worker's copy of its assignments is written by its manager only");
     if (cs->closing)
         return not_leader(e);
     if (raft_state(&cs->raft) != RAFT_LEADER)

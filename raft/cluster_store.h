@@ -68,6 +68,7 @@ typedef struct cs_options {
      * bootstrap; the member starts empty and waits for the leader to add
      * it (cluster_store_add_voter there) and send it the log. */
     const char *join_cluster_id;
+    const char *join_node_id;      /* ... keeping this node ID (a worker promoted to manager); NULL: a new one */
     const char *listen_address;    /* where to listen on a first start (NULL: raft_address) */
     /* `swarm init --force-new-cluster`: keep the log and snapshot but make
      * this member the only voter (libraft's raft_recover), so a lone
@@ -186,6 +187,8 @@ typedef struct cs_member {
 size_t cluster_store_members(cluster_store *cs, cs_member *out, size_t max);
 /* The leader's raft ID (0: none known) and whether this member is it. */
 uint64_t cluster_store_leader(cluster_store *cs);
+/* The leader's address for node RPC (NULL: none known, or this member). */
+const char *cluster_store_leader_address(cluster_store *cs);
 
 /* On the leader: adds raft_id at address as a non-voting member, lets it
  * catch up with the log, then makes it a voter (libraft's one change at a
@@ -195,6 +198,20 @@ int cluster_store_add_voter(cluster_store *cs, uint64_t raft_id, const char *add
 /* On the leader: hands leadership to the most caught-up voter. */
 int cluster_store_transfer(cluster_store *cs, berr *e);
 int cluster_store_remove_member(cluster_store *cs, uint64_t raft_id, cs_done_fn done, void *arg, berr *e);
+
+/* ---- a worker's mirror --------------------------------------------------------- */
+
+/* A worker holds no raft state: its manager's dispatcher sends it the
+ * documents its own tasks need (node/dispatcher.c), and its agent reads
+ * them through this same read interface (cs_get, cs_list, cs_list_where,
+ * cluster_store_watch).  A mirror has no raft, no files and no listener:
+ * cluster_store_propose refuses (-EPERM; the worker's reports go to its
+ * manager), and only the read and watch calls may be used on it. */
+int cluster_mirror_new(const char *node_id, const char *cluster_id, cluster_store **out, berr *e);
+/* Replaces its contents with docs ({"task": [...], "service": [...], ...},
+ * stored as they are); watchers hear a resync (no ops). */
+int cluster_mirror_load(cluster_store *cs, json_t *docs, berr *e);
+void cluster_mirror_free(cluster_store *cs);
 
 /* Node RPC requests that are not the store's own (forwarded proposals)
  * go to fn; see raft/transport.h. */

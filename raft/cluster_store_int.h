@@ -27,6 +27,7 @@ struct cluster_store {
     raft_id raft_id;
 
     cs_fsm *fsm;
+    bool mirror;            /* a worker's copy of its assignments: no raft, no files (raft/cluster_mirror.c) */
     struct raft_uv_transport transport;
     struct raft_io io;
     struct raft raft;

@@ -578,6 +578,43 @@ static int fsm_restore(struct raft_fsm *rf, struct raft_buffer *buf)
     return 0;
 }
 
+int cs_fsm_load(cs_fsm *f, json_t *docs, berr *e)
+{
+    int rc = exec_stmt(f, ST_BEGIN);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(f->db, "DELETE FROM objects", NULL, NULL, NULL);
+    uint64_t seq = 0;
+    for (int k = 0; rc == SQLITE_OK && k < CS_KIND_N; k++) {
+        size_t i;
+        json_t *doc;
+        json_array_foreach(json_object_get(docs, cs_kind_name((cs_kind)k)), i, doc) {
+            const char *id = json_string_value(json_object_get(doc, "ID"));
+            sqlite3_stmt *s = id && *id ? stmt(f, ST_INSERT) : NULL;
+            if (!s)
+                continue;
+            sqlite3_bind_text(s, 1, cs_kind_name((cs_kind)k), -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_int64(s, 3, (sqlite3_int64)++seq);
+            sqlite3_bind_text(s, 4, json_dumps(doc, JSON_COMPACT), -1, free);
+            int st = sqlite3_step(s);
+            sqlite3_reset(s);
+            sqlite3_clear_bindings(s);
+            /* A duplicate ID is the sender's mistake: the first one stays. */
+            if (st != SQLITE_DONE && st != SQLITE_CONSTRAINT)
+                rc = st;
+        }
+    }
+    if (rc == SQLITE_OK)
+        rc = exec_stmt(f, ST_COMMIT);
+    if (rc != SQLITE_OK) {
+        exec_stmt(f, ST_ROLLBACK);
+        return berr_set(e, -EIO, "cluster store database: %s", sqlite3_errmsg(f->db));
+    }
+    for (unsigned w = 0; w < f->n_watchers; w++)
+        f->watchers[w].fn(f->watchers[w].arg, 0, NULL, 0);
+    return 0;
+}
+
 /* ---- lifecycle ------------------------------------------------------------- */
 
 int cs_fsm_new(cs_fsm **out, berr *e)

@@ -76,6 +76,13 @@ sqlite3 *cs_fsm_db(cs_fsm *f);
  * returns -ENOSPC beyond. */
 int cs_fsm_watch(cs_fsm *f, cs_watch_fn fn, void *arg);
 
+/* Replaces the whole database with docs ({"task": [...], "service": [...],
+ * ...}: kind names as cs_kind_name spells them, each document stored as
+ * it is, Version included) and tells the watchers as a restore does (no
+ * ops).  A worker's copy of its assignments (raft/cluster_mirror.c) is
+ * loaded this way; nothing raft-driven calls it. */
+int cs_fsm_load(cs_fsm *f, json_t *docs, berr *e);
+
 /* How many snapshots were restored (tests check a follower was caught up by
  * InstallSnapshot rather than by the log). */
 unsigned cs_fsm_restores(const cs_fsm *f);

@@ -113,12 +113,15 @@ void restart_decide(const json_t *service, const json_t *task, const json_t *nod
     }
     out->why = NULL;
     long long delay = 0;
-    /* no delay on a drained node: its tasks should move at once */
-    if (!node || strcmp(sched_str(node, "Spec.Availability"), "drain") != 0)
+    /* No delay on a drained or down node: its tasks should move at once.
+     * The restart delay paces a task that keeps failing; a node's death
+     * is not the task's failure (SwarmKit waits the delay here too, which
+     * puts 5 s on top of the grace period). */
+    bool node_down = node && strcmp(sched_str(node, "Status.State"), "down") == 0;
+    if (!node || (strcmp(sched_str(node, "Spec.Availability"), "drain") != 0 && !node_down))
         delay = restart_delay_ns(sched_get(task, "Spec"));
     /* wait for the old task to stop, unless it is dead or unreachable */
-    bool wait = !((node && strcmp(sched_str(node, "Status.State"), "down") == 0) ||
-                  sched_task_state(task) > SCHED_ST_RUNNING);
+    bool wait = !(node_down || sched_task_state(task) > SCHED_ST_RUNNING);
     if (delay <= 0 && !wait) {
         out->verdict = RESTART_NOW;
         return;

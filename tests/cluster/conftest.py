@@ -144,6 +144,19 @@ def wait_for(cond, timeout=None, step=0.05, what="condition"):
     raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
 
+def running_per_node(h, svc, want):
+    """{hostname: running tasks} of svc as h's `service ps` shows it, once
+    want tasks run (else None, for wait_for)."""
+    out = h.docker("service", "ps", svc, "--filter", "desired-state=running",
+                   "--format", "{{.Node}} {{.CurrentState}}").out
+    per = {}
+    for line in out.splitlines():
+        node, state = line.split(" ", 1)
+        if state.startswith("Running"):
+            per[node] = per.get(node, 0) + 1
+    return per if sum(per.values()) == want else None
+
+
 @pytest.fixture
 def make_lab(tmp_path_factory):
     labs = []

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import wait_for
+from conftest import running_per_node, wait_for
 
 
 def form(lab):
@@ -141,17 +141,7 @@ def test_service_spreads_over_managers(make_lab, fixtures):
     h1.docker("service", "create", "-d", "--name", "spread", "--replicas", "6", "--stop-grace-period", "1s",
               "busybox", "sleep", "1000")
 
-    def running_per_node():
-        out = h1.docker("service", "ps", "spread", "--filter", "desired-state=running",
-                        "--format", "{{.Node}} {{.CurrentState}}").out
-        per = {}
-        for line in out.splitlines():
-            node, state = line.split(" ", 1)
-            if state.startswith("Running"):
-                per[node] = per.get(node, 0) + 1
-        return per if sum(per.values()) == 6 else None
-
-    per = wait_for(running_per_node, timeout=60, what="6 running tasks")
+    per = wait_for(lambda: running_per_node(h1, "spread", 6), timeout=60, what="6 running tasks")
     assert sorted(per) == ["h1", "h2", "h3"], per
     # Each manager's agent runs the tasks placed on it.
     for h in lab.hosts:
@@ -165,10 +155,12 @@ def test_join_refusals(make_lab):
     h1.docker("swarm", "init", "--advertise-addr", h1.addr)
     manager = h1.docker("swarm", "join-token", "-q", "manager").out.strip()
     worker = h1.docker("swarm", "join-token", "-q", "worker").out.strip()
-    # Workers are not there yet: said so, and the node keeps its swarm.
+    # A token whose secret is neither of the cluster's: refused, and the
+    # node keeps its swarm.
     before = h2.info()["NodeID"]
-    res = h2.docker("swarm", "join", "--token", worker, h1.addr + ":2377", check=False)
-    assert res.returncode != 0 and "cannot join workers yet" in res.err, res.err
+    forged = worker[:-4] + ("aaaa" if not worker.endswith("aaaa") else "bbbb")
+    res = h2.docker("swarm", "join", "--token", forged, h1.addr + ":2377", check=False)
+    assert res.returncode != 0 and "A valid join token is necessary" in res.err, res.err
     assert h2.info()["NodeID"] == before
     # A node whose own swarm holds a service does not throw it away.
     h3.docker("service", "create", "-d", "--no-resolve-image", "--name", "mine", "--replicas", "0", "busybox", "true")

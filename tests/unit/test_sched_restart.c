@@ -157,6 +157,12 @@ static void test_decide(void **state)
     assert_int_equal(d.verdict, RESTART_AT);
     assert_true(d.wait_old);
 
+    /* down node: no delay and no wait (the task did not fail, its node did) */
+    json_object_set_new(json_object_get(node, "Status"), "State", json_string("down"));
+    restart_decide(s, t, node, slot, now, &d);
+    assert_int_equal(d.verdict, RESTART_NOW);
+    json_object_set_new(json_object_get(node, "Status"), "State", json_string("ready"));
+
     /* drained node: no delay; down node: no wait */
     json_object_set_new(json_object_get(node, "Spec"), "Availability", json_string("drain"));
     restart_decide(s, t, node, slot, now, &d);

@@ -1,0 +1,540 @@
+/* The dispatcher: the managers' side of the workers' sessions (see
+ * dispatcher.h). */
+#include "node/dispatcher.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/buf.h"
+#include "lib/jsonutil.h"
+#include "lib/log.h"
+#include "lib/timefmt.h"
+#include "node/assignments.h"
+#include "node/dispatcher_health.h"
+#include "node/swarm_int.h"
+
+#define TICK_MS 250
+/* How often a follower tells the leader what it heard (at most). */
+#define ALIVE_PUSH_MS 1000
+#define RPC_TIMEOUT_MS 5000
+/* A session not heard from for this many periods is forgotten here. */
+#define SESSION_FORGET_PERIODS 10
+#define DEFAULT_HEARTBEAT_MS 5000
+/* Tasks in one report (an agent's scan of a node's tasks makes one). */
+#define MAX_REPORT 10000
+
+
+typedef struct session {
+    char node[26];
+    uint64_t seen;          /* uv_now of its last request */
+    cs_rpc_ctx *parked;     /* its long poll, waiting for a change or the period */
+    uint64_t parked_at;
+    char version[ASSIGNMENTS_VERSION_LEN + 1];   /* what the worker has */
+    struct session *next;
+} session;
+
+struct dispatcher {
+    swarm *s;
+    uv_loop_t *loop;
+    cluster_store *cs;
+    session *sessions;
+    disp_health *health;
+    bool leading;
+    bool proposing;         /* a Down/Ready change is in flight */
+    bool pushing;           /* an alive report to the leader is in flight */
+    uint64_t last_push;
+    uv_timer_t tick, kick;
+    int handles_open;
+    bool freeing;
+};
+
+static json_t *rpc_error(int status, const char *msg) { return json_pack("{s:i, s:s}", "status", status, "error", msg); }
+
+static int64_t version_of(json_t *doc)
+{
+    return json_integer_value(json_object_get(json_object_get(doc, "Version"), "Index"));
+}
+
+unsigned dispatcher_heartbeat_ms(cluster_store *cs)
+{
+    json_t *c = NULL;
+    if (!cs || cs_get(cs, CS_CLUSTER, cluster_store_cluster_id(cs), &c, NULL) < 0)
+        return DEFAULT_HEARTBEAT_MS;
+    json_int_t ns = json_integer_value(json_object_get(json_object_get(json_object_get(c, "Spec"), "Dispatcher"),
+                                                       "HeartbeatPeriod"));
+    json_decref(c);
+    return ns >= 1000000 ? (unsigned)(ns / 1000000) : DEFAULT_HEARTBEAT_MS;
+}
+
+static bool is_leader(cluster_store *cs) { return cluster_store_leader(cs) == cluster_store_raft_id(cs); }
+
+/* Where the workers may reach a manager: every manager's advertised
+ * address, and its node ID by address (for docker info's RemoteManagers). */
+static json_t *ok_reply(dispatcher *d)
+{
+    json_t *nodes = cs_list(d->cs, CS_NODE), *addrs = json_array(), *ids = json_object();
+    size_t i;
+    json_t *n;
+    json_array_foreach(nodes, i, n) {
+        const char *addr = json_str(json_object_get(n, "ManagerStatus"), "Addr");
+        if (*addr && strncmp(addr, "127.", 4) != 0) {
+            json_array_append_new(addrs, json_string(addr));
+            json_object_set_new(ids, addr, json_string(json_str(n, "ID")));
+        }
+    }
+    json_decref(nodes);
+    return json_pack("{s:i, s:i, s:o, s:o}", "status", 0, "heartbeat_ms", (int)dispatcher_heartbeat_ms(d->cs),
+                     "managers", addrs, "manager_ids", ids);
+}
+
+/* ---- sessions ------------------------------------------------------------------ */
+
+static session *session_get(dispatcher *d, const char *node)
+{
+    for (session *x = d->sessions; x; x = x->next)
+        if (!strcmp(x->node, node))
+            return x;
+    session *x = xcalloc(1, sizeof *x);
+    snprintf(x->node, sizeof x->node, "%s", node);
+    x->next = d->sessions;
+    d->sessions = x;
+    return x;
+}
+
+/* Answers x's long poll: with its assignments when they differ from what
+ * it has, else (force) an empty heartbeat answer. */
+static void session_answer(dispatcher *d, session *x, bool force)
+{
+    if (!x->parked || !d->cs)
+        return;
+    char version[ASSIGNMENTS_VERSION_LEN + 1];
+    json_t *a = assignments_for(d->cs, x->node, version);
+    bool changed = strcmp(version, x->version) != 0;
+    if (!changed && !force) {
+        json_decref(a);
+        return;
+    }
+    json_t *resp = ok_reply(d);
+    json_object_set_new(resp, "version", json_string(version));
+    if (changed)
+        json_object_set_new(resp, "assignments", a);
+    else
+        json_decref(a);
+    snprintf(x->version, sizeof x->version, "%s", version);
+    cs_rpc_reply(x->parked, resp);
+    x->parked = NULL;
+}
+
+static void handle_session(dispatcher *d, json_t *req, cs_rpc_ctx *ctx)
+{
+    const char *node = cs_rpc_peer_node(ctx);
+    json_t *doc = NULL;
+    if (strlen(node) != 25 || cs_get(d->cs, CS_NODE, node, &doc, NULL) < 0) {
+        cs_rpc_reply(ctx, rpc_error(-ENOENT, "node is not a member of this swarm (it was removed)"));
+        return;
+    }
+    json_decref(doc);
+    session *x = session_get(d, node);
+    x->seen = uv_now(d->loop);
+    if (d->leading)
+        health_seen(d->health, node, x->seen);
+    if (x->parked) {   /* a newer poll replaces one still open (its connection is likely gone) */
+        cs_rpc_reply(x->parked, rpc_error(-ECANCELED, "superseded by a newer session request"));
+        x->parked = NULL;
+    }
+    snprintf(x->version, sizeof x->version, "%s", json_str(req, "version"));
+    x->parked = ctx;
+    x->parked_at = x->seen;
+    session_answer(d, x, false);
+}
+
+/* ---- reports --------------------------------------------------------------------- */
+
+typedef struct report_call {
+    cs_rpc_ctx *ctx;
+} report_call;
+
+static void on_reported(void *arg, int status, uint64_t index, const berr *e)
+{
+    (void)index;
+    report_call *rc = arg;
+    cs_rpc_reply(rc->ctx, status < 0 ? rpc_error(status, e && e->msg[0] ? e->msg : "report failed")
+                                     : json_pack("{s:i}", "status", 0));
+    free(rc);
+}
+
+/* A worker's batch of task states: each replaces the Status of a task of
+ * that node, conditioned on the version the worker saw; the rest of the
+ * document stays the store's. */
+static void handle_report(dispatcher *d, json_t *req, cs_rpc_ctx *ctx)
+{
+    const char *node = cs_rpc_peer_node(ctx);
+    json_t *tasks = json_object_get(req, "tasks");
+    size_t n = json_array_size(tasks), k = 0, i;
+    if (!n || n > MAX_REPORT) {
+        cs_rpc_reply(ctx, rpc_error(-EINVAL, "node RPC: a report needs 1 to 10000 tasks"));
+        return;
+    }
+    cs_op *ops = xcalloc(n, sizeof *ops);
+    json_t *docs = json_array(), *t;
+    json_array_foreach(tasks, i, t) {
+        json_t *cur = NULL;
+        const char *id = json_str(t, "ID");
+        if (!*id || strlen(id) >= sizeof ops[0].id || cs_get(d->cs, CS_TASK, id, &cur, NULL) < 0)
+            continue;
+        if (strcmp(json_str(cur, "NodeID"), node) || !json_is_object(json_object_get(t, "Status"))) {
+            json_decref(cur);
+            continue;   /* not this node's task: never written on its word */
+        }
+        json_t *doc = json_deep_copy(cur);
+        json_decref(cur);
+        json_object_set(doc, "Status", json_object_get(t, "Status"));
+        if (json_is_string(json_object_get(t, "UpdatedAt")))
+            json_object_set(doc, "UpdatedAt", json_object_get(t, "UpdatedAt"));
+        json_array_append_new(docs, doc);
+        ops[k] = (cs_op){.type = CS_PUT, .kind = CS_TASK, .doc = doc, .if_version = version_of(t)};
+        snprintf(ops[k].id, sizeof ops[k].id, "%s", id);
+        k++;
+    }
+    berr e = {0};
+    report_call *rc = xcalloc(1, sizeof *rc);
+    rc->ctx = ctx;
+    if (!k) {
+        free(rc);
+        cs_rpc_reply(ctx, rpc_error(-EAGAIN, "none of the reported tasks is this node's any more"));
+    } else if (cluster_store_propose(d->cs, ops, k, on_reported, rc, &e) < 0) {
+        free(rc);
+        cs_rpc_reply(ctx, rpc_error(e.code ? e.code : -EIO, e.msg));
+    }
+    free(ops);
+    json_decref(docs);
+}
+
+/* ---- joining workers ----------------------------------------------------------------- */
+
+typedef struct join_call {
+    dispatcher *d;
+    cs_rpc_ctx *ctx;
+    char node[26];
+} join_call;
+
+static void on_worker_recorded(void *arg, int status, uint64_t index, const berr *e)
+{
+    (void)index;
+    join_call *j = arg;
+    dispatcher *d = j->d;
+    if (status < 0 || !d->cs) {
+        cs_rpc_reply(j->ctx, rpc_error(-EAGAIN, e && e->msg[0] ? e->msg : "could not record the node"));
+    } else {
+        json_t *resp = ok_reply(d);
+        json_object_set_new(resp, "node", json_string(j->node));
+        json_object_set_new(resp, "cluster", json_string(cluster_store_cluster_id(d->cs)));
+        cs_rpc_reply(j->ctx, resp);
+        log_info("swarm: worker %s joined", j->node);
+    }
+    free(j);
+}
+
+/* The certificate was issued for the worker token: the node it names is
+ * recorded (once: a node ID is never given twice). */
+static void handle_worker_join(dispatcher *d, json_t *req, cs_rpc_ctx *ctx)
+{
+    if (cs_rpc_peer_role(ctx) != CS_PEER_WORKER) {
+        cs_rpc_reply(ctx, rpc_error(-EPERM, "node RPC: a worker join needs the joining node's worker certificate"));
+        return;
+    }
+    json_t *desc = json_object_get(req, "description");
+    const char *addr = json_str(req, "addr");
+    if (!json_is_object(desc) || !*addr || strlen(addr) > 64) {
+        cs_rpc_reply(ctx, rpc_error(-EINVAL, "node RPC: a worker join needs a description and an address"));
+        return;
+    }
+    join_call *j = xcalloc(1, sizeof *j);
+    j->d = d;
+    j->ctx = ctx;
+    snprintf(j->node, sizeof j->node, "%s", cs_rpc_peer_node(ctx));
+    char now[TIME_RFC3339_BUF];
+    time_now_rfc3339(now);
+    json_t *doc = json_pack("{s:s, s:{s:i}, s:s, s:s, s:{s:{}, s:s, s:s}, s:O, s:{s:s, s:s}}", "ID", j->node,
+                            "Version", "Index", 0, "CreatedAt", now, "UpdatedAt", now, "Spec", "Labels", "Role",
+                            "worker", "Availability", "active", "Description", desc, "Status", "State", "ready",
+                            "Addr", addr);
+    cs_op op = {.type = CS_PUT, .kind = CS_NODE, .doc = doc, .if_version = 0};
+    snprintf(op.id, sizeof op.id, "%s", j->node);
+    berr e = {0};
+    if (cluster_store_propose(d->cs, &op, 1, on_worker_recorded, j, &e) < 0) {
+        cs_rpc_reply(ctx, rpc_error(-EAGAIN, e.msg));
+        free(j);
+    }
+    json_decref(doc);
+}
+
+/* ---- liveness ---------------------------------------------------------------------------- */
+
+static void handle_alive(dispatcher *d, json_t *req, cs_rpc_ctx *ctx)
+{
+    if (!d->leading) {
+        cs_rpc_reply(ctx, rpc_error(-ENOTCONN, "not the leader"));
+        return;
+    }
+    uint64_t now = uv_now(d->loop);
+    const char *node;
+    json_t *age;
+    json_object_foreach(json_object_get(req, "nodes"), node, age) {
+        json_int_t ms = json_integer_value(age);
+        if (ms >= 0 && (uint64_t)ms <= now)
+            health_seen(d->health, node, now - (uint64_t)ms);
+    }
+    cs_rpc_reply(ctx, json_pack("{s:i}", "status", 0));
+}
+
+static void on_pushed(void *arg, int status, json_t *resp, const berr *e)
+{
+    (void)status;
+    (void)resp;
+    (void)e;
+    dispatcher *d = arg;
+    d->pushing = false;
+}
+
+/* A follower tells the leader when it last heard each of its workers
+ * (as ages: the two clocks need not agree). */
+static void push_alive(dispatcher *d, uint64_t now, unsigned grace)
+{
+    const char *leader = cluster_store_leader_address(d->cs);
+    if (!leader || d->pushing || now - d->last_push < ALIVE_PUSH_MS)
+        return;
+    json_t *nodes = json_object();
+    for (session *x = d->sessions; x; x = x->next)
+        if (now - x->seen <= grace)
+            json_object_set_new(nodes, x->node, json_integer((json_int_t)(now - x->seen)));
+    if (json_object_size(nodes)) {
+        json_t *req = json_pack("{s:s, s:o}", "op", "alive", "nodes", nodes);
+        berr e = {0};
+        if (cs_rpc_call_owned(d->loop, d, leader, req, RPC_TIMEOUT_MS, on_pushed, d, &e) == 0)
+            d->pushing = true;
+        json_decref(req);
+        d->last_push = now;
+    } else {
+        json_decref(nodes);
+    }
+}
+
+static void on_judged(void *arg, int status, uint64_t index, const berr *e)
+{
+    (void)index;
+    dispatcher *d = arg;
+    if (status < 0 && e)
+        log_debug("dispatcher: node states: %s", e->msg);
+    d->proposing = false;
+}
+
+/* The leader: every worker's Status.State follows its heartbeats. */
+static void judge(dispatcher *d, uint64_t now, unsigned grace)
+{
+    for (session *x = d->sessions; x; x = x->next)
+        health_seen(d->health, x->node, x->seen);
+    if (d->proposing)
+        return;
+    json_t *nodes = cs_list(d->cs, CS_NODE), *docs = json_array(), *n;
+    size_t i, k = 0;
+    cs_op *ops = xcalloc(json_array_size(nodes) + 1, sizeof *ops);
+    char ts[TIME_RFC3339_BUF];
+    time_now_rfc3339(ts);
+    json_array_foreach(nodes, i, n) {
+        if (json_is_object(json_object_get(n, "ManagerStatus")))
+            continue;   /* managers follow raft's view (swarm_members.c) */
+        health_verdict v = health_judge(d->health, n, now, grace);
+        if (v == HEALTH_KEEP)
+            continue;
+        json_t *doc = json_deep_copy(n);
+        json_t *st = json_object_get(doc, "Status");
+        if (!json_is_object(st))
+            json_object_set_new(doc, "Status", st = json_object());
+        json_object_set_new(st, "State", json_string(v == HEALTH_MARK_DOWN ? "down" : "ready"));
+        if (v == HEALTH_MARK_DOWN)
+            json_object_set_new(st, "Message", json_string("heartbeat failure"));
+        else
+            json_object_del(st, "Message");
+        json_object_set_new(doc, "UpdatedAt", json_string(ts));
+        json_array_append_new(docs, doc);
+        ops[k] = (cs_op){.type = CS_PUT, .kind = CS_NODE, .doc = doc, .if_version = version_of(n)};
+        snprintf(ops[k].id, sizeof ops[k].id, "%s", json_str(n, "ID"));
+        log_info("dispatcher: node %s is %s", ops[k].id, v == HEALTH_MARK_DOWN ? "down (heartbeat failure)" : "ready");
+        k++;
+    }
+    berr e = {0};
+    if (k && cluster_store_propose(d->cs, ops, k, on_judged, d, &e) == 0)
+        d->proposing = true;
+    free(ops);
+    json_decref(docs);
+    json_decref(nodes);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    dispatcher *d = t->data;
+    if (!d->cs)
+        return;
+    uint64_t now = uv_now(d->loop);
+    unsigned period = dispatcher_heartbeat_ms(d->cs), grace = HEALTH_GRACE_MULTIPLIER * period;
+    for (session **pp = &d->sessions; *pp;) {
+        session *x = *pp;
+        if (x->parked && now - x->parked_at >= period)
+            session_answer(d, x, true);
+        if (!x->parked && now - x->seen > (uint64_t)SESSION_FORGET_PERIODS * period) {
+            *pp = x->next;
+            free(x);
+            continue;
+        }
+        pp = &x->next;
+    }
+    bool leading = is_leader(d->cs);
+    if (leading && !d->leading)
+        health_lead_start(d->health, now);
+    d->leading = leading;
+    if (leading)
+        judge(d, now, grace);
+    else
+        push_alive(d, now, grace);
+}
+
+static void on_kick(uv_timer_t *t)
+{
+    dispatcher *d = t->data;
+    for (session *x = d->sessions; x; x = x->next)
+        session_answer(d, x, false);
+}
+
+static void on_change(void *arg, uint64_t index, const cs_op *ops, size_t n)
+{
+    (void)index;
+    (void)ops;
+    (void)n;
+    dispatcher *d = arg;
+    if (d->cs && d->sessions && !d->freeing)
+        uv_timer_start(&d->kick, on_kick, 0, 0);
+}
+
+/* ---- the method table ---------------------------------------------------------------------- */
+
+typedef struct method {
+    const char *op;
+    disp_role role;
+    void (*fn)(dispatcher *d, json_t *req, cs_rpc_ctx *ctx);
+} method;
+
+static const method methods[] = {
+    {"worker_join", DISP_WORKER, handle_worker_join},
+    {"session", DISP_WORKER, handle_session},
+    {"report", DISP_WORKER, handle_report},
+    {"alive", DISP_MANAGER, handle_alive},
+};
+
+static const method *find_method(const char *op)
+{
+    for (size_t i = 0; op && i < sizeof methods / sizeof methods[0]; i++)
+        if (!strcmp(methods[i].op, op))
+            return &methods[i];
+    return NULL;
+}
+
+int dispatcher_method_role(const char *op)
+{
+    const method *m = find_method(op);
+    return m ? (int)m->role : -1;
+}
+
+bool dispatcher_rpc(dispatcher *d, const char *op, json_t *req, cs_rpc_ctx *ctx)
+{
+    const method *m = find_method(op);
+    if (!m)
+        return false;
+    cs_peer_role peer = cs_rpc_peer_role(ctx);
+    if (peer == CS_PEER_NONE || (m->role == DISP_MANAGER && peer != CS_PEER_MANAGER)) {
+        cs_rpc_reply(ctx, rpc_error(-EPERM, m->role == DISP_MANAGER ? "node RPC: this request needs a manager's "
+                                                                      "certificate"
+                                                                    : "node RPC: this request needs a certificate "
+                                                                      "from the swarm's CA"));
+        return true;
+    }
+    if (!d->cs) {
+        cs_rpc_reply(ctx, rpc_error(-EAGAIN, "This node is not a swarm manager. Manager is being prepared or has "
+                                             "trouble connecting to the cluster."));
+        return true;
+    }
+    m->fn(d, req, ctx);
+    return true;
+}
+
+/* ---- life ------------------------------------------------------------------------------------ */
+
+static void on_swarm(void *arg, swarm_event ev)
+{
+    dispatcher *d = arg;
+    if (ev == SWARM_EV_ACTIVE)
+        dispatcher_attach(d, swarm_store(d->s));
+    else if (ev == SWARM_EV_CLOSING)
+        dispatcher_attach(d, NULL);
+}
+
+dispatcher *dispatcher_new(swarm *s, uv_loop_t *loop)
+{
+    dispatcher *d = xcalloc(1, sizeof *d);
+    d->s = s;
+    d->loop = loop;
+    d->health = health_new();
+    uv_timer_init(loop, &d->tick);
+    uv_timer_init(loop, &d->kick);
+    d->tick.data = d->kick.data = d;
+    d->handles_open = 2;
+    uv_timer_start(&d->tick, on_tick, TICK_MS, TICK_MS);
+    swarm_subscribe(s, on_swarm, d);
+    return d;
+}
+
+static void drop_sessions(dispatcher *d)
+{
+    while (d->sessions) {
+        session *x = d->sessions;
+        d->sessions = x->next;
+        if (x->parked)
+            cs_rpc_reply(x->parked, rpc_error(-EAGAIN, "the manager is going"));
+        free(x);
+    }
+}
+
+void dispatcher_attach(dispatcher *d, cluster_store *cs)
+{
+    if (d->cs == cs)
+        return;
+    drop_sessions(d);
+    d->cs = cs;
+    d->leading = false;
+    d->proposing = false;
+    if (cs)
+        cluster_store_watch(cs, on_change, d);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    dispatcher *d = h->data;
+    if (--d->handles_open == 0) {
+        health_free(d->health);
+        free(d);
+    }
+}
+
+void dispatcher_free(dispatcher *d)
+{
+    if (!d)
+        return;
+    d->freeing = true;
+    cs_rpc_cancel(d);
+    drop_sessions(d);
+    d->cs = NULL;
+    uv_close((uv_handle_t *)&d->tick, on_handle_closed);
+    uv_close((uv_handle_t *)&d->kick, on_handle_closed);
+}
