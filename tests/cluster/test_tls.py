@@ -244,16 +244,30 @@ def test_certificate_reissued_at_start_with_the_cluster_expiry(make_lab, tmp_pat
 
 def test_renewal_over_rpc_follows_the_role_and_promotion_gets_a_manager_certificate(make_lab, tmp_path):
     h1, h2, h3, ids = three_managers(make_lab)
+    # h3's manager certificate, kept: a demoted node's store (and its
+    # certificates directory) goes when it turns into a worker.
+    old = {}
+    for name in ("swarm-node.crt", "swarm-node.key"):
+        with open(os.path.join(certs_dir(h3), name)) as f:
+            old[name] = os.path.join(str(tmp_path), "old-" + name)
+            with open(old[name], "w") as out:
+                out.write(f.read())
     h1.docker("node", "demote", ids["h3"])
     wait_for(lambda: ("h3", "") in statuses(h1), what="h3 demoted")
-    # h3 renews through a manager with its current certificate: the
+    wait_for(lambda: h3.info()["ControlAvailable"] is False, what="h3 a worker")
+    with open(os.path.join(h3.data_root, "swarm", "worker.json")) as f:
+        worker_crt = os.path.join(str(tmp_path), "worker.crt")
+        with open(worker_crt, "w") as out:
+            out.write(json.load(f)["cert"])
+    assert "OU = swarm-worker, CN = %s" % ids["h3"] in cert_subject(worker_crt)
+    # A renewal through a manager with the manager certificate h3 had: the
     # manager signs for the role the store gives it, now a worker.
     key, csr = os.path.join(str(tmp_path), "new.key"), os.path.join(str(tmp_path), "new.csr")
     sh("openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key)
     sh("openssl", "req", "-new", "-key", key, "-subj", "/CN=ignored", "-out", csr)
     with open(csr) as f:
         req = json.dumps({"op": "issue", "csr": f.read()})
-    cert = ["--cert", os.path.join(certs_dir(h3), "swarm-node.crt"), "--key", os.path.join(certs_dir(h3), "swarm-node.key")]
+    cert = ["--cert", old["swarm-node.crt"], "--key", old["swarm-node.key"]]
     r = probe(h3, h1, *cert, "--rpc", req)
     assert r["answer"]["status"] == 0, r
     new_crt = os.path.join(str(tmp_path), "new.crt")
@@ -264,18 +278,14 @@ def test_renewal_over_rpc_follows_the_role_and_promotion_gets_a_manager_certific
     # Without a certificate or a token, nothing is issued.
     r = probe(h3, h1, "--rpc", req)
     assert r["answer"]["status"] != 0 and "join token" in r["answer"]["error"], r
-    # h3 restarts with that worker certificate; promoted, it is reached
-    # again, reads its promotion and takes a manager certificate.
-    h3.stop()
-    os.replace(new_crt, os.path.join(certs_dir(h3), "swarm-node.crt"))
-    os.replace(key, os.path.join(certs_dir(h3), "swarm-node.key"))
-    # (A demoted node is out of raft: its store waits for the promotion.)
-    h3.start(wait=False)
+    # Promoted, the worker asks for a manager certificate and joins raft.
     h1.docker("node", "promote", ids["h3"])
     wait_for(lambda: ("h3", "Reachable") in statuses(h1), what="h3 promoted")
-    wait_for(lambda: "OU = swarm-manager" in cert_subject(os.path.join(certs_dir(h3), "swarm-node.crt")),
+    wait_for(lambda: os.path.exists(os.path.join(certs_dir(h3), "swarm-node.crt")) and
+             "OU = swarm-manager" in cert_subject(os.path.join(certs_dir(h3), "swarm-node.crt")),
              what="h3's manager certificate")
     h3.wait_ready()
+    wait_for(lambda: h3.info()["ControlAvailable"] is True, what="h3 a manager")
     h3.docker("service", "create", "--name", "from-h3", *SVC)
     wait_for(lambda: "from-h3" in h1.docker("service", "ls", "--format", "{{.Name}}").out, what="h3 writes")
 
