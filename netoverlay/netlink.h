@@ -48,6 +48,18 @@ int netlink_addr_del(netlink *h, const char *name, const char *cidr, berr *e);
 /* Default IPv4 route via gateway out of name (replaces an existing one). */
 int netlink_route_default(netlink *h, const char *name, const char *gateway, berr *e);
 
+/* A VXLAN device name for vni, its UDP socket on local:port in this
+ * handle's namespace, without learning and answering ARP from its
+ * neighbour table (proxy), enslaved to bridge and up.  One left by an
+ * earlier run is replaced. */
+int netlink_vxlan_ensure(netlink *h, const char *name, uint32_t vni, const char *local, uint16_t port,
+                         const char *bridge, int mtu, berr *e);
+/* Adds (add) or removes a permanent FDB entry on the VXLAN device dev:
+ * frames for mac go to the VTEP vtep.  Removing one that is gone is 0. */
+int netlink_fdb_set(netlink *h, const char *dev, const uint8_t mac[6], const char *vtep, bool add, berr *e);
+/* Adds or removes a permanent ARP entry ip -> mac on dev. */
+int netlink_neigh_set(netlink *h, const char *dev, const char *ip, const uint8_t mac[6], bool add, berr *e);
+
 /* Counts, for tests and leak checks: links whose name starts with prefix
  * ("" for all), and IPv4 addresses on links starting with prefix. */
 int netlink_count_links(netlink *h, const char *prefix);

@@ -11,6 +11,7 @@
 #include "netoverlay/netlink.h"
 #include "netoverlay/netns.h"
 #include "netoverlay/nft.h"
+#include "netoverlay/overlay.h"
 #include "netoverlay/sandbox.h"
 #include "lib/sql.h"
 
@@ -21,10 +22,11 @@
 #define OPT_MTU "com.docker.network.driver.mtu"
 #define OPT_DEFAULT "com.docker.network.bridge.default_bridge"
 
-static void net_free(net_network *n)
+void net_network_free(net_network *n)
 {
     if (!n)
         return;
+    net_overlay_free(n->ov);
     ipam_pool_free(&n->pool);
     json_decref(n->labels);
     json_decref(n->options);
@@ -131,11 +133,28 @@ static void forget_net(net_manager *nm, net_network *n)
         }
 }
 
+void net_network_adopt(net_manager *nm, net_network *n)
+{
+    add_net(nm, n);
+    berr e = {0};
+    if (net_rules_sync(nm, &e) < 0)
+        log_warn("network %s: %s", n->name, e.msg);
+}
+
+void net_network_drop(net_manager *nm, net_network *n)
+{
+    forget_net(nm, n);
+    net_network_free(n);
+    berr e = {0};
+    if (net_rules_sync(nm, &e) < 0)
+        log_warn("nftables: %s", e.msg);
+}
+
 /* ---- bridge devices --------------------------------------------------------- */
 
 /* The bridge device with the network's gateway on it, up; published ports
  * reached at 127.0.0.1 need route_localnet on it. */
-static int bridge_up(net_manager *nm, net_network *n, berr *e)
+int net_bridge_up(net_manager *nm, net_network *n, berr *e)
 {
     uint32_t a;
     int len;
@@ -235,7 +254,7 @@ static int default_bridge(net_manager *nm, berr *e)
         if (n && !net_network_in_use(n)) {
             net_delete_row(nm, n, NULL);
             forget_net(nm, n);
-            net_free(n);
+            net_network_free(n);
         }
         return 0;
     }
@@ -306,7 +325,7 @@ int net_manager_open(net_manager *nm, uv_loop_t *loop, sqlite3 *db, const net_co
             continue;
         if (!n->pool.used && (r = pool_init(n, e)) < 0)
             return berr_wrap(e, "network %s", n->name);
-        if ((r = bridge_up(nm, n, e)) < 0)
+        if ((r = net_bridge_up(nm, n, e)) < 0)
             return r;
     }
     return net_rules_sync(nm, e);
@@ -321,7 +340,7 @@ void net_manager_close(net_manager *nm)
     if (nm->cfg.iptables && nm->applied_rules && nft_remove(&e) < 0)
         log_warn("removing berth's nftables table: %s", e.msg);
     for (size_t i = 0; i < nm->n_nets; i++)
-        net_free(nm->nets[i]);
+        net_network_free(nm->nets[i]);
     free(nm->nets);
     free(nm->applied_rules);
     if (nm->nl)
@@ -375,6 +394,16 @@ static int bool_opt(json_t *opts, const char *key, bool def, bool *out, berr *e)
     return 0;
 }
 
+int net_parse_mtu(const char *s, int *out, berr *e)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < 68 || v > 65535)
+        return berr_set(e, -EINVAL, "invalid MTU %s", s);
+    *out = (int)v;
+    return 0;
+}
+
 static int create_options(net_manager *nm, net_network *n, json_t *opts, berr *e)
 {
     int r;
@@ -394,15 +423,9 @@ static int create_options(net_manager *nm, net_network *n, json_t *opts, berr *e
         snprintf(n->bridge, sizeof n->bridge, "br-%.12s", n->id);
     }
     const char *mtu = json_str(opts, OPT_MTU);
-    if (*mtu) {
-        char *end;
-        long v = strtol(mtu, &end, 10);
-        if (*end || v < 68 || v > 65535)
-            return berr_set(e, -EINVAL, "invalid MTU %s", mtu);
-        n->mtu = (int)v;
-    } else {
-        n->mtu = nm->cfg.mtu;
-    }
+    n->mtu = nm->cfg.mtu;
+    if (*mtu && (r = net_parse_mtu(mtu, &n->mtu, e)) < 0)
+        return r;
     const char *hb = json_str(opts, OPT_HOST_BINDING);
     uint32_t a;
     if (*hb && ipam_parse_addr(hb, &a) < 0)
@@ -491,12 +514,12 @@ int net_network_create(net_manager *nm, json_t *req, char id[65], berr *e)
     if (r == 0)
         r = create_ipam(nm, n, json_object_get(req, "IPAM"), e);
     if (r == 0)
-        r = bridge_up(nm, n, e);
+        r = net_bridge_up(nm, n, e);
     if (r == 0)
         r = net_save(nm, n, e);
     if (r < 0) {
         netlink_link_delete(nm->nl, n->bridge, NULL);
-        net_free(n);
+        net_network_free(n);
         return r;
     }
     add_net(nm, n);
@@ -525,7 +548,7 @@ int net_network_remove(net_manager *nm, net_network *n, berr *e)
     if (net_rules_sync(nm, &de) < 0)
         log_warn("network %s: %s", n->name, de.msg);
     emit(nm, n, "destroy", NULL);
-    net_free(n);
+    net_network_free(n);
     return 0;
 }
 
@@ -536,9 +559,10 @@ void net_endpoint_mac_text(const uint8_t mac[6], char out[18])
     snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 }
 
+const char *net_network_scope(const net_network *n) { return n->ov ? "swarm" : "local"; }
+
 json_t *net_network_inspect(net_manager *nm, net_network *n)
 {
-    (void)nm;
     json_t *ipam_cfg = json_array();
     if (n->subnet[0]) {
         json_t *c = json_pack("{s:s, s:s}", "Subnet", n->subnet, "Gateway", n->gateway);
@@ -556,11 +580,15 @@ json_t *net_network_inspect(net_manager *nm, net_network *n)
                             json_pack("{s:s, s:s, s:s, s:s, s:s}", "Name", ep->sb->name, "EndpointID", ep->id,
                                       "MacAddress", mac, "IPv4Address", ip, "IPv6Address", ""));
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:{s:s, s:n, s:o}, s:b, s:b, s:b, s:{s:s}, s:b, s:o, s:O, s:O}",
-                     "Name", n->name, "Id", n->id, "Created", n->created, "Scope", "local", "Driver", n->driver,
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:{s:s, s:n, s:o}, s:b, s:b, s:b, s:{s:s}, s:b, s:o, s:O, s:O}",
+                     "Name", n->name, "Id", n->id, "Created", n->created, "Scope", net_network_scope(n), "Driver", n->driver,
                      "EnableIPv6", 0, "IPAM", "Driver", "default", "Options", "Config", ipam_cfg, "Internal",
-                     n->internal, "Attachable", n->attachable, "Ingress", 0, "ConfigFrom", "Network", "",
+                     n->internal, "Attachable", n->attachable, "Ingress", n->ov && n->ov->ingress, "ConfigFrom", "Network", "",
                      "ConfigOnly", 0, "Containers", containers, "Options", n->options, "Labels", n->labels);
+    json_t *peers = n->ov ? net_overlay_peers_json(nm, n, nm->vtep) : NULL;
+    if (peers)
+        json_object_set_new(doc, "Peers", peers);
+    return doc;
 }
 
 /* ---- nftables ------------------------------------------------------------ */
@@ -573,7 +601,7 @@ int net_rules_sync(net_manager *nm, berr *e)
     cleanup_free nft_net *nets = xcalloc(nm->n_nets + 1, sizeof *nets);
     for (size_t i = 0; i < nm->n_nets; i++) {
         net_network *n = nm->nets[i];
-        if (!strcmp(n->driver, "bridge"))
+        if (!strcmp(n->driver, "bridge") || n->ov)
             nets[nn++] = (nft_net){n->bridge, n->subnet, n->internal, n->icc, n->masquerade};
     }
     for (net_sandbox *sb = nm->sandboxes; sb; sb = sb->next)

@@ -245,6 +245,9 @@ static void run_task(agent *a, cluster_store *cs, json_t *task)
         return;
     }
     json_t *body = container_body(task, svc, swarm_node_id(a->d->swarm), name);
+    /* The task's overlay networks, mirrored here before its container needs them. */
+    overlay_sync_now(a->d);
+    overlay_task_networking(body, task);
     /* Secrets and configs: files on the task's tmpfs, bound in read-only
      * (Mounts is the task's own array until copied). */
     json_t *hc = json_object_get(body, "HostConfig");

@@ -1,0 +1,211 @@
+"""Overlay networks across three managers: networks as cluster objects,
+tasks on every host reaching each other over VXLAN, the embedded DNS
+(service name -> VIP, tasks.<svc> -> tasks), VIP load balancing through
+nftables (this kernel has no IPVS), isolation, --internal, and clean-up."""
+
+import json
+import os
+import re
+import time
+
+import pytest
+
+from conftest import wait_for
+from test_managers import form
+
+HTTPD = ("mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 80 -h /www")
+
+
+def load(lab, fixtures):
+    for h in lab.hosts:
+        h.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+
+
+def inspect(h, net):
+    return json.loads(h.docker("network", "inspect", net).out)[0]
+
+
+def _running_tasks(lab, svc, want):
+    h = lab.hosts[0]
+    out = h.docker("service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", svc).out.split()
+    if len(out) != want:
+        return None
+    per = {}
+    for h in lab.hosts:
+        for tid in out:
+            ids = h.docker("ps", "-q", "--filter", "label=com.docker.swarm.task.id=%s" % tid).out.split()
+            if ids:
+                per.setdefault(h, []).extend(ids)
+    return per if sum(len(v) for v in per.values()) == want else None
+
+
+def tasks_by_host(lab, svc, want):
+    """{host: [container ids]} once the `want` tasks svc should run have
+    running containers, and still the same ones a moment later (a task
+    the orchestrator replaces right after its start must not be taken)."""
+    first = _running_tasks(lab, svc, want)
+    if not first:
+        return None
+    time.sleep(2)
+    again = _running_tasks(lab, svc, want)
+    return first if again == first else None
+
+
+def ip_on(h, cid, net):
+    out = h.docker("inspect", "--format", "{{json .NetworkSettings.Networks}}", cid).out
+    addr = json.loads(out)[net]["IPAddress"]
+    assert addr, "no address on %s: %s %s" % (net, out, h.docker("inspect", "--format", "{{json .State}}", cid).out)
+    return addr
+
+
+def fetch(h, cid, addr, check=True):
+    res = h.docker("exec", cid, "timeout", "5" if check else "2", "wget", "-qO-", "http://%s/" % addr, check=False)
+    if check:
+        assert res.returncode == 0, "wget %s from %s: %s" % (addr, h.netns, res.err)
+    return res.out.strip() if res.returncode == 0 else None
+
+
+def resolve(h, cid, name):
+    """The IPv4 addresses the container's embedded DNS gives for name."""
+    res = h.docker("exec", cid, "nslookup", name, "127.0.0.11", check=False)
+    if res.returncode != 0:
+        return []
+    # busybox prints the server first ("Address: 127.0.0.11:53"), then the answers.
+    addrs = re.findall(r"Address(?: \d+)?:\s*([0-9.]+)(?:\s|$)", res.out)
+    return sorted(a for a in addrs if a != "127.0.0.11")
+
+
+def test_overlay_networks_are_cluster_objects(make_lab):
+    lab = make_lab(3)
+    form(lab)
+    h1, h2, h3 = lab.hosts
+    # The ingress network exists once the swarm does, on every manager.
+    for h in lab.hosts:
+        wait_for(lambda: "ingress" in h.docker("network", "ls", "--format", "{{.Name}}").out,
+                 what="ingress on %s" % h.netns)
+    ing = inspect(h2, "ingress")
+    assert ing["Scope"] == "swarm" and ing["Driver"] == "overlay" and ing["Ingress"] is True
+    assert ing["IPAM"]["Config"][0]["Subnet"] == "10.0.0.0/24"
+    assert ing["Options"]["com.docker.network.driver.overlay.vxlanid_list"] == "4096"
+
+    h1.docker("network", "create", "-d", "overlay", "--attachable", "--label", "tier=front", "front")
+    for h in lab.hosts:
+        wait_for(lambda: "front" in h.docker("network", "ls", "--filter", "driver=overlay", "--format", "{{.Name}}").out,
+                 what="front on %s" % h.netns)
+    front = inspect(h3, "front")
+    assert front["Scope"] == "swarm" and front["Attachable"] is True and front["Internal"] is False
+    assert front["Labels"] == {"tier": "front"}
+    assert front["IPAM"]["Config"][0] == {"Subnet": "10.0.1.0/24", "Gateway": "10.0.1.1"}
+    assert front["Options"]["com.docker.network.driver.overlay.vxlanid_list"] == "4097"
+    assert "front" in h2.docker("network", "ls", "--filter", "scope=swarm", "--format", "{{.Name}}").out
+    assert "front" not in h2.docker("network", "ls", "--filter", "scope=local", "--format", "{{.Name}}").out
+
+    h2.docker("network", "create", "-d", "overlay", "--internal", "--subnet", "10.55.0.0/24", "--gateway",
+              "10.55.0.254", "--opt", "com.docker.network.driver.mtu=1400", "back")
+    back = inspect(h1, "back")
+    assert back["Internal"] is True
+    assert back["IPAM"]["Config"][0] == {"Subnet": "10.55.0.0/24", "Gateway": "10.55.0.254"}
+    assert back["Options"]["com.docker.network.driver.mtu"] == "1400"
+
+    res = h3.docker("network", "create", "-d", "overlay", "--subnet", "10.55.0.128/25", "clash", check=False)
+    assert res.returncode != 0 and "overlaps" in res.err, res.err
+    res = h3.docker("network", "create", "-d", "overlay", "front", check=False)
+    assert res.returncode != 0 and "already exists" in res.err, res.err
+    res = h1.docker("network", "create", "-d", "overlay", "--opt", "encrypted", "secret", check=False)
+    assert res.returncode != 0 and "encrypted overlay networks are not supported" in res.err, res.err
+
+    h3.docker("network", "rm", "front", "back")
+    for h in lab.hosts:
+        wait_for(lambda: not {"front", "back"} & set(h.docker("network", "ls", "--format", "{{.Name}}").out.split()),
+                 what="networks gone on %s" % h.netns)
+
+
+def test_service_tasks_reach_each_other_across_hosts(make_lab, fixtures):
+    lab = make_lab(3)
+    form(lab)
+    load(lab, fixtures)
+    h1, h2, h3 = lab.hosts
+    h1.docker("network", "create", "-d", "overlay", "mesh")
+    h1.docker("service", "create", "-d", "--name", "web", "--replicas", "3", "--network", "mesh",
+              "--stop-grace-period", "1s", "--replicas-max-per-node", "1", "busybox", "sh", "-c", HTTPD)
+    per = wait_for(lambda: tasks_by_host(lab, "web", 3), timeout=60, what="3 tasks of web")
+    assert len(per) == 3, "not one task per host: %s" % {h.netns: len(v) for h, v in per.items()}
+    svc = json.loads(h2.docker("service", "inspect", "web").out)[0]
+    mesh_id = inspect(h1, "mesh")["Id"]
+    vips = svc["Endpoint"]["VirtualIPs"]
+    assert [v["NetworkID"] for v in vips] == [mesh_id]
+    vip = vips[0]["Addr"].split("/")[0]
+    assert svc["Spec"]["TaskTemplate"]["Networks"] == [{"Target": mesh_id}]
+
+    names = {}   # task address -> the hostname it answers with
+    for h, ids in per.items():
+        cid = ids[0]
+        names[ip_on(h, cid, "mesh")] = h.docker("exec", cid, "hostname").out.strip()
+    # Each task answers at its own address from a task on every other host.
+    for h, ids in per.items():
+        for addr, hostname in names.items():
+            assert fetch(h, ids[0], addr) == hostname
+    # The embedded DNS: name -> the VIP, tasks.<svc> -> the three tasks.
+    client_host, client = h1, per[h1][0]
+    assert resolve(client_host, client, "web") == [vip]
+    # A task is a backend once the store says it runs (its container may be
+    # up a moment before its report is applied).
+    wait_for(lambda: resolve(client_host, client, "tasks.web") == sorted(names), what="tasks.web -> 3 tasks")
+    # The VIP spreads connections over tasks on several hosts.
+    seen = {fetch(client_host, client, vip) for _ in range(12)}
+    assert len(seen) >= 2 and seen <= set(names.values()), seen
+
+    # Scale down: the removed tasks leave DNS and the VIP.
+    h2.docker("service", "scale", "-d", "web=1")
+    wait_for(lambda: tasks_by_host(lab, "web", 1), timeout=60, what="one task of web")
+    left = tasks_by_host(lab, "web", 1)
+    (lh, lids), = left.items()
+    left_addr = ip_on(lh, lids[0], "mesh")
+    asker = next(h for h in lab.hosts if h is not lh)
+    # A container of the swarm's own to ask from: the service's only task is elsewhere.
+    wait_for(lambda: resolve(lh, lids[0], "tasks.web") == [left_addr], what="tasks.web after scale down")
+    answers = {fetch(lh, lids[0], vip) for _ in range(6)}
+    assert answers == {names[left_addr]}
+    assert asker is not lh
+
+
+def test_overlays_are_isolated_and_internal_has_no_way_out(make_lab, fixtures):
+    lab = make_lab(2)
+    form(lab)
+    load(lab, fixtures)
+    h1, h2 = lab.hosts
+    h1.docker("network", "create", "-d", "overlay", "red")
+    h1.docker("network", "create", "-d", "overlay", "blue")
+    h1.docker("network", "create", "-d", "overlay", "--internal", "shut")
+    for name, net in (("r", "red"), ("b", "blue"), ("s", "shut")):
+        h1.docker("service", "create", "-d", "--name", name, "--replicas", "2", "--network", net,
+                  "--stop-grace-period", "1s", "--replicas-max-per-node", "1", "busybox", "sh", "-c", HTTPD)
+
+    def isolated():
+        # Taken afresh on every try: the orchestrator may replace a task
+        # right after its start (a restart seen on main too).
+        r, b, s = (wait_for(lambda: tasks_by_host(lab, name, 2), timeout=60, what="tasks of %s" % name)
+                   for name in ("r", "b", "s"))
+        rh, rids = next(iter(r.items()))
+        bh, bids = next(iter(b.items()))
+        sh_, sids = next(iter(s.items()))
+        # Every target answers on its own network (so a refusal below is
+        # the isolation, not a task that is down)...
+        for h, ids in b.items():
+            assert fetch(bh, bids[0], ip_on(h, ids[0], "blue")) is not None
+        # ... red reaches red, but neither blue's tasks nor the internal network's.
+        for h, ids in r.items():
+            assert fetch(rh, rids[0], ip_on(h, ids[0], "red")) is not None
+        for h, ids in b.items():
+            assert fetch(rh, rids[0], ip_on(h, ids[0], "blue"), check=False) is None
+        for h, ids in s.items():
+            assert fetch(rh, rids[0], ip_on(h, ids[0], "shut"), check=False) is None
+        # The internal overlay: its tasks reach each other, not the lab's hosts.
+        for h, ids in s.items():
+            assert fetch(sh_, sids[0], ip_on(h, ids[0], "shut")) is not None
+        res = sh_.docker("exec", sids[0], "timeout", "3", "wget", "-qO-", "http://%s:2377/" % h2.addr, check=False)
+        assert res.returncode != 0
+        assert "default" not in sh_.docker("exec", sids[0], "ip", "route").out
+        return True
+
+    wait_for(isolated, timeout=120, what="isolation checks")
