@@ -10,7 +10,7 @@
 #include "lib/reference.h"
 #include "node/daemon.h"
 #include "node/registry_config.h"
-#include "runtime/image/store.h"
+#include "runtime/image/pulled.h"
 #include "runtime/registry/pull.h"
 #include "runtime/registry/tags.h"
 
@@ -39,29 +39,6 @@ static void ctx_free(pull_ctx *c)
 }
 
 static void pull_next(pull_ctx *c);
-
-static bool st_layer_exists(void *ctx, const char *chain)
-{
-    pull_ctx *c = ctx;
-    return rt_images_layer_exists(c->images, chain);
-}
-
-static void st_unpack(void *ctx, const char *path, const char *parent, const char *diff, reg_unpacked_fn done,
-                      void *arg)
-{
-    pull_ctx *c = ctx;
-    rt_images_unpack_pulled(c->images, path, parent, diff, done, arg);
-}
-
-static int st_commit(void *ctx, const char *config, size_t len, const char *const *chains, const char *const *diffs,
-                     size_t n, const char *ref, const char *repo_digest, bool *newer, berr *e)
-{
-    (void)diffs;
-    (void)repo_digest;
-    pull_ctx *c = ctx;
-    char id[DIGEST_BUF];
-    return rt_images_commit_pulled(c->images, config, len, chains, n, ref, newer, id, e);
-}
 
 static void ev_progress(void *ctx, const char *id, const char *status, long long cur, long long total)
 {
@@ -126,7 +103,7 @@ static void pull_next(pull_ctx *c)
                        .max_concurrent = (int)c->r->d->cfg.max_downloads,
                        .max_attempts = (int)c->r->d->cfg.max_attempts,
                        .no_status = c->all};
-    reg_pull_store st = {.ctx = c, .layer_exists = st_layer_exists, .unpack = st_unpack, .commit = st_commit};
+    reg_pull_store st = rt_images_pull_store(c->images);
     reg_pull_events ev = {.ctx = c, .progress = ev_progress, .committed = ev_committed, .done = ev_done};
     /* done() may run before start returns (a bad name); c may be gone then. */
     reg_pull *p = reg_pull_start(c->r->d->registry, c->r->d->loop, &o, &st, &ev);

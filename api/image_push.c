@@ -8,10 +8,11 @@
 #include "api/progress.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
+#include "lib/log.h"
 #include "lib/reference.h"
 #include "node/daemon.h"
 #include "node/registry_config.h"
-#include "runtime/image/store.h"
+#include "runtime/image/compressed.h"
 #include "runtime/registry/push.h"
 
 typedef struct push_ctx {
@@ -23,6 +24,7 @@ typedef struct push_ctx {
     char **tags;               /* what is left to push */
     size_t n_tags, next;
     reg_creds creds;
+    char image_id[DIGEST_BUF]; /* the image of the tag being pushed */
     bool done;
 } push_ctx;
 
@@ -51,6 +53,12 @@ static void ev_pushed(void *ctx, const char *tag, const char *digest, long long 
     api_progress_msg(&c->prog, "", line, 0, 0);
     char ref[REF_NAME_MAX + 140];
     snprintf(ref, sizeof ref, "%s:%s", c->name, tag);
+    /* dockerd records the manifest's digest as a name of the image pushed. */
+    char dref[REF_NAME_MAX + DIGEST_BUF + 2];
+    snprintf(dref, sizeof dref, "%s@%s", c->name, digest);
+    berr e = {0};
+    if (rt_image_add_digest(c->images, c->image_id, dref, &e) < 0)
+        log_warn("push %s: %s", ref, e.msg);
     rt_images_emit_push(c->images, ref);
     api_progress_json(&c->prog, json_pack("{s:{}, s:{s:s, s:s, s:I}}", "progressDetail", "aux", "Tag", tag,
                                           "Digest", digest, "Size", (json_int_t)size));
@@ -95,6 +103,7 @@ static int collect(push_ctx *c, const char *ref, char **config, size_t *len, reg
     char path[PATH_MAX];
     rt_images_blob_path(c->images, img->id, path);
     r = fs_read_file(path, config, len, e);
+    snprintf(c->image_id, sizeof c->image_id, "%s", img->id);
     json_t *cfg = NULL;
     if (r == 0)
         r = rt_image_config(c->images, img->id, &cfg, e);
@@ -106,11 +115,19 @@ static int collect(push_ctx *c, const char *ref, char **config, size_t *len, reg
     *layers = xcalloc(*n + 1, sizeof **layers);
     for (size_t i = 0; i < *n; i++) {
         const char *d = json_string_value(json_array_get(diffs, i));
-        snprintf((*layers)[i].diff_id, sizeof (*layers)[i].diff_id, "%s", d ? d : "");
-        rt_images_blob_path(c->images, (*layers)[i].diff_id, (*layers)[i].path);
+        reg_push_layer *l = &(*layers)[i];
+        snprintf(l->diff_id, sizeof l->diff_id, "%s", d ? d : "");
+        /* The gzip blob it was pulled or pushed as, if any: looked for first. */
+        if (rt_images_blobsum(c->images, l->diff_id, l->blob, &l->blob_size) < 0)
+            l->blob[0] = 0;
     }
     json_decref(cfg);
     return 0;
+}
+
+static void compress(void *ctx, const char *diff_id, reg_compressed_fn done, void *arg)
+{
+    rt_images_gzip_layer(ctx, diff_id, done, arg);
 }
 
 static void push_next(push_ctx *c)
@@ -133,6 +150,8 @@ static void push_next(push_ctx *c)
                        .config_len = len,
                        .layers = layers,
                        .n_layers = n,
+                       .compress = compress,
+                       .compress_ctx = c->images,
                        .creds = c->creds,
                        .options = &opts,
                        .max_concurrent = (int)c->r->d->cfg.max_uploads};

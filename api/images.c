@@ -11,45 +11,58 @@
 #include "api/handlers.h"
 #include "lib/cleanup.h"
 #include "lib/filters.h"
+#include "lib/jsonutil.h"
 #include "lib/reference.h"
 #include "lib/timefmt.h"
 #include "node/daemon.h"
 #include "runtime/image/config.h"
 #include "runtime/image/store.h"
 
-static json_t *tags_json(const rt_image *img)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < img->n_tags; i++)
-        json_array_append_new(a, json_string(img->tags[i]));
-    return a;
-}
+static json_t *tags_json(const rt_image *img) { return json_strings(img->tags, img->n_tags); }
+static json_t *digests_json(const rt_image *img) { return json_strings(img->digests, img->n_digests); }
 
 /* ---- GET /images/json --------------------------------------------------- */
 
-/* reference=PATTERN matches the familiar name or name:tag, with path.Match
- * semantics ('*' does not cross '/'). */
-static bool match_reference(json_t *f, const rt_image *img)
+/* reference=PATTERN matches a name ("name:tag" or "name@digest") when it
+ * matches the whole of it or its repository, with path.Match semantics
+ * ('*' does not cross '/'), as moby's reference.FamiliarMatch. */
+static bool reference_matches(json_t *pats, const char *ref)
 {
-    json_t *pats = json_object_get(f, "reference");
-    if (!json_array_size(pats))
-        return true;
+    char name[REF_NAME_MAX + REF_TAG_MAX + 80];
+    snprintf(name, sizeof name, "%s", ref);
+    char *cut = strchr(name, '@');
+    if (!cut) {
+        cut = strrchr(name, ':');
+        if (cut && strchr(cut, '/'))
+            cut = NULL; /* a registry's port, not a tag */
+    }
     size_t i;
     json_t *p;
     json_array_foreach(pats, i, p) {
-        for (size_t t = 0; t < img->n_tags; t++) {
-            char name[REF_NAME_MAX + REF_TAG_MAX + 2];
-            snprintf(name, sizeof name, "%s", img->tags[t]);
-            if (fnmatch(json_string_value(p), name, FNM_PATHNAME) == 0)
-                return true;
-            char *colon = strrchr(name, ':');
-            if (colon)
-                *colon = 0;
-            if (fnmatch(json_string_value(p), name, FNM_PATHNAME) == 0)
+        if (fnmatch(json_string_value(p), name, FNM_PATHNAME) == 0)
+            return true;
+        if (cut) {
+            char c = *cut;
+            *cut = 0;
+            bool hit = fnmatch(json_string_value(p), name, FNM_PATHNAME) == 0;
+            *cut = c;
+            if (hit)
                 return true;
         }
     }
     return false;
+}
+
+/* The names of img that the reference filter keeps: all of them without
+ * one; with one, only those it matches (dockerd lists an image found by
+ * one of its names with just the names that matched). */
+static json_t *matching_names(json_t *pats, char *const *names, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        if (!json_array_size(pats) || reference_matches(pats, names[i]))
+            json_array_append_new(a, json_string(names[i]));
+    return a;
 }
 
 /* before= / since= name an image: compare creation times. */
@@ -68,10 +81,10 @@ static int image_time_bound(api_request *r, json_t *f, const char *key, long lon
 }
 
 /* until= is a time, as dockerd takes it (timestamp, date or duration ago). */
-static json_t *image_summary(api_request *r, const rt_image *img)
+static json_t *image_summary(api_request *r, const rt_image *img, json_t *tags, json_t *digests)
 {
-    json_t *o = json_pack("{s:s, s:s, s:o, s:[], s:I, s:I, s:I, s:O, s:I}", "Id", img->id, "ParentId", img->parent,
-                          "RepoTags", tags_json(img), "RepoDigests", "Created", (json_int_t)img->created, "Size",
+    json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:O, s:I}", "Id", img->id, "ParentId", img->parent,
+                          "RepoTags", tags, "RepoDigests", digests, "Created", (json_int_t)img->created, "Size",
                           (json_int_t)img->size, "SharedSize", (json_int_t)-1, "Labels", img->labels, "Containers",
                           (json_int_t)-1);
     if (r->api_minor < 44)
@@ -110,17 +123,25 @@ void api_images_list(api_request *r)
         rt_image *img = imgs[i];
         if (want_dangling && (img->n_tags == 0) != dangling)
             continue;
-        /* an untagged image with children is a build's intermediate: only with all=1, as dockerd */
+        /* an image with no name and children is a build's intermediate: only with all=1, as dockerd */
         bool parent = false;
-        for (size_t k = 0; k < n && !all && !img->n_tags && !parent; k++)
+        for (size_t k = 0; k < n && !all && !img->n_tags && !img->n_digests && !parent; k++)
             parent = !strcmp(imgs[k]->parent, img->id);
         if (parent)
             continue;
-        if (!filters_match_labels(f, "label", img->labels) || !match_reference(f, img))
+        if (!filters_match_labels(f, "label", img->labels))
             continue;
         if ((hb && img->created >= before) || (hs && img->created <= since) || (hu && img->created >= until))
             continue;
-        json_array_append_new(out, image_summary(r, img));
+        json_t *pats = json_object_get(f, "reference");
+        json_t *tags = matching_names(pats, img->tags, img->n_tags);
+        json_t *digests = matching_names(pats, img->digests, img->n_digests);
+        if (json_array_size(pats) && !json_array_size(tags) && !json_array_size(digests)) {
+            json_decref(tags);
+            json_decref(digests);
+            continue;
+        }
+        json_array_append_new(out, image_summary(r, img, tags, digests));
     }
     rt_images_free(imgs, n);
     json_decref(f);
@@ -191,7 +212,7 @@ void api_image_inspect(api_request *r)
     json_t *o = json_object();
     json_object_set_new(o, "Id", json_string(img->id));
     json_object_set_new(o, "RepoTags", tags_json(img));
-    json_object_set_new(o, "RepoDigests", json_array());
+    json_object_set_new(o, "RepoDigests", digests_json(img));
     json_object_set_new(o, "Parent", json_string(img->parent));
     json_object_set_new(o, "Comment", str_or_empty(config, "comment"));
     json_object_set_new(o, "Created", str_or_empty(config, "created"));

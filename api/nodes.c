@@ -434,9 +434,21 @@ void api_node_delete(api_request *r)
     time_now_rfc3339(now);
     json_t *tasks = cs_list_where(cs, CS_TASK, "$.NodeID", id);
     size_t nt = json_array_size(tasks);
-    cs_op *ops = xcalloc(nt + 1, sizeof *ops);
-    json_t **docs = xcalloc(nt + 1, sizeof *docs);
+    cs_op *ops = xcalloc(nt + 2, sizeof *ops);
+    json_t **docs = xcalloc(nt + 2, sizeof *docs);
     size_t k = 0;
+    /* The removed node's certificate is refused from now on: the cluster
+     * object lists it, in the same entry. */
+    json_t *cluster = NULL;
+    if (cs_get(cs, CS_CLUSTER, swarm_cluster_id(r->d->swarm), &cluster, NULL) == 0) {
+        docs[k] = swarm_cluster_with_removed(cluster, id);
+        json_object_set_new(docs[k], "UpdatedAt", json_string(now));
+        ops[k] = (cs_op){.type = CS_PUT, .kind = CS_CLUSTER, .doc = docs[k],
+                         .if_version = json_integer_value(json_object_get(json_object_get(cluster, "Version"), "Index"))};
+        snprintf(ops[k].id, sizeof ops[k].id, "%s", swarm_cluster_id(r->d->swarm));
+        k++;
+        json_decref(cluster);
+    }
     size_t i;
     json_t *t;
     json_array_foreach(tasks, i, t) {

@@ -94,8 +94,36 @@ int svc_spec_normalize(json_t *spec, struct rt_image_store *images, json_t *warn
         json_object_set_new(tt, "ForceUpdate", json_integer(0));
     if (!json_object_get(tt, "Runtime"))
         json_object_set_new(tt, "Runtime", json_string("container"));
-    /* The image is not pinned by digest (there is no registry to ask):
-     * the CLI already warns about that, having failed to resolve it. */
+    /* Registry credentials come only from X-Registry-Auth (svc_spec_set_auth):
+     * the API's ContainerSpec has no such member, so one a client sent is
+     * not taken. */
+    json_object_del(cspec, "PullOptions");
+    /* The image is pinned by digest by the CLI (GET /distribution), which
+     * warns itself when it cannot be. */
     (void)warnings;
     return 0;
+}
+
+static json_t *container_spec(json_t *spec) { return json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec"); }
+
+void svc_spec_set_auth(json_t *spec, const char *auth, const json_t *from)
+{
+    json_t *cspec = container_spec(spec);
+    if (!json_is_object(cspec))
+        return;
+    if (auth && *auth) {
+        json_object_set_new(cspec, "PullOptions", json_pack("{s:s}", "RegistryAuth", auth));
+        return;
+    }
+    json_t *prev = json_object_get(container_spec((json_t *)from), "PullOptions");
+    if (json_is_object(prev))
+        json_object_set_new(cspec, "PullOptions", json_deep_copy(prev));
+}
+
+void svc_doc_hide_auth(json_t *doc)
+{
+    json_object_del(container_spec(json_object_get(doc, "Spec")), "PullOptions");
+    json_object_del(container_spec(json_object_get(doc, "PreviousSpec")), "PullOptions");
+    /* a task's Spec is the TaskTemplate itself */
+    json_object_del(json_object_get(json_object_get(doc, "Spec"), "ContainerSpec"), "PullOptions");
 }

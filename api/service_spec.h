@@ -15,4 +15,15 @@ struct rt_image_store;
  * wording for a bad spec. */
 int svc_spec_normalize(json_t *spec, struct rt_image_store *images, json_t *warnings, berr *e);
 
+/* --with-registry-auth: the encoded X-Registry-Auth auth (as the header
+ * came) kept as ContainerSpec.PullOptions.RegistryAuth, as swarmkit keeps
+ * it, so every node's agent pulls the task's image with it.  Without auth
+ * (NULL or ""), the one of from (an earlier spec; may be NULL) is kept,
+ * as dockerd keeps it on an update. */
+void svc_spec_set_auth(json_t *spec, const char *auth, const json_t *from);
+
+/* Removes the credentials from a service or task document about to be
+ * shown (dockerd never shows PullOptions). */
+void svc_doc_hide_auth(json_t *doc);
+
 #endif

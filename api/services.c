@@ -51,6 +51,7 @@ static json_t *public_doc(json_t *doc)
 {
     json_t *o = json_deep_copy(doc);
     json_object_del(o, "Berth");
+    svc_doc_hide_auth(o);
     return o;
 }
 
@@ -211,6 +212,7 @@ void api_service_create(api_request *r)
         api_reply_berr(r, &e);
         return;
     }
+    svc_spec_set_auth(spec, api_header(r, "X-Registry-Auth"), NULL);
     cs_new_id(w->id);
     json_t *endpoint = NULL;
     if ((rc = endpoint_of(r, cs, spec, w->id, NULL, &endpoint, &e)) < 0) {
@@ -269,6 +271,12 @@ void api_service_update(api_request *r)
             rc = secrets_check_refs(cs, spec, &e);
         if (rc == 0 && strcmp(json_str(spec, "Name"), json_str(old, "Name")))
             rc = berr_set(&e, -EINVAL, "rpc error: code = Unimplemented desc = renaming services is not supported");
+        /* No new auth: the current spec's, or with registryAuthFrom=previous-spec
+         * the previous one's, as dockerd. */
+        const char *from = api_query(r, "registryAuthFrom");
+        if (rc == 0)
+            svc_spec_set_auth(spec, api_header(r, "X-Registry-Auth"),
+                              from && !strcmp(from, "previous-spec") ? json_object_get(svc, "PreviousSpec") : old);
         if (rc == 0)
             doc = update_service_apply_spec(svc, spec, now_ns());
     }

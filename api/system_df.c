@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/handlers.h"
+#include "lib/jsonutil.h"
 #include "lib/fsutil.h"
 #include "node/daemon.h"
 #include "runtime/image/store.h"
@@ -55,14 +56,6 @@ static int image_containers(berth_daemon *d, const char *image_id)
     return count;
 }
 
-static json_t *tags_of(const rt_image *img)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < img->n_tags; i++)
-        json_array_append_new(a, json_string(img->tags[i]));
-    return a;
-}
-
 /* Images with their container counts and the bytes they share with other
  * images (layers used by more than one); *layers_size is every layer once. */
 static int images_usage(api_request *r, json_t **out, long long *layers_size, berr *e)
@@ -99,8 +92,9 @@ static int images_usage(api_request *r, json_t **out, long long *layers_size, be
         for (size_t k = 0; k < counts[i]; k++)
             if (layer_find(layers, n_layers, chains[i][k])->images > 1)
                 shared += sizes[i][k];
-        json_t *o = json_pack("{s:s, s:s, s:o, s:[], s:I, s:I, s:I, s:O, s:I}", "Id", img->id, "ParentId",
-                              img->parent, "RepoTags", tags_of(img), "RepoDigests", "Created",
+        json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:O, s:I}", "Id", img->id, "ParentId",
+                              img->parent, "RepoTags", json_strings(img->tags, img->n_tags), "RepoDigests",
+                              json_strings(img->digests, img->n_digests), "Created",
                               (json_int_t)img->created, "Size", (json_int_t)img->size, "SharedSize",
                               (json_int_t)shared, "Labels", img->labels, "Containers",
                               (json_int_t)image_containers(r->d, img->id));

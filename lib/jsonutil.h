@@ -12,4 +12,13 @@ static inline const char *json_str(const json_t *o, const char *key)
     return v ? v : "";
 }
 
+/* A new JSON array of the n strings (copied). */
+static inline json_t *json_strings(char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
 #endif

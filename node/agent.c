@@ -16,6 +16,7 @@
 #include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "lib/timefmt.h"
+#include "node/agent_pull.h"
 #include "node/daemon.h"
 #include "node/secrets.h"
 #include "netoverlay/sandbox.h"
@@ -244,6 +245,18 @@ static void run_task(agent *a, cluster_store *cs, json_t *task)
                    c->exit_code ? err : NULL, c, c->exit_code);
         return;
     }
+    /* The image first: pulled here when missing, the task "preparing"
+     * meanwhile (the pull's end rescans). */
+    char err[sizeof e.msg];
+    agent_image img = agent_image_for_task(a, task, err, sizeof err);
+    if (img != AGENT_IMAGE_HERE) {
+        json_decref(svc);
+        if (img == AGENT_IMAGE_FAILED)
+            report(a, task, "rejected", "preparing", err, NULL, 0);
+        else if (strcmp(json_str(json_object_get(task, "Status"), "State"), "preparing"))
+            report(a, task, "preparing", "preparing", NULL, NULL, 0);
+        return;
+    }
     json_t *body = container_body(task, svc, swarm_node_id(a->d->swarm), name);
     /* The task's overlay networks, mirrored here before its container needs them. */
     overlay_sync_now(a->d);
@@ -318,7 +331,7 @@ static void handle_task(agent *a, cluster_store *cs, json_t *task)
      * restart delay); it starts once the orchestrator says "running". */
     if (!strcmp(desired, "ready"))
         return;
-    if (want_run && (!strcmp(state, "assigned") || !strcmp(state, "accepted"))) {
+    if (want_run && (!strcmp(state, "assigned") || !strcmp(state, "accepted") || !strcmp(state, "preparing"))) {
         run_task(a, cs, task);
         return;
     }
@@ -434,6 +447,7 @@ static void scan(uv_timer_t *t)
     json_array_foreach(tasks, i, task) handle_task(a, cs, task);
     a->scanning = false;
     flush(a);
+    agent_pulls_sweep(a);
     sync_ingress(a, cs, tasks);
     remove_orphans(a, tasks);
     secrets_task_sweep(a->d->cfg.exec_root, task_runs_here, a);
@@ -445,6 +459,8 @@ static void schedule_scan(agent *a)
     if (a->timer_on)
         uv_timer_start(&a->timer, scan, 0, 0);
 }
+
+void agent_rescan(agent *a) { schedule_scan(a); }
 
 static void on_change(void *arg, uint64_t index, const cs_op *ops, size_t n)
 {
@@ -466,6 +482,7 @@ static void on_swarm(void *arg, swarm_event ev)
     agent *a = arg;
     if (ev == SWARM_EV_LEFT) {
         /* Leaving the swarm takes its tasks with it, as on dockerd. */
+        agent_pulls_stop(a);
         rt_containers *m = &a->d->containers;
         size_t n = m->n;
         rt_container **all = xmalloc((n ? n : 1) * sizeof *all);
@@ -542,6 +559,7 @@ void agent_stop(agent *a)
     json_decref(a->batch);
     a->batch = NULL;
     events_unlisten(&a->d->events, &a->listener);
+    agent_pulls_stop(a);
     if (a->timer_on) {
         uv_timer_stop(&a->timer);
         uv_close((uv_handle_t *)&a->timer, NULL);

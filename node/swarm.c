@@ -79,6 +79,7 @@ static void become_active(swarm *s)
     s->state = SWARM_ACTIVE;
     s->error[0] = 0;
     log_info("swarm: node %s is the manager of cluster %s", s->node_id, s->cluster_id);
+    swarm_ca_schedule(s);
     /* Subscribers first: their watchers are in place before any parked
      * request gets to write. */
     swarm_notify(s, SWARM_EV_ACTIVE);
@@ -105,7 +106,7 @@ json_t *swarm_default_spec(void)
 
 int swarm_rotate_tokens(json_t *cluster, bool worker, bool manager, berr *e)
 {
-    const char *seed = json_string_value(json_object_get(json_object_get(cluster, "Berth"), "RootSecret"));
+    const char *ca = swarm_ca_cert(cluster);
     json_t *tokens = json_object_get(cluster, "JoinTokens");
     if (!json_is_object(tokens)) {
         tokens = json_object();
@@ -113,13 +114,13 @@ int swarm_rotate_tokens(json_t *cluster, bool worker, bool manager, berr *e)
     }
     char tok[SWARM_TOKEN_LEN + 1];
     if (worker) {
-        int r = swarm_token_new_hex(seed, tok, e);
+        int r = swarm_token_new(ca, tok, e);
         if (r < 0)
             return r;
         json_object_set_new(tokens, "Worker", json_string(tok));
     }
     if (manager) {
-        int r = swarm_token_new_hex(seed, tok, e);
+        int r = swarm_token_new(ca, tok, e);
         if (r < 0)
             return r;
         json_object_set_new(tokens, "Manager", json_string(tok));
@@ -134,18 +135,12 @@ char *swarm_join_host_port(const char *host, const char *port)
 
 static json_t *new_cluster_doc(swarm *s, const char *now, berr *e)
 {
-    unsigned char seed[SWARM_ROOT_SECRET_BYTES];
-    char hex[2 * SWARM_ROOT_SECRET_BYTES + 1];
-    randombytes_buf(seed, sizeof seed);
-    sodium_bin2hex(hex, sizeof hex, seed, sizeof seed);
-    sodium_memzero(seed, sizeof seed);
-    json_t *doc = json_pack("{s:s, s:{s:i}, s:s, s:s, s:o, s:{}, s:b, s:[s], s:i, s:i, s:{}, s:{s:s, s:b}}",
+    json_t *doc = json_pack("{s:s, s:{s:i}, s:s, s:s, s:o, s:{}, s:b, s:[s], s:i, s:i, s:{}, s:{s:b}}",
                             "ID", s->cluster_id, "Version", "Index", 0, "CreatedAt", now, "UpdatedAt", now,
                             "Spec", swarm_default_spec(), "TLSInfo", "RootRotationInProgress", 0,
                             "DefaultAddrPool", "10.0.0.0/8", "SubnetSize", 24, "DataPathPort", 4789,
-                            "JoinTokens", "Berth", "RootSecret", hex, "Initialized", 0);
-    sodium_memzero(hex, sizeof hex);
-    if (swarm_rotate_tokens(doc, true, true, e) < 0) {
+                            "JoinTokens", "Berth", "Initialized", 0);
+    if (swarm_ca_new(doc, e) < 0 || swarm_rotate_tokens(doc, true, true, e) < 0) {
         json_decref(doc);
         return NULL;
     }
@@ -164,11 +159,18 @@ static json_t *engine_plugins(void)
 
 json_t *swarm_node_description(swarm *s)
 {
-    return json_pack("{s:s, s:{s:s, s:s}, s:{s:I, s:I}, s:{s:s, s:o}}",
-                     "Hostname", s->hostname,
-                     "Platform", "Architecture", s->arch, "OS", "linux",
-                     "Resources", "NanoCPUs", (json_int_t)s->nano_cpus, "MemoryBytes", (json_int_t)s->memory_bytes,
-                     "Engine", "EngineVersion", s->engine_version, "Plugins", engine_plugins());
+    json_t *d = json_pack("{s:s, s:{s:s, s:s}, s:{s:I, s:I}, s:{s:s, s:o}}",
+                          "Hostname", s->hostname,
+                          "Platform", "Architecture", s->arch, "OS", "linux",
+                          "Resources", "NanoCPUs", (json_int_t)s->nano_cpus, "MemoryBytes", (json_int_t)s->memory_bytes,
+                          "Engine", "EngineVersion", s->engine_version, "Plugins", engine_plugins());
+    /* The certificate this node shows on the swarm port, as dockerd
+     * describes it. */
+    tls_creds *creds = s->cs ? cluster_store_tls(s->cs) : NULL;
+    json_t *info = creds ? swarm_tls_info(tls_creds_ca(creds), tls_creds_cert(creds)) : NULL;
+    if (info)
+        json_object_set_new(d, "TLSInfo", info);
+    return d;
 }
 
 static json_t *new_node_doc(swarm *s, const char *now)
@@ -284,25 +286,32 @@ static void ensure_objects(swarm *s)
         ops[n] = (cs_op){.type = CS_PUT, .kind = CS_CLUSTER, .doc = docs[n], .if_version = 0};
         snprintf(ops[n].id, sizeof ops[n].id, "%s", s->cluster_id);
         n++;
-    } else if (!json_is_string(json_object_get(json_object_get(cluster, "Berth"), "RootSecret"))) {
-        /* A cluster object without its root secret cannot make tokens:
-         * give it one (and tokens that match it). */
-        json_t *fresh = new_cluster_doc(s, now, &e);
+    } else if (!swarm_ca_cert(cluster)) {
+        /* A cluster object from before the CA (its tokens pinned a bare
+         * key): give it a CA, and tokens that match it. */
         json_t *doc = json_deep_copy(cluster);
-        if (!fresh) {
+        json_object_del(json_object_get(doc, "Berth"), "RootSecret");
+        if (swarm_ca_new(doc, &e) < 0 || swarm_rotate_tokens(doc, true, true, &e) < 0) {
             json_decref(doc);
             json_decref(cluster);
             swarm_enter_error(s, &e);
             return;
         }
-        json_object_set(doc, "Berth", json_object_get(fresh, "Berth"));
-        json_object_set(doc, "JoinTokens", json_object_get(fresh, "JoinTokens"));
         json_object_set_new(doc, "UpdatedAt", json_string(now));
-        json_decref(fresh);
         docs[n] = doc;
         ops[n] = (cs_op){.type = CS_PUT, .kind = CS_CLUSTER, .doc = doc, .if_version = doc_version(cluster)};
         snprintf(ops[n].id, sizeof ops[n].id, "%s", s->cluster_id);
         n++;
+    }
+    /* This node's certificate, before its description is written. */
+    json_t *with_ca = n > 0 ? docs[0] : cluster;
+    if (swarm_ca_sign_self(s, with_ca, &e) < 0) {
+        for (size_t i = 0; i < n; i++)
+            json_decref(docs[i]);
+        json_decref(cluster);
+        berr_wrap(&e, "could not give this node a certificate");
+        swarm_enter_error(s, &e);
+        return;
     }
     json_decref(cluster);
 
@@ -394,6 +403,7 @@ static int open_store_as(swarm *s, const char *join_cluster_id, const char *list
     snprintf(s->cluster_id, sizeof s->cluster_id, "%s", cluster_store_cluster_id(s->cs));
     cluster_store_watch(s->cs, on_store_change, s);
     cluster_store_on_rpc(s->cs, swarm_rpc, s);
+    cluster_store_set_peer_check(s->cs, swarm_peer_check, s);
     cluster_store_on_ready(s->cs, on_store_ready, s);
     return 0;
 }
@@ -422,6 +432,8 @@ swarm *swarm_open(uv_loop_t *loop, const char *data_root, const swarm_host *host
     s->timer.data = s;
     uv_timer_init(loop, &s->reach_timer);
     s->reach_timer.data = s;
+    uv_timer_init(loop, &s->renew_timer);
+    s->renew_timer.data = s;
     uv_timer_start(&s->reach_timer, swarm_members_tick, 200, 200);
     berr e = {0};
     /* What an interrupted leave set aside. */
@@ -452,6 +464,12 @@ static void on_timer_closed(uv_handle_t *h)
         uv_close((uv_handle_t *)&s->reach_timer, on_timer_closed);
         return;
     }
+    if (!uv_is_closing((uv_handle_t *)&s->renew_timer)) {
+        uv_close((uv_handle_t *)&s->renew_timer, on_timer_closed);
+        return;
+    }
+    free(s->join_ca);
+    tls_free_secret(s->join_key);
     free(s->join_remote);
     free(s->join_token);
     free(s->join_listen);
@@ -485,6 +503,7 @@ static void on_store_closed_final(void *arg)
 static void close_store_now(swarm *s)
 {
     uv_timer_stop(&s->reach_timer);
+    uv_timer_stop(&s->renew_timer);
     swarm_notify(s, SWARM_EV_CLOSING);
     cluster_store *cs = s->cs;
     s->cs = NULL;
@@ -595,6 +614,7 @@ int swarm_force_new_cluster(swarm *s, swarm_done_fn done, void *arg, berr *e)
     s->leave_done = done;
     s->leave_arg = arg;
     swarm_enter_pending(s);
+    uv_timer_stop(&s->renew_timer);
     swarm_notify(s, SWARM_EV_CLOSING);
     cluster_store *cs = s->cs;
     s->cs = NULL;
@@ -607,6 +627,7 @@ void swarm_replace_store(swarm *s, void (*then)(swarm *s))
 {
     s->reopen = then;
     swarm_enter_pending(s);
+    uv_timer_stop(&s->renew_timer);
     if (!s->cs) {
         on_leave_store_closed(s);
         return;

@@ -19,8 +19,9 @@
  * address `swarm init --advertise-addr` records.
  *
  * Besides Docker's fields the two documents carry one private member,
- * "Berth", that the API never shows: in the cluster object the root secret
- * (the seed of the key the join tokens' digest pins, see swarm_token.h) and
+ * "Berth", that the API never shows: in the cluster object the root CA's
+ * certificate and key (the certificate the join tokens' digest pins, see
+ * swarm_token.h; node/swarm_ca.c), the nodes removed from the swarm and
  * whether `swarm init` ran; in the node object the listen and data-path
  * addresses given to init.
  *
@@ -33,6 +34,8 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
 #include <uv.h>
 
 #include "lib/err.h"
@@ -81,6 +84,13 @@ int swarm_unlock(swarm *s, const char *key, berr *e);
  * SWARM_ERROR and the failure is logged.  host is copied.  Returns a new
  * swarm, freed by swarm_close. */
 swarm *swarm_open(uv_loop_t *loop, const char *data_root, const swarm_host *host);
+
+/* The cluster document with node_id added to the nodes whose certificates
+ * are refused (`docker node rm`), a new reference. */
+json_t *swarm_cluster_with_removed(json_t *cluster, const char *node_id);
+/* When a certificate valid from not_before to not_after is renewed, at
+ * fraction (0.5 to 0.8, drawn at random by the caller) of its life. */
+int64_t swarm_cert_renew_at(time_t not_before, time_t not_after, double fraction);
 
 /* Closes the store and frees s; done(arg) is called from the loop once
  * everything is closed.  Waiters still queued are called first. */

@@ -48,8 +48,11 @@ struct swarm {
     bool force_new;              /* the next open forces a new cluster of this member alone */
     char join_cluster[26];
     json_t *join_peers;
+    char *join_ca;               /* the remote's root CA, pinned by the token's digest */
+    char *join_key;              /* this node's new key, until its certificate comes */
     void *leave_arg;
 
+    uv_timer_t renew_timer;      /* this node's certificate renewal (swarm_ca.c) */
     uv_timer_t reach_timer;      /* the leader's upkeep of ManagerStatus.Reachability */
     bool reach_proposing;
     int transfer_ticks;          /* a stopping leader waiting for its successor */
@@ -78,5 +81,23 @@ void swarm_members_tick(uv_timer_t *t);
 
 /* node/swarm_join.c */
 void swarm_rpc(void *arg, json_t *req, cs_rpc_ctx *ctx);
+
+/* node/swarm_ca.c: the root CA in the cluster object, node certificates */
+/* Makes a root CA in the cluster document (Berth.CA and TLSInfo). */
+int swarm_ca_new(json_t *cluster, berr *e);
+const char *swarm_ca_cert(json_t *cluster);
+/* Docker's TLSInfo for a node certificate (cert NULL: the CA itself). */
+json_t *swarm_tls_info(const char *ca_pem, const char *cert_pem);
+/* Signs csr for node_id in role (TLS_ROLE_*) with the cluster's CA, for
+ * the spec's CAConfig.NodeCertExpiry. */
+int swarm_ca_issue(swarm *s, json_t *cluster, const char *csr, const char *node_id, const char *role, char **cert,
+                   berr *e);
+/* Gives this manager a certificate of the cluster's CA unless the one it
+ * has is current; swarm_ca_schedule sets the renewal timer for it. */
+int swarm_ca_sign_self(swarm *s, json_t *cluster, berr *e);
+void swarm_ca_schedule(swarm *s);
+/* The transport's check of a client certificate (arg: the swarm). */
+bool swarm_peer_check(void *arg, const tls_ident *peer, char *why, size_t why_len);
+bool swarm_node_removed(json_t *cluster, const char *node_id);
 
 #endif

@@ -1,15 +1,25 @@
 /* Joining another cluster as a manager, and the managers' side of it.
  *
- * Over node RPC on the swarm port (raft/transport.h):
- *   hello        any manager: its cluster ID and root public key (the key
- *                the token's digest pins)
- *   token_check  any manager: is this the cluster's manager token?
- *   join         the leader: records the node, checks it can reach the
- *                joiner's advertised address, adds it as a raft voter;
- *                a follower answers with the leader's address instead.
- * The joiner pins the key before it sends the token anywhere, and checks
+ * Over node RPC on the swarm port (raft/transport.h), every call TLS:
+ *   hello        any manager, no certificate needed: its node ID and the
+ *                cluster's root CA certificate.  The joiner asks without
+ *                trusting the server and pins the CA by the token's digest
+ *                ("remote CA does not match fingerprint");
+ *   token_check  any manager, the server verified against that CA: is
+ *                this the cluster's manager token?  Answers the cluster ID
+ *                and the members' addresses;
+ *   issue        any manager: signs a certificate request, for a new node
+ *                with a join token (the token's role), or for the node a
+ *                valid certificate names (renewal, the role the store
+ *                gives it);
+ *   join         the leader, from a manager's certificate: records the
+ *                node, checks it can reach the joiner's advertised
+ *                address, adds it as a raft voter; a follower answers with
+ *                the leader's address instead.
+ * The joiner pins the CA before it sends the token anywhere, and checks
  * the token before it gives up its own cluster, so a wrong digest or a
- * wrong token leaves it as it was. */
+ * wrong token leaves it as it was.  Requests without a certificate reach
+ * only hello, token_check and issue. */
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -20,6 +30,7 @@
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "lib/timefmt.h"
+#include "lib/tls_ca.h"
 #include "node/swarm_int.h"
 #include "node/swarm_token.h"
 
@@ -39,7 +50,9 @@ static void join_clear(swarm *s)
     free(s->join_token);
     free(s->join_listen);
     free(s->join_advertise);
-    s->join_remote = s->join_token = s->join_listen = s->join_advertise = NULL;
+    free(s->join_ca);
+    tls_free_secret(s->join_key);
+    s->join_remote = s->join_token = s->join_listen = s->join_advertise = s->join_ca = s->join_key = NULL;
     json_decref(s->join_peers);
     s->join_peers = NULL;
 }
@@ -112,8 +125,46 @@ static void send_join(swarm *s)
         join_failed(s, -EAGAIN, &e);
 }
 
+static void on_issued(void *arg, int status, json_t *resp, const berr *e)
+{
+    swarm *s = arg;
+    if (s->closing || !s->join_remote || !s->cs)
+        return;
+    berr err = {0};
+    if (status < 0) {
+        berr_set(&err, status, "could not get a certificate from %s: %s", s->join_remote,
+                 e && e->msg[0] ? e->msg : "no answer");
+        join_failed(s, -EAGAIN, &err);
+        return;
+    }
+    int st = (int)json_integer_value(json_object_get(resp, "status"));
+    const char *cert = json_string_value(json_object_get(resp, "cert"));
+    if (st != 0 || !cert) {
+        const char *msg = json_string_value(json_object_get(resp, "error"));
+        berr_set(&err, st == -EINVAL ? -EINVAL : -EAGAIN, "%s", msg ? msg : "the manager issued no certificate");
+        join_failed(s, err.code, &err);
+        return;
+    }
+    /* What was asked for, from the CA that was pinned. */
+    tls_ident id;
+    if (tls_cert_verify(s->join_ca, cert, &id, &err) < 0 || strcmp(id.cn, swarm_node_id(s)) != 0 ||
+        strcmp(id.ou, TLS_ROLE_MANAGER) != 0 || strcmp(id.o, s->join_cluster) != 0) {
+        if (!err.msg[0])
+            berr_set(&err, -EPROTO, "the manager issued a certificate for another node or role");
+        berr_wrap(&err, "could not join the swarm");
+        join_failed(s, -EAGAIN, &err);
+        return;
+    }
+    if (cluster_store_set_tls(s->cs, s->join_ca, cert, s->join_key, &err) < 0) {
+        join_failed(s, err.code ? err.code : -EIO, &err);
+        return;
+    }
+    s->join_hops = 0;
+    send_join(s);
+}
+
 /* The old store is closed and wiped: open the new one in the remote's
- * cluster, then ask to be added. */
+ * cluster, get this node's certificate, then ask to be added. */
 static void join_reopen(swarm *s)
 {
     berr e = {0};
@@ -128,8 +179,19 @@ static void join_reopen(swarm *s)
     json_t *val;
     json_object_foreach(s->join_peers, key, val) cluster_store_set_peer(s->cs, strtoull(key, NULL, 10),
                                                                        json_string_value(val));
-    s->join_hops = 0;
-    send_join(s);
+    char *csr = NULL;
+    int rc = tls_key_new(&s->join_key, &e);
+    if (rc == 0)
+        rc = tls_csr_new(s->join_key, &csr, &e);
+    if (rc == 0) {
+        json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "op", "issue", "token", s->join_token, "csr", csr, "node",
+                                swarm_node_id(s));
+        rc = cs_rpc_call_bootstrap(s->loop, s, s->join_remote, s->join_ca, req, RPC_TIMEOUT_MS, on_issued, s, &e);
+        json_decref(req);
+    }
+    free(csr);
+    if (rc < 0)
+        join_failed(s, -EAGAIN, &e);
 }
 
 static void on_token_checked(void *arg, int status, json_t *resp, const berr *e)
@@ -151,6 +213,17 @@ static void on_token_checked(void *arg, int status, json_t *resp, const berr *e)
         join_refused(s, st == -ENOSYS ? -ENOSYS : -EINVAL, &err);
         return;
     }
+    /* This answer came from a server with a certificate of the pinned CA. */
+    const char *cluster = json_string_value(json_object_get(resp, "cluster"));
+    if (!cluster || strlen(cluster) != 25) {
+        berr_set(&err, -EAGAIN, "the manager at %s is not a swarm manager ready to be joined", s->join_remote);
+        join_refused(s, -EAGAIN, &err);
+        return;
+    }
+    snprintf(s->join_cluster, sizeof s->join_cluster, "%s", cluster);
+    json_decref(s->join_peers);
+    json_t *peers = json_object_get(resp, "peers");
+    s->join_peers = json_is_object(peers) ? json_deep_copy(peers) : json_object();
     swarm_replace_store(s, join_reopen);
 }
 
@@ -168,28 +241,22 @@ static void on_hello(void *arg, int status, json_t *resp, const berr *e)
     }
     char want[SWARM_TOKEN_DIGEST_LEN + 1], secret[SWARM_TOKEN_SECRET_LEN + 1], got[SWARM_TOKEN_DIGEST_LEN + 1];
     swarm_token_parse(s->join_token, want, secret, NULL);
-    const char *key = json_string_value(json_object_get(resp, "root_key"));
-    const char *cluster = json_string_value(json_object_get(resp, "cluster"));
-    unsigned char pk[32];
-    size_t len = 0;
-    if (!key || !cluster || strlen(cluster) != 25 ||
-        sodium_hex2bin(pk, sizeof pk, key, strlen(key), NULL, &len, NULL) != 0 || len != sizeof pk) {
+    const char *ca = json_string_value(json_object_get(resp, "ca"));
+    if (!ca || !*ca) {
         berr_set(&err, -EAGAIN, "the manager at %s is not a swarm manager ready to be joined", s->join_remote);
         join_refused(s, -EAGAIN, &err);
         return;
     }
-    swarm_token_digest_pk(pk, sizeof pk, got);
+    swarm_token_digest(ca, got);
     if (strcmp(got, want) != 0) {
         berr_set(&err, -EINVAL, "remote CA does not match fingerprint. Expected: %s", want);
         join_refused(s, -EINVAL, &err);
         return;
     }
-    snprintf(s->join_cluster, sizeof s->join_cluster, "%s", cluster);
-    json_decref(s->join_peers);
-    json_t *peers = json_object_get(resp, "peers");
-    s->join_peers = json_is_object(peers) ? json_deep_copy(peers) : json_object();
+    s->join_ca = xstrdup(ca);
     json_t *req = json_pack("{s:s, s:s}", "op", "token_check", "token", s->join_token);
-    int rc = cs_rpc_call_owned(s->loop, s, s->join_remote, req, RPC_TIMEOUT_MS, on_token_checked, s, &err);
+    int rc = cs_rpc_call_bootstrap(s->loop, s, s->join_remote, s->join_ca, req, RPC_TIMEOUT_MS, on_token_checked, s,
+                                   &err);
     json_decref(req);
     if (rc < 0)
         join_refused(s, -EAGAIN, &err);
@@ -210,7 +277,7 @@ int swarm_join(swarm *s, const char *remote, const char *token, const char *list
     s->join_listen = xstrdup(listen);
     s->join_advertise = xstrdup(advertise);
     json_t *req = json_pack("{s:s}", "op", "hello");
-    int rc = cs_rpc_call_owned(s->loop, s, remote, req, RPC_TIMEOUT_MS, on_hello, s, e);
+    int rc = cs_rpc_call_bootstrap(s->loop, s, remote, NULL, req, RPC_TIMEOUT_MS, on_hello, s, e);
     json_decref(req);
     if (rc < 0) {
         join_clear(s);
@@ -351,6 +418,12 @@ static void handle_join(swarm *s, json_t *req, cs_rpc_ctx *ctx)
         cs_rpc_reply(ctx, bad);
         return;
     }
+    /* The node joins as whom its certificate names. */
+    const char *who = json_string_value(json_object_get(req, "node"));
+    if (cs_rpc_peer_role(ctx) != CS_PEER_MANAGER || !who || strcmp(who, cs_rpc_peer_node(ctx)) != 0) {
+        cs_rpc_reply(ctx, rpc_error(-EPERM, "node RPC: a join needs the joining node's manager certificate"));
+        return;
+    }
     uint64_t leader = cluster_store_leader(cs);
     if (leader != cluster_store_raft_id(cs)) {
         json_t *resp = rpc_error(-ENOTCONN, "raft: failed to process the request: node lost leader status");
@@ -398,21 +471,87 @@ static void handle_join(swarm *s, json_t *req, cs_rpc_ctx *ctx)
     json_decref(hello);
 }
 
+static bool node_id_shaped(const char *id)
+{
+    if (!id || strlen(id) != 25)
+        return false;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z')))
+            return false;
+    return true;
+}
+
+/* A certificate for a node: a new one with a join token, or the node its
+ * certificate names renewing (then in the role the store gives it). */
+static void handle_issue(swarm *s, json_t *req, cs_rpc_ctx *ctx)
+{
+    cluster_store *cs = swarm_store(s);
+    json_t *cluster = swarm_cluster_doc(s);
+    const char *csr = json_string_value(json_object_get(req, "csr"));
+    if (!cluster || !csr) {
+        json_decref(cluster);
+        cs_rpc_reply(ctx, rpc_error(cluster ? -EINVAL : -EAGAIN,
+                                    cluster ? "node RPC: issue needs a certificate signing request"
+                                            : "This node is not a swarm manager."));
+        return;
+    }
+    const char *node = NULL, *role = NULL;
+    json_t *doc = NULL;
+    if (cs_rpc_peer_role(ctx) == CS_PEER_NONE) {
+        char r = token_role(cluster, json_string_value(json_object_get(req, "token")));
+        node = json_string_value(json_object_get(req, "node"));
+        if (!r) {
+            cs_rpc_reply(ctx, rpc_error(-EINVAL, ERR_BAD_TOKEN));
+            json_decref(cluster);
+            return;
+        }
+        /* A token makes new nodes only: an ID the cluster has (or had)
+         * is not given away to whoever holds a token. */
+        if (!node_id_shaped(node) || cs_get(cs, CS_NODE, node, &doc, NULL) == 0 || swarm_node_removed(cluster, node)) {
+            json_decref(doc);
+            cs_rpc_reply(ctx, rpc_error(-EINVAL, "node RPC: issue needs a new node ID"));
+            json_decref(cluster);
+            return;
+        }
+        role = r == 'm' ? TLS_ROLE_MANAGER : TLS_ROLE_WORKER;
+    } else {
+        node = cs_rpc_peer_node(ctx);
+        if (cs_get(cs, CS_NODE, node, &doc, NULL) < 0) {
+            cs_rpc_reply(ctx, rpc_error(-ENOENT, "node RPC: this node is not in the swarm"));
+            json_decref(cluster);
+            return;
+        }
+        const char *want = json_string_value(json_object_get(json_object_get(doc, "Spec"), "Role"));
+        role = want && strcmp(want, "manager") == 0 ? TLS_ROLE_MANAGER : TLS_ROLE_WORKER;
+        json_decref(doc);
+    }
+    char *cert = NULL;
+    berr e = {0};
+    if (swarm_ca_issue(s, cluster, csr, node, role, &cert, &e) < 0) {
+        cs_rpc_reply(ctx, rpc_error(e.code ? e.code : -EINVAL, e.msg));
+    } else {
+        log_info("swarm: issued a %s certificate to node %s", role, node);
+        cs_rpc_reply(ctx, json_pack("{s:i, s:s, s:s}", "status", 0, "cert", cert, "ca", swarm_ca_cert(cluster)));
+    }
+    free(cert);
+    json_decref(cluster);
+}
+
 void swarm_rpc(void *arg, json_t *req, cs_rpc_ctx *ctx)
 {
     swarm *s = arg;
     const char *op = json_string_value(json_object_get(req, "op"));
+    bool bootstrap = op && (strcmp(op, "hello") == 0 || strcmp(op, "token_check") == 0 || strcmp(op, "issue") == 0);
+    if (!bootstrap && cs_rpc_peer_role(ctx) == CS_PEER_NONE) {
+        cs_rpc_reply(ctx, rpc_error(-EPERM, "node RPC: this request needs a certificate from the swarm's CA"));
+        return;
+    }
     if (op && strcmp(op, "hello") == 0) {
         json_t *cluster = swarm_cluster_doc(s);
-        const char *seed = json_string_value(json_object_get(json_object_get(cluster, "Berth"), "RootSecret"));
-        char pk[65];
-        berr e = {0};
+        const char *ca = swarm_ca_cert(cluster);
         json_t *resp = json_pack("{s:i, s:s}", "status", 0, "node", swarm_node_id(s));
-        if (cluster && swarm_root_public_hex(seed, pk, &e) == 0) {
-            json_object_set_new(resp, "cluster", json_string(swarm_cluster_id(s)));
-            json_object_set_new(resp, "root_key", json_string(pk));
-            json_object_set_new(resp, "peers", cluster_store_peers(swarm_store(s)));
-        }
+        if (ca)
+            json_object_set_new(resp, "ca", json_string(ca));
         json_decref(cluster);
         cs_rpc_reply(ctx, resp);
         return;
@@ -424,7 +563,13 @@ void swarm_rpc(void *arg, json_t *req, cs_rpc_ctx *ctx)
     }
     if (op && strcmp(op, "token_check") == 0) {
         json_t *bad = check_token(s, json_string_value(json_object_get(req, "token")));
-        cs_rpc_reply(ctx, bad ? bad : json_pack("{s:i}", "status", 0));
+        cs_rpc_reply(ctx, bad ? bad
+                              : json_pack("{s:i, s:s, s:o}", "status", 0, "cluster", swarm_cluster_id(s), "peers",
+                                          cluster_store_peers(swarm_store(s))));
+        return;
+    }
+    if (op && strcmp(op, "issue") == 0) {
+        handle_issue(s, req, ctx);
         return;
     }
     if (op && strcmp(op, "join") == 0) {

@@ -45,59 +45,25 @@ size_t swarm_base36(const unsigned char *bytes, size_t n, size_t width, char *ou
     return len;
 }
 
-void swarm_token_digest(const unsigned char seed[SWARM_ROOT_SECRET_BYTES], char out[SWARM_TOKEN_DIGEST_LEN + 1])
+void swarm_token_digest(const char *ca_pem, char out[SWARM_TOKEN_DIGEST_LEN + 1])
 {
-    unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
-    crypto_sign_seed_keypair(pk, sk, seed);
-    sodium_memzero(sk, sizeof sk);
     unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(h, pk, sizeof pk);
+    crypto_hash_sha256(h, (const unsigned char *)ca_pem, strlen(ca_pem));
     /* 256 bits need at most 50 base-36 digits: exactly SwarmKit's width. */
     swarm_base36(h, sizeof h, SWARM_TOKEN_DIGEST_LEN, out);
 }
 
-void swarm_token_digest_pk(const unsigned char *pk, size_t len, char out[SWARM_TOKEN_DIGEST_LEN + 1])
+int swarm_token_new(const char *ca_pem, char out[SWARM_TOKEN_LEN + 1], berr *e)
 {
-    unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(h, pk, len);
-    swarm_base36(h, sizeof h, SWARM_TOKEN_DIGEST_LEN, out);
-}
-
-int swarm_root_public_hex(const char *seed_hex, char out[65], berr *e)
-{
-    unsigned char seed[SWARM_ROOT_SECRET_BYTES];
-    size_t len = 0;
-    if (!seed_hex || strlen(seed_hex) != 2 * SWARM_ROOT_SECRET_BYTES ||
-        sodium_hex2bin(seed, sizeof seed, seed_hex, strlen(seed_hex), NULL, &len, NULL) != 0 || len != sizeof seed)
-        return berr_set(e, -EINVAL, "the cluster's root secret is malformed");
-    unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
-    crypto_sign_seed_keypair(pk, sk, seed);
-    sodium_memzero(sk, sizeof sk);
-    sodium_memzero(seed, sizeof seed);
-    sodium_bin2hex(out, 65, pk, sizeof pk);
-    return 0;
-}
-
-void swarm_token_new(const unsigned char seed[SWARM_ROOT_SECRET_BYTES], char out[SWARM_TOKEN_LEN + 1])
-{
+    if (!ca_pem || !*ca_pem)
+        return berr_set(e, -EINVAL, "the cluster has no root CA to make join tokens for");
     char digest[SWARM_TOKEN_DIGEST_LEN + 1];
-    swarm_token_digest(seed, digest);
+    swarm_token_digest(ca_pem, digest);
     unsigned char secret[SWARM_TOKEN_SECRET_BYTES];
     randombytes_buf(secret, sizeof secret);
     char secret36[2 * SWARM_TOKEN_SECRET_BYTES + 1];
     swarm_base36(secret, sizeof secret, SWARM_TOKEN_SECRET_LEN, secret36);
     snprintf(out, SWARM_TOKEN_LEN + 1, "SWMTKN-1-%s-%s", digest, secret36);
-}
-
-int swarm_token_new_hex(const char *seed_hex, char out[SWARM_TOKEN_LEN + 1], berr *e)
-{
-    unsigned char seed[SWARM_ROOT_SECRET_BYTES];
-    size_t len = 0;
-    if (!seed_hex || strlen(seed_hex) != 2 * SWARM_ROOT_SECRET_BYTES ||
-        sodium_hex2bin(seed, sizeof seed, seed_hex, strlen(seed_hex), NULL, &len, NULL) != 0 || len != sizeof seed)
-        return berr_set(e, -EINVAL, "the cluster's root secret is malformed");
-    swarm_token_new(seed, out);
-    sodium_memzero(seed, sizeof seed);
     return 0;
 }
 

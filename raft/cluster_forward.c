@@ -289,6 +289,12 @@ void cs_rpc_dispatch(void *arg, json_t *req, cs_rpc_ctx *ctx)
         cs_rpc_reply(ctx, json_pack("{s:i, s:s}", "status", -EINVAL, "error", "node RPC: unknown request"));
         return;
     }
+    /* Writes come from managers only. */
+    if (cs_rpc_peer_role(ctx) != CS_PEER_MANAGER) {
+        cs_rpc_reply(ctx, json_pack("{s:i, s:s}", "status", -EPERM, "error",
+                                    "node RPC: only a manager's certificate may propose"));
+        return;
+    }
     const char *cluster = json_string_value(json_object_get(req, "cluster"));
     if (!cluster || strcmp(cluster, cs->cluster_id) != 0) {
         cs_rpc_reply(ctx, json_pack("{s:i, s:s}", "status", -EPERM, "error", "node RPC: not a member of this cluster"));

@@ -294,6 +294,8 @@ static void store_free(cluster_store *cs)
     free(cs->listen);
     free(cs->advertise);
     json_decref(cs->peers);
+    tls_creds_unref(cs->creds);
+    cs->creds = NULL;
     cs->dir = cs->raft_dir = cs->address = cs->listen = cs->advertise = NULL;
     cs->peers = NULL;
     if (!cs->raft_inited) {
@@ -455,6 +457,7 @@ int cluster_store_open(uv_loop_t *loop, const cs_options *o, cluster_store **out
     json_object_foreach(cs->peers, key, val) cs_transport_set_peer(&cs->transport, strtoull(key, NULL, 10),
                                                                    json_string_value(val));
     cs_transport_on_rpc(&cs->transport, cs_rpc_dispatch, cs);
+    cs_certs_load(cs);
     int rv = raft_uv_init(&cs->io, loop, cs->raft_dir, &cs->transport);
     if (rv != 0) {
         rc = berr_set(e, -EIO, "cluster store: %s: %s", cs->raft_dir, cs->io.errmsg);

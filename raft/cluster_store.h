@@ -200,4 +200,18 @@ int cluster_store_remove_member(cluster_store *cs, uint64_t raft_id, cs_done_fn 
  * go to fn; see raft/transport.h. */
 void cluster_store_on_rpc(cluster_store *cs, cs_rpc_handler fn, void *arg);
 
+/* ---- TLS identity (raft/cluster_certs.c) ----------------------------------------- */
+
+/* This member's credentials on the swarm port: the cluster's root CA
+ * certificate, this node's certificate (which must chain to it) and its
+ * key, all PEM.  Written to <dir>/certificates (loaded again at every
+ * open, before raft starts) and used from now on by the transport and by
+ * cs_rpc_call. */
+int cluster_store_set_tls(cluster_store *cs, const char *ca, const char *cert, const char *key, berr *e);
+/* The credentials in use (borrowed), NULL before the first certificate. */
+tls_creds *cluster_store_tls(cluster_store *cs);
+/* Asked for every client certificate at the TLS handshake (a removed
+ * node is refused there). */
+void cluster_store_set_peer_check(cluster_store *cs, cs_peer_check fn, void *arg);
+
 #endif

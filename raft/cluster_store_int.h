@@ -43,6 +43,7 @@ struct cluster_store {
     void (*on_ready)(void *arg);
     void *ready_arg;
 
+    tls_creds *creds;       /* this member's CA, certificate and key (NULL: none yet) */
     cs_rpc_handler rpc;     /* node RPC requests that are not the store's */
     void *rpc_arg;
     cs_forward *forwards;   /* forwarded proposals waiting for the leader or for their apply here */
@@ -74,6 +75,9 @@ typedef struct cs_request {
 /* raft/cluster_store.c */
 int cs_propose_local(cluster_store *cs, const cs_op *ops, size_t n, cs_done_fn done, void *arg, berr *e);
 int cs_identity_save(cluster_store *cs, berr *e);
+
+/* raft/cluster_certs.c: loads <dir>/certificates into the transport. */
+void cs_certs_load(cluster_store *cs);
 
 /* raft/cluster_forward.c */
 int cs_forward_propose(cluster_store *cs, const cs_op *ops, size_t n, cs_done_fn done, void *arg, berr *e);

@@ -1,5 +1,6 @@
 /* The swarm port's transport: libraft's connections and node RPC on one
- * socket (see transport.h). */
+ * socket, over TLS (see transport.h).  The RPC client is in
+ * transport_rpc.c. */
 #include "raft/transport.h"
 
 #include <arpa/inet.h>
@@ -8,14 +9,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/buf.h"
 #include "lib/log.h"
+#include "raft/transport_int.h"
 
 #define RAFT_HANDSHAKE_PROTOCOL 1
 /* A peer address in libraft's handshake is a short "ip:port". */
 #define MAX_HANDSHAKE_ADDRESS 256
 #define MAX_PEERS 16
-#define CONNECT_TIMEOUT_MS 1000
+/* TCP connect and TLS handshake of a raft connection: a peer that does
+ * not answer within this is retried by libraft, not waited for. */
+#define RAFT_CONNECT_TIMEOUT_MS 2000
+/* A connection not handed to libraft that has been idle this long (no
+ * handshake, no request, no answer pending) is closed: nobody can hold
+ * the port's connections without speaking. */
+#define IDLE_TIMEOUT_MS 30000
+#define SWEEP_MS 5000
 
 typedef struct peer {
     raft_id id;
@@ -23,11 +31,10 @@ typedef struct peer {
 } peer;
 
 typedef struct incoming incoming;
+typedef struct outgoing outgoing;
 typedef struct impl {
     uv_loop_t *loop;
     struct raft_uv_transport *outer;
-    struct raft_uv_transport inner;  /* raft_uv_tcp: outgoing raft connections */
-    bool inner_inited;
     raft_id id;
     char *address;                   /* this member's raft address */
     char *bind;                      /* where to listen, or NULL: address */
@@ -35,34 +42,46 @@ typedef struct impl {
     raft_uv_accept_cb accept_cb;
     cs_rpc_handler rpc;
     void *rpc_arg;
+    cs_peer_check check;
+    void *check_arg;
+    tls_creds *creds;
     peer peers[MAX_PEERS];
     incoming *conns;                 /* connections not handed to libraft */
+    outgoing *dials;                 /* raft connections being made */
+    uv_timer_t sweep;                /* closes idle connections */
+    bool sweeping;
     bool closing;
     raft_uv_transport_close_cb close_cb;
     int close_pending;
 } impl;
 
-/* A connection accepted but not handed to libraft: reading its first
- * bytes, or an RPC connection. */
+/* A connection accepted and not handed to libraft: in its handshake or
+ * preamble, or an RPC connection. */
 struct incoming {
     impl *t;
-    uv_tcp_t *tcp;                   /* raft_malloc'ed: libraft frees what it is given */
+    tls_conn *tls;
     incoming *next;
-    int phase;                       /* 0 magic, 1 raft preamble, 2 raft address, 3 rpc */
-    unsigned char head[24];
-    size_t want, got;
-    char *addr;
-    buf in;                          /* RPC bytes not consumed yet */
+    bool ready;                      /* TLS handshake done, peer checked */
+    int phase;                       /* 0 magic, 1 raft preamble, 2 rpc */
+    buf in;                          /* plaintext not consumed yet */
+    cs_peer_role role;
+    char node[65];
     cs_rpc_ctx *pending;             /* the request being answered */
-    bool closed;
+    uint64_t active;                 /* uv_now of the last bytes or answer */
 };
 
 struct cs_rpc_ctx {
     incoming *c;                     /* NULL once the connection is gone */
+    cs_peer_role role;
+    char node[65];
 };
 
-/* Room for at least want more bytes after b->len. */
-static void buf_room(buf *b, size_t want)
+/* The process's credentials for RPC calls (one node per process). */
+static tls_creds *process_creds;
+
+tls_creds *cs_process_creds(void) { return process_creds; }
+
+void cs_buf_room(buf *b, size_t want)
 {
     if (b->cap - b->len >= want)
         return;
@@ -70,9 +89,47 @@ static void buf_room(buf *b, size_t want)
     b->data = xrealloc(b->data, b->cap);
 }
 
+int cs_frame_append(buf *out, json_t *msg)
+{
+    char *text = json_dumps(msg, JSON_COMPACT);
+    if (!text)
+        return -ENOMEM;
+    size_t n = strlen(text);
+    uint32_t be = htonl((uint32_t)n);
+    buf_append(out, &be, 4);
+    buf_append(out, text, n);
+    free(text);
+    return 0;
+}
+
+int cs_parse_addr(const char *address, struct sockaddr_in *sa)
+{
+    char host[64];
+    const char *colon = address ? strrchr(address, ':') : NULL;
+    if (!colon || (size_t)(colon - address) >= sizeof host)
+        return -EINVAL;
+    snprintf(host, sizeof host, "%.*s", (int)(colon - address), address);
+    return uv_ip4_addr(host, atoi(colon + 1), sa);
+}
+
+cs_peer_role cs_peer_role_of(const tls_ident *id)
+{
+    if (!id)
+        return CS_PEER_NONE;
+    if (strcmp(id->ou, TLS_ROLE_MANAGER) == 0)
+        return CS_PEER_MANAGER;
+    if (strcmp(id->ou, TLS_ROLE_WORKER) == 0)
+        return CS_PEER_WORKER;
+    return CS_PEER_NONE;
+}
+
+cs_peer_role cs_rpc_peer_role(const cs_rpc_ctx *ctx) { return ctx->role; }
+
+const char *cs_rpc_peer_node(const cs_rpc_ctx *ctx) { return ctx->node; }
+
 static impl *impl_of(struct raft_uv_transport *t) { return t->impl; }
 
-/* ---- peers ------------------------------------------------------------------------ */
+/* ---- peers and credentials ------------------------------------------------------- */
 
 void cs_transport_set_peer(struct raft_uv_transport *t, raft_id id, const char *address)
 {
@@ -116,6 +173,24 @@ void cs_transport_on_rpc(struct raft_uv_transport *t, cs_rpc_handler fn, void *a
     m->rpc_arg = arg;
 }
 
+void cs_transport_set_peer_check(struct raft_uv_transport *t, cs_peer_check fn, void *arg)
+{
+    impl *m = impl_of(t);
+    m->check = fn;
+    m->check_arg = arg;
+}
+
+void cs_transport_set_creds(struct raft_uv_transport *t, tls_creds *creds)
+{
+    impl *m = impl_of(t);
+    tls_creds_ref(creds);
+    tls_creds_unref(m->creds);
+    m->creds = creds;
+    tls_creds_ref(creds);
+    tls_creds_unref(process_creds);
+    process_creds = creds;
+}
+
 /* ---- incoming connections ---------------------------------------------------------- */
 
 static void unlink_conn(incoming *c)
@@ -127,24 +202,21 @@ static void unlink_conn(incoming *c)
         }
 }
 
-static void conn_handle_closed(uv_handle_t *h)
+static void free_theirs(uv_handle_t *h) { raft_free(h); }
+
+static void conn_free(incoming *c)
 {
-    incoming *c = h->data;
-    raft_free(h);
-    free(c->addr);
+    unlink_conn(c);
+    if (c->pending)
+        c->pending->c = NULL;
     buf_free(&c->in);
     free(c);
 }
 
 static void conn_close(incoming *c)
 {
-    if (c->closed)
-        return;
-    c->closed = true;
-    unlink_conn(c);
-    if (c->pending)
-        c->pending->c = NULL;
-    uv_close((uv_handle_t *)c->tcp, conn_handle_closed);
+    tls_conn_close(c->tls);
+    conn_free(c);
 }
 
 static uint64_t get_le64(const unsigned char *p)
@@ -155,33 +227,13 @@ static uint64_t get_le64(const unsigned char *p)
     return v;
 }
 
-static void rpc_write_cb(uv_write_t *w, int status)
+static int send_frame(incoming *c, json_t *msg)
 {
-    (void)status;
-    free(w->data);
-    free(w);
-}
-
-/* Writes one frame: a 4-byte big-endian length and the JSON text. */
-static int write_frame(uv_stream_t *s, json_t *msg)
-{
-    char *text = json_dumps(msg, JSON_COMPACT);
-    if (!text)
-        return -ENOMEM;
-    size_t n = strlen(text);
-    char *frame = xmalloc(n + 4);
-    uint32_t be = htonl((uint32_t)n);
-    memcpy(frame, &be, 4);
-    memcpy(frame + 4, text, n);
-    free(text);
-    uv_write_t *w = xmalloc(sizeof *w);
-    w->data = frame;
-    uv_buf_t b = uv_buf_init(frame, (unsigned)(n + 4));
-    int rc = uv_write(w, s, &b, 1, rpc_write_cb);
-    if (rc < 0) {
-        free(frame);
-        free(w);
-    }
+    buf out = BUF_INIT;
+    int rc = cs_frame_append(&out, msg);
+    if (rc == 0)
+        rc = tls_conn_write(c->tls, out.data, out.len);
+    buf_free(&out);
     return rc;
 }
 
@@ -196,7 +248,8 @@ void cs_rpc_reply(cs_rpc_ctx *ctx, json_t *resp)
         return;
     }
     c->pending = NULL;
-    int rc = write_frame((uv_stream_t *)c->tcp, resp ? resp : json_object());
+    c->active = uv_now(c->t->loop);
+    int rc = send_frame(c, resp ? resp : json_object());
     json_decref(resp);
     if (rc < 0) {
         conn_close(c);
@@ -208,7 +261,7 @@ void cs_rpc_reply(cs_rpc_ctx *ctx, json_t *resp)
 /* Handles the next complete request in c->in, if any (one at a time). */
 static void rpc_next(incoming *c)
 {
-    while (!c->pending && !c->closed && c->in.len >= 4) {
+    while (!c->pending && c->in.len >= 4) {
         uint32_t be;
         memcpy(&be, c->in.data, 4);
         uint32_t n = ntohl(be);
@@ -226,138 +279,182 @@ static void rpc_next(incoming *c)
             json_decref(req);
             json_t *err = json_pack("{s:i, s:s}", "status", -EINVAL, "error",
                                     req ? "node RPC: no handler for this request" : "node RPC: malformed request");
-            c->pending = NULL;
-            if (write_frame((uv_stream_t *)c->tcp, err) < 0)
-                conn_close(c);
+            int rc = send_frame(c, err);
             json_decref(err);
+            if (rc < 0) {
+                conn_close(c);
+                return;
+            }
             continue;
         }
         cs_rpc_ctx *ctx = xcalloc(1, sizeof *ctx);
         ctx->c = c;
+        ctx->role = c->role;
+        snprintf(ctx->node, sizeof ctx->node, "%s", c->node);
         c->pending = ctx;
+        /* The handler may answer at once, and the connection may go in
+         * that answer: c is not touched after the call; cs_rpc_reply
+         * goes on with the next request. */
         c->t->rpc(c->t->rpc_arg, req, ctx);
         json_decref(req);
-    }
-}
-
-static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
-{
-    (void)suggested;
-    incoming *c = h->data;
-    if (c->phase == 3) {
-        buf_room(&c->in, 64 * 1024);
-        *b = uv_buf_init(c->in.data + c->in.len, (unsigned)(c->in.cap - c->in.len));
         return;
     }
-    /* Exactly what the handshake still needs: the bytes after it are
-     * libraft's, read by libraft from the same stream. */
-    char *base = c->phase == 2 ? c->addr : (char *)c->head;
-    *b = uv_buf_init(base + c->got, (unsigned)(c->want - c->got));
 }
 
-static void hand_to_raft(incoming *c)
+/* The raft preamble is complete: libraft gets a stream of its own whose
+ * bytes start right after it. */
+static void hand_to_raft(incoming *c, size_t preamble)
 {
     impl *t = c->t;
-    raft_id id = get_le64(c->head + 8);
-    uv_read_stop((uv_stream_t *)c->tcp);
-    unlink_conn(c);
-    c->addr[c->want - 1] = 0;
+    raft_id id = get_le64((unsigned char *)c->in.data + 8);
+    size_t alen = preamble - 24;
+    char *addr = xcalloc(1, alen + 1);
+    memcpy(addr, c->in.data + 24, alen);
     if (t->closing || !t->accept_cb) {
-        c->closed = true;
-        uv_close((uv_handle_t *)c->tcp, conn_handle_closed);
-        return;
-    }
-    uv_tcp_t *tcp = c->tcp;
-    tcp->data = NULL;
-    t->accept_cb(t->outer, id, c->addr, (uv_stream_t *)tcp);
-    free(c->addr);
-    buf_free(&c->in);
-    free(c);
-}
-
-static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
-{
-    (void)b;
-    incoming *c = s->data;
-    if (n == 0)
-        return;
-    if (n < 0) {
+        free(addr);
         conn_close(c);
         return;
     }
-    if (c->phase == 3) {
-        c->in.len += (size_t)n;
+    uv_pipe_t *theirs = raft_malloc(sizeof *theirs);
+    if (!theirs) {
+        free(addr);
+        conn_close(c);
+        return;
+    }
+    berr e = {0};
+    tls_conn *tls = c->tls;
+    int rc = tls_conn_bridge(tls, theirs, c->in.data + preamble, c->in.len - preamble, &e);
+    conn_free(c);
+    if (rc < 0) {
+        log_warn("cluster transport: %s", e.msg);
+        tls_conn_close(tls);
+        uv_close((uv_handle_t *)theirs, free_theirs);
+        free(addr);
+        return;
+    }
+    t->accept_cb(t->outer, id, addr, (uv_stream_t *)theirs);
+    free(addr);
+}
+
+static void conn_parse(incoming *c)
+{
+    if (c->phase == 2) {
         rpc_next(c);
         return;
     }
-    c->got += (size_t)n;
-    if (c->got < c->want)
+    if (c->in.len < 8)
         return;
     if (c->phase == 0) {
-        if (memcmp(c->head, CS_RPC_MAGIC, 8) == 0) {
-            c->phase = 3;
+        if (memcmp(c->in.data, CS_RPC_MAGIC, 8) == 0) {
+            memmove(c->in.data, c->in.data + 8, c->in.len - 8);
+            c->in.len -= 8;
+            c->phase = 2;
+            rpc_next(c);
             return;
         }
-        if (get_le64(c->head) != RAFT_HANDSHAKE_PROTOCOL) {
+        /* Raft traffic is the managers' alone. */
+        if (get_le64((unsigned char *)c->in.data) != RAFT_HANDSHAKE_PROTOCOL || c->role != CS_PEER_MANAGER) {
             conn_close(c);
             return;
         }
         c->phase = 1;
-        c->want = 24;
+    }
+    if (c->in.len < 24)
+        return;
+    uint64_t len = get_le64((unsigned char *)c->in.data + 16);
+    if (len == 0 || len > MAX_HANDSHAKE_ADDRESS || len % 8 != 0) {
+        conn_close(c);
         return;
     }
-    if (c->phase == 1) {
-        uint64_t len = get_le64(c->head + 16);
-        if (len == 0 || len > MAX_HANDSHAKE_ADDRESS || len % 8 != 0) {
+    if (c->in.len < 24 + len)
+        return;
+    c->in.data[24 + len - 1] = 0;
+    hand_to_raft(c, 24 + len);
+}
+
+static void in_ready(void *arg, int status, const char *why)
+{
+    incoming *c = arg;
+    if (status < 0) {
+        log_debug("cluster transport: incoming connection refused: %s", why ? why : "TLS failed");
+        conn_free(c); /* the TLS connection closed itself */
+        return;
+    }
+    const tls_ident *peer = tls_conn_peer(c->tls);
+    if (peer) {
+        char reason[256] = "";
+        if (c->t->check && !c->t->check(c->t->check_arg, peer, reason, sizeof reason)) {
+            log_info("cluster transport: refused node %s (%s): %s", peer->cn, peer->ou,
+                     reason[0] ? reason : "not accepted");
             conn_close(c);
             return;
         }
-        c->phase = 2;
-        c->addr = xcalloc(1, len);
-        c->want = len;
-        c->got = 0;
+        c->role = cs_peer_role_of(peer);
+        snprintf(c->node, sizeof c->node, "%s", peer->cn);
+    }
+    c->ready = true;
+}
+
+static void in_data(void *arg, const char *p, size_t n)
+{
+    incoming *c = arg;
+    if (c->in.len + n > (size_t)CS_RPC_MAX_FRAME + 64) {
+        conn_close(c);
         return;
     }
-    hand_to_raft(c);
+    buf_append(&c->in, p, n);
+    c->active = uv_now(c->t->loop);
+    if (!c->pending)
+        conn_parse(c);
 }
+
+static void in_gone(void *arg, int status)
+{
+    (void)status;
+    conn_free(arg); /* the TLS connection closed itself */
+}
+
+static const tls_conn_ops in_ops = {.ready = in_ready, .data = in_data, .gone = in_gone};
+
+static void refuse_closed(uv_handle_t *h) { free(h); }
 
 static void on_connection(uv_stream_t *server, int status)
 {
     impl *t = server->data;
     if (status < 0 || t->closing)
         return;
+    if (!t->creds || !tls_creds_cert(t->creds)) {
+        /* No certificate yet (a node joining): nothing to serve with. */
+        uv_tcp_t *tcp = xcalloc(1, sizeof *tcp);
+        uv_tcp_init(t->loop, tcp);
+        uv_accept(server, (uv_stream_t *)tcp);
+        uv_close((uv_handle_t *)tcp, refuse_closed);
+        return;
+    }
     incoming *c = xcalloc(1, sizeof *c);
     c->t = t;
-    c->tcp = raft_malloc(sizeof *c->tcp);
-    if (!c->tcp) {
+    berr e = {0};
+    if (tls_conn_accept(server, t->creds, &in_ops, c, &c->tls, &e) < 0) {
         free(c);
         return;
     }
-    uv_tcp_init(t->loop, c->tcp);
-    c->tcp->data = c;
-    if (uv_accept(server, (uv_stream_t *)c->tcp) < 0) {
-        c->closed = true;
-        uv_close((uv_handle_t *)c->tcp, conn_handle_closed);
-        return;
-    }
-    uv_tcp_nodelay(c->tcp, 1);
-    c->want = 8;
+    c->active = uv_now(t->loop);
     c->next = t->conns;
     t->conns = c;
-    uv_read_start((uv_stream_t *)c->tcp, conn_alloc, conn_read);
+}
+
+static void sweep_idle(uv_timer_t *timer)
+{
+    impl *t = timer->data;
+    uint64_t now = uv_now(t->loop);
+    for (incoming *c = t->conns, *next; c; c = next) {
+        next = c->next;
+        if (!c->pending && now - c->active >= IDLE_TIMEOUT_MS)
+            conn_close(c);
+    }
 }
 
 /* ---- listening ----------------------------------------------------------------------- */
-
-static int parse_addr(const char *address, struct sockaddr_in *sa)
-{
-    char host[64];
-    const char *colon = address ? strrchr(address, ':') : NULL;
-    if (!colon || (size_t)(colon - address) >= sizeof host)
-        return -EINVAL;
-    snprintf(host, sizeof host, "%.*s", (int)(colon - address), address);
-    return uv_ip4_addr(host, atoi(colon + 1), sa);
-}
 
 static void listener_closed(uv_handle_t *h)
 {
@@ -367,7 +464,7 @@ static void listener_closed(uv_handle_t *h)
 static int start_listener(impl *m, const char *address, berr *e)
 {
     struct sockaddr_in sa;
-    if (parse_addr(address, &sa) < 0)
+    if (cs_parse_addr(address, &sa) < 0)
         return berr_set(e, -EINVAL, "cluster transport: %s is not an IPv4 address and port", address);
     uv_tcp_t *l = xcalloc(1, sizeof *l);
     uv_tcp_init(m->loop, l);
@@ -377,7 +474,8 @@ static int start_listener(impl *m, const char *address, berr *e)
         rc = uv_listen((uv_stream_t *)l, 128, on_connection);
     if (rc < 0) {
         uv_close((uv_handle_t *)l, listener_closed);
-        return berr_set(e, rc, "listen tcp %s: bind: %s", address, rc == UV_EADDRINUSE ? "address already in use" : uv_strerror(rc));
+        return berr_set(e, rc, "listen tcp %s: bind: %s", address,
+                        rc == UV_EADDRINUSE ? "address already in use" : uv_strerror(rc));
     }
     if (m->listener)
         uv_close((uv_handle_t *)m->listener, listener_closed);
@@ -407,6 +505,91 @@ int cs_transport_set_bind(struct raft_uv_transport *t, const char *address, berr
     return 0;
 }
 
+/* ---- outgoing raft connections ------------------------------------------------------------ */
+
+struct outgoing {
+    impl *m;
+    struct raft_uv_connect *req;
+    raft_uv_connect_cb cb;
+    tls_conn *tls;
+    uv_timer_t timer;
+    outgoing *next;
+};
+
+static void dial_freed(uv_handle_t *h) { free(h->data); }
+
+/* Answers libraft (stream NULL unless status 0) and forgets the dial. */
+static void dial_finish(outgoing *o, struct uv_stream_s *stream, int status)
+{
+    for (outgoing **p = &o->m->dials; *p; p = &(*p)->next)
+        if (*p == o) {
+            *p = o->next;
+            break;
+        }
+    uv_timer_stop(&o->timer);
+    uv_close((uv_handle_t *)&o->timer, dial_freed);
+    o->cb(o->req, stream, status);
+}
+
+static void dial_timeout(uv_timer_t *t)
+{
+    outgoing *o = t->data;
+    tls_conn_close(o->tls);
+    dial_finish(o, NULL, RAFT_NOCONNECTION);
+}
+
+static void put_le64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++, v >>= 8)
+        p[i] = (unsigned char)v;
+}
+
+static void dial_ready(void *arg, int status, const char *why)
+{
+    outgoing *o = arg;
+    impl *m = o->m;
+    if (status < 0) {
+        log_debug("cluster transport: raft connection failed: %s", why ? why : "");
+        dial_finish(o, NULL, RAFT_NOCONNECTION); /* the TLS connection closed itself */
+        return;
+    }
+    if (cs_peer_role_of(tls_conn_peer(o->tls)) != CS_PEER_MANAGER) {
+        log_warn("cluster transport: a raft peer presented no manager certificate");
+        tls_conn_close(o->tls);
+        dial_finish(o, NULL, RAFT_NOCONNECTION);
+        return;
+    }
+    /* raft_uv_tcp's handshake: protocol, our raft ID, the padded length
+     * of our address, the address NUL-padded. */
+    size_t alen = (strlen(m->address) + 1 + 7) / 8 * 8;
+    size_t n = 24 + alen;
+    unsigned char *hs = xcalloc(1, n);
+    put_le64(hs, RAFT_HANDSHAKE_PROTOCOL);
+    put_le64(hs + 8, m->id);
+    put_le64(hs + 16, alen);
+    memcpy(hs + 24, m->address, strlen(m->address));
+    int rc = tls_conn_write(o->tls, hs, n);
+    free(hs);
+    uv_pipe_t *theirs = rc == 0 ? raft_malloc(sizeof *theirs) : NULL;
+    berr e = {0};
+    if (!theirs || tls_conn_bridge(o->tls, theirs, NULL, 0, &e) < 0) {
+        tls_conn_close(o->tls);
+        if (theirs)
+            uv_close((uv_handle_t *)theirs, free_theirs);
+        dial_finish(o, NULL, RAFT_NOCONNECTION);
+        return;
+    }
+    dial_finish(o, (struct uv_stream_s *)theirs, 0);
+}
+
+static void dial_gone(void *arg, int status)
+{
+    (void)arg;
+    (void)status; /* not reached: the dial is finished at ready */
+}
+
+static const tls_conn_ops dial_ops = {.ready = dial_ready, .gone = dial_gone};
+
 /* ---- raft_uv_transport methods ----------------------------------------------------------- */
 
 static int tr_init(struct raft_uv_transport *t, raft_id id, const char *address)
@@ -415,7 +598,7 @@ static int tr_init(struct raft_uv_transport *t, raft_id id, const char *address)
     m->id = id;
     free(m->address);
     m->address = xstrdup(address);
-    return m->inner.init(&m->inner, id, address);
+    return 0;
 }
 
 static int tr_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
@@ -427,6 +610,10 @@ static int tr_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
         return RAFT_IOERR;
     }
     m->accept_cb = cb;
+    uv_timer_init(m->loop, &m->sweep);
+    m->sweep.data = m;
+    m->sweeping = true;
+    uv_timer_start(&m->sweep, sweep_idle, SWEEP_MS, SWEEP_MS);
     return 0;
 }
 
@@ -435,7 +622,24 @@ static int tr_connect(struct raft_uv_transport *t, struct raft_uv_connect *req, 
 {
     impl *m = impl_of(t);
     const char *known = cs_transport_peer(t, id);
-    return m->inner.connect(&m->inner, req, id, known ? known : address, cb);
+    struct sockaddr_in sa;
+    if (m->closing || !m->creds || !tls_creds_cert(m->creds) || cs_parse_addr(known ? known : address, &sa) < 0)
+        return RAFT_NOCONNECTION; /* libraft retries after its delay */
+    outgoing *o = xcalloc(1, sizeof *o);
+    o->m = m;
+    o->req = req;
+    o->cb = cb;
+    berr e = {0};
+    if (tls_conn_connect(m->loop, (struct sockaddr *)&sa, m->creds, &dial_ops, o, &o->tls, &e) < 0) {
+        free(o);
+        return RAFT_NOCONNECTION;
+    }
+    uv_timer_init(m->loop, &o->timer);
+    o->timer.data = o;
+    uv_timer_start(&o->timer, dial_timeout, RAFT_CONNECT_TIMEOUT_MS, 0);
+    o->next = m->dials;
+    m->dials = o;
+    return 0;
 }
 
 static void close_step(impl *m)
@@ -448,16 +652,16 @@ static void close_step(impl *m)
         cb(m->outer);
 }
 
-static void inner_closed(struct raft_uv_transport *inner)
-{
-    close_step(((struct raft_uv_transport *)inner->data)->impl);
-}
-
 static void listener_closed_step(uv_handle_t *h)
 {
     impl *m = h->data;
     free(h);
     close_step(m);
+}
+
+static void sweep_closed_step(uv_handle_t *h)
+{
+    close_step(h->data);
 }
 
 static void tr_close(struct raft_uv_transport *t, raft_uv_transport_close_cb cb)
@@ -468,29 +672,31 @@ static void tr_close(struct raft_uv_transport *t, raft_uv_transport_close_cb cb)
     m->close_pending = 1;
     while (m->conns)
         conn_close(m->conns);
+    while (m->dials) {
+        outgoing *o = m->dials;
+        tls_conn_close(o->tls);
+        dial_finish(o, NULL, RAFT_CANCELED);
+    }
     if (m->listener) {
         m->close_pending++;
         uv_close((uv_handle_t *)m->listener, listener_closed_step);
         m->listener = NULL;
     }
-    m->close_pending++;
-    m->inner.close(&m->inner, inner_closed);
+    if (m->sweeping) {
+        m->sweeping = false;
+        m->close_pending++;
+        uv_close((uv_handle_t *)&m->sweep, sweep_closed_step);
+    }
     close_step(m);
 }
 
 int cs_transport_init(struct raft_uv_transport *t, uv_loop_t *loop, berr *e)
 {
+    (void)e;
     memset(t, 0, sizeof *t);
     impl *m = xcalloc(1, sizeof *m);
     m->loop = loop;
     m->outer = t;
-    int rv = raft_uv_tcp_init(&m->inner, loop);
-    if (rv != 0) {
-        free(m);
-        return berr_set(e, -ENOMEM, "cluster transport: %s", raft_strerror(rv));
-    }
-    m->inner_inited = true;
-    m->inner.data = t; /* inner_closed finds the outer transport */
     t->impl = m;
     t->init = tr_init;
     t->listen = tr_listen;
@@ -504,218 +710,15 @@ void cs_transport_release(struct raft_uv_transport *t)
     impl *m = impl_of(t);
     if (!m)
         return;
-    if (m->inner_inited)
-        raft_uv_tcp_close(&m->inner);
     for (int i = 0; i < MAX_PEERS; i++)
         free(m->peers[i].address);
+    if (process_creds == m->creds && m->creds) {
+        tls_creds_unref(process_creds);
+        process_creds = NULL;
+    }
+    tls_creds_unref(m->creds);
     free(m->address);
     free(m->bind);
     free(m);
     t->impl = NULL;
-}
-
-/* ---- RPC client ---------------------------------------------------------------------------- */
-
-typedef struct call {
-    uv_tcp_t tcp;
-    uv_connect_t conn;
-    uv_timer_t timer;
-    char *address;
-    json_t *req;
-    buf in;
-    cs_rpc_done done;
-    void *arg;
-    int handles;
-    bool finished;
-    bool connected;
-    uint64_t deadline;           /* uv_now at which the whole call times out */
-    void *owner;
-    struct call *next;           /* in calls, while not finished */
-} call;
-
-/* Calls under way (all on the loop thread). */
-static call *calls;
-
-static void unlink_call(call *c)
-{
-    for (call **p = &calls; *p; p = &(*p)->next)
-        if (*p == c) {
-            *p = c->next;
-            return;
-        }
-}
-
-static void call_handle_closed(uv_handle_t *h)
-{
-    call *c = h->data;
-    if (--c->handles > 0)
-        return;
-    free(c->address);
-    json_decref(c->req);
-    buf_free(&c->in);
-    free(c);
-}
-
-static void call_finish(call *c, int status, json_t *resp, const berr *e)
-{
-    if (c->finished)
-        return;
-    c->finished = true;
-    unlink_call(c);
-    uv_timer_stop(&c->timer);
-    cs_rpc_done done = c->done;
-    done(c->arg, status, resp, e);
-    uv_close((uv_handle_t *)&c->tcp, call_handle_closed);
-    uv_close((uv_handle_t *)&c->timer, call_handle_closed);
-}
-
-static void call_fail(call *c, int status, const char *fmt, const char *detail)
-{
-    berr e = {0};
-    berr_set(&e, status, fmt, c->address, detail);
-    call_finish(c, status, NULL, &e);
-}
-
-/* A connect that does not complete (a cut link drops the SYN) is an
- * unreachable manager, told apart from one that got the request and did
- * not answer: only the first may be retried elsewhere. */
-static void call_timeout(uv_timer_t *t)
-{
-    call *c = t->data;
-    if (!c->connected) {
-        call_fail(c, -EHOSTUNREACH, "could not connect to the manager at %s%s", ": connection timed out");
-        return;
-    }
-    call_fail(c, -ETIMEDOUT, "no answer from the manager at %s%s", " in time");
-}
-
-static void call_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
-{
-    (void)suggested;
-    call *c = h->data;
-    buf_room(&c->in, 64 * 1024);
-    *b = uv_buf_init(c->in.data + c->in.len, (unsigned)(c->in.cap - c->in.len));
-}
-
-static void call_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
-{
-    (void)b;
-    call *c = s->data;
-    if (c->finished || n == 0)
-        return;
-    if (n < 0) {
-        call_fail(c, -ECONNRESET, "the manager at %s closed the connection%s", n == UV_EOF ? "" : uv_strerror((int)n));
-        return;
-    }
-    c->in.len += (size_t)n;
-    if (c->in.len < 4)
-        return;
-    uint32_t be;
-    memcpy(&be, c->in.data, 4);
-    uint32_t len = ntohl(be);
-    if (len > CS_RPC_MAX_FRAME) {
-        call_fail(c, -EPROTO, "the manager at %s sent a frame too large%s", "");
-        return;
-    }
-    if (c->in.len < 4 + (size_t)len)
-        return;
-    json_error_t je;
-    json_t *resp = json_loadb(c->in.data + 4, len, 0, &je);
-    if (!json_is_object(resp)) {
-        json_decref(resp);
-        call_fail(c, -EPROTO, "the manager at %s sent a malformed answer%s", "");
-        return;
-    }
-    call_finish(c, 0, resp, NULL);
-    json_decref(resp);
-}
-
-static void call_connected(uv_connect_t *req, int status)
-{
-    call *c = req->data;
-    if (c->finished)
-        return;
-    if (status < 0) {
-        char why[128];
-        snprintf(why, sizeof why, ": %s", uv_strerror(status));
-        call_fail(c, status == UV_ECONNREFUSED ? -ECONNREFUSED : -EHOSTUNREACH, "could not connect to the manager at %s%s",
-                  why);
-        return;
-    }
-    c->connected = true;
-    /* The rest of the time is the answer's. */
-    uv_timer_stop(&c->timer);
-    uint64_t now = uv_now(c->timer.loop);
-    uv_timer_start(&c->timer, call_timeout, c->deadline > now ? c->deadline - now : 0, 0);
-    uv_tcp_nodelay(&c->tcp, 1);
-    /* The magic and the request in one write. */
-    char *text = json_dumps(c->req, JSON_COMPACT);
-    size_t n = strlen(text);
-    char *frame = xmalloc(8 + 4 + n);
-    memcpy(frame, CS_RPC_MAGIC, 8);
-    uint32_t be = htonl((uint32_t)n);
-    memcpy(frame + 8, &be, 4);
-    memcpy(frame + 12, text, n);
-    free(text);
-    uv_write_t *w = xmalloc(sizeof *w);
-    w->data = frame;
-    uv_buf_t b = uv_buf_init(frame, (unsigned)(12 + n));
-    if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, rpc_write_cb) < 0) {
-        free(frame);
-        free(w);
-        call_fail(c, -EIO, "could not send to the manager at %s%s", "");
-        return;
-    }
-    uv_read_start((uv_stream_t *)&c->tcp, call_alloc, call_read);
-}
-
-int cs_rpc_call(uv_loop_t *loop, const char *address, json_t *req, unsigned timeout_ms, cs_rpc_done done, void *arg,
-                berr *e)
-{
-    return cs_rpc_call_owned(loop, NULL, address, req, timeout_ms, done, arg, e);
-}
-
-void cs_rpc_cancel(void *owner)
-{
-    for (call *c = calls; c;) {
-        call *next = c->next;
-        if (c->owner == owner && owner) {
-            berr e = {0};
-            berr_set(&e, -ECANCELED, "the call to %s was cancelled", c->address);
-            call_finish(c, -ECANCELED, NULL, &e);
-            next = calls; /* the list changed under us */
-        }
-        c = next;
-    }
-}
-
-int cs_rpc_call_owned(uv_loop_t *loop, void *owner, const char *address, json_t *req, unsigned timeout_ms,
-                      cs_rpc_done done, void *arg, berr *e)
-{
-    struct sockaddr_in sa;
-    if (parse_addr(address, &sa) < 0)
-        return berr_set(e, -EINVAL, "invalid manager address %s: an IPv4 address and a port are needed", address);
-    call *c = xcalloc(1, sizeof *c);
-    c->address = xstrdup(address);
-    c->req = json_incref(req);
-    c->done = done;
-    c->arg = arg;
-    uv_tcp_init(loop, &c->tcp);
-    uv_timer_init(loop, &c->timer);
-    c->tcp.data = c->timer.data = c->conn.data = c;
-    c->handles = 2;
-    int rc = uv_tcp_connect(&c->conn, &c->tcp, (struct sockaddr *)&sa, call_connected);
-    if (rc < 0) {
-        c->finished = true;
-        uv_close((uv_handle_t *)&c->tcp, call_handle_closed);
-        uv_close((uv_handle_t *)&c->timer, call_handle_closed);
-        return berr_set(e, rc, "could not connect to the manager at %s: %s", address, uv_strerror(rc));
-    }
-    /* The connect gets at most a second of the whole timeout. */
-    c->deadline = uv_now(loop) + timeout_ms;
-    c->owner = owner;
-    c->next = calls;
-    calls = c;
-    uv_timer_start(&c->timer, call_timeout, timeout_ms < CONNECT_TIMEOUT_MS ? timeout_ms : CONNECT_TIMEOUT_MS, 0);
-    return 0;
 }

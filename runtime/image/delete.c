@@ -267,28 +267,71 @@ static int remove_image(rt_image_store *s, const rt_image *img, bool noprune, js
     berr ignore = {0};
     if (rt_image_resolve(s, img->parent, &parent, &ignore) < 0)
         return 0;
-    if (parent->n_tags == 0 && !has_children(s, parent->id) && check_users(s, parent, false, &ignore) == 0)
+    if (parent->n_tags == 0 && parent->n_digests == 0 && !has_children(s, parent->id) && check_users(s, parent, false, &ignore) == 0)
         r = remove_image(s, parent, noprune, report, e);
     rt_image_free(parent);
     return r;
 }
 
-/* Stored tags are always "name:tag", so the repository ends at the last ':'. */
-static size_t repo_len(const char *tag)
+/* Stored names are "name:tag" or "name@sha256:..": the repository ends
+ * at the '@' or else at the last ':'. */
+static size_t repo_len(const char *ref)
 {
-    const char *c = strrchr(tag, ':');
-    return c ? (size_t)(c - tag) : strlen(tag);
+    const char *c = strchr(ref, '@');
+    if (!c)
+        c = strrchr(ref, ':');
+    return c ? (size_t)(c - ref) : strlen(ref);
 }
 
-/* Whether the tags span more than one repository. */
+static bool same_repo(const char *a, const char *b)
+{
+    size_t la = repo_len(a), lb = repo_len(b);
+    return la == lb && strncmp(a, b, la) == 0;
+}
+
+/* Whether the image's names (tags and digests) span more than one repository. */
 static bool several_repos(const rt_image *img)
 {
-    for (size_t i = 1; i < img->n_tags; i++) {
-        size_t a = repo_len(img->tags[0]), b = repo_len(img->tags[i]);
-        if (a != b || strncmp(img->tags[0], img->tags[i], a) != 0)
+    const char *first = img->n_tags ? img->tags[0] : img->n_digests ? img->digests[0] : NULL;
+    for (size_t i = 0; i < img->n_tags; i++)
+        if (!same_repo(first, img->tags[i]))
             return true;
-    }
+    for (size_t i = 0; i < img->n_digests; i++)
+        if (!same_repo(first, img->digests[i]))
+            return true;
     return false;
+}
+
+/* Removes every name of img (tags, then digests). */
+static int untag_all(rt_image_store *s, const rt_image *img, json_t *report, berr *e)
+{
+    int r = 0;
+    for (size_t i = 0; i < img->n_tags && r == 0; i++)
+        r = untag(s, img->tags[i], report, e);
+    for (size_t i = 0; i < img->n_digests && r == 0; i++)
+        r = untag(s, img->digests[i], report, e);
+    return r;
+}
+
+/* Removes the one name the user gave.  As dockerd: when that was the last
+ * tag of its repository, the repository's digests go with it.  *left: the
+ * names the image still has. */
+static int untag_named(rt_image_store *s, const rt_image *img, const char *ref, bool is_tag, json_t *report,
+                       size_t *left, berr *e)
+{
+    int r = untag(s, ref, report, e);
+    size_t n = img->n_tags + img->n_digests - 1;
+    bool repo_tagged = false;
+    for (size_t i = 0; i < img->n_tags; i++)
+        if (img->tags[i] != ref && same_repo(img->tags[i], ref))
+            repo_tagged = true;
+    for (size_t i = 0; i < img->n_digests && r == 0 && is_tag && !repo_tagged; i++)
+        if (same_repo(img->digests[i], ref)) {
+            r = untag(s, img->digests[i], report, e);
+            n--;
+        }
+    *left = n;
+    return r;
 }
 
 static int delete_locked(rt_image_store *s, rt_image *img, const char *name, bool force, bool noprune,
@@ -296,9 +339,11 @@ static int delete_locked(rt_image_store *s, rt_image *img, const char *name, boo
 {
     char sid[13];
     const char *tag = rt_image_named_tag(img, name);
-    if (tag) {
-        int r = untag(s, tag, report, e);
-        if (r < 0 || img->n_tags > 1)
+    const char *digest = tag ? NULL : rt_image_named_digest(img, name);
+    if (tag || digest) {
+        size_t left;
+        int r = untag_named(s, img, tag ? tag : digest, tag != NULL, report, &left, e);
+        if (r < 0 || left > 0)
             return r;
         /* That was its last name: the image goes too, unless a container
          * still uses it (then it stays, dangling, as with dockerd). */
@@ -307,17 +352,15 @@ static int delete_locked(rt_image_store *s, rt_image *img, const char *name, boo
             return 0;
         return remove_image(s, img, noprune, report, e);
     }
-    if (img->n_tags > 0 && !force && several_repos(img))
+    if (!force && several_repos(img))
         return berr_set(e, -EBUSY, "conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories",
                         short_id(img->id, sid));
     if (has_children(s, img->id))
         return berr_set(e, -EBUSY, "conflict: unable to delete %s (cannot be forced) - image has dependent child images",
                         short_id(img->id, sid));
     int r = check_users(s, img, force, e);
-    if (r < 0)
-        return r;
-    for (size_t i = 0; i < img->n_tags && r == 0; i++)
-        r = untag(s, img->tags[i], report, e);
+    if (r == 0)
+        r = untag_all(s, img, report, e);
     if (r == 0)
         r = remove_image(s, img, noprune, report, e);
     return r;
@@ -380,8 +423,8 @@ int rt_images_prune(rt_image_store *s, bool all, rt_image_keep_fn keep, void *ct
             continue;
         size_t before = json_array_size(report);
         r = sql_exec(s->db, "BEGIN IMMEDIATE", e);
-        for (size_t t = 0; t < img->n_tags && r == 0; t++)
-            r = untag(s, img->tags[t], report, e);
+        if (r == 0)
+            r = untag_all(s, img, report, e);
         if (r == 0)
             r = remove_image(s, img, false, report, e);
         if (r == 0)

@@ -10,7 +10,9 @@
 #include "lib/buf.h"
 #include "lib/cleanup.h"
 #include "lib/sql.h"
+#include "runtime/image/compressed.h"
 #include "runtime/image/formats.h"
+#include "runtime/image/pulled.h"
 #include "runtime/image/store_internal.h"
 
 void rt_images_hold(rt_image_store *s) { images_transfer_begin(s); }
@@ -101,7 +103,8 @@ void rt_images_unpack_pulled(rt_image_store *s, const char *path, const char *pa
 }
 
 int rt_images_commit_pulled(rt_image_store *s, const char *config, size_t len, const char *const *chains,
-                            size_t n, const char *ref, bool *newer, char id[DIGEST_BUF], berr *e)
+                            size_t n, const char *ref, const char *repo_digest, bool *newer, char id[DIGEST_BUF],
+                            berr *e)
 {
     json_error_t je;
     json_t *cfg = json_loadb(config, len, 0, &je);
@@ -117,23 +120,54 @@ int rt_images_commit_pulled(rt_image_store *s, const char *config, size_t len, c
     /* The config blob is small: written here, on the loop, like a tag. */
     if (r == 0)
         r = images_store_config(s, config, len, id, e);
+    /* What the pull asked for: the tag, or by digest the digest. */
+    const char *named = ref[0] ? ref : repo_digest;
     rt_image *before = NULL;
     bool existed = r == 0 && rt_image_resolve(s, id, &before, NULL) == 0;
-    bool tagged = existed && ref[0] && rt_image_named_tag(before, ref) != NULL;
+    bool had = existed && (ref[0] ? rt_image_named_tag(before, ref) : rt_image_named_digest(before, repo_digest));
     rt_image_free(before);
     if (r == 0)
         r = images_register(s, id, cfg, recs, n, e);
+    if (r == 0)
+        r = rt_image_add_digest(s, id, repo_digest, e);
     if (r == 0 && ref[0]) {
         char old[DIGEST_BUF];
         r = rt_image_tag(s, id, ref, old, e);
     }
     /* dockerd's pull event names the reference, as its actor ID too. */
     if (r == 0)
-        images_emit(s, "pull", ref[0] ? ref : id, ref[0] ? ref : id);
-    *newer = !existed || (ref[0] && !tagged);
+        images_emit(s, "pull", named, named);
+    *newer = !had;
     free(recs);
     json_decref(cfg);
     return r;
 }
 
 void rt_images_emit_push(rt_image_store *s, const char *ref) { images_emit(s, "push", ref, ref); }
+
+static bool ps_layer_exists(void *ctx, const char *chain) { return rt_images_layer_exists(ctx, chain); }
+
+static void ps_unpack(void *ctx, const char *path, const char *parent, const char *diff, reg_unpacked_fn done,
+                      void *arg)
+{
+    rt_images_unpack_pulled(ctx, path, parent, diff, done, arg);
+}
+
+static int ps_commit(void *ctx, const char *config, size_t len, const char *const *chains, const char *const *diffs,
+                     const reg_descriptor *blobs, size_t n, const char *ref, const char *repo_digest, bool *newer,
+                     berr *e)
+{
+    char id[DIGEST_BUF];
+    int r = rt_images_commit_pulled(ctx, config, len, chains, n, ref, repo_digest, newer, id, e);
+    /* A push of these layers looks for the same gzip blobs first (OCI's
+     * gzip layers are the same bytes as Docker's). */
+    for (size_t i = 0; i < n && r == 0; i++)
+        if (strstr(blobs[i].media_type, "gzip"))
+            rt_images_record_blobsum(ctx, diffs[i], blobs[i].digest, blobs[i].size);
+    return r;
+}
+
+reg_pull_store rt_images_pull_store(rt_image_store *s)
+{
+    return (reg_pull_store){.ctx = s, .layer_exists = ps_layer_exists, .unpack = ps_unpack, .commit = ps_commit};
+}

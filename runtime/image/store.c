@@ -69,6 +69,9 @@ void rt_image_free(rt_image *img)
     for (size_t i = 0; i < img->n_tags; i++)
         free(img->tags[i]);
     free(img->tags);
+    for (size_t i = 0; i < img->n_digests; i++)
+        free(img->digests[i]);
+    free(img->digests);
     json_decref(img->labels);
     free(img);
 }
@@ -88,6 +91,8 @@ static const char *col_text(sqlite3_stmt *st, int i)
 
 #define IMAGE_COLS "id, top_layer, parent, created, size, labels, last_tag_time"
 
+/* image_tags holds both kinds of name, as dockerd's reference store does:
+ * "name:tag" and "name@sha256:..". */
 static int load_tags(rt_image_store *s, rt_image *img, berr *e)
 {
     cleanup_stmt sqlite3_stmt *st = NULL;
@@ -96,8 +101,11 @@ static int load_tags(rt_image_store *s, rt_image *img, berr *e)
         return r;
     sqlite3_bind_text(st, 1, img->id, -1, SQLITE_STATIC);
     while (sqlite3_step(st) == SQLITE_ROW) {
-        img->tags = xrealloc(img->tags, (img->n_tags + 1) * sizeof *img->tags);
-        img->tags[img->n_tags++] = xstrdup(col_text(st, 0));
+        const char *ref = col_text(st, 0);
+        char ***list = strchr(ref, '@') ? &img->digests : &img->tags;
+        size_t *n = strchr(ref, '@') ? &img->n_digests : &img->n_tags;
+        *list = xrealloc(*list, (*n + 1) * sizeof **list);
+        (*list)[(*n)++] = xstrdup(ref);
     }
     return 0;
 }
@@ -182,9 +190,12 @@ int rt_image_resolve(rt_image_store *s, const char *name, rt_image **out, berr *
         r = find_by_id(s, name, false, out, e);
     } else {
         image_ref ref;
-        if (ref_parse(name, &ref, NULL) == 0 && !ref.digest[0]) {
+        if (ref_parse(name, &ref, NULL) == 0) {
+            /* name:tag@digest is looked up as name@digest, as dockerd does */
+            if (ref.digest[0])
+                ref.tag[0] = 0;
             ref_default_tag(&ref);
-            char text[REF_NAME_MAX + REF_TAG_MAX + 2];
+            char text[REF_NAME_MAX + REF_TAG_MAX + DIGEST_BUF + 2];
             ref_format(&ref, text, sizeof text);
             r = find_by_ref(s, text, out, e);
         }
@@ -284,10 +295,31 @@ int rt_image_layers(rt_image_store *s, const rt_image *img, char ***chains, long
     return 0;
 }
 
+/* Points the name ref at image id; a name already there moves with move,
+ * else stays. */
+static int insert_ref(rt_image_store *s, const char *id, const char *ref, bool move, berr *e)
+{
+    cleanup_stmt sqlite3_stmt *st = NULL;
+    int r = sql_prepare(s->db,
+                        move ? "INSERT INTO image_tags(ref, image_id, seq) VALUES(?1, ?2, "
+                               " (SELECT coalesce(max(seq), 0) + 1 FROM image_tags)) "
+                               "ON CONFLICT(ref) DO UPDATE SET image_id = ?2, seq = excluded.seq"
+                             : "INSERT OR IGNORE INTO image_tags(ref, image_id, seq) VALUES(?1, ?2, "
+                               " (SELECT coalesce(max(seq), 0) + 1 FROM image_tags))",
+                        &st, e);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return berr_set(e, -EIO, "tag %s: %s", ref, sqlite3_errmsg(s->db));
+    return 0;
+}
+
 int rt_image_tag(rt_image_store *s, const char *id, const char *ref, char moved_from[DIGEST_BUF], berr *e)
 {
     moved_from[0] = 0;
-    cleanup_stmt sqlite3_stmt *q = NULL, *up = NULL, *tt = NULL;
+    cleanup_stmt sqlite3_stmt *q = NULL, *tt = NULL;
     int r = sql_prepare(s->db, "SELECT image_id FROM image_tags WHERE ref = ?", &q, e);
     if (r < 0)
         return r;
@@ -297,17 +329,9 @@ int rt_image_tag(rt_image_store *s, const char *id, const char *ref, char moved_
             return 0;
         snprintf(moved_from, DIGEST_BUF, "%s", col_text(q, 0));
     }
-    r = sql_prepare(s->db,
-                           "INSERT INTO image_tags(ref, image_id, seq) VALUES(?1, ?2, "
-                           " (SELECT coalesce(max(seq), 0) + 1 FROM image_tags)) "
-                           "ON CONFLICT(ref) DO UPDATE SET image_id = ?2, seq = excluded.seq",
-                           &up, e);
+    r = insert_ref(s, id, ref, true, e);
     if (r < 0)
         return r;
-    sqlite3_bind_text(up, 1, ref, -1, SQLITE_STATIC);
-    sqlite3_bind_text(up, 2, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(up) != SQLITE_DONE)
-        return berr_set(e, -EIO, "tag %s: %s", ref, sqlite3_errmsg(s->db));
     char now[TIME_RFC3339_BUF];
     time_now_rfc3339(now);
     r = sql_prepare(s->db, "UPDATE images SET last_tag_time = ? WHERE id = ?", &tt, e);
@@ -318,6 +342,11 @@ int rt_image_tag(rt_image_store *s, const char *id, const char *ref, char moved_
     sqlite3_step(tt);
     images_emit(s, "tag", id, ref);
     return 0;
+}
+
+int rt_image_add_digest(rt_image_store *s, const char *id, const char *ref, berr *e)
+{
+    return insert_ref(s, id, ref, false, e);
 }
 
 int images_insert_layer(rt_image_store *s, const layer_rec *l, berr *e)
@@ -393,16 +422,25 @@ void images_transfer_end(rt_image_store *s)
         images_gc(s, NULL);
 }
 
-const char *rt_image_named_tag(const rt_image *img, const char *name)
+/* The name of img that name (as the user typed it) refers to: one of its
+ * tags (digest = false) or of its digests, or NULL. */
+static const char *named_ref(const rt_image *img, const char *name, bool digest)
 {
     image_ref ref;
-    if (ref_parse(name, &ref, NULL) < 0 || ref.digest[0])
+    if (ref_parse(name, &ref, NULL) < 0 || !ref.digest[0] != !digest)
         return NULL;
+    if (digest)
+        ref.tag[0] = 0;   /* name:tag@digest is stored as name@digest */
     ref_default_tag(&ref);
-    char text[REF_NAME_MAX + REF_TAG_MAX + 2];
+    char text[REF_NAME_MAX + REF_TAG_MAX + DIGEST_BUF + 2];
     ref_format(&ref, text, sizeof text);
-    for (size_t i = 0; i < img->n_tags; i++)
-        if (strcmp(img->tags[i], text) == 0)
-            return img->tags[i];
+    char *const *list = digest ? img->digests : img->tags;
+    size_t n = digest ? img->n_digests : img->n_tags;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], text) == 0)
+            return list[i];
     return NULL;
 }
+
+const char *rt_image_named_tag(const rt_image *img, const char *name) { return named_ref(img, name, false); }
+const char *rt_image_named_digest(const rt_image *img, const char *name) { return named_ref(img, name, true); }

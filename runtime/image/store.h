@@ -40,6 +40,8 @@ typedef struct rt_image {
     long long size;
     char **tags;                  /* familiar "name:tag", n_tags of them, oldest first */
     size_t n_tags;
+    char **digests;               /* familiar "name@sha256:..", the manifests it was pulled or pushed as */
+    size_t n_digests;
     json_t *labels;               /* object, owned */
     char last_tag_time[40];
 } rt_image;
@@ -54,6 +56,9 @@ int rt_image_resolve(rt_image_store *s, const char *name, rt_image **out, berr *
 /* If name (as the user typed it) is a reference to one of img's tags,
  * that tag (pointing into img), else NULL (e.g. name was an ID). */
 const char *rt_image_named_tag(const rt_image *img, const char *name);
+
+/* Likewise for img's digests: the one name@sha256:.. names, or NULL. */
+const char *rt_image_named_digest(const rt_image *img, const char *name);
 
 /* Every image (callers filter).  *imgs is an array of n owned images. */
 int rt_images_list(rt_image_store *s, rt_image ***imgs, size_t *n, berr *e);
@@ -70,6 +75,11 @@ void rt_images_blob_path(rt_image_store *s, const char *digest, char *out);
 /* Points ref (already normalized, familiar "name:tag") at image id.  If the
  * tag pointed elsewhere before, *moved_from gets that image ID ("" else). */
 int rt_image_tag(rt_image_store *s, const char *id, const char *ref, char moved_from[DIGEST_BUF], berr *e);
+
+/* Records ref (familiar "name@sha256:..", a manifest's digest) as a name
+ * of image id, as dockerd's reference store keeps a pull's or push's
+ * digest: a digest already recorded keeps its image.  No event. */
+int rt_image_add_digest(rt_image_store *s, const char *id, const char *ref, berr *e);
 
 /* Something that holds images (containers, later); answers whether image id
  * is in use, and by whom (container ID into who, running or not). */
@@ -125,10 +135,12 @@ typedef void (*rt_unpack_done)(void *arg, int status, const berr *e);
 void rt_images_unpack_pulled(rt_image_store *s, const char *path, const char *parent, const char *diff_id,
                              rt_unpack_done done, void *arg);
 /* Records the image whose config bytes these are (its layers, base first,
- * already recorded) and tags ref ("" for none).  *newer: the image was new
- * or ref moved to it. */
+ * already recorded), tags ref ("" for a pull by digest) and records
+ * repo_digest ("name@sha256:..").  *newer: ref (or, by digest, repo_digest)
+ * did not name this image before. */
 int rt_images_commit_pulled(rt_image_store *s, const char *config, size_t len, const char *const *chains,
-                            size_t n, const char *ref, bool *newer, char id[DIGEST_BUF], berr *e);
+                            size_t n, const char *ref, const char *repo_digest, bool *newer, char id[DIGEST_BUF],
+                            berr *e);
 /* The "push" event for ref ("name:tag"), once its manifest is stored. */
 void rt_images_emit_push(rt_image_store *s, const char *ref);
 

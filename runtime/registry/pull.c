@@ -131,9 +131,11 @@ static void commit(reg_pull *p)
 {
     const char **chains = xcalloc(p->n_layers + 1, sizeof *chains);
     const char **diffs = xcalloc(p->n_layers + 1, sizeof *diffs);
+    reg_descriptor *blobs = xcalloc(p->n_layers + 1, sizeof *blobs);
     for (size_t i = 0; i < p->n_layers; i++) {
         chains[i] = p->layers[i].chain;
         diffs[i] = p->layers[i].diff;
+        blobs[i] = p->layers[i].d;
     }
     char ref[REG_HOST_MAX + REG_REPO_MAX + (128 + 1) + 2] = "";
     if (p->tag[0])
@@ -142,10 +144,11 @@ static void commit(reg_pull *p)
     snprintf(repo_digest, sizeof repo_digest, "%s@%s", p->familiar, p->manifest_digest);
     berr e = {0};
     bool newer = false;
-    int r = p->store.commit(p->store.ctx, p->config, p->config_len, chains, diffs, p->n_layers, ref, repo_digest,
-                            &newer, &e);
+    int r = p->store.commit(p->store.ctx, p->config, p->config_len, chains, diffs, blobs, p->n_layers, ref,
+                            repo_digest, &newer, &e);
     free(chains);
     free(diffs);
+    free(blobs);
     if (r < 0) {
         finish(p, r, &e);
         return;

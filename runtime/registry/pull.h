@@ -24,11 +24,13 @@ typedef struct reg_pull_store {
      * the blob file is the store's afterwards.  done(arg, ...) on the loop. */
     void (*unpack)(void *ctx, const char *path, const char *parent, const char *diff_id, reg_unpacked_fn done,
                    void *arg);
-    /* Records the image (config bytes; its layers' chain IDs, base first) and
-     * tags ref ("" for a pull by digest); repo_digest is "name@sha256:..".
-     * *newer: the image or tag changed. */
+    /* Records the image (config bytes; its layers' chain IDs, diff IDs and
+     * the blobs they came as, base first) and tags ref ("" for a pull by
+     * digest); repo_digest is "name@sha256:..".  *newer: the image or tag
+     * changed. */
     int (*commit)(void *ctx, const char *config, size_t len, const char *const *chains, const char *const *diffs,
-                  size_t n, const char *ref, const char *repo_digest, bool *newer, berr *e);
+                  const reg_descriptor *blobs, size_t n, const char *ref, const char *repo_digest, bool *newer,
+                  berr *e);
 } reg_pull_store;
 
 typedef struct reg_pull_opts {

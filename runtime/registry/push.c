@@ -1,9 +1,9 @@
 /* The push state machine (see push.h). */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/buf.h"
@@ -12,14 +12,16 @@
 #include "runtime/registry/push.h"
 #include "runtime/registry/session.h"
 
-typedef enum { U_WAITING, U_HEAD, U_START, U_PUT, U_DONE } upload_state;
+typedef enum { U_WAITING, U_COMPRESS, U_HEAD, U_START, U_PUT, U_DONE } upload_state;
 
 typedef struct upload {
     reg_push *p;
-    char digest[DIGEST_BUF];
+    char digest[DIGEST_BUF];   /* the blob's: a layer's gzip blob once known */
+    char diff_id[DIGEST_BUF];  /* a layer's; "" for the config */
     char id[13];
     long long size;
-    int fd;                    /* layer file; -1 for the config (from memory) */
+    bool compressed;           /* fd holds the gzip blob made for this push */
+    int fd;                    /* that blob; -1 before and for the config (from memory) */
     upload_state st;
     reg_req *req;
     uint64_t last_progress;
@@ -58,6 +60,7 @@ struct reg_push {
     size_t n_ups;
     int active;
     bool config_started;
+    int compressing;           /* layers in the caller's compression: p lives until they report */
     reg_req *req;              /* the manifest PUT */
     char *manifest;
     bool finished, canceled;
@@ -135,7 +138,8 @@ static void finish(reg_push *p, int status, const berr *e)
     p->finished = true;
     if (!p->canceled)
         p->ev.done(p->ev.ctx, status, e);
-    push_free(p);
+    if (!p->compressing)
+        push_free(p);
 }
 
 static void fail(reg_push *p, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -156,7 +160,7 @@ static void progress(reg_push *p, const char *id, const char *status, long long 
         p->ev.progress(p->ev.ctx, id, status, cur, total);
 }
 
-static bool is_config(const upload *u) { return u->fd < 0; }
+static bool is_config(const upload *u) { return !u->diff_id[0]; }
 
 /* The registry refused: its words, as the distribution client gives them. */
 static void refused(reg_push *p, reg_resp *resp, const char *what)
@@ -203,7 +207,7 @@ static void put_manifest(reg_push *p)
     size_t n = p->n_ups - 1;
     reg_descriptor *ls = xcalloc(n + 1, sizeof *ls);
     for (size_t i = 0; i < n; i++) {
-        snprintf(ls[i].media_type, sizeof ls[i].media_type, "%s", REG_MT_DOCKER_LAYER_TAR);
+        snprintf(ls[i].media_type, sizeof ls[i].media_type, "%s", REG_MT_DOCKER_LAYER_GZIP);
         snprintf(ls[i].digest, sizeof ls[i].digest, "%s", p->ups[i].digest);
         ls[i].size = p->ups[i].size;
     }
@@ -256,7 +260,8 @@ static void step_done(void *ctx, reg_resp *resp)
             refused(p, resp, "failed to check blob");
             return;
         }
-        u->st = U_START;
+        /* Not there: the known blob digest was another registry's; compress. */
+        u->st = is_config(u) || u->compressed ? U_START : U_COMPRESS;
         step(u);
         return;
     case U_START:
@@ -307,9 +312,45 @@ static void step_done(void *ctx, reg_resp *resp)
     pump(p);
 }
 
+static void compressed(void *arg, int status, const berr *e, const char *path, const char *digest, long long size)
+{
+    upload *u = arg;
+    reg_push *p = u->p;
+    p->compressing--;
+    if (p->finished) {
+        if (status == 0)
+            unlink(path);
+        if (!p->compressing)
+            push_free(p);
+        return;
+    }
+    if (status < 0) {
+        finish(p, status, e);
+        return;
+    }
+    /* The open file is the upload's; its name is needed no more. */
+    u->fd = open(path, O_RDONLY | O_CLOEXEC);
+    int err = errno;
+    unlink(path);
+    if (u->fd < 0) {
+        fail(p, -err, "layer %s: open %s: %s", u->diff_id, path, strerror(err));
+        return;
+    }
+    snprintf(u->digest, sizeof u->digest, "%s", digest);
+    u->size = size;
+    u->compressed = true;
+    u->st = U_HEAD;   /* the registry may have this very blob */
+    step(u);
+}
+
 static void step(upload *u)
 {
     reg_push *p = u->p;
+    if (u->st == U_COMPRESS) {
+        p->compressing++;
+        p->o.compress(p->o.compress_ctx, u->diff_id, compressed, u);
+        return;
+    }
     if (u->st == U_HEAD) {
         cleanup_free char *url = reg_url("x", "x", p->name.repo, "blobs", u->digest);
         reg_req_opts o = {.method = "HEAD", .url = strstr(url, "/v2/"), .upload_fd = -1, .out_fd = -1};
@@ -336,7 +377,7 @@ static void pump(reg_push *p)
     for (size_t i = 0; i < n_layers; i++) {
         upload *u = &p->ups[i];
         if (u->st == U_WAITING && p->active < max) {
-            u->st = U_HEAD;
+            u->st = u->digest[0] ? U_HEAD : U_COMPRESS;
             p->active++;
             step(u);
         }
@@ -366,6 +407,8 @@ static void session_ready(void *ctx, reg_session *s, int status, const berr *e)
 
 int reg_push_start(reg_http *h, const reg_push_opts *o, const reg_push_events *ev, reg_push **out, berr *err)
 {
+    if (!o->compress)
+        return berr_set(err, -EINVAL, "push of %s: no layer compression given", o->familiar);
     reg_push *p = xcalloc(1, sizeof *p);
     p->h = h;
     p->o = *o;
@@ -390,16 +433,10 @@ int reg_push_start(reg_http *h, const reg_push_opts *o, const reg_push_events *e
     for (size_t i = 0; i < o->n_layers; i++) {
         upload *u = &p->ups[i];
         u->p = p;
-        snprintf(u->digest, sizeof u->digest, "%s", o->layers[i].diff_id);
-        snprintf(u->id, sizeof u->id, "%.12s", digest_hex(u->digest));
-        u->fd = open(o->layers[i].path, O_RDONLY | O_CLOEXEC);
-        struct stat st;
-        if (u->fd < 0 || fstat(u->fd, &st) < 0) {
-            int code = berr_sys(err, -errno, "layer %s: %s", u->digest, o->layers[i].path);
-            finish(p, code, err);
-            return code;
-        }
-        u->size = st.st_size;
+        snprintf(u->diff_id, sizeof u->diff_id, "%s", o->layers[i].diff_id);
+        snprintf(u->id, sizeof u->id, "%.12s", digest_hex(u->diff_id));
+        snprintf(u->digest, sizeof u->digest, "%s", o->layers[i].blob);
+        u->size = o->layers[i].blob_size;
     }
     upload *cfg = &p->ups[o->n_layers];
     cfg->p = p;

@@ -89,6 +89,22 @@ def test_images_filters(loaded):
     assert res.returncode != 0 and "invalid filter 'bogus'" in res.err
 
 
+def test_reference_filter_lists_only_matching_names(loaded):
+    # an image found by one of its names is listed with the names that
+    # matched, as dockerd does: `docker images busybox` shows no other repository
+    loaded.docker("tag", "busybox:latest", "alias/other:1")
+    try:
+        rows = loaded.docker("images", "--format", "{{.Repository}}:{{.Tag}}", "busybox").out.split()
+        assert "busybox:latest" in rows and "alias/other:1" not in rows
+        rows = loaded.docker("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=alias/*").out.split()
+        assert rows == ["alias/other:1"]
+        rows = loaded.docker("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=alias/other:1").out.split()
+        assert rows == ["alias/other:1"]
+        assert "alias/other:1" in loaded.docker("images", "--format", "{{.Repository}}:{{.Tag}}").out.split()
+    finally:
+        loaded.docker("rmi", "alias/other:1")
+
+
 def test_before_since_filters(loaded, fixtures):
     loaded.docker("import", os.path.join(fixtures, "rootfs.tar"), "newer:1")
     try:

@@ -117,7 +117,7 @@ def test_stop_signal_and_timeout(d):
     start = time.time()
     d.docker("stop", cid)
     took = time.time() - start
-    assert 0.8 < took < 5
+    assert 0.8 < took < 9  # the 1 s timeout, not the default 10 s (slack for a loaded machine)
     assert d.docker("inspect", "-f", "{{.State.ExitCode}}", cid).out.strip() == "137"
     d.docker("rm", cid)
 

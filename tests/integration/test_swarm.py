@@ -80,7 +80,11 @@ def test_swarm_inspect_shape(make_daemon):
     assert list(sw) == ["ID", "Version", "CreatedAt", "UpdatedAt", "Spec", "TLSInfo", "RootRotationInProgress",
                         "DefaultAddrPool", "SubnetSize", "DataPathPort", "JoinTokens"]
     assert sw["Version"]["Index"] > 0
-    assert sw["TLSInfo"] == {}
+    # The cluster's root CA, made with the cluster: docker swarm ca prints it.
+    tls = sw["TLSInfo"]
+    assert sorted(tls) == ["CertIssuerPublicKey", "CertIssuerSubject", "TrustRoot"]
+    assert tls["TrustRoot"].startswith("-----BEGIN CERTIFICATE-----\n")
+    assert d.docker("swarm", "ca").out.strip() == tls["TrustRoot"].strip()
     assert sw["RootRotationInProgress"] is False
     tokens = sw["JoinTokens"]
     assert TOKEN.match(tokens["Worker"]) and TOKEN.match(tokens["Manager"])

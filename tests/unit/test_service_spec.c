@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -90,12 +91,49 @@ static void test_errors(void **state)
     json_decref(s);
 }
 
+static void test_registry_auth(void **state)
+{
+    (void)state;
+    berr e = {0};
+    /* A client's own PullOptions is not taken: only X-Registry-Auth is. */
+    json_t *spec;
+    assert_int_equal(normalize("{\"TaskTemplate\": {\"ContainerSpec\": {\"Image\": \"x\", "
+                               "\"PullOptions\": {\"RegistryAuth\": \"forged\"}}}}", &spec, &e), 0);
+    json_t *cs = json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec");
+    assert_null(json_object_get(cs, "PullOptions"));
+    svc_spec_set_auth(spec, "e30K", NULL);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(cs, "PullOptions"), "RegistryAuth")), "e30K");
+    /* An update without auth keeps the earlier spec's. */
+    json_t *next = json_loads("{\"TaskTemplate\": {\"ContainerSpec\": {\"Image\": \"y\"}}}", 0, NULL);
+    svc_spec_set_auth(next, "", spec);
+    json_t *ncs = json_object_get(json_object_get(next, "TaskTemplate"), "ContainerSpec");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(ncs, "PullOptions"), "RegistryAuth")), "e30K");
+    /* Never shown: a service's Spec and PreviousSpec, a task's Spec. */
+    json_t *svc = json_pack("{s:O, s:O}", "Spec", spec, "PreviousSpec", next);
+    json_t *task = json_pack("{s:O}", "Spec", json_object_get(next, "TaskTemplate"));
+    json_t *svc_view = json_deep_copy(svc), *task_view = json_deep_copy(task);
+    svc_doc_hide_auth(svc_view);
+    svc_doc_hide_auth(task_view);
+    char *text = json_dumps(svc_view, 0), *ttext = json_dumps(task_view, 0);
+    assert_null(strstr(text, "e30K"));
+    assert_null(strstr(ttext, "e30K"));
+    free(text);
+    free(ttext);
+    json_decref(svc_view);
+    json_decref(task_view);
+    json_decref(svc);
+    json_decref(task);
+    json_decref(spec);
+    json_decref(next);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_case_insensitive_mode),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_registry_auth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* node/swarm_token.c: SwarmKit's join token format (SWMTKN-1-<50>-<25>),
  * base 36 as Go's big.Int.Text(36) writes it, the digest part derived from
- * the root secret, parsing; and the token fields of the cluster document. */
+ * the root CA certificate, parsing; and the token fields of the cluster
+ * document. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,14 +76,15 @@ static bool all_base36(const char *s, size_t n)
     return true;
 }
 
+static const char *ca_a = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+static const char *ca_b = "-----BEGIN CERTIFICATE-----\nAAAB\n-----END CERTIFICATE-----\n";
+
 static void test_token_format(void **state)
 {
     (void)state;
-    unsigned char seed[SWARM_ROOT_SECRET_BYTES];
-    randombytes_buf(seed, sizeof seed);
     char a[SWARM_TOKEN_LEN + 1], b[SWARM_TOKEN_LEN + 1];
-    swarm_token_new(seed, a);
-    swarm_token_new(seed, b);
+    assert_int_equal(swarm_token_new(ca_a, a, NULL), 0);
+    assert_int_equal(swarm_token_new(ca_a, b, NULL), 0);
     assert_int_equal(strlen(a), 85);
     assert_memory_equal(a, "SWMTKN-1-", 9);
     assert_true(all_base36(a + 9, 50));
@@ -91,51 +93,34 @@ static void test_token_format(void **state)
     /* One cluster, one digest part; a fresh secret part every time. */
     assert_memory_equal(a, b, 60);
     assert_memory_not_equal(a + 60, b + 60, 25);
+    berr e = {0};
+    assert_int_equal(swarm_token_new(NULL, a, &e), -EINVAL);
+    assert_int_equal(swarm_token_new("", a, &e), -EINVAL);
 }
 
 static void test_token_digest(void **state)
 {
     (void)state;
-    unsigned char seed[SWARM_ROOT_SECRET_BYTES];
-    memset(seed, 7, sizeof seed);
     char d1[SWARM_TOKEN_DIGEST_LEN + 1], d2[SWARM_TOKEN_DIGEST_LEN + 1];
-    swarm_token_digest(seed, d1);
-    swarm_token_digest(seed, d2);
+    swarm_token_digest(ca_a, d1);
+    swarm_token_digest(ca_a, d2);
     assert_string_equal(d1, d2);
-    /* The digest pins the root key: sha256 of its ed25519 public key. */
-    unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES], h[32];
-    crypto_sign_seed_keypair(pk, sk, seed);
-    crypto_hash_sha256(h, pk, sizeof pk);
+    /* The digest pins the CA: sha256 of its PEM text, as SwarmKit's
+     * digest.FromBytes(rootCA.Certs). */
+    unsigned char h[32];
+    crypto_hash_sha256(h, (const unsigned char *)ca_a, strlen(ca_a));
     char want[64];
     swarm_base36(h, sizeof h, SWARM_TOKEN_DIGEST_LEN, want);
     assert_string_equal(d1, want);
-    seed[0] ^= 1;
-    swarm_token_digest(seed, d2);
+    swarm_token_digest(ca_b, d2);
     assert_string_not_equal(d1, d2);
+    /* "abc" as a certificate: the vector of test_base36_big. */
+    swarm_token_digest("abc", d2);
+    assert_string_equal(d2, "4nb7oofka9ml8nasnokxxc1unhmtpr1wxsuwhpd9km3vt5as31");
 
     char tok[SWARM_TOKEN_LEN + 1];
-    swarm_token_new(seed, tok);
-    assert_memory_equal(tok + 9, d2, 50);
-}
-
-static void test_token_hex(void **state)
-{
-    (void)state;
-    char tok[SWARM_TOKEN_LEN + 1];
-    berr e = {0};
-    assert_int_equal(swarm_token_new_hex("0102", tok, &e), -EINVAL);
-    assert_int_equal(swarm_token_new_hex(NULL, tok, &e), -EINVAL);
-    char hex[65];
-    memset(hex, 'z', 64);
-    hex[64] = 0;
-    assert_int_equal(swarm_token_new_hex(hex, tok, &e), -EINVAL);
-    memset(hex, 'a', 64);
-    assert_int_equal(swarm_token_new_hex(hex, tok, &e), 0);
-    unsigned char seed[32];
-    memset(seed, 0xaa, sizeof seed);
-    char d[SWARM_TOKEN_DIGEST_LEN + 1];
-    swarm_token_digest(seed, d);
-    assert_memory_equal(tok + 9, d, 50);
+    assert_int_equal(swarm_token_new(ca_a, tok, NULL), 0);
+    assert_memory_equal(tok + 9, d1, 50);
 }
 
 static void test_token_parse(void **state)
@@ -170,9 +155,8 @@ static void test_token_parse(void **state)
     snprintf(tok, sizeof tok, "SWMTKN-1-%s-%s", "4NB7oofka9ml8nasnokxxc1unhmtpr1wxsuwhpd9km3vt5as31", secret);
     assert_int_equal(swarm_token_parse(tok, d, s, &e), -EINVAL);
     /* A generated token parses back into its parts. */
-    unsigned char seed[32] = {1};
     char gen[SWARM_TOKEN_LEN + 1];
-    swarm_token_new(seed, gen);
+    assert_int_equal(swarm_token_new(ca_b, gen, NULL), 0);
     assert_int_equal(swarm_token_parse(gen, d, s, &e), 0);
     assert_memory_equal(gen + 9, d, 50);
     assert_memory_equal(gen + 60, s, 25);
@@ -182,8 +166,7 @@ static void test_rotate_tokens(void **state)
 {
     (void)state;
     berr e = {0};
-    json_t *c = json_pack("{s:{s:s}}", "Berth", "RootSecret",
-                          "0101010101010101010101010101010101010101010101010101010101010101");
+    json_t *c = json_pack("{s:{s:{s:s, s:s}}}", "Berth", "CA", "Cert", ca_a, "Key", "k");
     assert_int_equal(swarm_rotate_tokens(c, true, true, &e), 0);
     const char *w = json_string_value(json_object_get(json_object_get(c, "JoinTokens"), "Worker"));
     const char *m = json_string_value(json_object_get(json_object_get(c, "JoinTokens"), "Manager"));
@@ -233,7 +216,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_base36_small), cmocka_unit_test(test_base36_big),
         cmocka_unit_test(test_token_format), cmocka_unit_test(test_token_digest),
-        cmocka_unit_test(test_token_hex),    cmocka_unit_test(test_token_parse),
+        cmocka_unit_test(test_token_parse),
         cmocka_unit_test(test_rotate_tokens), cmocka_unit_test(test_default_spec),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
