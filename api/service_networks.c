@@ -29,6 +29,9 @@ int svc_networks_resolve(cluster_store *cs, net_manager *nm, json_t *spec, const
     json_object_del(spec, "Networks");
     json_t *networks = cs_list(cs, CS_NETWORK), *services = cs_list(cs, CS_SERVICE), *tasks = cs_list(cs, CS_TASK);
     ovl_alloc *a = ovl_alloc_new(networks, services, tasks);
+    json_t *nodes = cs_list(cs, CS_NODE);
+    ovl_alloc_reserve_nodes(a, json_array_size(nodes));
+    json_decref(nodes);
     int r = 0;
     size_t i, k;
     json_t *n, *m;

@@ -354,6 +354,20 @@ int netlink_veth_create(netlink *h, const char *host_name, const char *bridge, c
     return 0;
 }
 
+int netlink_link_set_mac(netlink *h, const char *name, const uint8_t mac[6], berr *e)
+{
+    auto_link struct rtnl_link *cur = NULL;
+    int r = get_link(h, name, &cur, e);
+    if (r < 0)
+        return r;
+    auto_link struct rtnl_link *ch = rtnl_link_alloc();
+    auto_nladdr struct nl_addr *a = nl_addr_build(AF_LLC, mac, 6);
+    if (!ch || !a)
+        return berr_set(e, -ENOMEM, "rtnl_link_alloc");
+    rtnl_link_set_addr(ch, a);
+    return change_link(h, cur, ch, e);
+}
+
 int netlink_link_rename(netlink *h, const char *name, const char *new_name, berr *e)
 {
     int r = check_name(new_name, e);

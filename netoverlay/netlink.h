@@ -38,6 +38,9 @@ int netlink_link_up(netlink *h, const char *name, berr *e);
 int netlink_veth_create(netlink *h, const char *host_name, const char *bridge, const char *peer_name,
                         const uint8_t *mac, int mtu, int peer_ns_fd, berr *e);
 
+/* Sets the link's hardware address (6 bytes). */
+int netlink_link_set_mac(netlink *h, const char *name, const uint8_t mac[6], berr *e);
+
 int netlink_link_rename(netlink *h, const char *name, const char *new_name, berr *e);
 
 /* Adds/removes an IPv4 address "a.b.c.d/len" on name.  Adding one that is

@@ -631,12 +631,17 @@ int net_rules_sync(net_manager *nm, berr *e)
     cleanup_free nft_lb *lbs = xcalloc(nl + 1, sizeof *lbs);
     cleanup_free const char **addrs = xcalloc(nb + 1, sizeof *addrs);
     size_t li = 0, ai = 0;
+    net_network *mesh = net_overlay_mesh(nm);
+    char mesh_addr[IPAM_ADDR_BUF] = "";
+    if (mesh)
+        ipam_format_addr(mesh->ov->node_addr, mesh_addr);
     for (net_ingress *g = nm->ingress; g; g = g->next)
         for (size_t i = 0; i < g->n_ports; i++) {
             const char **first = &addrs[ai];
             for (size_t k = 0; k < g->n_backends; k++)
                 addrs[ai++] = g->backends[k];
-            lbs[li++] = (nft_lb){g->ports[i].proto, g->ports[i].published, g->ports[i].target, first, g->n_backends};
+            lbs[li++] = (nft_lb){g->ports[i].proto, g->ports[i].published, g->ports[i].target, first, g->n_backends,
+                                 mesh ? mesh->bridge : NULL, mesh ? mesh_addr : NULL};
         }
     nft_model model = {nets, nn, ports, np, lbs, li};
     int r = nft_model_check(&model, e);

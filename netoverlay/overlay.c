@@ -177,6 +177,57 @@ static void apply_peers(net_manager *nm, net_network *n)
     ov->n_applied = ov->n_peers;
 }
 
+/* This node's mesh address on the bridge, with the MAC the other nodes
+ * derive for it, so frames the VXLAN brings for it reach the host. */
+static void apply_node_addr(net_manager *nm, net_network *n)
+{
+    net_overlay *ov = n->ov;
+    if (!ov->up || ov->addr_applied == ov->node_addr)
+        return;
+    berr e = {0};
+    char cidr[IPAM_CIDR_BUF];
+    if (ov->addr_applied) {
+        ipam_format_cidr(ov->addr_applied, n->pool.prefix, cidr);
+        netlink_addr_del(nm->nl, n->bridge, cidr, NULL);
+    }
+    ov->addr_applied = 0;
+    if (!ov->node_addr)
+        return;
+    uint8_t mac[6];
+    net_overlay_mac(ov->node_addr, mac);
+    ipam_format_cidr(ov->node_addr, n->pool.prefix, cidr);
+    if (netlink_link_set_mac(nm->nl, n->bridge, mac, &e) < 0 || netlink_addr_add(nm->nl, n->bridge, cidr, &e) < 0) {
+        log_warn("overlay %s: %s", n->name, e.msg);
+        return;
+    }
+    ov->addr_applied = ov->node_addr;
+}
+
+void net_overlay_set_mesh(net_manager *nm, net_network *n, uint32_t node_addr, bool pinned)
+{
+    net_overlay *ov = n->ov;
+    ov->node_addr = node_addr;
+    ov->pinned = pinned;
+    berr e = {0};
+    if (pinned && !ov->up && net_overlay_up(nm, n, &e) < 0)
+        log_warn("routing mesh: %s", e.msg);
+    else if (!pinned && ov->up && !n->endpoints)
+        net_overlay_down(nm, n);
+    apply_node_addr(nm, n);
+    if (net_rules_sync(nm, &e) < 0)
+        log_warn("routing mesh: %s", e.msg);
+}
+
+net_network *net_overlay_mesh(net_manager *nm)
+{
+    for (size_t i = 0; i < nm->n_nets; i++) {
+        net_network *n = nm->nets[i];
+        if (n->ov && n->ov->ingress && n->ov->up && n->ov->addr_applied)
+            return n;
+    }
+    return NULL;
+}
+
 int net_overlay_up(net_manager *nm, net_network *n, berr *e)
 {
     if (!n->ov || n->ov->up)
@@ -193,7 +244,9 @@ int net_overlay_up(net_manager *nm, net_network *n, berr *e)
     }
     n->ov->up = true;
     n->ov->n_applied = 0;
+    n->ov->addr_applied = 0;
     apply_peers(nm, n);
+    apply_node_addr(nm, n);
     log_info("overlay %s: VNI %u up on %s:%u, %zu remote endpoints", n->name, n->ov->vni, nm->vtep, nm->vxlan_port,
              n->ov->n_peers);
     return 0;
@@ -201,13 +254,14 @@ int net_overlay_up(net_manager *nm, net_network *n, berr *e)
 
 void net_overlay_down(net_manager *nm, net_network *n)
 {
-    if (!n->ov || !n->ov->up)
+    if (!n->ov || !n->ov->up || n->ov->pinned)
         return;
     berr e = {0};
     /* The FDB and ARP entries go with the device. */
     if (netlink_link_delete(nm->nl, n->ov->vxlan, &e) < 0 || netlink_link_delete(nm->nl, n->bridge, &e) < 0)
         log_warn("overlay %s: %s", n->name, e.msg);
     n->ov->up = false;
+    n->ov->addr_applied = 0;
     free(n->ov->applied);
     n->ov->applied = NULL;
     n->ov->n_applied = 0;

@@ -55,6 +55,13 @@ typedef struct net_overlay {
     size_t n_applied;
     net_svc *svcs;
     size_t n_svcs;
+    /* The ingress network of the routing mesh: kept up while any service
+     * publishes through it, endpoints or not, with this node's own
+     * address on the bridge (the source of what it forwards to tasks on
+     * other nodes, so their answers come back here). */
+    bool pinned;
+    uint32_t node_addr;
+    uint32_t addr_applied;   /* node_addr as on the bridge */
 } net_overlay;
 
 /* This node's data path: its VTEP address (the advertise or data path
@@ -71,6 +78,14 @@ void net_overlay_set_networks(net_manager *nm, json_t *docs);
  * the containers on n in line with it. */
 void net_overlay_set_view(net_manager *nm, net_network *n, net_peer *peers, size_t n_peers, net_svc *svcs,
                           size_t n_svcs);
+
+/* The routing mesh's part of n's view: this node's address on it (0:
+ * none) and whether it must be up without endpoints. */
+void net_overlay_set_mesh(net_manager *nm, net_network *n, uint32_t node_addr, bool pinned);
+
+/* The ingress network when it is up here with this node's address
+ * (the routing mesh can forward), else NULL. */
+net_network *net_overlay_mesh(net_manager *nm);
 
 /* Called by the sandbox around endpoints: up before the first, down
  * after the last. */

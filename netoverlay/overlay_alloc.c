@@ -182,6 +182,29 @@ static const json_t *ingress_network(const ovl_alloc *a)
     return NULL;
 }
 
+int ovl_ingress_node_addr(const json_t *net, size_t index, uint32_t *out)
+{
+    uint32_t a;
+    int len;
+    if (ipam_parse_cidr(ovl_network_subnet(net), &a, &len) < 0 || len > 30)
+        return -EINVAL;
+    uint32_t last = (a & ipam_mask(len)) | ~ipam_mask(len);   /* the broadcast address */
+    uint64_t hosts = ((uint64_t)1 << (32 - len)) - 3;           /* without network, broadcast, gateway */
+    if (index >= hosts / 2)
+        return -ENOSPC;
+    *out = last - 1 - (uint32_t)index;
+    return 0;
+}
+
+void ovl_alloc_reserve_nodes(ovl_alloc *a, size_t n)
+{
+    const json_t *ing = ingress_network(a);
+    ovl_pool *p = ing ? pool_of(a, json_str(ing, "ID")) : NULL;
+    uint32_t ip;
+    for (size_t i = 0; p && i < n && ovl_ingress_node_addr(ing, i, &ip) == 0; i++)
+        ipam_reserve(&p->pool, ip, NULL);
+}
+
 /* One address "a.b.c.d/len" on net, in *out. */
 static int take(ovl_alloc *a, const json_t *net, char out[IPAM_CIDR_BUF], berr *e)
 {

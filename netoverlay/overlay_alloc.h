@@ -71,6 +71,14 @@ int ovl_alloc_task(ovl_alloc *a, json_t *task, bool ingress, berr *e);
  * ingress.  A new array in *out. */
 int ovl_alloc_vips(ovl_alloc *a, const json_t *spec, const json_t *old_vips, bool ingress, json_t **out, berr *e);
 
+/* The routing mesh's address of the node at index (its place among the
+ * cluster's node IDs in sorted order) on the ingress network: taken from
+ * the top of the subnet down, so that it is the same on every node that
+ * reads the same store.  -ENOSPC past the subnet's size. */
+int ovl_ingress_node_addr(const json_t *net, size_t index, uint32_t *out);
+/* Reserves the first n of those on the allocator's ingress network. */
+void ovl_alloc_reserve_nodes(ovl_alloc *a, size_t n);
+
 /* Whether a task's state still holds its addresses. */
 bool ovl_task_holds_addresses(const json_t *task);
 

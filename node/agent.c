@@ -391,6 +391,8 @@ static void remove_orphans(agent *a, json_t *tasks)
  * the addresses of their tasks running here. */
 static void sync_ingress(agent *a, cluster_store *cs, json_t *tasks)
 {
+    if (overlay_mesh_in_store(cs))
+        return;   /* the routing mesh's (node/overlay_sync.c) */
     json_t *services = cs_list(cs, CS_SERVICE), *keep = json_array();
     size_t i, k;
     json_t *svc, *t;

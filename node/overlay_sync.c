@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/jsonutil.h"
+#include "lib/log.h"
 #include "netoverlay/overlay.h"
 #include "netoverlay/overlay_alloc.h"
 #include "node/daemon.h"
@@ -75,12 +76,94 @@ static bool serving(const json_t *task)
            !strcmp(json_str(task, "DesiredState"), "running");
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The place of each node among the sorted node IDs: what its routing
+ * mesh address on the ingress network is derived from. */
+static size_t node_index(const json_t *nodes, const char *id)
+{
+    size_t n = json_array_size(nodes), at = 0;
+    const char **ids = xcalloc(n + 1, sizeof *ids);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = json_str(json_array_get(nodes, i), "ID");
+    qsort(ids, n, sizeof *ids, cmp_str);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(ids[i], id))
+            at = i;
+    free(ids);
+    return at;
+}
+
+bool overlay_mesh_wanted(const json_t *services)
+{
+    size_t i, k;
+    json_t *s, *p;
+    json_array_foreach(services, i, s) json_array_foreach(get2(s, "Endpoint", "Ports"), k, p)
+        if (strcmp(json_str(p, "PublishMode"), "host"))
+            return true;
+    return false;
+}
+
+/* The ingress network's own part: every node's mesh address is a peer,
+ * this node's is set on its bridge, the network stays up while services
+ * publish through it, and the published ports of every service spread
+ * over its running tasks on all nodes. */
+static size_t mesh_of(net_manager *nm, net_network *n, const char *me, json_t *nodes, json_t *services,
+                      json_t *tasks, net_peer *peers)
+{
+    size_t np = 0, i, k;
+    json_t *node, *s, *t;
+    json_t *doc = json_pack("{s:{s:[{s:s}]}}", "IPAM", "Configs", "Subnet", n->subnet);
+    uint32_t mine = 0;
+    json_array_foreach(nodes, i, node) {
+        uint32_t addr, vtep = 0;
+        if (ovl_ingress_node_addr(doc, node_index(nodes, json_str(node, "ID")), &addr) < 0)
+            continue;
+        if (!strcmp(json_str(node, "ID"), me))
+            mine = addr;
+        else if (ipam_parse_addr(node_vtep(node), &vtep) == 0 && vtep)
+            peers[np++] = (net_peer){.ip = addr, .vtep = vtep};
+    }
+    json_decref(doc);
+    bool wanted = overlay_mesh_wanted(services);
+    net_overlay_set_mesh(nm, n, mine, wanted);
+    json_t *keep = json_array();
+    json_array_foreach(services, i, s) {
+        json_t *ports = get2(s, "Endpoint", "Ports");
+        if (!json_array_size(ports))
+            continue;
+        json_array_append_new(keep, json_string(json_str(s, "ID")));
+        char(*ips)[IPAM_ADDR_BUF] = xcalloc(json_array_size(tasks) + 1, IPAM_ADDR_BUF);
+        const char **list = xcalloc(json_array_size(tasks) + 1, sizeof *list);
+        size_t nb = 0;
+        json_array_foreach(tasks, k, t) {
+            uint32_t ip;
+            if (strcmp(json_str(t, "ServiceID"), json_str(s, "ID")) || !serving(t) || !(ip = task_addr(t, n->id)))
+                continue;
+            ipam_format_addr(ip, ips[nb]);
+            list[nb] = ips[nb];
+            nb++;
+        }
+        berr e = {0};
+        if (net_ingress_set(nm, json_str(s, "ID"), ports, list, nb, &e) < 0)
+            log_warn("routing mesh: service %s: %s", json_str(s, "ID"), e.msg);
+        free(list);
+        free(ips);
+    }
+    net_ingress_retain(nm, keep);
+    json_decref(keep);
+    return np;
+}
+
 static void view_of(net_manager *nm, net_network *n, const char *me, json_t *nodes, json_t *services, json_t *tasks)
 {
     size_t i, k;
     json_t *t, *s, *x;
-    net_peer *peers = xcalloc(json_array_size(tasks) + 1, sizeof *peers);
-    size_t np = 0;
+    net_peer *peers = xcalloc(json_array_size(tasks) + json_array_size(nodes) + 1, sizeof *peers);
+    size_t np = n->ov->ingress ? mesh_of(nm, n, me, nodes, services, tasks, peers) : 0;
     json_array_foreach(tasks, i, t) {
         if (!ovl_task_holds_addresses(t) || !strcmp(json_str(t, "NodeID"), me))
             continue;
@@ -146,6 +229,17 @@ void overlay_sync_now(struct berth_daemon *d)
     json_decref(networks);
     json_decref(clusters);
     json_decref(nodes);
+}
+
+bool overlay_mesh_in_store(cluster_store *cs)
+{
+    json_t *nets = cs_list(cs, CS_NETWORK);
+    bool found = false;
+    size_t i;
+    json_t *n;
+    json_array_foreach(nets, i, n) found |= json_is_true(get2(n, "Spec", "Ingress"));
+    json_decref(nets);
+    return found;
 }
 
 void overlay_task_networking(json_t *body, json_t *task)

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 struct berth_daemon;
+struct cluster_store;
 
 typedef struct overlay_sync {
     struct berth_daemon *d;
@@ -26,6 +27,15 @@ void overlay_sync_stop(overlay_sync *s);
 /* One pass now (the agent calls it before starting a task on an overlay,
  * so the network is there for its container). */
 void overlay_sync_now(struct berth_daemon *d);
+
+/* Whether some service publishes ports through the routing mesh
+ * (services: the store's). */
+bool overlay_mesh_wanted(const json_t *services);
+
+/* Whether the store has the ingress network: then the routing mesh (this
+ * file) owns every node's published ports of services, not the agent's
+ * one-node ingress. */
+bool overlay_mesh_in_store(struct cluster_store *cs);
 
 /* The container networking of a task attached to overlays: NetworkMode
  * and EndpointsConfig (its addresses from the store, its aliases) set in

@@ -135,6 +135,7 @@ static void decide(reconciler *r, cluster_store *cs)
      * become pending, ready to place. */
     json_t *networks = cs_list(cs, CS_NETWORK);
     ovl_alloc *alloc = ovl_alloc_new(networks, services, tasks);
+    ovl_alloc_reserve_nodes(alloc, json_array_size(nodes));
     json_array_foreach(ch.created, i, t) if (overlay_task_allocate(alloc, t, services)) orch_task_pending(t, now);
     json_array_foreach(tasks, i, t) {
         if (strcmp(json_str(json_object_get(t, "Status"), "State"), "new") || json_object_get(ch.updated, json_str(t, "ID")))

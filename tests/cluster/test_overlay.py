@@ -6,6 +6,7 @@ nftables (this kernel has no IPVS), isolation, --internal, and clean-up."""
 import json
 import os
 import re
+import subprocess
 import time
 
 import pytest
@@ -209,3 +210,40 @@ def test_overlays_are_isolated_and_internal_has_no_way_out(make_lab, fixtures):
         return True
 
     wait_for(isolated, timeout=120, what="isolation checks")
+
+
+def host_fetch(h, addr, port):
+    """GET http://addr:port/ from host h's own namespace (not a container)."""
+    res = subprocess.run(["nsenter", "--net=/run/netns/%s" % h.netns, "curl", "-s", "-m", "3",
+                          "http://%s:%d/" % (addr, port)], capture_output=True, text=True)
+    return res.stdout.strip() if res.returncode == 0 else None
+
+
+def test_routing_mesh_answers_on_every_node(make_lab, fixtures):
+    lab = make_lab(3)
+    form(lab)
+    load(lab, fixtures)
+    h1, h2, h3 = lab.hosts
+    # One task, on h1 only: h2 and h3 run none and still answer the port.
+    h1.docker("service", "create", "-d", "--name", "pub", "--publish", "8080:80", "--constraint",
+              "node.hostname==h1", "--stop-grace-period", "1s", "busybox", "sh", "-c", HTTPD)
+    per = wait_for(lambda: tasks_by_host(lab, "pub", 1), timeout=60, what="the task of pub")
+    assert list(per) == [h1]
+    hostname = h1.docker("exec", per[h1][0], "hostname").out.strip()
+    svc = json.loads(h1.docker("service", "inspect", "pub").out)[0]
+    ingress_id = inspect(h1, "ingress")["Id"]
+    assert [v["NetworkID"] for v in svc["Endpoint"]["VirtualIPs"]] == [ingress_id]
+    for h in lab.hosts:
+        for target in lab.hosts:
+            wait_for(lambda: host_fetch(h, target.addr, 8080) == hostname,
+                     what="port 8080 of %s from %s" % (target.netns, h.netns))
+    # The ingress network is up on a node without tasks, with its mesh address.
+    out = subprocess.run(["ip", "-n", h3.netns, "-br", "addr", "show", "dev", "ov-4096"], capture_output=True,
+                         text=True).stdout
+    assert "10.0.0.1/24" in out and "10.0.0.25" in out, out
+    # Removed: the port stops answering and the ingress devices go.
+    h2.docker("service", "rm", "pub")
+    for h in lab.hosts:
+        wait_for(lambda: host_fetch(h, h.addr, 8080) is None, what="port closed on %s" % h.netns)
+        wait_for(lambda: subprocess.run(["ip", "-n", h.netns, "link", "show", "vx-4096"],
+                                        capture_output=True).returncode != 0, what="vx-4096 gone on %s" % h.netns)

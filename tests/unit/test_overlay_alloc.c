@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -161,6 +162,42 @@ static void test_full_subnet(void **state)
     json_decref(nets);
 }
 
+static void test_mesh_node_addresses(void **state)
+{
+    (void)state;
+    berr e = {0};
+    json_t *ing = net("ing", "ingress", "4096", "10.0.0.0/24", "10.0.0.1", true);
+    uint32_t a;
+    char text[IPAM_ADDR_BUF];
+    assert_int_equal(ovl_ingress_node_addr(ing, 0, &a), 0);
+    ipam_format_addr(a, text);
+    assert_string_equal(text, "10.0.0.254");
+    assert_int_equal(ovl_ingress_node_addr(ing, 2, &a), 0);
+    ipam_format_addr(a, text);
+    assert_string_equal(text, "10.0.0.252");
+    assert_int_equal(ovl_ingress_node_addr(ing, 200, &a), -ENOSPC);
+    /* Reserved for the nodes: a task never gets one of them. */
+    json_t *tiny = net("ing2", "ingress", "4096", "10.9.0.0/29", "10.9.0.1", true);
+    json_t *nets = json_pack("[o]", tiny), *none = json_array();
+    ovl_alloc *al = ovl_alloc_new(nets, none, none);
+    ovl_alloc_reserve_nodes(al, 2);   /* .6 and .5 */
+    json_t *spec = json_pack("{s:{s:[]}}", "TaskTemplate", "Networks");
+    json_t *vips = NULL;
+    for (int k = 2; k <= 4; k++) {
+        char want[IPAM_CIDR_BUF];
+        snprintf(want, sizeof want, "10.9.0.%d/29", k);
+        assert_int_equal(ovl_alloc_vips(al, spec, NULL, true, &vips, &e), 0);
+        assert_string_equal(json_str(json_array_get(vips, 0), "Addr"), want);
+        json_decref(vips);
+    }
+    assert_int_equal(ovl_alloc_vips(al, spec, NULL, true, &vips, &e), -ENOSPC);
+    json_decref(ing);
+    json_decref(spec);
+    ovl_alloc_free(al);
+    json_decref(none);
+    json_decref(nets);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -168,6 +205,7 @@ int main(void)
         cmocka_unit_test(test_subnet),
         cmocka_unit_test(test_tasks_and_vips),
         cmocka_unit_test(test_full_subnet),
+        cmocka_unit_test(test_mesh_node_addresses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
