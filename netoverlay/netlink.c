@@ -579,6 +579,23 @@ int netlink_neigh_set(netlink *h, const char *dev, const char *ip, const uint8_t
     return neigh_change(h, add, AF_INET, dev, mac, ip, e);
 }
 
+int netlink_delete_prefixed(netlink *h, const char *prefix)
+{
+    auto_cache struct nl_cache *c = NULL;
+    reset_err(h);
+    if (!prefix || !*prefix || rtnl_link_alloc_cache(h->sk, AF_UNSPEC, &c) < 0)
+        return 0;
+    int n = 0;
+    for (struct nl_object *o = nl_cache_get_first(c); o; o = nl_cache_get_next(o)) {
+        const char *nm = rtnl_link_get_name((struct rtnl_link *)o);
+        size_t pl = strlen(prefix);
+        if (nm && !strncmp(nm, prefix, pl) && nm[pl] && strspn(nm + pl, "0123456789") == strlen(nm + pl) &&
+            netlink_link_delete(h, nm, NULL) == 0)
+            n++;
+    }
+    return n;
+}
+
 int netlink_count_links(netlink *h, const char *prefix)
 {
     auto_cache struct nl_cache *c = NULL;

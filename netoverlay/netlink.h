@@ -63,6 +63,9 @@ int netlink_fdb_set(netlink *h, const char *dev, const uint8_t mac[6], const cha
 /* Adds or removes a permanent ARP entry ip -> mac on dev. */
 int netlink_neigh_set(netlink *h, const char *dev, const char *ip, const uint8_t mac[6], bool add, berr *e);
 
+/* Deletes every link named prefix then digits only ("vx-4097"); how many. */
+int netlink_delete_prefixed(netlink *h, const char *prefix);
+
 /* Counts, for tests and leak checks: links whose name starts with prefix
  * ("" for all), and IPv4 addresses on links starting with prefix. */
 int netlink_count_links(netlink *h, const char *prefix);

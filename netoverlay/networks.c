@@ -328,6 +328,10 @@ int net_manager_open(net_manager *nm, uv_loop_t *loop, sqlite3 *db, const net_co
         if ((r = net_bridge_up(nm, n, e)) < 0)
             return r;
     }
+    /* Overlay devices exist only while endpoints do, and none do yet: any
+     * found were left by a daemon that was killed. */
+    netlink_delete_prefixed(nm->nl, "vx-");
+    netlink_delete_prefixed(nm->nl, "ov-");
     return net_rules_sync(nm, e);
 }
 
@@ -336,6 +340,12 @@ void net_manager_close(net_manager *nm)
     while (nm->sandboxes)
         net_sandbox_close(nm->sandboxes);
     net_ingress_retain(nm, NULL);
+    /* The routing mesh keeps the ingress overlay up without endpoints. */
+    for (size_t i = 0; i < nm->n_nets; i++)
+        if (nm->nets[i]->ov) {
+            nm->nets[i]->ov->pinned = false;
+            net_overlay_down(nm, nm->nets[i]);
+        }
     berr e = {0};
     if (nm->cfg.iptables && nm->applied_rules && nft_remove(&e) < 0)
         log_warn("removing berth's nftables table: %s", e.msg);
@@ -418,6 +428,10 @@ static int create_options(net_manager *nm, net_network *n, json_t *opts, berr *e
                 return berr_set(e, -EEXIST, "bridge name %s is already used by network %s", name, nm->nets[i]->name);
         if (netlink_link_exists(nm->nl, name))
             return berr_set(e, -EEXIST, "device %s already exists on the host", name);
+        unsigned vni;
+        char rest;
+        if (sscanf(name, "ov-%u%c", &vni, &rest) == 1)
+            return berr_set(e, -EINVAL, "bridge name %s is reserved for overlay networks", name);
         snprintf(n->bridge, sizeof n->bridge, "%s", name);
     } else {
         snprintf(n->bridge, sizeof n->bridge, "br-%.12s", n->id);
@@ -601,7 +615,8 @@ int net_rules_sync(net_manager *nm, berr *e)
     cleanup_free nft_net *nets = xcalloc(nm->n_nets + 1, sizeof *nets);
     for (size_t i = 0; i < nm->n_nets; i++) {
         net_network *n = nm->nets[i];
-        if (!strcmp(n->driver, "bridge") || n->ov)
+        /* An overlay's bridge exists while it has endpoints here (or the mesh). */
+        if (!strcmp(n->driver, "bridge") || (n->ov && n->ov->up))
             nets[nn++] = (nft_net){n->bridge, n->subnet, n->internal, n->icc, n->masquerade};
     }
     for (net_sandbox *sb = nm->sandboxes; sb; sb = sb->next)

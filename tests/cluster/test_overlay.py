@@ -247,3 +247,49 @@ def test_routing_mesh_answers_on_every_node(make_lab, fixtures):
         wait_for(lambda: host_fetch(h, h.addr, 8080) is None, what="port closed on %s" % h.netns)
         wait_for(lambda: subprocess.run(["ip", "-n", h.netns, "link", "show", "vx-4096"],
                                         capture_output=True).returncode != 0, what="vx-4096 gone on %s" % h.netns)
+
+
+def links(h, prefix):
+    out = subprocess.run(["ip", "-n", h.netns, "-o", "link", "show"], capture_output=True, text=True).stdout
+    return [l.split(":")[1].strip().split("@")[0] for l in out.splitlines() if l.split(":")[1].strip().startswith(prefix)]
+
+
+def test_restart_rebuilds_and_cycles_leave_nothing(make_lab, fixtures):
+    lab = make_lab(2)
+    form(lab)
+    load(lab, fixtures)
+    h1, h2 = lab.hosts
+    h1.docker("network", "create", "-d", "overlay", "cyc")
+
+    def reach_both():
+        per = wait_for(lambda: tasks_by_host(lab, "echo", 2), timeout=60, what="2 tasks of echo")
+        (ha, ia), (hb, ib) = per.items()
+        return fetch(ha, ia[0], ip_on(hb, ib[0], "cyc"), check=False) is not None and \
+            fetch(hb, ib[0], ip_on(ha, ia[0], "cyc"), check=False) is not None
+
+    h1.docker("service", "create", "-d", "--name", "echo", "--replicas", "2", "--replicas-max-per-node", "1",
+              "--network", "cyc", "--stop-grace-period", "1s", "busybox", "sh", "-c", HTTPD)
+    wait_for(reach_both, timeout=90, what="tasks reaching each other")
+    # A stopped and restarted node gets its overlay state back from the store.
+    assert h2.stop() == 0
+    assert not links(h2, "vx-") and not links(h2, "ov-")   # a clean stop removes them
+    h2.start()
+    wait_for(reach_both, timeout=90, what="tasks reaching each other after h2's restart")
+    h1.docker("service", "rm", "echo")
+    # Create/remove cycles: nothing stays behind on any host.
+    for i in range(10):
+        h1.docker("service", "create", "-d", "--name", "c%d" % i, "--network", "cyc", "--publish", "%d:80" % (9000 + i),
+                  "--stop-grace-period", "1s", "busybox", "sh", "-c", HTTPD)
+        wait_for(lambda: tasks_by_host(lab, "c%d" % i, 1), timeout=60, what="task of c%d" % i)
+        h1.docker("service", "rm", "c%d" % i)
+    for h in lab.hosts:
+        wait_for(lambda: not h.docker("ps", "-q").out.strip(), timeout=60, what="no task left on %s" % h.netns)
+    wait_for(lambda: h1.docker("network", "rm", "cyc", check=False).returncode == 0, timeout=60, what="network rm")
+    for h in lab.hosts:
+        wait_for(lambda: not links(h, "vx-") and not links(h, "ov-") and not links(h, "veth"),
+                 what="no overlay devices on %s" % h.netns)
+        fdb = subprocess.run(["bridge", "-n", h.netns, "fdb", "show"], capture_output=True, text=True).stdout
+        assert "dst 10.77." not in fdb, fdb
+        rules = subprocess.run(["ip", "netns", "exec", h.netns, "nft", "list", "table", "ip", "berth"],
+                               capture_output=True, text=True).stdout
+        assert "ov-" not in rules and "dport 9" not in rules, rules
