@@ -233,11 +233,6 @@ void api_overlay_network_remove(api_request *r, net_network *n)
     if (!cs)
         return;
     char msg[600];
-    if (net_network_in_use(n)) {
-        snprintf(msg, sizeof msg, "error while removing network: network %s id %s has active endpoints", n->name, n->id);
-        api_reply_error(r, -EBUSY, msg);
-        return;
-    }
     json_t *services = cs_list(cs, CS_SERVICE), *tasks = cs_list(cs, CS_TASK);
     const char *user = NULL, *what = "service";
     size_t i, k;
@@ -259,10 +254,15 @@ void api_overlay_network_remove(api_request *r, net_network *n)
                 what = "task";
             }
     }
+    /* swarmkit's checks first (services, then tasks), as dockerd asks it
+     * before looking at this node's endpoints. */
     if (user) {
         snprintf(msg, sizeof msg, "rpc error: code = FailedPrecondition desc = network %s is in use by %s %s", n->id,
                  what, user);
         api_reply_error(r, -EINVAL, msg);
+    } else if (net_network_in_use(n)) {
+        snprintf(msg, sizeof msg, "error while removing network: network %s id %s has active endpoints", n->name, n->id);
+        api_reply_error(r, -EBUSY, msg);
     } else {
         net_write *w = xcalloc(1, sizeof *w);
         snprintf(w->id, sizeof w->id, "%s", n->id);

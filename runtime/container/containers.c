@@ -10,6 +10,7 @@
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/sql.h"
+#include "runtime/container/exec.h"
 #include "runtime/container/container.h"
 #include "runtime/container/internal.h"
 #include "runtime/container/validate.h"
@@ -331,6 +332,11 @@ void rt_containers_close(rt_containers *m)
         if (m->seccomp_cache[i].prog)
             rt_seccomp_free(m->seccomp_cache[i].prog);
     m->seccomp_cached = 0;
+    /* The finished execs of containers that stay (stopped, not removed)
+     * are kept for exec inspect until their container goes; at close they
+     * go with it (LeakSanitizer found them after a daemon stop). */
+    for (size_t i = 0; i < m->n; i++)
+        rt_exec_forget_container(m, m->list[i]->id);
     for (size_t i = 0; i < m->n; i++)
         rt_container_free(m->list[i]);
     free(m->list);

@@ -138,36 +138,46 @@ def test_service_tasks_reach_each_other_across_hosts(make_lab, fixtures):
     vip = vips[0]["Addr"].split("/")[0]
     assert svc["Spec"]["TaskTemplate"]["Networks"] == [{"Target": mesh_id}]
 
-    names = {}   # task address -> the hostname it answers with
-    for h, ids in per.items():
-        cid = ids[0]
-        names[ip_on(h, cid, "mesh")] = h.docker("exec", cid, "hostname").out.strip()
-    # Each task answers at its own address from a task on every other host.
-    for h, ids in per.items():
-        for addr, hostname in names.items():
-            assert fetch(h, ids[0], addr) == hostname
-    # The embedded DNS: name -> the VIP, tasks.<svc> -> the three tasks.
-    client_host, client = h1, per[h1][0]
-    assert resolve(client_host, client, "web") == [vip]
-    # A task is a backend once the store says it runs (its container may be
-    # up a moment before its report is applied).
-    wait_for(lambda: resolve(client_host, client, "tasks.web") == sorted(names), what="tasks.web -> 3 tasks")
-    # The VIP spreads connections over tasks on several hosts.
-    seen = {fetch(client_host, client, vip) for _ in range(12)}
-    assert len(seen) >= 2 and seen <= set(names.values()), seen
+    def across_hosts():
+        # Taken afresh on every try: the orchestrator may replace a task
+        # right after its start (seen on main too), and a task is a backend
+        # once the store says it runs.
+        per = tasks_by_host(lab, "web", 3)
+        assert per and len(per) == 3, per
+        names = {}   # task address -> the hostname it answers with
+        for h, ids in per.items():
+            names[ip_on(h, ids[0], "mesh")] = h.docker("exec", ids[0], "hostname").out.strip()
+        # Each task answers at its own address from a task on every other host.
+        for h, ids in per.items():
+            for addr, hostname in names.items():
+                assert fetch(h, ids[0], addr) == hostname
+        # The embedded DNS: name -> the VIP, tasks.<svc> -> the three tasks.
+        client_host, client = h1, per[h1][0]
+        assert resolve(client_host, client, "web") == [vip]
+        assert resolve(client_host, client, "tasks.web") == sorted(names)
+        # The VIP spreads connections over tasks on several hosts.
+        seen = {fetch(client_host, client, vip) for _ in range(12)}
+        assert len(seen) >= 2 and seen <= set(names.values()), seen
+        return True
+
+    wait_for(across_hosts, timeout=120, what="tasks, names and the VIP across hosts")
 
     # Scale down: the removed tasks leave DNS and the VIP.
     h2.docker("service", "scale", "-d", "web=1")
     wait_for(lambda: tasks_by_host(lab, "web", 1), timeout=60, what="one task of web")
-    left = tasks_by_host(lab, "web", 1)
-    (lh, lids), = left.items()
-    left_addr = ip_on(lh, lids[0], "mesh")
-    asker = next(h for h in lab.hosts if h is not lh)
-    # A container of the swarm's own to ask from: the service's only task is elsewhere.
-    wait_for(lambda: resolve(lh, lids[0], "tasks.web") == [left_addr], what="tasks.web after scale down")
-    answers = {fetch(lh, lids[0], vip) for _ in range(6)}
-    assert answers == {names[left_addr]}
-    assert asker is not lh
+
+    def one_left():
+        # Taken afresh: the orchestrator may replace a task right after its start.
+        left = tasks_by_host(lab, "web", 1)
+        assert left
+        (lh, lids), = left.items()
+        addr = ip_on(lh, lids[0], "mesh")
+        name = lh.docker("exec", lids[0], "hostname").out.strip()
+        assert resolve(lh, lids[0], "tasks.web") == [addr]
+        assert {fetch(lh, lids[0], vip) for _ in range(6)} == {name}
+        return True
+
+    wait_for(one_left, timeout=60, what="DNS and the VIP after scale down")
 
 
 def test_overlays_are_isolated_and_internal_has_no_way_out(make_lab, fixtures):
@@ -293,3 +303,35 @@ def test_restart_rebuilds_and_cycles_leave_nothing(make_lab, fixtures):
         rules = subprocess.run(["ip", "netns", "exec", h.netns, "nft", "list", "table", "ip", "berth"],
                                capture_output=True, text=True).stdout
         assert "ov-" not in rules and "dport 9" not in rules, rules
+
+
+def test_docker_py_networks_and_services(make_lab, fixtures):
+    lab = make_lab(1)
+    h1 = lab.hosts[0]
+    h1.docker("swarm", "init", "--advertise-addr", h1.addr)
+    h1.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    import docker
+    client = h1.client()
+    net = client.networks.create("pynet", driver="overlay", attachable=True, labels={"k": "v"},
+                                 ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.66.0.0/24")]))
+    net.reload()
+    assert net.attrs["Scope"] == "swarm" and net.attrs["Driver"] == "overlay" and net.attrs["Labels"] == {"k": "v"}
+    assert net.attrs["IPAM"]["Config"][0]["Subnet"] == "10.66.0.0/24"
+    assert "pynet" in [n.name for n in client.networks.list(filters={"driver": "overlay"})]
+    svc = client.services.create("busybox", ["sh", "-c", HTTPD], name="pysvc", networks=["pynet"],
+                                 endpoint_spec=docker.types.EndpointSpec(mode="dnsrr"))
+    svc.reload()
+    assert svc.attrs["Spec"]["TaskTemplate"]["Networks"] == [{"Target": net.id}]
+    assert "VirtualIPs" not in svc.attrs["Endpoint"]   # dnsrr: no VIP
+    tasks = wait_for(lambda: [t for t in svc.tasks() if t["Status"]["State"] == "running"], timeout=60,
+                     what="pysvc running")
+    addrs = tasks[0]["NetworksAttachments"][0]["Addresses"]
+    assert addrs and addrs[0].startswith("10.66.0.")
+    cid = tasks[0]["Status"]["ContainerStatus"]["ContainerID"]
+    # dnsrr: the service name gives the tasks' addresses.
+    wait_for(lambda: resolve(h1, cid, "pysvc") == [addrs[0].split("/")[0]], what="pysvc -> its task")
+    res = h1.docker("network", "rm", "pynet", check=False)
+    assert res.returncode != 0 and "in use by service pysvc" in res.err, res.err
+    svc.remove()
+    wait_for(lambda: h1.docker("network", "rm", "pynet", check=False).returncode == 0, timeout=60,
+             what="pynet removed")
