@@ -332,6 +332,22 @@ def test_docker_py_networks_and_services(make_lab, fixtures):
     wait_for(lambda: resolve(h1, cid, "pysvc") == [addrs[0].split("/")[0]], what="pysvc -> its task")
     res = h1.docker("network", "rm", "pynet", check=False)
     assert res.returncode != 0 and "in use by service pysvc" in res.err, res.err
+    # network-add: the tasks are replaced by ones on both networks.
+    h1.docker("network", "create", "-d", "overlay", "pynet2")
+    h1.docker("service", "update", "-d", "--network-add", "name=pynet2,alias=extra", "pysvc")
+
+    def on_both():
+        run = [t for t in svc.tasks() if t["Status"]["State"] == "running" and t["DesiredState"] == "running"]
+        assert len(run) == 1
+        nets = sorted(a["Network"]["Spec"]["Name"] for a in run[0]["NetworksAttachments"])
+        assert nets == ["pynet", "pynet2"], nets
+        cid = run[0]["Status"]["ContainerStatus"]["ContainerID"]
+        out = h1.docker("inspect", "--format", "{{json .NetworkSettings.Networks}}", cid).out
+        assert sorted(json.loads(out)) == ["pynet", "pynet2"]
+        return cid
+
+    cid = wait_for(on_both, timeout=60, what="pysvc on pynet and pynet2")
+    wait_for(lambda: len(resolve(h1, cid, "extra")) == 1, what="the alias on pynet2")
     svc.remove()
-    wait_for(lambda: h1.docker("network", "rm", "pynet", check=False).returncode == 0, timeout=60,
-             what="pynet removed")
+    wait_for(lambda: h1.docker("network", "rm", "pynet", "pynet2", check=False).returncode == 0, timeout=60,
+             what="pynet and pynet2 removed")
