@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "api/handlers.h"
+#include "api/networks_swarm.h"
 #include "lib/cleanup.h"
 #include "lib/filters.h"
 #include "lib/timefmt.h"
@@ -50,7 +51,7 @@ static int list_filter(json_t *f, net_network *n, bool *keep, berr *e)
 {
     *keep = false;
     if (!matches_any(f, "driver", n->driver, false) || !matches_any(f, "id", n->id, true) ||
-        !matches_any(f, "name", n->name, false) || !matches_any(f, "scope", "local", false) ||
+        !matches_any(f, "name", n->name, false) || !matches_any(f, "scope", net_network_scope(n), false) ||
         !filters_match_labels(f, "label", n->labels))
         return 0;
     json_t *types = json_object_get(f, "type");
@@ -145,6 +146,11 @@ void api_network_create(api_request *r)
         api_reply_berr(r, &e);
         return;
     }
+    if (api_network_wants_overlay(body)) {
+        api_overlay_network_create(r, body);
+        json_decref(body);
+        return;
+    }
     char id[65];
     int rc = net_network_create(nets(r), body, id, &e);
     json_decref(body);
@@ -161,6 +167,10 @@ void api_network_delete(api_request *r)
     berr e = {0};
     if (!lookup(r, &n))
         return;
+    if (n->ov) {
+        api_overlay_network_remove(r, n);
+        return;
+    }
     if (net_network_remove(nets(r), n, &e) < 0)
         api_reply_berr(r, &e);
     else
@@ -186,7 +196,8 @@ void api_networks_prune(api_request *r)
     json_t *deleted = json_array();
     for (size_t i = 0; i < nm->n_nets;) {
         net_network *n = nm->nets[i];
-        bool keep = !net_network_is_user(n) || net_network_in_use(n) || !filters_match_labels(f, "label", n->labels) ||
+        /* Overlays are the cluster's: pruned by no single node. */
+        bool keep = !net_network_is_user(n) || n->ov || net_network_in_use(n) || !filters_match_labels(f, "label", n->labels) ||
                     filters_match_any_label(f, "label!", n->labels) || (until && created_unix(n) >= until);
         char name[sizeof n->name];
         snprintf(name, sizeof name, "%s", n->name);

@@ -18,6 +18,7 @@
 #include "scheduler/common.h"
 #include "scheduler/update.h"
 #include "api/service_spec.h"
+#include "api/service_networks.h"
 
 /* By full ID, exact name, then unique ID prefix, as swarmkit resolves. */
 static int find_service(cluster_store *cs, const char *ref, json_t **out, berr *e)
@@ -73,8 +74,8 @@ static long long now_ns(void)
 /* The service's Endpoint: its spec and the ports it publishes, ingress
  * ports given a published port from 30000-32767 when the spec leaves it
  * 0, and refused when another service has it, in swarmkit's words. */
-static int endpoint_of(cluster_store *cs, json_t *spec, const char *self_id, json_t *old_endpoint, json_t **out,
-                       berr *e)
+static int endpoint_of(api_request *r, cluster_store *cs, json_t *spec, const char *self_id, json_t *old_endpoint,
+                       json_t **out, berr *e)
 {
     json_t *es = json_object_get(spec, "EndpointSpec");
     json_t *ports = json_array();
@@ -129,7 +130,12 @@ static int endpoint_of(cluster_store *cs, json_t *spec, const char *self_id, jso
     *out = json_pack("{s:o, s:o}", "Spec", es ? json_incref(es) : json_object(), "Ports", ports);
     if (json_array_size(ports) == 0)
         json_object_del(*out, "Ports");
-    return 0;
+    int rc = svc_networks_resolve(cs, &r->d->networks, spec, old_endpoint, *out, e);
+    if (rc < 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 /* ---- create / update / delete ------------------------------------------------ */
@@ -218,7 +224,7 @@ void api_service_create(api_request *r)
     svc_spec_set_auth(spec, api_header(r, "X-Registry-Auth"), NULL);
     cs_new_id(w->id);
     json_t *endpoint = NULL;
-    if ((rc = endpoint_of(cs, spec, w->id, NULL, &endpoint, &e)) < 0) {
+    if ((rc = endpoint_of(r, cs, spec, w->id, NULL, &endpoint, &e)) < 0) {
         json_decref(spec);
         json_decref(w->warnings);
         free(w);
@@ -284,7 +290,7 @@ void api_service_update(api_request *r)
             doc = update_service_apply_spec(svc, spec, now_ns());
     }
     json_t *endpoint = NULL;
-    if (rc == 0 && (rc = endpoint_of(cs, json_object_get(doc, "Spec"), json_str(svc, "ID"),
+    if (rc == 0 && (rc = endpoint_of(r, cs, json_object_get(doc, "Spec"), json_str(svc, "ID"),
                                      json_object_get(svc, "Endpoint"), &endpoint, &e)) == 0)
         json_object_set_new(doc, "Endpoint", endpoint);
     else if (rc < 0 && doc) {

@@ -1,8 +1,9 @@
-/* The ingress of one node: ports a service publishes (ingress mode), load
- * balanced by nftables over the addresses of its tasks running here.
- * Without an overlay this is Docker's routing mesh reduced to one node:
- * the published port answers on every address of the host and spreads
- * connections round-robin over the tasks. */
+/* The ingress of one node: ports a service publishes (ingress mode), held
+ * here and load balanced by nftables over the addresses of its tasks.
+ * With the swarm's ingress overlay (node/overlay_sync.c) the backends are
+ * the tasks' ingress addresses on every node: the routing mesh.  Before
+ * the swarm is initialized they are the addresses of the tasks running
+ * here (node/agent.c): the mesh reduced to one node. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -27,6 +27,9 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/link/vxlan.h>
+#include <netlink/route/neighbour.h>
+#include <linux/neighbour.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
 
@@ -351,6 +354,20 @@ int netlink_veth_create(netlink *h, const char *host_name, const char *bridge, c
     return 0;
 }
 
+int netlink_link_set_mac(netlink *h, const char *name, const uint8_t mac[6], berr *e)
+{
+    auto_link struct rtnl_link *cur = NULL;
+    int r = get_link(h, name, &cur, e);
+    if (r < 0)
+        return r;
+    auto_link struct rtnl_link *ch = rtnl_link_alloc();
+    auto_nladdr struct nl_addr *a = nl_addr_build(AF_LLC, mac, 6);
+    if (!ch || !a)
+        return berr_set(e, -ENOMEM, "rtnl_link_alloc");
+    rtnl_link_set_addr(ch, a);
+    return change_link(h, cur, ch, e);
+}
+
 int netlink_link_rename(netlink *h, const char *name, const char *new_name, berr *e)
 {
     int r = check_name(new_name, e);
@@ -470,6 +487,113 @@ int netlink_route_default(netlink *h, const char *name, const char *gateway, ber
     if (r < 0)
         return fail(h, r, e, "add default route via %s dev %s", gateway, name);
     return 0;
+}
+
+int netlink_vxlan_ensure(netlink *h, const char *name, uint32_t vni, const char *local, uint16_t port,
+                         const char *bridge, int mtu, berr *e)
+{
+    int r = check_name(name, e);
+    if (r < 0)
+        return r;
+    int br = netlink_link_index(h, bridge, e);
+    if (br < 0)
+        return br;
+    auto_link struct rtnl_link *cur = NULL;
+    if (get_link(h, name, &cur, NULL) == 0) {
+        const char *kind = rtnl_link_get_type(cur);
+        if (!kind || strcmp(kind, "vxlan"))
+            return berr_set(e, -EEXIST, "interface %s exists and is not a VXLAN device", name);
+        /* Made by an earlier run: its shape may be stale (another local
+         * address), so it is made again. */
+        if ((r = netlink_link_delete(h, name, e)) < 0)
+            return r;
+    }
+    auto_nladdr struct nl_addr *la = NULL;
+    if (!local || nl_addr_parse(local, AF_INET, &la) < 0)
+        return berr_set(e, -EINVAL, "invalid VXLAN local address \"%s\"", local ? local : "");
+    auto_link struct rtnl_link *vx = rtnl_link_vxlan_alloc();
+    if (!vx)
+        return berr_set(e, -ENOMEM, "rtnl_link_vxlan_alloc");
+    rtnl_link_set_name(vx, name);
+    rtnl_link_vxlan_set_id(vx, vni);
+    rtnl_link_vxlan_set_local(vx, la);
+    rtnl_link_vxlan_set_port(vx, port);
+    /* No learning, no flooding: every remote endpoint is a static FDB
+     * entry and its ARP answer comes from the neighbour table (proxy). */
+    rtnl_link_vxlan_set_learning(vx, 0);
+    rtnl_link_vxlan_set_proxy(vx, 1);
+    if (mtu > 0)
+        rtnl_link_set_mtu(vx, (unsigned)mtu);
+    rtnl_link_set_master(vx, br);
+    rtnl_link_set_flags(vx, IFF_UP);
+    reset_err(h);
+    r = rtnl_link_add(h->sk, vx, NLM_F_CREATE | NLM_F_EXCL);
+    if (r < 0)
+        return fail(h, r, e, "create VXLAN device %s (VNI %u, local %s, port %u)", name, vni, local, port);
+    return 0;
+}
+
+/* A permanent neighbour entry on ifindex: with family AF_BRIDGE an FDB
+ * entry of the device itself (mac -> the remote VTEP ip), with AF_INET
+ * an ARP entry (ip -> mac). */
+static int neigh_change(netlink *h, bool add, int family, const char *dev, const uint8_t mac[6], const char *ip,
+                        berr *e)
+{
+    int idx = netlink_link_index(h, dev, e);
+    if (idx < 0)
+        return idx;
+    struct rtnl_neigh *n = rtnl_neigh_alloc();
+    if (!n)
+        return berr_set(e, -ENOMEM, "rtnl_neigh_alloc");
+    auto_nladdr struct nl_addr *ll = nl_addr_build(AF_LLC, mac, 6);
+    auto_nladdr struct nl_addr *dst = NULL;
+    if (!ll || nl_addr_parse(ip, AF_INET, &dst) < 0) {
+        rtnl_neigh_put(n);
+        return berr_set(e, -EINVAL, "invalid neighbour address \"%s\"", ip);
+    }
+    rtnl_neigh_set_ifindex(n, idx);
+    rtnl_neigh_set_lladdr(n, ll);
+    /* The destination first: libnl takes the family from it and refuses
+     * an address of another family than one already set. */
+    rtnl_neigh_set_dst(n, dst);
+    rtnl_neigh_set_family(n, family);
+    rtnl_neigh_set_state(n, NUD_PERMANENT);
+    if (family == AF_BRIDGE)
+        rtnl_neigh_set_flags(n, NTF_SELF);
+    reset_err(h);
+    int r = add ? rtnl_neigh_add(h->sk, n, NLM_F_CREATE | NLM_F_REPLACE) : rtnl_neigh_delete(h->sk, n, 0);
+    rtnl_neigh_put(n);
+    if (r < 0 && !(!add && missing(h, r)))
+        return fail(h, r, e, "%s %s entry %s on %s", add ? "add" : "delete", family == AF_BRIDGE ? "FDB" : "ARP", ip,
+                    dev);
+    return 0;
+}
+
+int netlink_fdb_set(netlink *h, const char *dev, const uint8_t mac[6], const char *vtep, bool add, berr *e)
+{
+    return neigh_change(h, add, AF_BRIDGE, dev, mac, vtep, e);
+}
+
+int netlink_neigh_set(netlink *h, const char *dev, const char *ip, const uint8_t mac[6], bool add, berr *e)
+{
+    return neigh_change(h, add, AF_INET, dev, mac, ip, e);
+}
+
+int netlink_delete_prefixed(netlink *h, const char *prefix)
+{
+    auto_cache struct nl_cache *c = NULL;
+    reset_err(h);
+    if (!prefix || !*prefix || rtnl_link_alloc_cache(h->sk, AF_UNSPEC, &c) < 0)
+        return 0;
+    int n = 0;
+    for (struct nl_object *o = nl_cache_get_first(c); o; o = nl_cache_get_next(o)) {
+        const char *nm = rtnl_link_get_name((struct rtnl_link *)o);
+        size_t pl = strlen(prefix);
+        if (nm && !strncmp(nm, prefix, pl) && nm[pl] && strspn(nm + pl, "0123456789") == strlen(nm + pl) &&
+            netlink_link_delete(h, nm, NULL) == 0)
+            n++;
+    }
+    return n;
 }
 
 int netlink_count_links(netlink *h, const char *prefix)

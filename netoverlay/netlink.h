@@ -38,6 +38,9 @@ int netlink_link_up(netlink *h, const char *name, berr *e);
 int netlink_veth_create(netlink *h, const char *host_name, const char *bridge, const char *peer_name,
                         const uint8_t *mac, int mtu, int peer_ns_fd, berr *e);
 
+/* Sets the link's hardware address (6 bytes). */
+int netlink_link_set_mac(netlink *h, const char *name, const uint8_t mac[6], berr *e);
+
 int netlink_link_rename(netlink *h, const char *name, const char *new_name, berr *e);
 
 /* Adds/removes an IPv4 address "a.b.c.d/len" on name.  Adding one that is
@@ -47,6 +50,21 @@ int netlink_addr_del(netlink *h, const char *name, const char *cidr, berr *e);
 
 /* Default IPv4 route via gateway out of name (replaces an existing one). */
 int netlink_route_default(netlink *h, const char *name, const char *gateway, berr *e);
+
+/* A VXLAN device name for vni, its UDP socket on local:port in this
+ * handle's namespace, without learning and answering ARP from its
+ * neighbour table (proxy), enslaved to bridge and up.  One left by an
+ * earlier run is replaced. */
+int netlink_vxlan_ensure(netlink *h, const char *name, uint32_t vni, const char *local, uint16_t port,
+                         const char *bridge, int mtu, berr *e);
+/* Adds (add) or removes a permanent FDB entry on the VXLAN device dev:
+ * frames for mac go to the VTEP vtep.  Removing one that is gone is 0. */
+int netlink_fdb_set(netlink *h, const char *dev, const uint8_t mac[6], const char *vtep, bool add, berr *e);
+/* Adds or removes a permanent ARP entry ip -> mac on dev. */
+int netlink_neigh_set(netlink *h, const char *dev, const char *ip, const uint8_t mac[6], bool add, berr *e);
+
+/* Deletes every link named prefix then digits only ("vx-4097"); how many. */
+int netlink_delete_prefixed(netlink *h, const char *prefix);
 
 /* Counts, for tests and leak checks: links whose name starts with prefix
  * ("" for all), and IPv4 addresses on links starting with prefix. */

@@ -11,6 +11,7 @@
 #include "netoverlay/netlink.h"
 #include "netoverlay/netns.h"
 #include "netoverlay/nft.h"
+#include "netoverlay/overlay.h"
 #include "netoverlay/sandbox.h"
 #include "lib/sql.h"
 
@@ -21,10 +22,11 @@
 #define OPT_MTU "com.docker.network.driver.mtu"
 #define OPT_DEFAULT "com.docker.network.bridge.default_bridge"
 
-static void net_free(net_network *n)
+void net_network_free(net_network *n)
 {
     if (!n)
         return;
+    net_overlay_free(n->ov);
     ipam_pool_free(&n->pool);
     json_decref(n->labels);
     json_decref(n->options);
@@ -135,11 +137,28 @@ static void forget_net(net_manager *nm, net_network *n)
         }
 }
 
+void net_network_adopt(net_manager *nm, net_network *n)
+{
+    add_net(nm, n);
+    berr e = {0};
+    if (net_rules_sync(nm, &e) < 0)
+        log_warn("network %s: %s", n->name, e.msg);
+}
+
+void net_network_drop(net_manager *nm, net_network *n)
+{
+    forget_net(nm, n);
+    net_network_free(n);
+    berr e = {0};
+    if (net_rules_sync(nm, &e) < 0)
+        log_warn("nftables: %s", e.msg);
+}
+
 /* ---- bridge devices --------------------------------------------------------- */
 
 /* The bridge device with the network's gateway on it, up; published ports
  * reached at 127.0.0.1 need route_localnet on it. */
-static int bridge_up(net_manager *nm, net_network *n, berr *e)
+int net_bridge_up(net_manager *nm, net_network *n, berr *e)
 {
     uint32_t a;
     int len;
@@ -261,7 +280,7 @@ static int default_bridge(net_manager *nm, berr *e)
         if (n && !net_network_in_use(n)) {
             net_delete_row(nm, n, NULL);
             forget_net(nm, n);
-            net_free(n);
+            net_network_free(n);
         }
         return 0;
     }
@@ -332,9 +351,13 @@ int net_manager_open(net_manager *nm, uv_loop_t *loop, sqlite3 *db, const net_co
             continue;
         if (!n->pool.used && (r = pool_init(n, e)) < 0)
             return berr_wrap(e, "network %s", n->name);
-        if ((r = bridge_up(nm, n, e)) < 0)
+        if ((r = net_bridge_up(nm, n, e)) < 0)
             return r;
     }
+    /* Overlay devices exist only while endpoints do, and none do yet: any
+     * found were left by a daemon that was killed. */
+    netlink_delete_prefixed(nm->nl, "vx-");
+    netlink_delete_prefixed(nm->nl, "ov-");
     return net_rules_sync(nm, e);
 }
 
@@ -343,11 +366,17 @@ void net_manager_close(net_manager *nm)
     while (nm->sandboxes)
         net_sandbox_close(nm->sandboxes);
     net_ingress_retain(nm, NULL);
+    /* The routing mesh keeps the ingress overlay up without endpoints. */
+    for (size_t i = 0; i < nm->n_nets; i++)
+        if (nm->nets[i]->ov) {
+            nm->nets[i]->ov->pinned = false;
+            net_overlay_down(nm, nm->nets[i]);
+        }
     berr e = {0};
     if (nm->cfg.iptables && nm->applied_rules && !nm->keep_rules && nft_remove(&e) < 0)
         log_warn("removing berth's nftables table: %s", e.msg);
     for (size_t i = 0; i < nm->n_nets; i++)
-        net_free(nm->nets[i]);
+        net_network_free(nm->nets[i]);
     free(nm->nets);
     free(nm->applied_rules);
     if (nm->nl)
@@ -401,6 +430,16 @@ static int bool_opt(json_t *opts, const char *key, bool def, bool *out, berr *e)
     return 0;
 }
 
+int net_parse_mtu(const char *s, int *out, berr *e)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < 68 || v > 65535)
+        return berr_set(e, -EINVAL, "invalid MTU %s", s);
+    *out = (int)v;
+    return 0;
+}
+
 static int create_options(net_manager *nm, net_network *n, json_t *opts, berr *e)
 {
     int r;
@@ -415,20 +454,18 @@ static int create_options(net_manager *nm, net_network *n, json_t *opts, berr *e
                 return berr_set(e, -EEXIST, "bridge name %s is already used by network %s", name, nm->nets[i]->name);
         if (netlink_link_exists(nm->nl, name))
             return berr_set(e, -EEXIST, "device %s already exists on the host", name);
+        unsigned vni;
+        char rest;
+        if (sscanf(name, "ov-%u%c", &vni, &rest) == 1)
+            return berr_set(e, -EINVAL, "bridge name %s is reserved for overlay networks", name);
         snprintf(n->bridge, sizeof n->bridge, "%s", name);
     } else {
         snprintf(n->bridge, sizeof n->bridge, "br-%.12s", n->id);
     }
     const char *mtu = json_str(opts, OPT_MTU);
-    if (*mtu) {
-        char *end;
-        long v = strtol(mtu, &end, 10);
-        if (*end || v < 68 || v > 65535)
-            return berr_set(e, -EINVAL, "invalid MTU %s", mtu);
-        n->mtu = (int)v;
-    } else {
-        n->mtu = nm->cfg.mtu;
-    }
+    n->mtu = nm->cfg.mtu;
+    if (*mtu && (r = net_parse_mtu(mtu, &n->mtu, e)) < 0)
+        return r;
     const char *hb = json_str(opts, OPT_HOST_BINDING);
     uint32_t a;
     if (*hb && ipam_parse_addr(hb, &a) < 0)
@@ -518,12 +555,12 @@ int net_network_create(net_manager *nm, json_t *req, char id[65], berr *e)
     if (r == 0)
         r = create_ipam(nm, n, json_object_get(req, "IPAM"), e);
     if (r == 0)
-        r = bridge_up(nm, n, e);
+        r = net_bridge_up(nm, n, e);
     if (r == 0)
         r = net_save(nm, n, e);
     if (r < 0) {
         netlink_link_delete(nm->nl, n->bridge, NULL);
-        net_free(n);
+        net_network_free(n);
         return r;
     }
     add_net(nm, n);
@@ -552,7 +589,7 @@ int net_network_remove(net_manager *nm, net_network *n, berr *e)
     if (net_rules_sync(nm, &de) < 0)
         log_warn("network %s: %s", n->name, de.msg);
     emit(nm, n, "destroy", NULL);
-    net_free(n);
+    net_network_free(n);
     return 0;
 }
 
@@ -563,9 +600,10 @@ void net_endpoint_mac_text(const uint8_t mac[6], char out[18])
     snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 }
 
+const char *net_network_scope(const net_network *n) { return n->ov ? "swarm" : "local"; }
+
 json_t *net_network_inspect(net_manager *nm, net_network *n)
 {
-    (void)nm;
     json_t *ipam_cfg = json_array();
     if (n->subnet[0]) {
         json_t *c = json_pack("{s:s, s:s}", "Subnet", n->subnet, "Gateway", n->gateway);
@@ -585,11 +623,15 @@ json_t *net_network_inspect(net_manager *nm, net_network *n)
                             json_pack("{s:s, s:s, s:s, s:s, s:s}", "Name", ep->sb->name, "EndpointID", ep->id,
                                       "MacAddress", mac, "IPv4Address", ip, "IPv6Address", ""));
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:{s:s, s:n, s:o}, s:b, s:b, s:b, s:{s:s}, s:b, s:o, s:O, s:O}",
-                     "Name", n->name, "Id", n->id, "Created", n->created, "Scope", "local", "Driver", n->driver,
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:{s:s, s:n, s:o}, s:b, s:b, s:b, s:{s:s}, s:b, s:o, s:O, s:O}",
+                     "Name", n->name, "Id", n->id, "Created", n->created, "Scope", net_network_scope(n), "Driver", n->driver,
                      "EnableIPv6", 0, "IPAM", "Driver", "default", "Options", "Config", ipam_cfg, "Internal",
-                     n->internal, "Attachable", n->attachable, "Ingress", 0, "ConfigFrom", "Network", "",
+                     n->internal, "Attachable", n->attachable, "Ingress", n->ov && n->ov->ingress, "ConfigFrom", "Network", "",
                      "ConfigOnly", 0, "Containers", containers, "Options", n->options, "Labels", n->labels);
+    json_t *peers = n->ov ? net_overlay_peers_json(nm, n, nm->vtep) : NULL;
+    if (peers)
+        json_object_set_new(doc, "Peers", peers);
+    return doc;
 }
 
 /* ---- nftables ------------------------------------------------------------ */
@@ -602,7 +644,8 @@ int net_rules_sync(net_manager *nm, berr *e)
     cleanup_free nft_net *nets = xcalloc(nm->n_nets + 1, sizeof *nets);
     for (size_t i = 0; i < nm->n_nets; i++) {
         net_network *n = nm->nets[i];
-        if (!strcmp(n->driver, "bridge"))
+        /* An overlay's bridge exists while it has endpoints here (or the mesh). */
+        if (!strcmp(n->driver, "bridge") || (n->ov && n->ov->up))
             nets[nn++] = (nft_net){n->bridge, n->subnet, n->internal, n->icc, n->masquerade};
     }
     for (net_sandbox *sb = nm->sandboxes; sb; sb = sb->next)
@@ -632,12 +675,17 @@ int net_rules_sync(net_manager *nm, berr *e)
     cleanup_free nft_lb *lbs = xcalloc(nl + 1, sizeof *lbs);
     cleanup_free const char **addrs = xcalloc(nb + 1, sizeof *addrs);
     size_t li = 0, ai = 0;
+    net_network *mesh = net_overlay_mesh(nm);
+    char mesh_addr[IPAM_ADDR_BUF] = "";
+    if (mesh)
+        ipam_format_addr(mesh->ov->node_addr, mesh_addr);
     for (net_ingress *g = nm->ingress; g; g = g->next)
         for (size_t i = 0; i < g->n_ports; i++) {
             const char **first = &addrs[ai];
             for (size_t k = 0; k < g->n_backends; k++)
                 addrs[ai++] = g->backends[k];
-            lbs[li++] = (nft_lb){g->ports[i].proto, g->ports[i].published, g->ports[i].target, first, g->n_backends};
+            lbs[li++] = (nft_lb){g->ports[i].proto, g->ports[i].published, g->ports[i].target, first, g->n_backends,
+                                 mesh ? mesh->bridge : NULL, mesh ? mesh_addr : NULL};
         }
     nft_model model = {nets, nn, ports, np, lbs, li};
     int r = nft_model_check(&model, e);

@@ -43,6 +43,7 @@ typedef struct net_config {
 
 struct net_endpoint;
 struct net_sandbox;
+struct net_overlay;
 
 typedef struct net_network {
     char id[65];
@@ -58,6 +59,7 @@ typedef struct net_network {
     json_t *labels, *options;  /* owned */
     json_t *aux_addresses;     /* IPAM AuxiliaryAddresses: name -> address, reserved in the pool; owned or NULL */
     struct net_endpoint *endpoints;
+    struct net_overlay *ov;    /* driver "overlay": mirrored from the cluster store (netoverlay/overlay.h) */
 } net_network;
 
 /* What one service publishes through this node's ingress: its ports and
@@ -92,6 +94,8 @@ typedef struct net_manager {
      * so their published ports and masquerading work while berthd is
      * down; the next start replaces the table. */
     bool keep_rules;
+    char vtep[IPAM_ADDR_BUF];  /* this node's overlay data path address ("" outside a swarm) */
+    uint16_t vxlan_port;       /* the cluster's data path port */
 } net_manager;
 
 int net_manager_open(net_manager *nm, uv_loop_t *loop, sqlite3 *db, const net_config *cfg, rt_event_sink events,
@@ -111,6 +115,20 @@ json_t *net_network_inspect(net_manager *nm, net_network *n);
 bool net_network_in_use(const net_network *n);
 /* bridge, host and none are built in; "custom" is everything else. */
 bool net_network_is_user(const net_network *n);
+
+/* com.docker.network.driver.mtu: 68..65535, -EINVAL otherwise. */
+int net_parse_mtu(const char *s, int *out, berr *e);
+
+/* "local", or "swarm" for overlay networks. */
+const char *net_network_scope(const net_network *n);
+
+/* For netoverlay/overlay.c, which mirrors the store's networks: adds n
+ * (owned from now on) to the manager, drops one (freed), frees one never
+ * added; the bridge device with n's gateway, up. */
+void net_network_adopt(net_manager *nm, net_network *n);
+void net_network_drop(net_manager *nm, net_network *n);
+void net_network_free(net_network *n);
+int net_bridge_up(net_manager *nm, net_network *n, berr *e);
 
 /* The ingress of one node: sets what service_id publishes (Ports of its
  * Endpoint, ingress mode) and the addresses of its tasks running here

@@ -57,6 +57,12 @@ static void postrouting_chain(const nft_model *m, buf *out)
 {
     buf_puts(out, "\tchain postrouting {\n"
                   "\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
+    /* First: the mesh's source address wins over every masquerade below,
+     * for the host's own 127.0.0.1 too. */
+    for (size_t i = 0; i < m->n_lbs; i++)
+        if (m->lbs[i].mesh_bridge)
+            buf_printf(out, "\t\tct status dnat oifname \"%s\" %s dport %u snat to %s\n", m->lbs[i].mesh_bridge,
+                       m->lbs[i].proto, m->lbs[i].target_port, m->lbs[i].mesh_addr);
     for (size_t i = 0; i < m->n_nets; i++) {
         const nft_net *n = &m->nets[i];
         if (n->masquerade && !n->internal)
@@ -80,7 +86,7 @@ static void postrouting_chain(const nft_model *m, buf *out)
      * a sibling on the same bridge: masquerade so the answer comes back
      * through the NAT. */
     for (size_t i = 0; i < m->n_lbs; i++)
-        for (size_t k = 0; k < m->lbs[i].n_backends; k++)
+        for (size_t k = 0; !m->lbs[i].mesh_bridge && k < m->lbs[i].n_backends; k++)
             buf_printf(out, "\t\tct status dnat ip daddr %s %s dport %u ip saddr != 127.0.0.0/8 masquerade\n",
                        m->lbs[i].backends[k], m->lbs[i].proto, m->lbs[i].target_port);
     buf_puts(out, "\t}\n");
@@ -257,6 +263,8 @@ int nft_model_check(const nft_model *model, berr *e)
             return berr_set(e, -EINVAL, "nft: invalid protocol \"%s\"", l->proto ? l->proto : "");
         if (l->host_port == 0 || l->target_port == 0)
             return berr_set(e, -EINVAL, "nft: port 0 in a service's published port");
+        if (l->mesh_bridge && (!ifname_ok(l->mesh_bridge) || !ip4_ok(l->mesh_addr)))
+            return berr_set(e, -EINVAL, "nft: invalid routing mesh bridge or address");
         for (size_t k = 0; k < l->n_backends; k++)
             if (!ip4_ok(l->backends[k]))
                 return berr_set(e, -EINVAL, "nft: invalid backend address \"%s\"", l->backends[k] ? l->backends[k] : "");

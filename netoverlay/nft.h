@@ -43,6 +43,12 @@ typedef struct nft_lb {
     uint16_t target_port;
     const char *const *backends;   /* the tasks' container addresses */
     size_t n_backends;             /* 0: nothing answers (no rule) */
+    /* The routing mesh: connections leave on mesh_bridge (the ingress
+     * overlay's) with the source mesh_addr, this node's address there,
+     * so tasks on other nodes answer through this one.  NULL: the
+     * one-node ingress (masquerade). */
+    const char *mesh_bridge;
+    const char *mesh_addr;
 } nft_lb;
 
 typedef struct nft_model {

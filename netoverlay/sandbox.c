@@ -16,7 +16,9 @@
 #include "lib/log.h"
 #include "netoverlay/netlink.h"
 #include "netoverlay/netns.h"
+#include "netoverlay/overlay.h"
 #include "netoverlay/resolver.h"
+#include "netoverlay/vip.h"
 
 static void emit(net_manager *nm, net_network *n, const char *action, const char *container)
 {
@@ -100,6 +102,9 @@ static size_t lookup_a(void *ctx, const char *name, struct in_addr *out, size_t 
             if (!dup)
                 out[count++].s_addr = htonl(o->ip);
         }
+        /* Services and the containers of other nodes, from the store. */
+        if (n->ov)
+            net_overlay_lookup_a(n, name, out, &count, max);
     }
     /* Shuffled, as Docker's resolver does: round-robin across the
      * containers behind an alias. */
@@ -125,6 +130,8 @@ static bool lookup_ptr(void *ctx, struct in_addr addr, char *name, size_t cap)
                 snprintf(name, cap, "%s.%s", o->sb->name, n->name);
                 return true;
             }
+        if (n->ov && net_overlay_lookup_ptr(n, ip, name, cap))
+            return true;
     }
     return false;
 }
@@ -305,7 +312,14 @@ static void endpoint_detach(net_sandbox *sb, net_endpoint *ep, bool delete_veth)
             break;
         }
     emit(nm, ep->net, "disconnect", sb->container_id);
+    net_network *n = ep->net;
     endpoint_free(ep);
+    /* An overlay's devices live while this node has endpoints on it. */
+    if (n->ov && !n->endpoints) {
+        net_overlay_down(nm, n);
+        if (n->ov->gone)
+            net_network_drop(nm, n);
+    }
 }
 
 static int configure_inside(net_sandbox *sb, net_endpoint *ep, const char *peer, bool route, berr *e)
@@ -343,9 +357,12 @@ static int endpoint_adopt(net_sandbox *sb, net_endpoint *ep, json_t *settings, b
 static int endpoint_attach(net_sandbox *sb, net_network *n, json_t *settings, bool adopt, berr *e)
 {
     net_manager *nm = sb->nm;
-    if (strcmp(n->driver, "bridge"))
+    if (strcmp(n->driver, "bridge") && !n->ov)
         return berr_set(e, -EINVAL, "container cannot be connected to network %s: %s networks take no endpoints", n->name,
                         n->driver);
+    int r = net_overlay_up(nm, n, e);
+    if (r < 0)
+        return r;
     if (endpoint_on(sb, n))
         return berr_set(e, -EPERM, "endpoint with name %s already exists in network %s", sb->name, n->name);
     json_t *aliases = json_object_get(settings, "Aliases");
@@ -359,9 +376,11 @@ static int endpoint_attach(net_sandbox *sb, net_network *n, json_t *settings, bo
     ep->links = json_is_array(links) ? json_deep_copy(links) : NULL;
     if (!adopt)
         digest_random_id(ep->id);
-    int r = adopt ? endpoint_adopt(sb, ep, settings, e) : take_address(sb, n, settings, &ep->ip, e);
+    r = adopt ? endpoint_adopt(sb, ep, settings, e) : take_address(sb, n, settings, &ep->ip, e);
     if (r < 0) {
         endpoint_free(ep);
+        if (n->ov && !n->endpoints)
+            net_overlay_down(nm, n);
         return r;
     }
     /* Docker's MAC scheme: 02:42 then the IPv4 address, so it is unique
@@ -507,6 +526,7 @@ int net_sandbox_open(net_manager *nm, const net_sandbox_req *req, net_sandbox **
         net_sandbox_close(sb);
         return r;
     }
+    net_vip_sync(sb);
     *out = sb;
     return 0;
 }
@@ -523,6 +543,7 @@ void net_sandbox_close(net_sandbox *sb)
     if (sb->ns_fd >= 0)
         close(sb->ns_fd);
     json_decref(sb->dns_servers);
+    free(sb->vip_rules);
     free(sb->eps);
     free(sb);
     berr e = {0};
@@ -539,6 +560,8 @@ int net_sandbox_connect(net_sandbox *sb, net_network *net, json_t *settings, ber
         upstreams(sb);
     if (r == 0)
         r = net_rules_sync(sb->nm, e);
+    if (r == 0)
+        net_vip_sync(sb);
     return r;
 }
 
@@ -550,5 +573,6 @@ int net_sandbox_disconnect(net_sandbox *sb, net_network *net, berr *e)
     endpoint_detach(sb, ep, true);
     if (sb->dns)
         upstreams(sb);
+    net_vip_sync(sb);
     return net_rules_sync(sb->nm, e);
 }

@@ -42,6 +42,7 @@ typedef struct net_sandbox {
     size_t n_ports;
     struct dns_resolver *dns;
     json_t *dns_servers;         /* the container's --dns (array, owned) or NULL */
+    char *vip_rules;             /* the VIP table last put in its namespace (netoverlay/vip.h), or NULL */
 } net_sandbox;
 
 /* What a container brings to its sandbox. */

@@ -260,6 +260,9 @@ static void run_task(agent *a, cluster_store *cs, json_t *task)
         return;
     }
     json_t *body = container_body(task, svc, swarm_node_id(a->d->swarm), name);
+    /* The task's overlay networks, mirrored here before its container needs them. */
+    overlay_sync_now(a->d);
+    overlay_task_networking(body, task);
     /* Secrets and configs: files on the task's tmpfs, bound in read-only
      * (Mounts is the task's own array until copied). */
     json_t *hc = json_object_get(body, "HostConfig");
@@ -390,6 +393,8 @@ static void remove_orphans(agent *a, json_t *tasks)
  * the addresses of their tasks running here. */
 static void sync_ingress(agent *a, cluster_store *cs, json_t *tasks)
 {
+    if (overlay_mesh_in_store(cs))
+        return;   /* the routing mesh's (node/overlay_sync.c) */
     json_t *services = cs_list(cs, CS_SERVICE), *keep = json_array();
     size_t i, k;
     json_t *svc, *t;

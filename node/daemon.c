@@ -362,6 +362,7 @@ int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e)
     }
     open_swarm(d);
     reconciler_start(&d->reconciler, d);
+    overlay_sync_start(&d->overlay, d);
     agent_start(&d->agent, d);
     cluster_events_start(&d->cluster_events, d);
     autolock_start(&d->autolock, d);
@@ -392,6 +393,7 @@ static void on_api_stopped(void *arg)
     metrics_stop(d->metrics);
     d->metrics = NULL;
     agent_stop(&d->agent);
+    overlay_sync_stop(&d->overlay);
     cluster_events_stop(&d->cluster_events);
     autolock_stop(&d->autolock);
     reconciler_stop(&d->reconciler);

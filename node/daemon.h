@@ -14,6 +14,7 @@
 #include "node/autolock.h"
 #include "node/cluster_events.h"
 #include "node/events.h"
+#include "node/overlay_sync.h"
 #include "node/reconcile.h"
 #include "runtime/container/container.h"
 #include "runtime/layer/graphdriver.h"
@@ -46,6 +47,7 @@ typedef struct berth_daemon {
     struct swarm *swarm;            /* swarm mode: the cluster store (node/swarm.h) */
     reconciler reconciler;          /* the leader's orchestrators and scheduler (node/reconcile.h) */
     agent agent;                    /* this node's tasks -> containers (node/agent.h) */
+    overlay_sync overlay;           /* overlay networks follow the store (node/overlay_sync.h) */
     cluster_events cluster_events;  /* service and node events (node/cluster_events.h) */
     autolock autolock;              /* the keyring follows the cluster's unlock key (node/autolock.h) */
     uv_signal_t sig_term, sig_int, sig_hup;

@@ -7,6 +7,7 @@
 #include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "node/daemon.h"
+#include "node/overlay_leader.h"
 #include "node/swarm.h"
 #include "raft/cluster_store.h"
 #include "scheduler/common.h"
@@ -130,16 +131,21 @@ static void decide(reconciler *r, cluster_store *cs)
         orch_service_removed(orphans, &o, &ch);
     json_decref(orphans);
     orch_reap(tasks, &ch);
-    /* The allocator's step: new tasks become pending, ready to place. */
-    json_array_foreach(ch.created, i, t) orch_task_pending(t, now);
+    /* The allocator's step: new tasks get their overlay addresses and
+     * become pending, ready to place. */
+    json_t *networks = cs_list(cs, CS_NETWORK);
+    ovl_alloc *alloc = ovl_alloc_new(networks, services, tasks);
+    ovl_alloc_reserve_nodes(alloc, json_array_size(nodes));
+    json_array_foreach(ch.created, i, t) if (overlay_task_allocate(alloc, t, services)) orch_task_pending(t, now);
     json_array_foreach(tasks, i, t) {
         if (strcmp(json_str(json_object_get(t, "Status"), "State"), "new") || json_object_get(ch.updated, json_str(t, "ID")))
             continue;
         json_t *copy = json_deep_copy(t);
-        if (orch_task_pending(copy, now))
+        if (overlay_task_allocate(alloc, copy, services) && orch_task_pending(copy, now))
             sched_changes_update(&ch, copy);
         json_decref(copy);
     }
+    ovl_alloc_free(alloc);
     json_t *view = tasks_after(tasks, &ch);
     sched_changes placed;
     sched_changes_init(&placed);
@@ -153,10 +159,20 @@ static void decide(reconciler *r, cluster_store *cs)
         long long ms = (ch.wake_ns - now) / 1000000 + 1;
         uv_timer_start(&r->wake, pass, ms > 0 ? (uint64_t)ms : 1, 0);
     }
-    if (!sched_changes_empty(&ch)) {
+    char stamp[40];
+    sched_time_format(now, stamp);
+    json_t *ingress = overlay_ingress_doc(json_array_get(clusters, 0), networks, stamp);
+    json_decref(networks);
+    if (!sched_changes_empty(&ch) || ingress) {
         cs_op *ops = NULL;
         size_t n = 0;
         sched_changes_ops(&ch, &ops, &n);
+        if (ingress) {
+            ops = xrealloc(ops, (n + 1) * sizeof *ops);
+            ops[n] = (cs_op){.type = CS_PUT, .kind = CS_NETWORK, .doc = ingress, .if_version = 0};
+            snprintf(ops[n].id, sizeof ops[n].id, "%s", json_str(ingress, "ID"));
+            n++;
+        }
         if (n) {
             r->busy = true;
             if (cluster_store_propose(cs, ops, n, proposed, r, &e) < 0) {
@@ -166,6 +182,7 @@ static void decide(reconciler *r, cluster_store *cs)
         }
         free(ops);
     }
+    json_decref(ingress);
     sched_changes_free(&ch);
     json_decref(services);
     json_decref(tasks);

@@ -39,6 +39,30 @@ static int check_settings(net_network *n, json_t *settings, berr *e)
     return 0;
 }
 
+/* Plain containers on attachable overlays need an address the whole
+ * cluster agrees on; not there yet. */
+static int rt_overlay_attachment_check(const rt_container *c, const net_network *n, berr *e)
+{
+    (void)c;
+    return berr_set(e, -ENOSYS, "containers outside services cannot join overlay network %s in berthd yet", n->name);
+}
+
+/* Whether c may have an endpoint on n: bridges, and overlays for the
+ * swarm's tasks or, when attachable, for any container. */
+static int joinable(const rt_container *c, const net_network *n, berr *e)
+{
+    if (!strcmp(n->driver, "bridge"))
+        return 0;
+    if (!n->ov)
+        return berr_set(e, -EINVAL, "container cannot be connected to network %s", n->name);
+    if (*json_str(json_object_get(c->config, "Labels"), "com.docker.swarm.task.id"))
+        return 0;
+    if (!n->attachable)
+        return berr_set(e, -EPERM, "Could not attach to network %s: rpc error: code = PermissionDenied desc = network %s not manually attachable",
+                        n->name, n->name);
+    return rt_overlay_attachment_check(c, n, e);
+}
+
 /* The settings kept for a network: what was asked, plus its ID. */
 static json_t *settings_for(net_network *n, json_t *asked)
 {
@@ -75,8 +99,8 @@ int rt_container_networks_init(rt_containers *m, rt_container *c, json_t *networ
     int r = net_network_find(m->net, mode, &n, e);
     if (r < 0)
         return r == -ENOENT ? (e->code = -EINVAL) : r;
-    if (strcmp(n->driver, "bridge"))
-        return berr_set(e, -EINVAL, "container cannot be connected to network %s", n->name);
+    if ((r = joinable(c, n, e)) < 0)
+        return r;
     /* NetworkMode may be an ID or a prefix: the endpoint settings may be
      * keyed by what the user typed or by the network's name. */
     json_t *asked = json_object_get(eps, given);
@@ -95,8 +119,8 @@ int rt_container_networks_init(rt_containers *m, rt_container *c, json_t *networ
             return r == -ENOENT ? (e->code = -EINVAL) : r;
         if (o == n)
             continue;
-        if (strcmp(o->driver, "bridge"))
-            return berr_set(e, -EINVAL, "container cannot be connected to network %s", o->name);
+        if ((r = joinable(c, o, e)) < 0)
+            return r;
         if ((r = check_settings(o, v, e)) < 0)
             return r;
         json_object_set_new(c->networks, o->name, settings_for(o, v));
@@ -169,7 +193,7 @@ int rt_container_connect(rt_containers *m, rt_container *c, net_network *n, json
         return r;
     if (json_object_get(c->networks, n->name))
         return berr_set(e, -EPERM, "endpoint with name %s already exists in network %s", c->name, n->name);
-    if ((r = check_settings(n, endpoint_config, e)) < 0)
+    if ((r = joinable(c, n, e)) < 0 || (r = check_settings(n, endpoint_config, e)) < 0)
         return r;
     json_t *s = settings_for(n, endpoint_config);
     if (c->sandbox && (r = net_sandbox_connect(c->sandbox, n, s, e)) < 0) {

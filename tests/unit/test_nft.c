@@ -162,7 +162,8 @@ static void test_service_ingress(void **state)
     (void)state;
     static const nft_net nets[] = {{"docker0", "172.17.0.0/16", false, true, true}};
     static const char *const three[] = {"172.17.0.2", "172.17.0.3", "172.17.0.4"};
-    const nft_lb lbs[] = {{"tcp", 8080, 80, three, 3}, {"udp", 5353, 53, three, 1}, {"tcp", 9000, 90, NULL, 0}};
+    const nft_lb lbs[] = {{"tcp", 8080, 80, three, 3, NULL, NULL}, {"udp", 5353, 53, three, 1, NULL, NULL},
+                          {"tcp", 9000, 90, NULL, 0, NULL, NULL}};
     nft_model m = {.nets = nets, .n_nets = 1, .lbs = lbs, .n_lbs = 3};
     berr e = {0};
     assert_int_equal(nft_model_check(&m, &e), 0);
@@ -178,8 +179,32 @@ static void test_service_ingress(void **state)
     free(post);
     buf_free(&out);
     static const char *const bad[] = {"172.17.0.2; flush ruleset"};
-    const nft_lb badlb[] = {{"tcp", 8080, 80, bad, 1}};
+    const nft_lb badlb[] = {{"tcp", 8080, 80, bad, 1, NULL, NULL}};
     nft_model mb = {.lbs = badlb, .n_lbs = 1};
+    assert_int_equal(nft_model_check(&mb, &e), -EINVAL);
+}
+
+/* The routing mesh: tasks on any node behind the ingress overlay, reached
+ * with this node's mesh address as the source (first in postrouting, so
+ * no masquerade below takes it), never masqueraded. */
+static void test_routing_mesh(void **state)
+{
+    (void)state;
+    static const nft_net nets[] = {{"ov-4096", "10.0.0.0/24", false, true, false}};
+    static const char *const two[] = {"10.0.0.3", "10.0.0.4"};
+    const nft_lb lbs[] = {{"tcp", 8080, 80, two, 2, "ov-4096", "10.0.0.254"}};
+    nft_model m = {.nets = nets, .n_nets = 1, .lbs = lbs, .n_lbs = 1};
+    berr e = {0};
+    assert_int_equal(nft_model_check(&m, &e), 0);
+    buf out = BUF_INIT;
+    nft_ruleset(&m, &out);
+    char *post = chain_text(out.data, "postrouting");
+    assert_has(post, "srcnat; policy accept;\n\t\tct status dnat oifname \"ov-4096\" tcp dport 80 snat to 10.0.0.254\n");
+    assert_hasnt(post, "ip daddr 10.0.0.3");
+    free(post);
+    buf_free(&out);
+    const nft_lb bad[] = {{"tcp", 8080, 80, two, 2, "ov-4096", "10.0.0.254 ; flush"}};
+    nft_model mb = {.lbs = bad, .n_lbs = 1};
     assert_int_equal(nft_model_check(&mb, &e), -EINVAL);
 }
 
@@ -355,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_single_network),
         cmocka_unit_test(test_three_networks),
         cmocka_unit_test(test_service_ingress),
+        cmocka_unit_test(test_routing_mesh),
         cmocka_unit_test(test_duplicate_bridge_in_set),
         cmocka_unit_test(test_apply_rejects_bad_model),
         cmocka_unit_test(test_kernel_apply_replace_remove),
