@@ -10,11 +10,13 @@
 #include "netoverlay/nft.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static bool any_addr(const char *ip)
 {
@@ -158,13 +160,19 @@ void nft_ruleset(const nft_model *model, buf *out)
  * lowest free descriptor, past 1023 once ~500 containers held theirs, and
  * the daemon died on its next network change ("bit out of range 0 -
  * FD_SETSIZE on fd_set", seen creating a network with 1000 containers).
- * Opened early, its netlink socket keeps a low number. */
+ * Opened early, its netlink socket keeps a low number.
+ *
+ * A context's socket speaks to the network namespace it was made in, so
+ * rules inside a container's namespace (nft_run_here) need a context made
+ * there, for that one run.  A descriptor taken at nft_open, while numbers
+ * are low, is given up just before such a context is made and taken again
+ * once it is freed, so its socket gets that low number too (the daemon's
+ * loop is one thread). */
 static struct nft_ctx *shared_ctx;
+static int reserved_fd = -1;
 
-int nft_open(berr *e)
+static int new_ctx(struct nft_ctx **out, berr *e)
 {
-    if (shared_ctx)
-        return 0;
     struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
     if (!ctx)
         return berr_set(e, -ENOMEM, "nft_ctx_new");
@@ -174,16 +182,23 @@ int nft_open(berr *e)
         nft_ctx_free(ctx);
         return berr_set(e, -ENOMEM, "nft: cannot buffer output");
     }
-    shared_ctx = ctx;
+    *out = ctx;
     return 0;
 }
 
-int nft_run(const char *script, berr *e)
+int nft_open(berr *e)
 {
-    int r = nft_open(e);
-    if (r < 0)
-        return r;
-    struct nft_ctx *ctx = shared_ctx;
+    if (shared_ctx)
+        return 0;
+    int r = new_ctx(&shared_ctx, e);
+    if (r == 0 && reserved_fd < 0)
+        reserved_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return r;
+}
+
+static int run_with(struct nft_ctx *ctx, const char *script, berr *e)
+{
+    int r = 0;
     if (nft_run_cmd_from_buffer(ctx, script) != 0) {
         const char *err = nft_ctx_get_error_buffer(ctx);
         size_t n = err ? strlen(err) : 0;
@@ -194,6 +209,29 @@ int nft_run(const char *script, berr *e)
     /* Reading a buffer empties it, for the next run. */
     nft_ctx_get_error_buffer(ctx);
     nft_ctx_get_output_buffer(ctx);
+    return r;
+}
+
+int nft_run(const char *script, berr *e)
+{
+    int r = nft_open(e);
+    return r < 0 ? r : run_with(shared_ctx, script, e);
+}
+
+int nft_run_here(const char *script, berr *e)
+{
+    int r = nft_open(e);
+    if (r < 0)
+        return r;
+    if (reserved_fd >= 0)
+        close(reserved_fd);
+    struct nft_ctx *ctx = NULL;
+    r = new_ctx(&ctx, e);
+    if (r == 0) {
+        r = run_with(ctx, script, e);
+        nft_ctx_free(ctx);
+    }
+    reserved_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     return r;
 }
 

@@ -79,6 +79,11 @@ int nft_open(berr *e);
  * nft's own error text on failure. */
 int nft_run(const char *script, berr *e);
 
+/* nft_run in the calling thread's current network namespace (a container's,
+ * entered by the caller) with a context made there for this run: the
+ * daemon's context speaks to the daemon's namespace only. */
+int nft_run_here(const char *script, berr *e);
+
 /* nft_ruleset + nft_run. */
 int nft_apply(const nft_model *model, berr *e);
 

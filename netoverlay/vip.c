@@ -73,7 +73,7 @@ void net_vip_sync(net_sandbox *sb)
     int saved;
     int r = netns_enter(sb->ns_fd, &saved, &e);
     if (r == 0) {
-        r = nft_run(script.data, &e);
+        r = nft_run_here(script.data, &e);
         netns_leave(saved);
     }
     if (r < 0) {

@@ -363,9 +363,32 @@ static void test_kernel_many_descriptors(void **state)
     assert_true(fds[n - 1] >= FD_SETSIZE);
     assert_int_equal(nft_apply(NULL, &e), 0);
     assert_int_equal(nft_remove(&e), 0);
+    /* A context made for one run takes the descriptor kept low for it. */
+    assert_int_equal(nft_run_here("add table ip low\ndelete table ip low\n", &e), 0);
     while (n > 0)
         close(fds[--n]);
     setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/* A context speaks to the namespace it was made in: nft_run_here in
+ * another namespace (a container's) changes that one, not the daemon's. */
+static void test_kernel_run_here_in_another_namespace(void **state)
+{
+    (void)state;
+    berr e = {0};
+    assert_int_equal(nft_open(&e), 0);
+    int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    assert_true(home >= 0);
+    assert_int_equal(unshare(CLONE_NEWNET), 0);
+    assert_int_equal(nft_run_here("add table ip inside\n", &e), 0);
+    assert_int_equal(nft_run_here("list table ip inside\n", &e), 0);
+    /* The daemon's context still speaks to the namespace it came from. */
+    e = (berr){0};
+    assert_int_equal(nft_run("list table ip inside\n", &e), -EIO);
+    assert_int_equal(setns(home, CLONE_NEWNET), 0);
+    close(home);
+    e = (berr){0};
+    assert_int_equal(nft_run_here("list table ip inside\n", &e), -EIO);
 }
 
 int main(void)
@@ -385,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_apply_rejects_bad_model),
         cmocka_unit_test(test_kernel_apply_replace_remove),
         cmocka_unit_test(test_kernel_many_descriptors),
+        cmocka_unit_test(test_kernel_run_here_in_another_namespace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
