@@ -94,7 +94,13 @@ def test_leave_demote_promote_rm(make_lab):
     lab = make_lab(3)
     form(lab)
     h1, h2, h3 = lab.hosts
-    wait_for(lambda: statuses(h1) == [("h1", "Leader"), ("h2", "Reachable"), ("h3", "Reachable")], what="formed")
+    formed = [("h1", "Leader"), ("h2", "Reachable"), ("h3", "Reachable")]
+    # h3 counts the quorum from its own copy of the store, so wait until that
+    # copy, too, has every manager reachable (the leader marks a manager it
+    # has not heard from within an election timeout unreachable, as a loaded
+    # machine sees right after a join, and h3 may not have the mark undone).
+    for h in lab.hosts:
+        wait_for(lambda: statuses(h) == formed, what="formed, seen from %s" % h.netns)
     # A manager does not leave without --force, with dockerd's words.
     res = h3.docker("swarm", "leave", check=False)
     assert res.returncode != 0

@@ -113,6 +113,36 @@ def test_killed_worker_goes_down_and_its_tasks_move(make_lab, fixtures):
     assert total == 10, total
 
 
+def test_four_hosts_killed_leader_service_back_at_eight(make_lab, fixtures):
+    """Part 1's scenario with a worker: three managers and h4, eight
+    replicas over the four; kill -9 of the leader's daemon leaves a leader
+    taking writes, the service back at eight running tasks on the three
+    others, and the old leader back as a follower running none of them."""
+    lab = make_lab(4)
+    form(lab, managers=3)
+    h1, h2, h3, h4 = lab.hosts
+    want = {"h1": ("Ready", "Leader"), "h2": ("Ready", "Reachable"), "h3": ("Ready", "Reachable"), "h4": ("Ready", "")}
+    wait_for(lambda: node_states(h1) == want, what="3 managers and a worker ready")
+    for h in lab.hosts:
+        h.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+    h1.docker("service", "create", "-d", "--name", "eight", "--replicas", "8", "--stop-grace-period", "1s",
+              "busybox", "sleep", "1000")
+    per = wait_for(lambda: running_per_node(h1, "eight", 8), timeout=60, what="8 running tasks")
+    assert "h1" in per and "h4" in per, per
+    h1.kill9()
+    new = wait_for(lambda: h2.leader() not in (None, "h1") and h2.leader(), what="a new leader")
+    follower = h3 if new == "h2" else h2
+    follower.docker("service", "create", "-d", "--name", "after", "busybox", "sleep", "1000")
+    wait_for(lambda: "h1" not in (running_per_node(follower, "eight", 8) or {"h1": 0}), timeout=60,
+             what="8 running again, none on h1")
+    h1.start()
+    wait_for(lambda: h1.leader() == new, what="h1 back as a follower")
+    wait_for(lambda: node_states(h2)["h1"] == ("Ready", "Reachable"), what="h1 reachable")
+    wait_for(lambda: task_containers(h1, "eight") == [], what="h1's old tasks stopped")
+    assert sum(len(task_containers(h, "eight")) for h in lab.hosts) == 8
+    assert "after" in h1.docker("service", "ls", "--format", "{{.Name}}").out
+
+
 def test_short_cut_of_a_worker_moves_nothing(make_lab, fixtures):
     lab, per = five(make_lab, fixtures, 10)
     h1, h5 = lab.hosts[0], lab.hosts[4]
