@@ -227,6 +227,16 @@ void api_overlay_network_create(api_request *r, json_t *req)
     json_decref(doc);
 }
 
+static bool up_to_running(const char *state)
+{
+    static const char *const early[] = {"new", "pending", "assigned", "accepted", "preparing", "ready", "starting",
+                                        "running"};
+    for (size_t i = 0; i < sizeof early / sizeof early[0]; i++)
+        if (!strcmp(state, early[i]))
+            return true;
+    return false;
+}
+
 void api_overlay_network_remove(api_request *r, net_network *n)
 {
     cluster_store *cs = api_swarm_store(r, api_network_delete);
@@ -246,7 +256,11 @@ void api_overlay_network_remove(api_request *r, net_network *n)
             user = json_str(spec, "Name");
     }
     json_array_foreach(user ? NULL : tasks, i, s) {
-        if (!ovl_task_holds_addresses(s))
+        /* swarmkit's rule: a task holds the network while both its desired
+         * and its observed state are running or before; the tasks of a
+         * removed service (desired remove) do not, so `docker stack rm`
+         * removes the stack's networks at once. */
+        if (!up_to_running(json_str(s, "DesiredState")) || !up_to_running(json_str(json_object_get(s, "Status"), "State")))
             continue;
         json_array_foreach(json_object_get(s, "NetworksAttachments"), k, x)
             if (!strcmp(json_str(json_object_get(x, "Network"), "ID"), n->id)) {
@@ -254,15 +268,14 @@ void api_overlay_network_remove(api_request *r, net_network *n)
                 what = "task";
             }
     }
-    /* swarmkit's checks first (services, then tasks), as dockerd asks it
-     * before looking at this node's endpoints. */
+    /* swarmkit's checks (services, then tasks) are the only ones, as
+     * dockerd hands a swarm network's removal to the cluster: this node's
+     * endpoints are task containers still stopping, and the network stays
+     * here until its last one is gone (net_overlay_set_networks). */
     if (user) {
         snprintf(msg, sizeof msg, "rpc error: code = FailedPrecondition desc = network %s is in use by %s %s", n->id,
                  what, user);
         api_reply_error(r, -EINVAL, msg);
-    } else if (net_network_in_use(n)) {
-        snprintf(msg, sizeof msg, "error while removing network: network %s id %s has active endpoints", n->name, n->id);
-        api_reply_error(r, -EBUSY, msg);
     } else {
         net_write *w = xcalloc(1, sizeof *w);
         snprintf(w->id, sizeof w->id, "%s", n->id);

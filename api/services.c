@@ -469,6 +469,21 @@ static void task_name(cluster_store *cs, json_t *t, char *out, size_t n)
     json_decref(svc);
 }
 
+/* SwarmKit matches a task's label= filter against its service's labels
+ * (ServiceAnnotations), not the task's own: `docker stack ps` finds a
+ * stack's tasks by com.docker.stack.namespace that way. */
+static bool task_labels_match(cluster_store *cs, json_t *f, json_t *t)
+{
+    if (!json_array_size(json_object_get(f, "label")))
+        return true;
+    json_t *svc = NULL;
+    if (cs_get(cs, CS_SERVICE, json_str(t, "ServiceID"), &svc, NULL) < 0)
+        return false;
+    bool ok = filters_match_labels(f, "label", json_object_get(json_object_get(svc, "Spec"), "Labels"));
+    json_decref(svc);
+    return ok;
+}
+
 void api_tasks_list(api_request *r)
 {
     /* Parked while the store starts, replayed once it is ready. */
@@ -509,7 +524,7 @@ void api_tasks_list(api_request *r)
             !any_prefix(json_object_get(f, "node"), json_str(t, "NodeID"), true) ||
             !any_prefix(json_object_get(f, "desired-state"), json_str(t, "DesiredState"), false) ||
             !any_prefix(json_object_get(f, "name"), name, true) ||
-            !filters_match_labels(f, "label", json_object_get(t, "Labels")) ||
+            !task_labels_match(cs, f, t) ||
             (up_to_date && !task_up_to_date(cs, t)))
             continue;
         json_array_append_new(out, public_listed(t));

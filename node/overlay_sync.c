@@ -209,7 +209,9 @@ static void view_of(net_manager *nm, net_network *n, const char *me, json_t *nod
 
 void overlay_sync_now(struct berth_daemon *d)
 {
-    cluster_store *cs = d->swarm ? swarm_store(d->swarm) : NULL;
+    /* The store on a manager; on a worker the copy of its assignments,
+     * which carry the peers of its networks (node/assignments.c). */
+    cluster_store *cs = d->swarm ? swarm_agent_store(d->swarm) : NULL;
     if (!cs)
         return;
     net_manager *nm = &d->networks;
@@ -249,8 +251,8 @@ void overlay_task_networking(json_t *body, json_t *task)
         return;
     json_t *eps = json_object();
     const char *first = NULL;
-    size_t i, k;
-    json_t *x, *want;
+    size_t i;
+    json_t *x;
     json_array_foreach(atts, i, x) {
         json_t *net = json_object_get(x, "Network");
         const char *name = json_str(json_object_get(net, "Spec"), "Name");
@@ -259,10 +261,11 @@ void overlay_task_networking(json_t *body, json_t *task)
         char addr[IPAM_ADDR_BUF] = "";
         if (ipam_parse_cidr(json_string_value(json_array_get(json_object_get(x, "Addresses"), 0)), &ip, &len) == 0)
             ipam_format_addr(ip, addr);
+        /* No endpoint aliases: the service's aliases are the service's
+         * names (view_of above), answering its VIP, or its
+         * tasks under dnsrr, as libnetwork's service aliases do; as
+         * container aliases they would add this one task's address. */
         json_t *ep = json_pack("{s:{s:s}}", "IPAMConfig", "IPv4Address", addr);
-        json_array_foreach(get2(task, "Spec", "Networks"), k, want)
-            if (!strcmp(json_str(want, "Target"), json_str(net, "ID")) && json_is_array(json_object_get(want, "Aliases")))
-                json_object_set(ep, "Aliases", json_object_get(want, "Aliases"));
         json_object_set_new(eps, name, ep);
         /* The default route goes out of the first network that is not the
          * ingress: a task reaches the world through its own networks. */
@@ -296,8 +299,8 @@ static void on_change(void *arg, uint64_t index, const cs_op *ops, size_t n)
 static void on_swarm(void *arg, swarm_event ev)
 {
     overlay_sync *s = arg;
-    if (ev == SWARM_EV_ACTIVE) {
-        cluster_store_watch(swarm_store(s->d->swarm), on_change, s);
+    if ((ev == SWARM_EV_ACTIVE || ev == SWARM_EV_ASSIGNED) && swarm_agent_store(s->d->swarm)) {
+        cluster_store_watch(swarm_agent_store(s->d->swarm), on_change, s);
         if (s->timer_on)
             uv_timer_start(&s->timer, pass, 0, 0);
     } else if (ev == SWARM_EV_LEFT) {
@@ -317,7 +320,7 @@ void overlay_sync_start(overlay_sync *s, struct berth_daemon *d)
     s->timer_on = true;
     if (d->swarm) {
         swarm_subscribe(d->swarm, on_swarm, s);
-        if (swarm_store(d->swarm))
+        if (swarm_agent_store(d->swarm))
             on_swarm(s, SWARM_EV_ACTIVE);
     }
 }

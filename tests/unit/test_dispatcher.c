@@ -129,7 +129,8 @@ static void test_assignments_hold_only_what_the_tasks_need(void **state)
     char v1[ASSIGNMENTS_VERSION_LEN + 1], v2[ASSIGNMENTS_VERSION_LEN + 1];
     json_t *a = assignments_for(full, W1, v1);
     assert_int_equal(strlen(v1), ASSIGNMENTS_VERSION_LEN);
-    assert_null(json_object_get(a, "cluster"));   /* root secret and join tokens stay on managers */
+    /* root secret and join tokens stay on managers */
+    assert_int_equal(json_array_size(json_object_get(a, "cluster")), 0);
     assert_int_equal(json_array_size(json_object_get(a, "node")), 1);
     assert_int_equal(json_array_size(json_object_get(a, "task")), 2);
     assert_int_equal(json_array_size(json_object_get(a, "service")), 1);
@@ -176,6 +177,68 @@ static void test_assignments_hold_only_what_the_tasks_need(void **state)
     cluster_mirror_free(full);
 }
 
+static json_t *on_net(json_t *task, const char *net, const char *state)
+{
+    json_object_set_new(task, "NetworksAttachments",
+                        json_pack("[{s:{s:s}, s:[s]}]", "Network", "ID", net, "Addresses", "10.0.1.5/24"));
+    json_object_set_new(json_object_get(task, "Status"), "State", json_string(state));
+    return task;
+}
+
+/* An overlay network comes with its peers: the other nodes' tasks on it,
+ * their services and nodes, but not their secrets; tasks on other
+ * networks and finished ones stay out.  A routing mesh brings every node. */
+static void test_assignments_carry_overlay_peers(void **state)
+{
+    (void)state;
+    cluster_store *full = NULL;
+    berr e = {0};
+    assert_int_equal(cluster_mirror_new("m0aaaaaaaaaaaaaaaaaaaaaaa", "c1", &full, &e), 0);
+    json_t *docs = json_pack(
+        "{s:[{s:s, s:{s:i}, s:i, s:{s:s}}], s:[{s:s}, {s:s}, {s:s}, {s:s}], s:[o, o, o, o],"
+        " s:[{s:s}, {s:s}, {s:s}, {s:s}], s:[{s:s}, {s:s}], s:[{s:s}, {s:s}]}",
+        "cluster", "ID", "c1", "Version", "Index", 2, "DataPathPort", 4790, "Berth", "RootSecret", "hush",
+        "node", "ID", W1, "ID", W2, "ID", "w3aaaaaaaaaaaaaaaaaaaaaaa", "ID", "w4aaaaaaaaaaaaaaaaaaaaaaa",
+        "task", on_net(task("t1", W1, "s1", "x1", 5), "n1", "running"),
+        on_net(task("t2", W2, "s2", "x2", 6), "n1", "running"),
+        on_net(task("t3", "w3aaaaaaaaaaaaaaaaaaaaaaa", "s3", NULL, 7), "n2", "running"),
+        on_net(task("t4", "w4aaaaaaaaaaaaaaaaaaaaaaa", "s2", NULL, 8), "n1", "shutdown"),
+        "service", "ID", "s1", "ID", "s2", "ID", "s3", "ID", "s4",
+        "secret", "ID", "x1", "ID", "x2", "network", "ID", "n1", "ID", "n2");
+    assert_int_equal(cluster_mirror_load(full, docs, &e), 0);
+    json_decref(docs);
+    char v[ASSIGNMENTS_VERSION_LEN + 1];
+    json_t *a = assignments_for(full, W1, v);
+    assert_int_equal(json_array_size(json_object_get(a, "task")), 2);   /* t1, and t2 its peer */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(a, "task"), 1), "ID")), "t2");
+    assert_int_equal(json_array_size(json_object_get(a, "service")), 2);
+    assert_int_equal(json_array_size(json_object_get(a, "node")), 2);
+    assert_int_equal(json_array_size(json_object_get(a, "network")), 1);
+    assert_int_equal(json_array_size(json_object_get(a, "secret")), 1);   /* x1 only */
+    json_t *c = json_array_get(json_object_get(a, "cluster"), 0);
+    assert_int_equal(json_integer_value(json_object_get(c, "DataPathPort")), 4790);
+    assert_null(json_object_get(c, "Berth"));
+    json_decref(a);
+
+    /* A service publishing through the routing mesh: every node takes part. */
+    docs = json_pack("{s:[{s:s, s:{s:i}}], s:[{s:s}, {s:s}, {s:s}], s:[o, o], s:[{s:s, s:{s:[{s:i}]}}, {s:s}],"
+                     " s:[{s:s, s:{s:b}}, {s:s}]}",
+                     "cluster", "ID", "c1", "Version", "Index", 2, "node", "ID", W1, "ID", W2, "ID",
+                     "w3aaaaaaaaaaaaaaaaaaaaaaa", "task", on_net(task("t1", W1, "s2", NULL, 5), "n1", "running"),
+                     on_net(task("t2", W2, "s1", NULL, 6), "ing", "running"), "service", "ID", "s1", "Endpoint",
+                     "Ports", "PublishedPort", 8080, "ID", "s2", "network", "ID", "ing", "Spec", "Ingress", 1, "ID",
+                     "n1");
+    assert_int_equal(cluster_mirror_load(full, docs, &e), 0);
+    json_decref(docs);
+    a = assignments_for(full, W1, v);
+    assert_int_equal(json_array_size(json_object_get(a, "node")), 3);
+    assert_int_equal(json_array_size(json_object_get(a, "network")), 2);
+    assert_int_equal(json_array_size(json_object_get(a, "task")), 2);
+    assert_int_equal(json_array_size(json_object_get(a, "service")), 2);
+    json_decref(a);
+    cluster_mirror_free(full);
+}
+
 static int resyncs;
 static void count_resync(void *arg, uint64_t index, const cs_op *ops, size_t n)
 {
@@ -218,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_new_leader_gives_a_grace_period),
         cmocka_unit_test(test_down_node_back_only_on_a_heartbeat),
         cmocka_unit_test(test_assignments_hold_only_what_the_tasks_need),
+        cmocka_unit_test(test_assignments_carry_overlay_peers),
         cmocka_unit_test(test_mirror_load_tells_watchers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
