@@ -174,7 +174,9 @@ def test_worker_moves_when_its_manager_dies(make_lab, fixtures):
         states = wait_for(lambda: node_states(h2), what="node ls")
         assert states["h4"][0] == "Ready", states
         time.sleep(1)
-    assert task_containers(h4, "svc") == before
+    # Its own containers are all still there (it may have been given some
+    # of the dead h1's tasks by now, once h1 is Down).
+    assert set(before) <= set(task_containers(h4, "svc")), (before, task_containers(h4, "svc"))
     assert h4.info()["RemoteManagers"][0]["Addr"] != h1.addr + ":2377"
     assert "h4" in wait_for(lambda: running_per_node(h2, "svc", 10), timeout=60, what="10 running")
 
