@@ -227,16 +227,6 @@ void api_overlay_network_create(api_request *r, json_t *req)
     json_decref(doc);
 }
 
-static bool up_to_running(const char *state)
-{
-    static const char *const early[] = {"new", "pending", "assigned", "accepted", "preparing", "ready", "starting",
-                                        "running"};
-    for (size_t i = 0; i < sizeof early / sizeof early[0]; i++)
-        if (!strcmp(state, early[i]))
-            return true;
-    return false;
-}
-
 void api_overlay_network_remove(api_request *r, net_network *n)
 {
     cluster_store *cs = api_swarm_store(r, api_network_delete);
@@ -260,7 +250,7 @@ void api_overlay_network_remove(api_request *r, net_network *n)
          * and its observed state are running or before; the tasks of a
          * removed service (desired remove) do not, so `docker stack rm`
          * removes the stack's networks at once. */
-        if (!up_to_running(json_str(s, "DesiredState")) || !up_to_running(json_str(json_object_get(s, "Status"), "State")))
+        if (sched_task_desired(s) > SCHED_ST_RUNNING || sched_task_state(s) > SCHED_ST_RUNNING)
             continue;
         json_array_foreach(json_object_get(s, "NetworksAttachments"), k, x)
             if (!strcmp(json_str(json_object_get(x, "Network"), "ID"), n->id)) {

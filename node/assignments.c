@@ -59,10 +59,10 @@ static bool attached_to_any(json_t *task, json_t *net_ids)
 static void add_overlay_peers(cluster_store *cs, json_t *out, const char *node_id)
 {
     json_t *net_ids = json_array();
-    json_t *mine = json_object_get(out, cs_kind_name(CS_TASK));
+    json_t *listed = json_object_get(out, cs_kind_name(CS_TASK));   /* the node's own, then the peers */
     size_t i, k;
     json_t *t, *x;
-    json_array_foreach(mine, i, t) json_array_foreach(json_object_get(t, "NetworksAttachments"), k, x) {
+    json_array_foreach(listed, i, t) json_array_foreach(json_object_get(t, "NetworksAttachments"), k, x) {
         const char *id = json_str(json_object_get(x, "Network"), "ID");
         if (*id && !in_list(net_ids, id))
             json_array_append_new(net_ids, json_string(id));
@@ -92,7 +92,7 @@ static void add_overlay_peers(cluster_store *cs, json_t *out, const char *node_i
         if (!strcmp(json_str(t, "NodeID"), node_id) || !*json_str(t, "NodeID") || !ovl_task_holds_addresses(t) ||
             !attached_to_any(t, net_ids))
             continue;
-        json_array_append(mine, t);
+        json_array_append(listed, t);
         add_ref(cs, out, CS_SERVICE, json_str(t, "ServiceID"));
         add_ref(cs, out, CS_NODE, json_str(t, "NodeID"));
     }
