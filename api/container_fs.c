@@ -16,17 +16,7 @@
 
 static rt_containers *mgr(api_request *r) { return &r->d->containers; }
 
-/* Resolves {id}; replies 404 and returns NULL when there is none. */
-static rt_container *target(api_request *r)
-{
-    rt_container *c;
-    berr e = {0};
-    if (rt_container_find(mgr(r), r->params[0], &c, &e) < 0) {
-        api_reply_berr(r, &e);
-        return NULL;
-    }
-    return c;
-}
+static rt_container *target(api_request *r) { return api_container_target(r); }
 
 /* The path query parameter, or a 400 reply (dockerd checks it before it
  * looks the container up). */

@@ -35,6 +35,13 @@ void api_images_get(api_request *r);
 void api_container_create(api_request *r);
 void api_containers_list(api_request *r);
 void api_container_inspect(api_request *r);
+void api_containers_prune(api_request *r);
+/* Resolves the route's {id}; replies 404 and returns NULL when there is none. */
+struct rt_container *api_container_target(api_request *r);
+/* An entry of GET /containers/json (also for /system/df). */
+json_t *api_container_summary(api_request *r, struct rt_container *c, bool size);
+
+/* api/container_lifecycle.c */
 void api_container_start(api_request *r);
 void api_container_stop(api_request *r);
 void api_container_restart(api_request *r);
@@ -45,9 +52,6 @@ void api_container_delete(api_request *r);
 void api_container_rename(api_request *r);
 void api_container_resize(api_request *r);
 void api_container_wait(api_request *r);
-void api_containers_prune(api_request *r);
-/* An entry of GET /containers/json (also for /system/df). */
-json_t *api_container_summary(api_request *r, struct rt_container *c, bool size);
 
 /* api/attach.c */
 void api_container_attach(api_request *r);

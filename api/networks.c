@@ -8,9 +8,11 @@
 #include "api/networks_swarm.h"
 #include "lib/cleanup.h"
 #include "lib/filters.h"
+#include "lib/jsonutil.h"
 #include "lib/timefmt.h"
 #include "netoverlay/networks.h"
 #include "node/daemon.h"
+#include "node/swarm.h"
 #include "runtime/container/network.h"
 
 static net_manager *nets(api_request *r) { return &r->d->networks; }
@@ -236,13 +238,8 @@ static bool body_container(api_request *r, json_t **body, rt_container **c)
     return true;
 }
 
-void api_network_connect(api_request *r)
+static void connect_now(api_request *r, rt_container *c, net_network *n, json_t *body)
 {
-    net_network *n;
-    json_t *body;
-    rt_container *c;
-    if (!lookup(r, &n) || !body_container(r, &body, &c))
-        return;
     berr e = {0};
     int rc = rt_container_connect(&r->d->containers, c, n, json_object_get(body, "EndpointConfig"), &e);
     json_decref(body);
@@ -250,6 +247,65 @@ void api_network_connect(api_request *r)
         api_reply_berr(r, &e);
     else
         api_reply_empty(r, 200);
+}
+
+typedef struct connect_call {
+    api_request *r;
+    json_t *body;
+    char id[DIGEST_HEX_LEN + 1];
+} connect_call;
+
+static void connect_attached(void *arg, int status, const berr *e, const char *net_id)
+{
+    connect_call *cc = arg;
+    api_request *r = cc->r;
+    rt_container *c = NULL;
+    net_network *n = NULL;
+    berr err = {0};
+    if (status < 0) {
+        json_decref(cc->body);
+        api_reply_berr(r, e);
+    } else if (rt_container_find(&r->d->containers, cc->id, &c, &err) < 0 ||
+               net_network_find(nets(r), net_id, &n, &err) < 0) {
+        json_decref(cc->body);
+        attachments_release(&r->d->attachments, cc->id, net_id);
+        api_reply_berr(r, &err);
+    } else {
+        connect_now(r, c, n, cc->body);
+        /* A refused connect leaves no attachment behind. */
+        if (!json_object_get(c->networks, n->name))
+            attachments_release(&r->d->attachments, cc->id, net_id);
+    }
+    free(cc);
+}
+
+void api_network_connect(api_request *r)
+{
+    net_network *n = NULL;
+    json_t *body;
+    rt_container *c;
+    berr e = {0};
+    int found = net_network_find(nets(r), r->params[0], &n, &e);
+    /* A worker learns a network with its first container on it. */
+    bool worker = r->d->swarm && swarm_is_worker(r->d->swarm) && swarm_agent_store(r->d->swarm);
+    if (found < 0 && !(found == -ENOENT && worker)) {
+        api_reply_berr(r, &e);
+        return;
+    }
+    if (!body_container(r, &body, &c))
+        return;
+    bool task = *json_str(json_object_get(c->config, "Labels"), "com.docker.swarm.task.id");
+    if (found == 0 && (!n->ov || task)) {
+        connect_now(r, c, n, body);
+        return;
+    }
+    /* A swarm overlay, or one this worker has not been told of yet: the
+     * swarm gives the address first (node/attachments.h). */
+    connect_call *cc = xcalloc(1, sizeof *cc);
+    *cc = (connect_call){.r = r, .body = body};
+    snprintf(cc->id, sizeof cc->id, "%s", c->id);
+    attachments_prepare_one(&r->d->attachments, c, n ? n->id : r->params[0],
+                            json_object_get(json_object_get(body, "EndpointConfig"), "Aliases"), connect_attached, cc);
 }
 
 void api_network_disconnect(api_request *r)
@@ -262,6 +318,8 @@ void api_network_disconnect(api_request *r)
     berr e = {0};
     int rc = rt_container_disconnect(&r->d->containers, c, n, json_is_true(json_object_get(body, "Force")), &e);
     json_decref(body);
+    if (rc == 0 && n->ov)
+        attachments_release(&r->d->attachments, c->id, n->id);
     if (rc < 0)
         api_reply_berr(r, &e);
     else

@@ -11,6 +11,7 @@
 #include "lib/filters.h"
 #include "lib/jsonutil.h"
 #include "lib/timefmt.h"
+#include "node/attachment_tasks.h"
 #include "node/daemon.h"
 #include "node/secrets.h"
 #include "node/swarm.h"
@@ -518,6 +519,10 @@ void api_tasks_list(api_request *r)
     json_t *t;
     json_array_foreach(all, i, t) {
         char name[300];
+        /* A plain container's network attachment is no service's task:
+         * `docker node ps` would look for a service of ID "". */
+        if (attachment_task(t))
+            continue;
         task_name(cs, t, name, sizeof name);
         if (!any_prefix(json_object_get(f, "id"), json_str(t, "ID"), true) ||
             (service_ids && !any_prefix(service_ids, json_str(t, "ServiceID"), false)) ||

@@ -23,17 +23,7 @@
 
 static rt_containers *mgr(api_request *r) { return &r->d->containers; }
 
-/* Resolves {id}; replies 404 and returns NULL when there is none. */
-static rt_container *target(api_request *r)
-{
-    rt_container *c;
-    berr e = {0};
-    if (rt_container_find(mgr(r), r->params[0], &c, &e) < 0) {
-        api_reply_berr(r, &e);
-        return NULL;
-    }
-    return c;
-}
+static rt_container *target(api_request *r) { return api_container_target(r); }
 
 /* Running with a cgroup to read: not restarting (its process is gone). */
 static bool has_process(const rt_container *c) { return rt_container_running(c) && c->state != RT_STATE_RESTARTING; }

@@ -116,6 +116,11 @@ bool ovl_task_holds_addresses(const json_t *task)
 {
     static const char *const over[] = {"complete", "failed", "shutdown", "rejected", "orphaned", "remove"};
     const char *st = json_str(json_object_get(task, "Status"), "State");
+    /* A plain container's attachment (node/attachment_tasks.h) keeps its
+     * address while it exists: the container comes back to it after a
+     * stop, as the task's state says. */
+    if (*json_str(get2(task, "Spec", "NetworkAttachmentSpec"), "ContainerID"))
+        return strcmp(st, "rejected") != 0;
     for (size_t i = 0; i < sizeof over / sizeof over[0]; i++)
         if (!strcmp(st, over[i]))
             return false;

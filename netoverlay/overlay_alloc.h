@@ -79,7 +79,8 @@ int ovl_ingress_node_addr(const json_t *net, size_t index, uint32_t *out);
 /* Reserves the first n of those on the allocator's ingress network. */
 void ovl_alloc_reserve_nodes(ovl_alloc *a, size_t n);
 
-/* Whether a task's state still holds its addresses. */
+/* Whether a task's state still holds its addresses (a network
+ * attachment task's always, unless rejected). */
 bool ovl_task_holds_addresses(const json_t *task);
 
 #endif

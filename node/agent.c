@@ -17,6 +17,7 @@
 #include "lib/log.h"
 #include "lib/timefmt.h"
 #include "node/agent_pull.h"
+#include "node/attachment_tasks.h"
 #include "node/daemon.h"
 #include "node/secrets.h"
 #include "netoverlay/sandbox.h"
@@ -448,9 +449,10 @@ static void scan(uv_timer_t *t)
     size_t i;
     json_t *task;
     a->scanning = true;
-    json_array_foreach(tasks, i, task) handle_task(a, cs, task);
+    json_array_foreach(tasks, i, task) if (!attachment_task(task)) handle_task(a, cs, task);
     a->scanning = false;
     flush(a);
+    attachments_scan(&a->d->attachments, tasks);
     agent_pulls_sweep(a);
     sync_ingress(a, cs, tasks);
     remove_orphans(a, tasks);

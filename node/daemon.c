@@ -336,6 +336,7 @@ int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e)
         rt_images_set_events(d->images, (rt_event_sink){emit_event, d});
         d->containers.events = (rt_event_sink){emit_event, d};
         d->containers.net = &d->networks;
+        d->containers.attachments = attachments_hooks(&d->attachments);
         rt_volumes_set_events(d->volumes, (rt_event_sink){emit_event, d});
         rt_volumes_set_users(d->volumes, rt_mounts_volume_users, &d->containers);
         d->containers.volumes = d->volumes;
@@ -363,6 +364,7 @@ int daemon_start(berth_daemon *d, uv_loop_t *loop, berr *e)
     open_swarm(d);
     reconciler_start(&d->reconciler, d);
     overlay_sync_start(&d->overlay, d);
+    attachments_start(&d->attachments, d);
     agent_start(&d->agent, d);
     cluster_events_start(&d->cluster_events, d);
     autolock_start(&d->autolock, d);
@@ -393,6 +395,7 @@ static void on_api_stopped(void *arg)
     metrics_stop(d->metrics);
     d->metrics = NULL;
     agent_stop(&d->agent);
+    attachments_stop(&d->attachments);
     overlay_sync_stop(&d->overlay);
     cluster_events_stop(&d->cluster_events);
     autolock_stop(&d->autolock);

@@ -11,6 +11,7 @@
 #include "node/config.h"
 #include "netoverlay/networks.h"
 #include "node/agent.h"
+#include "node/attachments.h"
 #include "node/autolock.h"
 #include "node/cluster_events.h"
 #include "node/events.h"
@@ -48,6 +49,7 @@ typedef struct berth_daemon {
     reconciler reconciler;          /* the leader's orchestrators and scheduler (node/reconcile.h) */
     agent agent;                    /* this node's tasks -> containers (node/agent.h) */
     overlay_sync overlay;           /* overlay networks follow the store (node/overlay_sync.h) */
+    attachments attachments;        /* plain containers on swarm overlays (node/attachments.h) */
     cluster_events cluster_events;  /* service and node events (node/cluster_events.h) */
     autolock autolock;              /* the keyring follows the cluster's unlock key (node/autolock.h) */
     uv_signal_t sig_term, sig_int, sig_hup;

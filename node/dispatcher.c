@@ -12,6 +12,7 @@
 #include "lib/log.h"
 #include "lib/timefmt.h"
 #include "node/assignments.h"
+#include "node/attachment_tasks.h"
 #include "node/dispatcher_health.h"
 #include "node/swarm_int.h"
 
@@ -210,6 +211,39 @@ static void handle_report(dispatcher *d, json_t *req, cs_rpc_ctx *ctx)
     }
     free(ops);
     json_decref(docs);
+}
+
+/* ---- network attachments of a worker's containers ---------------------------------------- */
+
+static void on_attached(void *arg, int status, const berr *e, const json_t *task)
+{
+    cs_rpc_ctx *ctx = arg;
+    cs_rpc_reply(ctx, status < 0 ? rpc_error(status, e && e->msg[0] ? e->msg : "attach failed")
+                                 : json_pack("{s:i, s:O}", "status", 0, "task", task));
+}
+
+/* A plain container on the worker joins an attachable overlay: the task
+ * is the worker's own, whatever the request says (node/attachment_tasks.h). */
+static void handle_attach(dispatcher *d, json_t *req, cs_rpc_ctx *ctx)
+{
+    berr e = {0};
+    if (attachment_request(d->cs, cs_rpc_peer_node(ctx), req, on_attached, ctx, &e) < 0)
+        cs_rpc_reply(ctx, rpc_error(e.code ? e.code : -EIO, e.msg));
+}
+
+static void on_detached(void *arg, int status, uint64_t index, const berr *e)
+{
+    (void)index;
+    cs_rpc_reply(arg, status < 0 ? rpc_error(status, e && e->msg[0] ? e->msg : "detach failed")
+                                 : json_pack("{s:i}", "status", 0));
+}
+
+static void handle_detach(dispatcher *d, json_t *req, cs_rpc_ctx *ctx)
+{
+    berr e = {0};
+    if (attachment_release(d->cs, cs_rpc_peer_node(ctx), json_str(req, "container"), json_str(req, "network"),
+                           on_detached, ctx, &e) < 0)
+        cs_rpc_reply(ctx, rpc_error(e.code ? e.code : -EIO, e.msg));
 }
 
 /* ---- joining workers ----------------------------------------------------------------- */
@@ -430,6 +464,8 @@ static const method methods[] = {
     {"worker_join", DISP_WORKER, handle_worker_join},
     {"session", DISP_WORKER, handle_session},
     {"report", DISP_WORKER, handle_report},
+    {"attach", DISP_WORKER, handle_attach},
+    {"detach", DISP_WORKER, handle_detach},
     {"alive", DISP_MANAGER, handle_alive},
 };
 

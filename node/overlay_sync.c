@@ -8,6 +8,7 @@
 #include "lib/log.h"
 #include "netoverlay/overlay.h"
 #include "netoverlay/overlay_alloc.h"
+#include "node/attachment_tasks.h"
 #include "node/daemon.h"
 #include "node/swarm.h"
 #include "raft/cluster_store.h"
@@ -174,6 +175,8 @@ static void view_of(net_manager *nm, net_network *n, const char *me, json_t *nod
         const json_t *svc = service_of(services, json_str(t, "ServiceID"));
         if (svc)
             task_name(t, svc, peers[np].name, sizeof peers[np].name);
+        else if (attachment_task(t) && serving(t))   /* a plain container, by its name while it runs */
+            snprintf(peers[np].name, sizeof peers[np].name, "%s", json_str(json_object_get(t, "Berth"), "ContainerName"));
         np++;
     }
     net_svc *svcs = xcalloc(json_array_size(services) + 1, sizeof *svcs);

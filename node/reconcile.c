@@ -6,6 +6,7 @@
 
 #include "lib/jsonutil.h"
 #include "lib/log.h"
+#include "node/attachment_tasks.h"
 #include "node/daemon.h"
 #include "node/overlay_leader.h"
 #include "node/swarm.h"
@@ -50,6 +51,14 @@ static bool has_service(const json_t *services, const char *id)
     size_t i;
     json_t *s;
     json_array_foreach(services, i, s) if (!strcmp(json_str(s, "ID"), id)) return true;
+    return false;
+}
+
+static bool has_node(const json_t *nodes, const char *id)
+{
+    size_t i;
+    json_t *n;
+    json_array_foreach(nodes, i, n) if (!strcmp(json_str(n, "ID"), id)) return true;
     return false;
 }
 
@@ -126,7 +135,14 @@ static void decide(reconciler *r, cluster_store *cs)
         json_decref(mine);
     }
     json_t *orphans = json_array();
-    json_array_foreach(tasks, i, t) if (!has_service(services, json_str(t, "ServiceID"))) json_array_append(orphans, t);
+    json_array_foreach(tasks, i, t) {
+        if (!attachment_task(t)) {
+            if (!has_service(services, json_str(t, "ServiceID")))
+                json_array_append(orphans, t);
+        } else if (!has_node(nodes, json_str(t, "NodeID"))) {
+            sched_changes_delete(&ch, json_str(t, "ID"));   /* its node was removed */
+        }
+    }
     if (json_array_size(orphans))
         orch_service_removed(orphans, &o, &ch);
     json_decref(orphans);
@@ -141,8 +157,12 @@ static void decide(reconciler *r, cluster_store *cs)
         if (strcmp(json_str(json_object_get(t, "Status"), "State"), "new") || json_object_get(ch.updated, json_str(t, "ID")))
             continue;
         json_t *copy = json_deep_copy(t);
-        if (overlay_task_allocate(alloc, copy, services) && orch_task_pending(copy, now))
+        if (attachment_task(copy)) {
+            attachment_task_allocate(alloc, copy, now);
             sched_changes_update(&ch, copy);
+        } else if (overlay_task_allocate(alloc, copy, services) && orch_task_pending(copy, now)) {
+            sched_changes_update(&ch, copy);
+        }
         json_decref(copy);
     }
     ovl_alloc_free(alloc);

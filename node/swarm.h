@@ -176,6 +176,11 @@ cluster_store *swarm_agent_store(swarm *s);
  * its manager on a worker (done: -ESTALE when a task changed meanwhile:
  * the new assignments follow; -ENOTCONN when the manager did not answer). */
 int swarm_agent_report(swarm *s, const cs_op *ops, size_t n, cs_done_fn done, void *arg, berr *e);
+/* A worker's request (req borrowed, with its "op") to the manager its
+ * session is with: done as cs_rpc_call's, then the answer's own
+ * "status" and "error" are the caller's to read.  -ENOTCONN on a manager
+ * or before the worker has a session. */
+int swarm_worker_call(swarm *s, json_t *req, cs_rpc_done done, void *arg, berr *e);
 /* A worker's managers as it knows them ([{"NodeID", "Addr": "ip:port"}],
  * docker info's RemoteManagers; a new array) and its own address ("" on a
  * manager). */

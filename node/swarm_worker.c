@@ -597,6 +597,13 @@ int swarm_agent_report(swarm *s, const cs_op *ops, size_t n, cs_done_fn done, vo
     return r;
 }
 
+int swarm_worker_call(swarm *s, json_t *req, cs_rpc_done done, void *arg, berr *e)
+{
+    if (!s->worker || s->state != SWARM_ACTIVE)
+        return berr_set(e, -ENOTCONN, "this node has no session with a manager");
+    return cs_rpc_call_owned(s->loop, s->worker, current(s->worker), req, RPC_TIMEOUT_MS, done, arg, e);
+}
+
 json_t *swarm_worker_managers(swarm *s)
 {
     json_t *out = json_array(), *a;

@@ -93,6 +93,20 @@ typedef struct rt_container {
 } rt_container;
 
 
+/* The addresses a swarm gave plain containers on its attachable overlay
+ * networks (node/attachments.c gets them before a start or a connect);
+ * ctx NULL: no swarm here. */
+typedef struct rt_attachments {
+    void *ctx;
+    /* The address ("10.0.1.5") of container_id on network net_id; false
+     * when the swarm holds none for it. */
+    bool (*address)(void *ctx, const char *container_id, const char *net_id, char out[16]);
+    /* Whether the node is a swarm's worker now: then a network it does not
+     * know may be one of the swarm's it has not been told of yet (a
+     * manager knows them all). */
+    bool (*on_worker)(void *ctx);
+} rt_attachments;
+
 typedef struct rt_containers {
     uv_loop_t *loop;
     sqlite3 *db;
@@ -105,6 +119,7 @@ typedef struct rt_containers {
     rt_event_sink events;
     struct net_manager *net;     /* local networks; NULL: only none/host/container: modes */
     struct rt_volumes *volumes;  /* the volume store (borrowed); NULL: no volumes */
+    rt_attachments attachments;  /* swarm overlays for plain containers */
     rt_container **list;
     size_t n;
     struct rt_exec *execs;       /* exec instances, all containers */
@@ -176,6 +191,10 @@ int rt_container_create(rt_containers *m, const char *name, json_t *body, rt_con
 /* Starts a created or exited container.  -EBUSY... as dockerd: starting a
  * running container is a no-op (304 is the API's business). */
 int rt_container_start(rt_containers *m, rt_container *c, berr *e);
+/* What a start that failed with r (and e) leaves: the exit code and error
+ * inspect shows, and an --rm container removed.  For a start refused
+ * before rt_container_start (a swarm attachment that failed). */
+void rt_container_start_failed(rt_containers *m, rt_container *c, int r, const berr *e);
 
 /* Completion of the asynchronous operations below: status 0 or -errno. */
 typedef void (*rt_done_fn)(void *arg, int status, const berr *e);

@@ -39,12 +39,9 @@ static int check_settings(net_network *n, json_t *settings, berr *e)
     return 0;
 }
 
-/* Plain containers on attachable overlays need an address the whole
- * cluster agrees on; not there yet. */
-static int rt_overlay_attachment_check(const rt_container *c, const net_network *n, berr *e)
+static bool is_task(const rt_container *c)
 {
-    (void)c;
-    return berr_set(e, -ENOSYS, "containers outside services cannot join overlay network %s in berthd yet", n->name);
+    return *json_str(json_object_get(c->config, "Labels"), "com.docker.swarm.task.id");
 }
 
 /* Whether c may have an endpoint on n: bridges, and overlays for the
@@ -55,12 +52,57 @@ static int joinable(const rt_container *c, const net_network *n, berr *e)
         return 0;
     if (!n->ov)
         return berr_set(e, -EINVAL, "container cannot be connected to network %s", n->name);
-    if (*json_str(json_object_get(c->config, "Labels"), "com.docker.swarm.task.id"))
+    if (is_task(c))
         return 0;
     if (!n->attachable)
         return berr_set(e, -EPERM, "Could not attach to network %s: rpc error: code = PermissionDenied desc = network %s not manually attachable",
                         n->name, n->name);
-    return rt_overlay_attachment_check(c, n, e);
+    /* Its address comes from the swarm before it starts (attach_addresses). */
+    return 0;
+}
+
+static void set_ipv4(json_t *settings, const char *addr)
+{
+    json_t *ipam = json_object_get(settings, "IPAMConfig");
+    if (!json_is_object(ipam)) {
+        ipam = json_object();
+        json_object_set_new(settings, "IPAMConfig", ipam);
+    }
+    json_object_set_new(ipam, "IPv4Address", json_string(addr));
+}
+
+/* A plain container's endpoints on overlays take the addresses the swarm
+ * gave them (rt_attachments): none given, no start, for an address of
+ * the node's own choosing could be another node's. */
+static int attach_addresses(rt_containers *m, rt_container *c, berr *e)
+{
+    if (is_task(c) || !m->net)
+        return 0;
+    const char *key;
+    json_t *settings;
+    json_object_foreach(c->networks, key, settings) {
+        net_network *n;
+        const char *nid = json_str(settings, "NetworkID");
+        if ((!*nid || net_network_find(m->net, nid, &n, NULL) < 0) && net_network_find(m->net, key, &n, NULL) < 0)
+            continue;   /* the sandbox says it is not found */
+        if (!n->ov)
+            continue;
+        char addr[16];
+        if (!m->attachments.ctx || !m->attachments.address(m->attachments.ctx, c->id, n->id, addr))
+            return berr_set(e, -EINVAL, "container %s has no address from the swarm on network %s: start it again",
+                            c->name, n->name);
+        set_ipv4(settings, addr);
+    }
+    return 0;
+}
+
+/* A network a worker does not know may be a swarm overlay it has not
+ * been told of yet (a worker learns a network with its first container
+ * on it): its endpoint waits, under the name given, for the attachment
+ * made at start. */
+static bool deferred(rt_containers *m, int r)
+{
+    return r == -ENOENT && m->attachments.ctx && m->attachments.on_worker(m->attachments.ctx);
 }
 
 /* The settings kept for a network: what was asked, plus its ID. */
@@ -97,26 +139,35 @@ int rt_container_networks_init(rt_containers *m, rt_container *c, json_t *networ
         return berr_set(e, -ENOSYS, "networking is not available in this berthd");
     /* Not 404: the CLI would take that for a missing image and pull. */
     int r = net_network_find(m->net, mode, &n, e);
-    if (r < 0)
+    if (deferred(m, r)) {
+        json_t *asked = json_object_get(eps, given);
+        json_object_set_new(c->networks, given, json_is_object(asked) ? json_deep_copy(asked) : json_object());
+    } else if (r < 0) {
         return r == -ENOENT ? (e->code = -EINVAL) : r;
-    if ((r = joinable(c, n, e)) < 0)
-        return r;
-    /* NetworkMode may be an ID or a prefix: the endpoint settings may be
-     * keyed by what the user typed or by the network's name. */
-    json_t *asked = json_object_get(eps, given);
-    if (!asked)
-        asked = json_object_get(eps, n->name);
-    if ((r = check_settings(n, asked, e)) < 0)
-        return r;
-    json_object_set_new(c->networks, n->name, settings_for(n, asked));
+    } else {
+        if ((r = joinable(c, n, e)) < 0)
+            return r;
+        /* NetworkMode may be an ID or a prefix: the endpoint settings may be
+         * keyed by what the user typed or by the network's name. */
+        json_t *asked = json_object_get(eps, given);
+        if (!asked)
+            asked = json_object_get(eps, n->name);
+        if ((r = check_settings(n, asked, e)) < 0)
+            return r;
+        json_object_set_new(c->networks, n->name, settings_for(n, asked));
+    }
     const char *key;
     json_t *v;
     json_object_foreach(eps, key, v) {
         net_network *o;
         if (!strcmp(key, given))
             continue;
-        if ((r = net_network_find(m->net, key, &o, e)) < 0)
-            return r == -ENOENT ? (e->code = -EINVAL) : r;
+        if ((r = net_network_find(m->net, key, &o, e)) < 0) {
+            if (!deferred(m, r))
+                return r == -ENOENT ? (e->code = -EINVAL) : r;
+            json_object_set_new(c->networks, key, json_is_object(v) ? json_deep_copy(v) : json_object());
+            continue;
+        }
         if (o == n)
             continue;
         if ((r = joinable(c, o, e)) < 0)
@@ -148,7 +199,15 @@ static int net_open(rt_containers *m, rt_container *c, const int *adopt_ns_fd, b
     return net_sandbox_open(m->net, &req, &c->sandbox, e);
 }
 
-int rt_container_net_up(rt_containers *m, rt_container *c, berr *e) { return net_open(m, c, NULL, e); }
+int rt_container_net_up(rt_containers *m, rt_container *c, berr *e)
+{
+    if (m->net && rt_network_mode_sandboxed(json_str(c->host_config, "NetworkMode"))) {
+        int r = attach_addresses(m, c, e);
+        if (r < 0)
+            return r;
+    }
+    return net_open(m, c, NULL, e);
+}
 
 int rt_container_net_adopt(rt_containers *m, rt_container *c, int pid, berr *e)
 {
@@ -196,6 +255,14 @@ int rt_container_connect(rt_containers *m, rt_container *c, net_network *n, json
     if ((r = joinable(c, n, e)) < 0 || (r = check_settings(n, endpoint_config, e)) < 0)
         return r;
     json_t *s = settings_for(n, endpoint_config);
+    char addr[16];
+    if (n->ov && !is_task(c)) {
+        if (!m->attachments.ctx || !m->attachments.address(m->attachments.ctx, c->id, n->id, addr)) {
+            json_decref(s);
+            return berr_set(e, -EINVAL, "container %s has no address from the swarm on network %s", c->name, n->name);
+        }
+        set_ipv4(s, addr);
+    }
     if (c->sandbox && (r = net_sandbox_connect(c->sandbox, n, s, e)) < 0) {
         json_decref(s);
         return r;

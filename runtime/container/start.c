@@ -311,6 +311,19 @@ static int do_start(rt_containers *m, rt_container *c, berr *e)
     return 0;
 }
 
+void rt_container_start_failed(rt_containers *m, rt_container *c, int r, const berr *e)
+{
+    c->exit_code = failed_start_code(r);
+    snprintf(c->error, sizeof c->error, "%s", e->msg);
+    if (c->state == RT_STATE_RESTARTING)
+        c->state = RT_STATE_EXITED;
+    rt_container_save(m, c, NULL);
+    /* It never ran: a wait for its next exit keeps waiting, as with
+     * dockerd, but --rm still means gone (the CLI waits for that). */
+    if (json_is_true(json_object_get(c->host_config, "AutoRemove")))
+        rt_container_remove(m, c, true, true, NULL, NULL, NULL);
+}
+
 int rt_container_start(rt_containers *m, rt_container *c, berr *e)
 {
     if (rt_container_running(c))
@@ -325,15 +338,7 @@ int rt_container_start(rt_containers *m, rt_container *c, berr *e)
     int r = do_start(m, c, e);
     if (r < 0) {
         rt_monitor_release(m, c);   /* its socket, if one was made */
-        c->exit_code = failed_start_code(r);
-        snprintf(c->error, sizeof c->error, "%s", e->msg);
-        if (c->state == RT_STATE_RESTARTING)
-            c->state = RT_STATE_EXITED;
-        rt_container_save(m, c, NULL);
-        /* It never ran: a wait for its next exit keeps waiting, as with
-         * dockerd, but --rm still means gone (the CLI waits for that). */
-        if (json_is_true(json_object_get(c->host_config, "AutoRemove")))
-            rt_container_remove(m, c, true, true, NULL, NULL, NULL);
+        rt_container_start_failed(m, c, r, e);
         return r;
     }
     c->state = RT_STATE_RUNNING;
