@@ -33,6 +33,9 @@ typedef struct session {
     cs_rpc_ctx *parked;     /* its long poll, waiting for a change or the period */
     uint64_t parked_at;
     char version[ASSIGNMENTS_VERSION_LEN + 1];   /* what the worker has */
+    char computed[ASSIGNMENTS_VERSION_LEN + 1];  /* its assignments' version when last computed ("": never) */
+    uint64_t gen;           /* the dispatcher's gen then */
+    json_t *keys;           /* "kind/id" of what those assignments held (registered in the index) */
     struct session *next;
 } session;
 
@@ -44,11 +47,19 @@ struct dispatcher {
     disp_health *health;
     bool leading;
     bool proposing;         /* a Down/Ready change is in flight */
-    bool pushing;           /* an alive report to the leader is in flight */
+    int pushing;            /* alive reports to the other managers in flight */
     uint64_t last_push;
     uv_timer_t tick, kick;
     int handles_open;
     bool freeing;
+    /* Which sessions a change concerns, so that a heartbeat or another
+     * node's change costs a session nothing (see on_change): */
+    uint64_t gen;           /* bumped by a change that may concern every node */
+    json_t *dirty;          /* {node: true}: changed since computed */
+    json_t *index;          /* {"kind/id": {node: true}}: who holds what */
+    json_t *mesh;           /* {node: true}: holds an ingress network (every node is its concern) */
+    json_t *reply;          /* ok_reply's managers, cached until a node or the cluster changes */
+    json_t *workers;        /* {node ID: Status.State} of the worker nodes, for judge; NULL: read again */
 };
 
 static json_t *rpc_error(int status, const char *msg) { return json_pack("{s:i, s:s}", "status", status, "error", msg); }
@@ -75,6 +86,8 @@ static bool is_leader(cluster_store *cs) { return cluster_store_leader(cs) == cl
  * address, and its node ID by address (for docker info's RemoteManagers). */
 static json_t *ok_reply(dispatcher *d)
 {
+    if (d->reply)
+        return json_deep_copy(d->reply);
     json_t *nodes = cs_list(d->cs, CS_NODE), *addrs = json_array(), *ids = json_object();
     size_t i;
     json_t *n;
@@ -86,8 +99,9 @@ static json_t *ok_reply(dispatcher *d)
         }
     }
     json_decref(nodes);
-    return json_pack("{s:i, s:i, s:o, s:o}", "status", 0, "heartbeat_ms", (int)dispatcher_heartbeat_ms(d->cs),
-                     "managers", addrs, "manager_ids", ids);
+    d->reply = json_pack("{s:i, s:i, s:o, s:o}", "status", 0, "heartbeat_ms", (int)dispatcher_heartbeat_ms(d->cs),
+                         "managers", addrs, "manager_ids", ids);
+    return json_deep_copy(d->reply);
 }
 
 /* ---- sessions ------------------------------------------------------------------ */
@@ -104,26 +118,166 @@ static session *session_get(dispatcher *d, const char *node)
     return x;
 }
 
+/* ---- which sessions a change concerns ------------------------------------------------ */
+
+static void set_add(json_t *set, const char *node) { json_object_set_new(set, node, json_true()); }
+
+static void unindex(dispatcher *d, session *x)
+{
+    size_t i;
+    json_t *k;
+    json_array_foreach(x->keys, i, k) {
+        json_t *holders = json_object_get(d->index, json_string_value(k));
+        json_object_del(holders, x->node);
+        if (holders && !json_object_size(holders))
+            json_object_del(d->index, json_string_value(k));
+    }
+    json_decref(x->keys);
+    x->keys = NULL;
+    json_object_del(d->mesh, x->node);
+}
+
+/* Registers what x's new assignments hold: a change to any of it, and
+ * with an ingress network any node's change, concerns x. */
+static void reindex(dispatcher *d, session *x, json_t *a)
+{
+    unindex(d, x);
+    x->keys = json_array();
+    const char *kind;
+    json_t *docs;
+    json_object_foreach(a, kind, docs) {
+        size_t i;
+        json_t *doc;
+        json_array_foreach(docs, i, doc) {
+            char key[96];
+            snprintf(key, sizeof key, "%s/%s", kind, json_str(doc, "ID"));
+            json_t *holders = json_object_get(d->index, key);
+            if (!holders)
+                json_object_set_new(d->index, key, holders = json_object());
+            set_add(holders, x->node);
+            json_array_append_new(x->keys, json_string(key));
+            if (!strcmp(kind, cs_kind_name(CS_NETWORK)) &&
+                json_is_true(json_object_get(json_object_get(doc, "Spec"), "Ingress")))
+                set_add(d->mesh, x->node);
+        }
+    }
+}
+
+static void mark_holders(dispatcher *d, cs_kind kind, const char *id)
+{
+    char key[96];
+    snprintf(key, sizeof key, "%s/%s", cs_kind_name(kind), id);
+    const char *node;
+    json_t *v;
+    json_object_foreach(json_object_get(d->index, key), node, v) set_add(d->dirty, node);
+}
+
+static void mark_mesh(dispatcher *d)
+{
+    const char *node;
+    json_t *v;
+    json_object_foreach(d->mesh, node, v) set_add(d->dirty, node);
+}
+
+/* What an applied entry may change in whose assignments (node/assignments.c
+ * says what they hold): a task its node's, and the holders' of the task
+ * (it moved away) and of its networks (their peers); a node its own and
+ * its holders' (peers' nodes), and every mesh member's; a secret or config
+ * its holders'.  Services, networks and the cluster object concern every
+ * node: rare changes, and a service that publishes turns the mesh on. */
+static void note_change(dispatcher *d, const cs_op *ops, size_t n)
+{
+    if (!n) {   /* a snapshot: anything may have changed */
+        d->gen++;
+        json_decref(d->reply), d->reply = NULL;
+        json_decref(d->workers), d->workers = NULL;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const cs_op *op = &ops[i];
+        switch (op->kind) {
+        case CS_TASK: {
+            mark_holders(d, CS_TASK, op->id);
+            if (op->type != CS_PUT)
+                break;
+            const char *node = json_str(op->doc, "NodeID");
+            if (*node)
+                set_add(d->dirty, node);
+            size_t k;
+            json_t *x;
+            json_array_foreach(json_object_get(op->doc, "NetworksAttachments"), k, x)
+                mark_holders(d, CS_NETWORK, json_str(json_object_get(x, "Network"), "ID"));
+            mark_mesh(d);
+            break;
+        }
+        case CS_NODE:
+            set_add(d->dirty, op->id);
+            mark_holders(d, CS_NODE, op->id);
+            mark_mesh(d);
+            json_decref(d->reply), d->reply = NULL;
+            if (d->workers) {
+                json_t *ms = op->type == CS_PUT ? json_object_get(op->doc, "ManagerStatus") : NULL;
+                if (op->type == CS_PUT && !json_is_object(ms))
+                    json_object_set_new(d->workers, op->id,
+                                        json_string(json_str(json_object_get(op->doc, "Status"), "State")));
+                else
+                    json_object_del(d->workers, op->id);
+            }
+            break;
+        case CS_SECRET:
+        case CS_CONFIG:
+            mark_holders(d, op->kind, op->id);
+            break;
+        default:
+            d->gen++;
+            json_decref(d->reply), d->reply = NULL;
+            break;
+        }
+    }
+}
+
+static bool session_dirty(dispatcher *d, session *x)
+{
+    return !x->computed[0] || x->gen != d->gen || json_object_get(d->dirty, x->node);
+}
+
+static void session_free(dispatcher *d, session *x)
+{
+    unindex(d, x);
+    json_object_del(d->dirty, x->node);
+    free(x);
+}
+
 /* Answers x's long poll: with its assignments when they differ from what
- * it has, else (force) an empty heartbeat answer. */
+ * it has, else (force) an empty heartbeat answer.  They are computed again
+ * only when a change concerned x since the last time. */
 static void session_answer(dispatcher *d, session *x, bool force)
 {
     if (!x->parked || !d->cs)
         return;
-    char version[ASSIGNMENTS_VERSION_LEN + 1];
-    json_t *a = assignments_for(d->cs, x->node, version);
-    bool changed = strcmp(version, x->version) != 0;
+    json_t *a = NULL;
+    if (session_dirty(d, x)) {
+        a = assignments_for(d->cs, x->node, x->computed);
+        x->gen = d->gen;
+        json_object_del(d->dirty, x->node);
+        reindex(d, x, a);
+    }
+    bool changed = strcmp(x->computed, x->version) != 0;
     if (!changed && !force) {
         json_decref(a);
         return;
     }
+    if (changed && !a) {   /* the worker lost what it had (it starts over): the same again */
+        a = assignments_for(d->cs, x->node, x->computed);
+        reindex(d, x, a);
+    }
     json_t *resp = ok_reply(d);
-    json_object_set_new(resp, "version", json_string(version));
+    json_object_set_new(resp, "version", json_string(x->computed));
     if (changed)
         json_object_set_new(resp, "assignments", a);
     else
         json_decref(a);
-    snprintf(x->version, sizeof x->version, "%s", version);
+    snprintf(x->version, sizeof x->version, "%s", x->computed);
     cs_rpc_reply(x->parked, resp);
     x->parked = NULL;
 }
@@ -307,12 +461,11 @@ static void handle_worker_join(dispatcher *d, json_t *req, cs_rpc_ctx *ctx)
 
 /* ---- liveness ---------------------------------------------------------------------------- */
 
+/* Every manager keeps what the others heard (only the leader judges):
+ * whoever leads next has the workers' recent heartbeats already, even
+ * when a follower's idea of who leads was behind. */
 static void handle_alive(dispatcher *d, json_t *req, cs_rpc_ctx *ctx)
 {
-    if (!d->leading) {
-        cs_rpc_reply(ctx, rpc_error(-ENOTCONN, "not the leader"));
-        return;
-    }
     uint64_t now = uv_now(d->loop);
     const char *node;
     json_t *age;
@@ -330,30 +483,38 @@ static void on_pushed(void *arg, int status, json_t *resp, const berr *e)
     (void)resp;
     (void)e;
     dispatcher *d = arg;
-    d->pushing = false;
+    d->pushing--;
 }
 
-/* A follower tells the leader when it last heard each of its workers
- * (as ages: the two clocks need not agree). */
+/* A follower tells the other managers, the leader first among them, when
+ * it last heard each of its workers (as ages: the clocks need not agree). */
 static void push_alive(dispatcher *d, uint64_t now, unsigned grace)
 {
-    const char *leader = cluster_store_leader_address(d->cs);
-    if (!leader || d->pushing || now - d->last_push < ALIVE_PUSH_MS)
+    if (d->pushing || now - d->last_push < ALIVE_PUSH_MS)
         return;
     json_t *nodes = json_object();
     for (session *x = d->sessions; x; x = x->next)
         if (now - x->seen <= grace)
             json_object_set_new(nodes, x->node, json_integer((json_int_t)(now - x->seen)));
-    if (json_object_size(nodes)) {
-        json_t *req = json_pack("{s:s, s:o}", "op", "alive", "nodes", nodes);
-        berr e = {0};
-        if (cs_rpc_call_owned(d->loop, d, leader, req, RPC_TIMEOUT_MS, on_pushed, d, &e) == 0)
-            d->pushing = true;
-        json_decref(req);
-        d->last_push = now;
-    } else {
+    if (!json_object_size(nodes)) {
         json_decref(nodes);
+        return;
     }
+    json_t *req = json_pack("{s:s, s:o}", "op", "alive", "nodes", nodes);
+    json_t *peers = cluster_store_peers(d->cs);
+    char self[24];
+    snprintf(self, sizeof self, "%llu", (unsigned long long)cluster_store_raft_id(d->cs));
+    const char *id;
+    json_t *addr;
+    json_object_foreach(peers, id, addr) {
+        berr e = {0};
+        if (strcmp(id, self) && json_is_string(addr) &&
+            cs_rpc_call_owned(d->loop, d, json_string_value(addr), req, RPC_TIMEOUT_MS, on_pushed, d, &e) == 0)
+            d->pushing++;
+    }
+    json_decref(peers);
+    json_decref(req);
+    d->last_push = now;
 }
 
 static void on_judged(void *arg, int status, uint64_t index, const berr *e)
@@ -372,16 +533,28 @@ static void judge(dispatcher *d, uint64_t now, unsigned grace)
         health_seen(d->health, x->node, x->seen);
     if (d->proposing)
         return;
-    json_t *nodes = cs_list(d->cs, CS_NODE), *docs = json_array(), *n;
-    size_t i, k = 0;
-    cs_op *ops = xcalloc(json_array_size(nodes) + 1, sizeof *ops);
+    if (!d->workers) {
+        /* The worker nodes' states, kept up to date from the changes
+         * (note_change): four judgements a second read no documents. */
+        d->workers = json_object();
+        json_t *all = cs_list(d->cs, CS_NODE), *n;
+        size_t i;
+        json_array_foreach(all, i, n) if (!json_is_object(json_object_get(n, "ManagerStatus")))
+            json_object_set_new(d->workers, json_str(n, "ID"), json_string(json_str(json_object_get(n, "Status"), "State")));
+        json_decref(all);
+    }
+    json_t *docs = json_array();
+    size_t k = 0;
+    cs_op *ops = xcalloc(json_object_size(d->workers) + 1, sizeof *ops);
     char ts[TIME_RFC3339_BUF];
     time_now_rfc3339(ts);
-    json_array_foreach(nodes, i, n) {
-        if (json_is_object(json_object_get(n, "ManagerStatus")))
-            continue;   /* managers follow raft's view (swarm_members.c) */
-        health_verdict v = health_judge(d->health, n, now, grace);
-        if (v == HEALTH_KEEP)
+    const char *id;
+    json_t *state;
+    json_object_foreach(d->workers, id, state) {
+        /* managers follow raft's view (swarm_members.c): not in d->workers */
+        health_verdict v = health_judge_state(d->health, id, json_string_value(state), now, grace);
+        json_t *n = NULL;
+        if (v == HEALTH_KEEP || cs_get(d->cs, CS_NODE, id, &n, NULL) < 0)
             continue;
         json_t *doc = json_deep_copy(n);
         json_t *st = json_object_get(doc, "Status");
@@ -398,13 +571,13 @@ static void judge(dispatcher *d, uint64_t now, unsigned grace)
         snprintf(ops[k].id, sizeof ops[k].id, "%s", json_str(n, "ID"));
         log_info("dispatcher: node %s is %s", ops[k].id, v == HEALTH_MARK_DOWN ? "down (heartbeat failure)" : "ready");
         k++;
+        json_decref(n);
     }
     berr e = {0};
     if (k && cluster_store_propose(d->cs, ops, k, on_judged, d, &e) == 0)
         d->proposing = true;
     free(ops);
     json_decref(docs);
-    json_decref(nodes);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -420,7 +593,7 @@ static void on_tick(uv_timer_t *t)
             session_answer(d, x, true);
         if (!x->parked && now - x->seen > (uint64_t)SESSION_FORGET_PERIODS * period) {
             *pp = x->next;
-            free(x);
+            session_free(d, x);
             continue;
         }
         pp = &x->next;
@@ -445,10 +618,11 @@ static void on_kick(uv_timer_t *t)
 static void on_change(void *arg, uint64_t index, const cs_op *ops, size_t n)
 {
     (void)index;
-    (void)ops;
-    (void)n;
     dispatcher *d = arg;
-    if (d->cs && d->sessions && !d->freeing)
+    if (d->freeing)
+        return;
+    note_change(d, ops, n);
+    if (d->cs && d->sessions)
         uv_timer_start(&d->kick, on_kick, 0, 0);
 }
 
@@ -522,6 +696,9 @@ dispatcher *dispatcher_new(swarm *s, uv_loop_t *loop)
     d->s = s;
     d->loop = loop;
     d->health = health_new();
+    d->dirty = json_object();
+    d->index = json_object();
+    d->mesh = json_object();
     uv_timer_init(loop, &d->tick);
     uv_timer_init(loop, &d->kick);
     d->tick.data = d->kick.data = d;
@@ -538,7 +715,7 @@ static void drop_sessions(dispatcher *d)
         d->sessions = x->next;
         if (x->parked)
             cs_rpc_reply(x->parked, rpc_error(-EAGAIN, "the manager is going"));
-        free(x);
+        session_free(d, x);
     }
 }
 
@@ -550,6 +727,9 @@ void dispatcher_attach(dispatcher *d, cluster_store *cs)
     d->cs = cs;
     d->leading = false;
     d->proposing = false;
+    d->gen++;   /* another store: nothing computed holds */
+    json_decref(d->reply), d->reply = NULL;
+    json_decref(d->workers), d->workers = NULL;
     if (cs)
         cluster_store_watch(cs, on_change, d);
 }
@@ -559,6 +739,11 @@ static void on_handle_closed(uv_handle_t *h)
     dispatcher *d = h->data;
     if (--d->handles_open == 0) {
         health_free(d->health);
+        json_decref(d->dirty);
+        json_decref(d->index);
+        json_decref(d->mesh);
+        json_decref(d->reply);
+        json_decref(d->workers);
         free(d);
     }
 }

@@ -47,8 +47,16 @@ uint64_t health_last_seen(const disp_health *h, const char *node)
 
 health_verdict health_judge(const disp_health *h, json_t *node, uint64_t now, uint64_t grace_ms)
 {
-    const char *state = json_str(json_object_get(node, "Status"), "State");
-    uint64_t seen = health_last_seen(h, json_str(node, "ID"));
+    return health_judge_state(h, json_str(node, "ID"), json_str(json_object_get(node, "Status"), "State"), now,
+                              grace_ms);
+}
+
+health_verdict health_judge_state(const disp_health *h, const char *id, const char *state, uint64_t now,
+                                  uint64_t grace_ms)
+{
+    if (!state)
+        state = "";
+    uint64_t seen = health_last_seen(h, id);
     if (!strcmp(state, "ready")) {
         uint64_t from = seen > h->lead_start ? seen : h->lead_start;
         return now > from && now - from > grace_ms ? HEALTH_MARK_DOWN : HEALTH_KEEP;

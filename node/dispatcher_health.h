@@ -42,5 +42,8 @@ uint64_t health_last_seen(const disp_health *h, const char *node);
 
 /* What to do with a worker's node document (its Status.State) at now. */
 health_verdict health_judge(const disp_health *h, json_t *node, uint64_t now, uint64_t grace_ms);
+/* The same from the node's ID and recorded Status.State alone. */
+health_verdict health_judge_state(const disp_health *h, const char *id, const char *state, uint64_t now,
+                                  uint64_t grace_ms);
 
 #endif

@@ -16,6 +16,9 @@
 #include "scheduler/placement.h"
 #include "scheduler/update.h"
 
+/* Operations in one proposal of a pass, at most. */
+#define RECONCILE_MAX_OPS 500
+
 static long long now_ns(void)
 {
     struct timespec ts;
@@ -187,6 +190,14 @@ static void decide(reconciler *r, cluster_store *cs)
         cs_op *ops = NULL;
         size_t n = 0;
         sched_changes_ops(&ch, &ops, &n);
+        /* A service of 10,000 replicas is 10,000 new tasks: proposed a
+         * slice at a time, the next pass making the next slice, so no
+         * entry is so large that applying it stalls a member's loop past
+         * raft's election timeout. */
+        if (n > RECONCILE_MAX_OPS) {
+            n = RECONCILE_MAX_OPS;
+            r->again = true;
+        }
         if (ingress) {
             ops = xrealloc(ops, (n + 1) * sizeof *ops);
             ops[n] = (cs_op){.type = CS_PUT, .kind = CS_NETWORK, .doc = ingress, .if_version = 0};

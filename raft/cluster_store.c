@@ -678,6 +678,9 @@ json_t *cs_list_where(cluster_store *cs, cs_kind kind, const char *json_path, co
 {
     if (!json_path || !value)
         return json_array();
+    if (!strcmp(json_path, "$.NodeID"))
+        return query_docs(cs, "SELECT doc FROM objects WHERE kind = ?1 AND " CS_NODE_EXPR " = ?2 ORDER BY seq", kind,
+                          value, NULL);
     return query_docs(cs, "SELECT doc FROM objects WHERE kind = ?1 AND json_extract(doc, ?2) = ?3 ORDER BY seq",
                       kind, json_path, value);
 }

@@ -63,7 +63,8 @@ static const char *const stmt_sql[ST_N] = {
 static const char schema_sql[] =
     "CREATE TABLE objects (kind TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, "
     "doc TEXT NOT NULL, PRIMARY KEY (kind, id));"
-    "CREATE INDEX objects_seq ON objects(kind, seq);";
+    "CREATE INDEX objects_seq ON objects(kind, seq);"
+    CS_NODE_INDEX_SQL;
 
 typedef struct watcher {
     cs_watch_fn fn;
@@ -563,6 +564,9 @@ static int fsm_restore(struct raft_fsm *rf, struct raft_buffer *buf)
                                  SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(f->db, "SELECT count(*) FROM objects", NULL, NULL, NULL);
+    /* A snapshot of an older berthd has no index of tasks by node yet. */
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(f->db, CS_NODE_INDEX_SQL, NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         /* Leave an empty, usable database rather than a broken one. */
         sqlite3_deserialize(f->db, "main", NULL, 0, 0, 0);

@@ -40,7 +40,12 @@
 
 /* At most this many ops in one entry (seq keeps 20 bits for the position). */
 #define CS_MAX_OPS (1u << 20)
-#define CS_MAX_WATCHERS 8
+#define CS_MAX_WATCHERS 16
+/* Tasks by node: what every agent and every session asks for after each
+ * change (cs_list_where on "$.NodeID" uses it; the expression must be
+ * written the same way in the query). */
+#define CS_NODE_EXPR "json_extract(doc, '$.NodeID')"
+#define CS_NODE_INDEX_SQL "CREATE INDEX IF NOT EXISTS objects_node ON objects(kind, " CS_NODE_EXPR ", seq);"
 
 typedef struct cs_fsm cs_fsm;
 
