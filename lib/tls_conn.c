@@ -109,6 +109,7 @@ struct tls_conn {
     char *rbuf;                /* libuv reads here */
     bool handshaken, closing, bridged, piped;
     int handles;
+    int holds;                 /* owners keeping the memory (tls_conn_hold) */
     bool has_peer;
     tls_ident peer;
 };
@@ -135,17 +136,34 @@ static int queue_write(uv_stream_t *s, const void *p, size_t n)
     return rc;
 }
 
-static void handle_closed(uv_handle_t *h)
+static void conn_free_mem(tls_conn *c)
 {
-    tls_conn *c = h->data;
-    if (--c->handles > 0)
-        return;
     if (c->session_inited)
         gnutls_deinit(c->session);
     tls_creds_unref(c->creds);
     buf_free(&c->in);
     free(c->rbuf);
     free(c);
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    tls_conn *c = h->data;
+    if (--c->handles > 0 || c->holds > 0)
+        return;
+    conn_free_mem(c);
+}
+
+void tls_conn_hold(tls_conn *c) { c->holds++; }
+
+void tls_conn_release(tls_conn *c)
+{
+    if (!c || --c->holds > 0)
+        return;
+    /* Closed with its handles gone: the memory goes now; else with the
+     * last handle (a bridged connection closes itself). */
+    if (c->closing && c->handles == 0)
+        conn_free_mem(c);
 }
 
 void tls_conn_close(tls_conn *c)

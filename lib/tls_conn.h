@@ -78,6 +78,13 @@ int tls_conn_bridge(tls_conn *c, uv_pipe_t *theirs, const void *pending, size_t 
 /* Closes now; no callback is called after this. */
 void tls_conn_close(tls_conn *c);
 
+/* An owner that keeps its pointer to c beyond the callbacks (the node RPC
+ * server's connections, which answers may reach long after a close) holds
+ * it: c's memory then stays until the owner releases it, closed or not,
+ * and every call on a closed c is a harmless failure or no-op. */
+void tls_conn_hold(tls_conn *c);
+void tls_conn_release(tls_conn *c);
+
 /* Whether the negotiated protocol is TLS 1.3 (for tests and logs). */
 const char *tls_conn_protocol(const tls_conn *c);
 

@@ -215,6 +215,7 @@ static void conn_free(incoming *c)
     unlink_conn(c);
     if (c->pending)
         c->pending->c = NULL;
+    tls_conn_release(c->tls);
     buf_free(&c->in);
     free(c);
 }
@@ -442,6 +443,9 @@ static void on_connection(uv_stream_t *server, int status)
         free(c);
         return;
     }
+    /* c->tls stays valid memory until conn_free, closed or not: a late
+     * answer (cs_rpc_reply) or the idle sweep may still reach it. */
+    tls_conn_hold(c->tls);
     c->active = uv_now(t->loop);
     c->next = t->conns;
     t->conns = c;
