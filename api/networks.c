@@ -294,8 +294,7 @@ void api_network_connect(api_request *r)
     }
     if (!body_container(r, &body, &c))
         return;
-    bool task = *json_str(json_object_get(c->config, "Labels"), "com.docker.swarm.task.id");
-    if (found == 0 && (!n->ov || task)) {
+    if (found == 0 && (!n->ov || rt_container_is_task(c))) {
         connect_now(r, c, n, body);
         return;
     }

@@ -52,11 +52,6 @@ static cluster_store *agent_store(attachments *a)
 
 static const char *me(attachments *a) { return swarm_node_id(a->d->swarm); }
 
-static bool is_task(const rt_container *c)
-{
-    return *json_str(json_object_get(c->config, "Labels"), "com.docker.swarm.task.id");
-}
-
 /* The address of an attachment task ("" when it has none yet). */
 static void task_address(const json_t *task, char out[IPAM_ADDR_BUF])
 {
@@ -70,29 +65,34 @@ static void task_address(const json_t *task, char out[IPAM_ADDR_BUF])
 
 /* ---- the runtime's question --------------------------------------------------- */
 
-static bool address_of(void *ctx, const char *container_id, const char *net_id, char out[16])
+/* This node's attachment task of container_id on net_id (any network when
+ * net_id is NULL or ""), a new reference, or NULL. */
+static json_t *find_attachment(attachments *a, const char *container_id, const char *net_id)
 {
-    attachments *a = ctx;
     cluster_store *cs = agent_store(a);
     if (!cs)
-        return false;
-    json_t *tasks = cs_list_where(cs, CS_TASK, "$.NodeID", me(a));
-    bool found = false;
+        return NULL;
+    json_t *tasks = cs_list_where(cs, CS_TASK, "$.NodeID", me(a)), *found = NULL;
     size_t i;
     json_t *t;
-    json_array_foreach(tasks, i, t) {
-        if (found || strcmp(attachment_task_container(t), container_id) || strcmp(attachment_task_network(t), net_id) ||
-            !ovl_task_holds_addresses(t))
-            continue;
-        char addr[IPAM_ADDR_BUF];
-        task_address(t, addr);
-        if (*addr && strlen(addr) < 16) {
-            snprintf(out, 16, "%s", addr);
-            found = true;
-        }
-    }
+    json_array_foreach(tasks, i, t) if (!found && !strcmp(attachment_task_container(t), container_id) &&
+                                        (!net_id || !*net_id || !strcmp(attachment_task_network(t), net_id)))
+        found = json_incref(t);
     json_decref(tasks);
     return found;
+}
+
+static bool address_of(void *ctx, const char *container_id, const char *net_id, char out[16])
+{
+    json_t *t = find_attachment(ctx, container_id, net_id);
+    char addr[IPAM_ADDR_BUF] = "";
+    if (t && ovl_task_holds_addresses(t))
+        task_address(t, addr);
+    json_decref(t);
+    if (!*addr || strlen(addr) >= 16)
+        return false;
+    snprintf(out, 16, "%s", addr);
+    return true;
 }
 
 static bool on_worker(void *ctx)
@@ -311,7 +311,7 @@ static bool endpoint_needs(net_manager *nm, const char *key, json_t *settings, n
 
 bool attachments_needed(attachments *a, rt_container *c)
 {
-    if (!agent_store(a) || is_task(c) || !rt_network_mode_sandboxed(json_str(c->host_config, "NetworkMode")))
+    if (!agent_store(a) || rt_container_is_task(c) || !rt_network_mode_sandboxed(json_str(c->host_config, "NetworkMode")))
         return false;
     const char *key;
     json_t *settings;
@@ -368,23 +368,12 @@ static void on_released_rpc(void *arg, int status, json_t *resp, const berr *e)
         log_warn("attachments: release: %s", status < 0 ? (e && e->msg[0] ? e->msg : "no answer") : json_str(resp, "error"));
 }
 
-/* Whether this node's store or assignments show such an attachment. */
-static bool holds(attachments *a, const char *container_id, const char *net_id)
-{
-    json_t *tasks = cs_list_where(agent_store(a), CS_TASK, "$.NodeID", me(a));
-    bool found = false;
-    size_t i;
-    json_t *t;
-    json_array_foreach(tasks, i, t) found |= !strcmp(attachment_task_container(t), container_id) &&
-                                             (!net_id || !*net_id || !strcmp(attachment_task_network(t), net_id));
-    json_decref(tasks);
-    return found;
-}
-
 void attachments_release(attachments *a, const char *container_id, const char *net_id)
 {
-    if (!a->on || !a->d->swarm || !agent_store(a) || !holds(a, container_id, net_id))
+    json_t *held = a->on ? find_attachment(a, container_id, net_id) : NULL;
+    if (!held)
         return;
+    json_decref(held);
     berr e = {0};
     cluster_store *cs = swarm_store(a->d->swarm);
     int r;

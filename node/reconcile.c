@@ -49,19 +49,12 @@ static json_t *tasks_of(const json_t *tasks, const char *service_id)
     return out;
 }
 
-static bool has_service(const json_t *services, const char *id)
+/* Whether a document of list (services, nodes) has this ID. */
+static bool has_id(const json_t *list, const char *id)
 {
     size_t i;
-    json_t *s;
-    json_array_foreach(services, i, s) if (!strcmp(json_str(s, "ID"), id)) return true;
-    return false;
-}
-
-static bool has_node(const json_t *nodes, const char *id)
-{
-    size_t i;
-    json_t *n;
-    json_array_foreach(nodes, i, n) if (!strcmp(json_str(n, "ID"), id)) return true;
+    json_t *d;
+    json_array_foreach(list, i, d) if (!strcmp(json_str(d, "ID"), id)) return true;
     return false;
 }
 
@@ -140,9 +133,9 @@ static void decide(reconciler *r, cluster_store *cs)
     json_t *orphans = json_array();
     json_array_foreach(tasks, i, t) {
         if (!attachment_task(t)) {
-            if (!has_service(services, json_str(t, "ServiceID")))
+            if (!has_id(services, json_str(t, "ServiceID")))
                 json_array_append(orphans, t);
-        } else if (!has_node(nodes, json_str(t, "NodeID"))) {
+        } else if (!has_id(nodes, json_str(t, "NodeID"))) {
             sched_changes_delete(&ch, json_str(t, "ID"));   /* its node was removed */
         }
     }

@@ -229,5 +229,7 @@ struct rt_waiter *rt_container_wait(rt_containers *m, rt_container *c, rt_wait_c
 bool rt_container_wait_cancel(rt_containers *m, struct rt_waiter *w);
 
 bool rt_container_running(const rt_container *c);  /* running, paused or restarting with a process */
+/* Whether c is a swarm task's container (the agent labels them com.docker.swarm.task.id). */
+bool rt_container_is_task(const rt_container *c);
 
 #endif

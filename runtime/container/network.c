@@ -11,6 +11,11 @@
 #include "netoverlay/sandbox.h"
 #include "runtime/container/links.h"
 
+bool rt_container_is_task(const rt_container *c)
+{
+    return *json_str(json_object_get(c->config, "Labels"), "com.docker.swarm.task.id");
+}
+
 bool rt_network_mode_sandboxed(const char *mode)
 {
     return strcmp(mode, "host") && strcmp(mode, "none") && strncmp(mode, "container:", 10);
@@ -39,11 +44,6 @@ static int check_settings(net_network *n, json_t *settings, berr *e)
     return 0;
 }
 
-static bool is_task(const rt_container *c)
-{
-    return *json_str(json_object_get(c->config, "Labels"), "com.docker.swarm.task.id");
-}
-
 /* Whether c may have an endpoint on n: bridges, and overlays for the
  * swarm's tasks or, when attachable, for any container. */
 static int joinable(const rt_container *c, const net_network *n, berr *e)
@@ -52,7 +52,7 @@ static int joinable(const rt_container *c, const net_network *n, berr *e)
         return 0;
     if (!n->ov)
         return berr_set(e, -EINVAL, "container cannot be connected to network %s", n->name);
-    if (is_task(c))
+    if (rt_container_is_task(c))
         return 0;
     if (!n->attachable)
         return berr_set(e, -EPERM, "Could not attach to network %s: rpc error: code = PermissionDenied desc = network %s not manually attachable",
@@ -76,7 +76,7 @@ static void set_ipv4(json_t *settings, const char *addr)
  * the node's own choosing could be another node's. */
 static int attach_addresses(rt_containers *m, rt_container *c, berr *e)
 {
-    if (is_task(c) || !m->net)
+    if (rt_container_is_task(c) || !m->net)
         return 0;
     const char *key;
     json_t *settings;
@@ -256,7 +256,7 @@ int rt_container_connect(rt_containers *m, rt_container *c, net_network *n, json
         return r;
     json_t *s = settings_for(n, endpoint_config);
     char addr[16];
-    if (n->ov && !is_task(c)) {
+    if (n->ov && !rt_container_is_task(c)) {
         if (!m->attachments.ctx || !m->attachments.address(m->attachments.ctx, c->id, n->id, addr)) {
             json_decref(s);
             return berr_set(e, -EINVAL, "container %s has no address from the swarm on network %s", c->name, n->name);
