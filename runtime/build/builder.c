@@ -185,6 +185,7 @@ static void build_free(uv_work_t *w, int status)
     free((char *)b->o.context_tar);
     free(b->run_cmd);
     bc_filehash_free(b->hashes);
+    bc_tree_free(b->tree);
     json_decref(b->pulled);
     free(b);
 }
@@ -334,8 +335,8 @@ static void ctx_work(uv_work_t *w)
         b->dir[0] = 0;
         return;
     }
-    snprintf(b->ctx_dir, sizeof b->ctx_dir, "%s/context", b->dir);
-    b->wstatus = bc_context_prepare(b->o.context_tar, b->ctx_dir, b->o.dockerfile, &b->df_text, &b->df_len, &b->we);
+    b->wstatus = bc_context_prepare(b->o.context_tar, b->dir, b->o.dockerfile, &b->tree, &b->df_text, &b->df_len,
+                                    &b->we);
 }
 
 /* After the context is in place: parse, the ARGs before FROM, the target. */

@@ -29,7 +29,8 @@ struct rt_build {
     rt_build_cb cb;
     bool gone;                   /* the client left */
     bool stopped;                /* POST /build/cancel: end at the next point, with an error */
-    char dir[PATH_MAX], ctx_dir[PATH_MAX];
+    char dir[PATH_MAX];          /* the build's own files (layers' tars) */
+    bc_tree *tree;               /* the context, indexed (never unpacked) */
     char *df_text;
     size_t df_len;
     bf_file df;

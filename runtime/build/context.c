@@ -1,7 +1,8 @@
 /* The build context (see context.h). */
 #include "runtime/build/context.h"
 
-#include <dirent.h>
+#include <archive.h>
+#include <archive_entry.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -15,48 +16,35 @@
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
 #include "runtime/build/dockerignore.h"
-#include "runtime/layer/tarsafe.h"
 
-/* Removes what the patterns ignore below dir/rel. */
-static int prune(const char *root, const char *rel, const di_patterns *p, berr *e)
+/* Drops what the patterns ignore below rel. */
+static void prune(bc_tree *t, const char *rel, const di_patterns *p)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", root, rel);
-    cleanup_closedir DIR *d = opendir(path);
-    if (!d)
-        return 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        cleanup_free char *crel = *rel ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
-        char cpath[PATH_MAX];
-        snprintf(cpath, sizeof cpath, "%s/%s", root, crel);
+    const bc_node *dir = bc_tree_lookup(t, rel);
+    if (!dir)
+        return;
+    const char **names;
+    size_t n = bc_node_list(dir, &names);
+    for (size_t i = 0; i < n; i++) {
+        cleanup_free char *crel = *rel ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
+        const bc_node *c = bc_tree_lookup(t, crel);
         struct stat st;
-        if (lstat(cpath, &st) < 0)
-            continue;
+        bc_node_stat(c, &st);
         if (di_ignored(p, crel)) {
             /* with exclusions a child may be re-included: look inside first */
             if (S_ISDIR(st.st_mode) && p->has_exclusions) {
-                int r = prune(root, crel, p, e);
-                if (r < 0)
-                    return r;
-                if (rmdir(cpath) == 0 || errno == ENOTEMPTY || errno == EEXIST)
-                    continue;
-                return berr_sys(e, -errno, "remove %s", crel);
+                prune(t, crel, p);
+                if (bc_node_empty(c))
+                    bc_tree_remove(t, crel);
+                continue;
             }
-            int r = S_ISDIR(st.st_mode) ? fs_rm_rf(cpath, e) : (unlink(cpath) < 0 ? -errno : 0);
-            if (r < 0)
-                return berr_sys(e, r, "remove %s", crel);
+            bc_tree_remove(t, crel);
             continue;
         }
-        if (S_ISDIR(st.st_mode)) {
-            int r = prune(root, crel, p, e);
-            if (r < 0)
-                return r;
-        }
+        if (S_ISDIR(st.st_mode))
+            prune(t, crel, p);
     }
-    return 0;
+    free(names);
 }
 
 /* Whether the body is an archive (tar, or compressed) or, as `docker build
@@ -76,75 +64,110 @@ static bool looks_like_archive(const char *path)
     return n == 512 && !memcmp(h + 257, "ustar", 5);
 }
 
-static bool is_plain_tar(const char *path)
+static bool is_compressed(const char *path)
 {
-    unsigned char h[512];
+    unsigned char h[6];
     cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-    return fd >= 0 && read(fd, h, sizeof h) == 512 && !memcmp(h + 257, "ustar", 5);
+    if (fd < 0 || read(fd, h, sizeof h) != sizeof h)
+        return false;
+    return (h[0] == 0x1f && h[1] == 0x8b) || !memcmp(h, "BZh", 3) || !memcmp(h, "\xfd" "7zXZ", 6) ||
+           (h[0] == 0x28 && h[1] == 0xb5 && h[2] == 0x2f && h[3] == 0xfd);
 }
 
-int bc_context_prepare(const char *tar_path, const char *dir, const char *dockerfile, char **text, size_t *len,
-                       berr *e)
+/* A gzip, bzip2, xz or zstd body written out as the plain tar it holds. */
+static int decompress(const char *path, const char *out, berr *e)
 {
-    if (mkdir(dir, 0700) < 0)
-        return berr_sys(e, -errno, "create %s", dir);
+    struct archive *a = archive_read_new();
+    archive_read_support_filter_all(a);
+    archive_read_support_format_raw(a);
+    struct archive_entry *en;
+    int rc = 0;
+    cleanup_close int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = berr_sys(e, -errno, "create %s", out);
+    } else if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK ||
+               archive_read_next_header(a, &en) != ARCHIVE_OK) {
+        rc = berr_set(e, -EINVAL, "%s", archive_error_string(a));
+    } else {
+        char b[65536];
+        la_ssize_t n;
+        while (rc == 0 && (n = archive_read_data(a, b, sizeof b)) > 0)
+            for (la_ssize_t w = 0; rc == 0 && w < n;) {
+                ssize_t k = write(fd, b + w, (size_t)(n - w));
+                if (k < 0 && errno != EINTR)
+                    rc = berr_sys(e, -errno, "write %s", out);
+                w += k > 0 ? k : 0;
+            }
+        if (rc == 0 && n < 0)
+            rc = berr_set(e, -EINVAL, "%s", archive_error_string(a));
+    }
+    archive_read_free(a);
+    return rc;
+}
+
+int bc_context_prepare(const char *body_path, const char *dir, const char *dockerfile, bc_tree **tree,
+                       char **text, size_t *len, berr *e)
+{
+    *tree = NULL;
     struct stat st;
     int r = 0;
-    if (stat(tar_path, &st) == 0 && st.st_size > 0 && !looks_like_archive(tar_path)) {
-        char dst[PATH_MAX];
-        snprintf(dst, sizeof dst, "%s/Dockerfile", dir);
-        r = fs_copy_file(tar_path, dst, 0600, e);
-        if (r < 0)
-            return r;
+    bool body = stat(body_path, &st) == 0 && st.st_size > 0;
+    if (body && !looks_like_archive(body_path)) {
+        r = bc_tree_open_single(body_path, "Dockerfile", tree, e);
         dockerfile = NULL;
-    } else if (stat(tar_path, &st) == 0 && st.st_size > 0) {
-        /* The CLI's `-f -` context ends without the last entry's padding
-         * and the end-of-archive blocks (Go's tar reader stops at EOF);
-         * libarchive wants them, and zeros are what they hold. */
-        if (st.st_size % 512 && is_plain_tar(tar_path) && truncate(tar_path, (st.st_size + 511) / 512 * 512 + 1024) < 0)
-            return berr_sys(e, -errno, "read the build context");
-        tar_extract_opts o = {.whiteouts = TAR_WHITEOUT_NONE, .any_symlink_target = true};
-        r = tar_extract(tar_path, dir, &o, NULL, e);
-        if (r < 0)
-            return berr_wrap(e, "the build context is not a valid tar archive");
+    } else if (body && is_compressed(body_path)) {
+        char plain[PATH_MAX];
+        snprintf(plain, sizeof plain, "%s/context.tar", dir);
+        r = decompress(body_path, plain, e);
+        if (r == 0)
+            r = bc_tree_open(plain, tree, e);
+    } else {
+        r = bc_tree_open(body_path, tree, e);   /* an empty body is an empty context */
     }
+    if (r < 0)
+        return berr_wrap(e, "the build context is not a valid tar archive");
     cleanup_free char *name = di_clean_path(dockerfile && *dockerfile ? dockerfile : "Dockerfile");
     const char *rel = name;
     while (*rel == '/')
         rel++;
-    if (!strncmp(rel, "../", 3) || !strcmp(rel, ".."))
-        return berr_set(e, -EINVAL, "Cannot locate specified Dockerfile: %s", dockerfile);
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, rel);
-    if (lstat(path, &st) < 0 || S_ISLNK(st.st_mode) || !S_ISREG(st.st_mode)) {
+    if (!strncmp(rel, "../", 3) || !strcmp(rel, "..")) {
+        r = berr_set(e, -EINVAL, "Cannot locate specified Dockerfile: %s", dockerfile);
+        goto fail;
+    }
+    const bc_node *df = bc_tree_lookup(*tree, rel);
+    if (df)
+        bc_node_stat(df, &st);
+    if (!df || !S_ISREG(st.st_mode)) {
         /* dockerd also tries the lower-case name for the default */
         if (!dockerfile || !*dockerfile || !strcmp(dockerfile, "Dockerfile")) {
-            snprintf(path, sizeof path, "%s/dockerfile", dir);
-            if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+            df = bc_tree_lookup(*tree, "dockerfile");
+            if (df && (bc_node_stat(df, &st), S_ISREG(st.st_mode)))
                 goto found;
         }
-        return berr_set(e, -EINVAL, "Cannot locate specified Dockerfile: %s",
-                        dockerfile && *dockerfile ? dockerfile : "Dockerfile");
+        r = berr_set(e, -EINVAL, "Cannot locate specified Dockerfile: %s",
+                     dockerfile && *dockerfile ? dockerfile : "Dockerfile");
+        goto fail;
     }
-found:
-    r = fs_read_file(path, text, len, e);
-    if (r < 0)
-        return r;
-    char ipath[PATH_MAX];
-    snprintf(ipath, sizeof ipath, "%s/.dockerignore", dir);
-    char *itext = NULL;
-    size_t ilen = 0;
-    if (lstat(ipath, &st) == 0 && S_ISREG(st.st_mode) && fs_read_file(ipath, &itext, &ilen, NULL) == 0) {
+found:;
+    size_t n;
+    const char *data = bc_node_data(*tree, df, &n);
+    *text = xmalloc(n + 1);
+    memcpy(*text, data, n);
+    (*text)[n] = 0;
+    *len = n;
+    const bc_node *ign = bc_tree_lookup(*tree, ".dockerignore");
+    if (ign && (bc_node_stat(ign, &st), S_ISREG(st.st_mode))) {
+        size_t ilen;
+        const char *itext = bc_node_data(*tree, ign, &ilen);
         di_patterns p;
         di_parse(itext, ilen, &p);
-        free(itext);
         /* read already: an ignored Dockerfile or .dockerignore goes too, as moby removes them */
-        r = prune(dir, "", &p, e);
+        prune(*tree, "", &p);
         di_free(&p);
-        if (r < 0) {
-            free(*text);
-            *text = NULL;
-        }
     }
+    return 0;
+fail:
+    bc_tree_free(*tree);
+    *tree = NULL;
     return r;
 }

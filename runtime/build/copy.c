@@ -43,6 +43,23 @@ int bc_view_lstat(const bc_view *v, const char *rel, char real[PATH_MAX])
     return -ENOENT;
 }
 
+/* lstat of rel in the sources: the context's node, or the file in the
+ * layers.  real gets what names it (the relative path for the context). */
+static int src_lstat(const bc_view *v, const char *rel, struct stat *st, char real[PATH_MAX])
+{
+    if (v->tree) {
+        const bc_node *n = bc_tree_lookup(v->tree, rel);
+        if (!n)
+            return -ENOENT;
+        bc_node_stat(n, st);
+        snprintf(real, PATH_MAX, "%s", rel);
+        return 0;
+    }
+    if (bc_view_lstat(v, rel, real) < 0 || lstat(real, st) < 0)
+        return -ENOENT;
+    return 0;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -51,6 +68,20 @@ static int cmp_str(const void *a, const void *b)
 /* The union of rel's entries over the layers, sorted, whiteouts applied. */
 static size_t view_list(const bc_view *v, const char *rel, char ***out)
 {
+    if (v->tree) {
+        const bc_node *d = bc_tree_lookup(v->tree, rel);
+        struct stat st;
+        *out = NULL;
+        if (!d || (bc_node_stat(d, &st), !S_ISDIR(st.st_mode)))
+            return 0;
+        const char **names;
+        size_t k = bc_node_list(d, &names);
+        *out = xcalloc(k ? k : 1, sizeof **out);
+        for (size_t i = 0; i < k; i++)
+            (*out)[i] = xstrdup(names[i]);
+        free(names);
+        return k;
+    }
     size_t n = 0;
     char **names = NULL;
     char **hidden = NULL;
@@ -180,6 +211,44 @@ static int emit_parents(copy_ctx *x, const char *name)
     return 0;
 }
 
+/* A context file's bytes, from the tree's mapping, into fh (and the layer). */
+static int node_data(copy_ctx *x, const char *rel, digest_ctx *fh)
+{
+    const bc_tree *tree = x->c->src.tree;
+    const bc_node *n = bc_tree_lookup(tree, rel);
+    size_t len = 0;
+    const char *p = n ? bc_node_data(tree, n, &len) : NULL;
+    if (!p)
+        return berr_set(x->e, -ENOENT, "open %s: file does not exist", rel);
+    digest_update(fh, p, len);
+    for (size_t off = 0; x->a && off < len;) {
+        size_t chunk = len - off < (1u << 20) ? len - off : (1u << 20);
+        if (archive_write_data(x->a, p + off, chunk) != (la_ssize_t)chunk)
+            return berr_set(x->e, -EIO, "write layer: %s", archive_error_string(x->a));
+        off += chunk;
+    }
+    return 0;
+}
+
+/* A layer's file, read, into fh (and the layer). */
+static int file_data(copy_ctx *x, const char *real, digest_ctx *fh)
+{
+    cleanup_close int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return berr_sys(x->e, -errno, "open %s", real);
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0)
+            return berr_sys(x->e, -errno, "read %s", real);
+        if (n == 0)
+            return 0;
+        digest_update(fh, buf, (size_t)n);
+        if (x->a && archive_write_data(x->a, buf, (size_t)n) != n)
+            return berr_set(x->e, -EIO, "write layer: %s", archive_error_string(x->a));
+    }
+}
+
 static int copy_data(copy_ctx *x, const char *real)
 {
     char d[DIGEST_BUF];
@@ -189,22 +258,11 @@ static int copy_data(copy_ctx *x, const char *real)
         hash_str(x, d);
         return 0;
     }
-    cleanup_close int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return berr_sys(x->e, -errno, "open %s", real);
-    char buf[65536];
     digest_ctx fh;
     digest_init(&fh);
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0)
-            return berr_sys(x->e, -errno, "read %s", real);
-        if (n == 0)
-            break;
-        digest_update(&fh, buf, (size_t)n);
-        if (x->a && archive_write_data(x->a, buf, (size_t)n) != n)
-            return berr_set(x->e, -EIO, "write layer: %s", archive_error_string(x->a));
-    }
+    int r = x->c->src.tree ? node_data(x, real, &fh) : file_data(x, real, &fh);
+    if (r < 0)
+        return r;
     digest_final(&fh, d);
     hash_str(x, d);
     if (known)
@@ -217,7 +275,7 @@ static int emit_tree(copy_ctx *x, const char *rel, const char *name)
 {
     char real[PATH_MAX];
     struct stat st;
-    if (bc_view_lstat(&x->c->src, rel, real) < 0 || lstat(real, &st) < 0)
+    if (src_lstat(&x->c->src, rel, &st, real) < 0)
         return berr_set(x->e, -ENOENT, "file not found in build context or excluded by .dockerignore: stat %s: "
                         "file does not exist", rel);
     long uid, gid;
@@ -236,7 +294,8 @@ static int emit_tree(copy_ctx *x, const char *rel, const char *name)
         char **names;
         size_t n = view_list(&x->c->src, rel, &names);
         for (size_t i = 0; i < n && r == 0; i++) {
-            cleanup_free char *crel = *rel ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
+            bool top = !*rel || !strcmp(rel, ".");
+            cleanup_free char *crel = top ? xstrdup(names[i]) : xasprintf("%s/%s", rel, names[i]);
             cleanup_free char *cname = *name ? xasprintf("%s/%s", name, names[i]) : xstrdup(names[i]);
             r = emit_tree(x, crel, cname);
         }
@@ -245,10 +304,14 @@ static int emit_tree(copy_ctx *x, const char *rel, const char *name)
     }
     if (S_ISLNK(st.st_mode)) {
         char target[PATH_MAX];
-        ssize_t n = readlink(real, target, sizeof target - 1);
-        if (n < 0)
-            return berr_sys(x->e, -errno, "readlink %s", rel);
-        target[n] = 0;
+        if (x->c->src.tree) {
+            snprintf(target, sizeof target, "%s", bc_node_link(bc_tree_lookup(x->c->src.tree, rel)));
+        } else {
+            ssize_t n = readlink(real, target, sizeof target - 1);
+            if (n < 0)
+                return berr_sys(x->e, -errno, "readlink %s", rel);
+            target[n] = 0;
+        }
         return write_header(x, name, st.st_mode, uid, gid, 0, st.st_mtime, target);
     }
     if (!S_ISREG(st.st_mode))
@@ -264,7 +327,12 @@ static int emit_archive(copy_ctx *x, const char *real, const char *dest)
     struct archive *in = archive_read_new();
     archive_read_support_filter_all(in);
     archive_read_support_format_tar(in);
-    if (archive_read_open_filename(in, real, 65536) != ARCHIVE_OK) {
+    const bc_tree *tree = x->c->src.tree;
+    const bc_node *node = tree ? bc_tree_lookup(tree, real) : NULL;
+    size_t len = 0;
+    const void *data = node ? bc_node_data(tree, node, &len) : NULL;
+    if ((tree ? archive_read_open_memory(in, data, len) : archive_read_open_filename(in, real, 65536)) !=
+        ARCHIVE_OK) {
         archive_read_free(in);
         return 1;
     }
@@ -315,12 +383,12 @@ static int emit_archive(copy_ctx *x, const char *real, const char *dest)
             break;
         }
         const void *blk;
-        size_t len;
+        size_t blen;
         la_int64_t off;
         int dr;
-        while ((dr = archive_read_data_block(in, &blk, &len, &off)) == ARCHIVE_OK) {
-            digest_update(&x->h, blk, len);
-            if (x->a && archive_write_data(x->a, blk, len) < 0) {
+        while ((dr = archive_read_data_block(in, &blk, &blen, &off)) == ARCHIVE_OK) {
+            digest_update(&x->h, blk, blen);
+            if (x->a && archive_write_data(x->a, blk, blen) < 0) {
                 rc = berr_set(x->e, -EIO, "write layer: %s", archive_error_string(x->a));
                 break;
             }
@@ -359,7 +427,8 @@ static void expand(const bc_view *v, const char *prefix, const char *pattern, ch
             continue;
         cleanup_free char *path = *prefix ? xasprintf("%s/%s", prefix, names[i]) : xstrdup(names[i]);
         char real[PATH_MAX];
-        if (bc_view_lstat(v, path, real) < 0)
+        struct stat st;
+        if (src_lstat(v, path, &st, real) < 0)
             continue;
         if (rest && *rest) {
             expand(v, path, rest, out, n);
@@ -381,7 +450,7 @@ static int check_inside(const bc_copy *c, const char *clean, const char *orig, b
         *s = 0;
         char real[PATH_MAX];
         struct stat st;
-        if (bc_view_lstat(&c->src, p, real) == 0 && lstat(real, &st) == 0 && S_ISLNK(st.st_mode))
+        if (src_lstat(&c->src, p, &st, real) == 0 && S_ISLNK(st.st_mode))
             return berr_set(e, -EINVAL, "%s: the path goes through the symbolic link %s, which berth's builder does "
                             "not follow", orig, p);
         *s = '/';
@@ -453,7 +522,7 @@ int bc_copy_run(bc_copy *c, const char *tar_path, berr *e)
     for (size_t i = 0; i < n_matches && rc == 0; i++) {
         char real[PATH_MAX];
         struct stat st;
-        if (bc_view_lstat(&c->src, *matches[i] ? matches[i] : ".", real) < 0 || lstat(real, &st) < 0) {
+        if (src_lstat(&c->src, *matches[i] ? matches[i] : ".", &st, real) < 0) {
             rc = berr_set(e, -ENOENT, "stat %s: file does not exist", matches[i]);
             break;
         }

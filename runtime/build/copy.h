@@ -1,5 +1,5 @@
 /* COPY and ADD as files: the sources resolved in a root (the build context
- * or an image's layers), a content hash of what would be copied (names,
+ * index or an image's layers), a content hash of what would be copied (names,
  * modes, owners, sizes, contents; not mtimes) for the cache, and the new
  * layer as a tar.  Thread-safe; runs in uv_queue_work. */
 #ifndef BERTH_RUNTIME_BUILD_COPY_H
@@ -10,14 +10,16 @@
 
 #include "lib/digest.h"
 #include "lib/err.h"
+#include "runtime/build/ctxtree.h"
 #include "runtime/build/filehash.h"
 
-/* A directory tree as the union of layer directories, top first (one for
- * the context or a vfs layer).  Whiteouts (0:0 character devices) hide
- * what is below them. */
+/* A directory tree: the union of layer directories, top first (one for a
+ * vfs layer), whose whiteouts (0:0 character devices) hide what is below
+ * them; or, with tree set, the build context's index (no dirs). */
 typedef struct bc_view {
     char **dirs;
     size_t n;
+    const bc_tree *tree;
 } bc_view;
 
 typedef struct bc_copy {
@@ -43,7 +45,8 @@ int bc_copy_run(bc_copy *c, const char *tar_path, berr *e);
  * sets *made; else writes nothing. */
 int bc_workdir_layer(const bc_view *dst, const char *path, const char *tar_path, bool *made, berr *e);
 
-/* lstat of rel in the view (topmost layer that has it); real gets its path. */
+/* lstat of rel in a view of layers (topmost layer that has it); real gets
+ * its path. */
 int bc_view_lstat(const bc_view *v, const char *rel, char real[4096]);
 
 #endif

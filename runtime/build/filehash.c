@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/buf.h"
+#include "lib/strhash.h"
 
 typedef struct entry {
     struct entry *next;
@@ -21,14 +22,6 @@ struct bc_filehash {
     entry **buckets;
     size_t n_buckets, n;
 };
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
 
 bc_filehash *bc_filehash_new(void)
 {
@@ -55,7 +48,7 @@ void bc_filehash_free(bc_filehash *h)
 
 static entry *find(bc_filehash *h, const char *path)
 {
-    for (entry *e = h->buckets[fnv1a(path) % h->n_buckets]; e; e = e->next)
+    for (entry *e = h->buckets[str_hash(path) % h->n_buckets]; e; e = e->next)
         if (!strcmp(e->path, path))
             return e;
     return NULL;
@@ -78,7 +71,7 @@ static void grow(bc_filehash *h)
     for (size_t i = 0; i < h->n_buckets; i++)
         for (entry *e = h->buckets[i], *n; e; e = n) {
             n = e->next;
-            size_t k = fnv1a(e->path) % nb;
+            size_t k = str_hash(e->path) % nb;
             e->next = b[k];
             b[k] = e;
         }
@@ -97,7 +90,7 @@ void bc_filehash_put(bc_filehash *h, const char *path, const char *digest)
         entry *e = xmalloc(sizeof *e + len + 1);
         memcpy(e->path, path, len + 1);
         snprintf(e->digest, sizeof e->digest, "%s", digest);
-        size_t k = fnv1a(path) % h->n_buckets;
+        size_t k = str_hash(path) % h->n_buckets;
         e->next = h->buckets[k];
         h->buckets[k] = e;
         h->n++;

@@ -242,8 +242,7 @@ void bb_copy_step(rt_build *b, const bf_instr *in)
             berr_set(&e, -ENOENT, "invalid from flag value %s: no stage or local image by that name", from);
         }
     } else if (r == 0) {
-        c->src.dirs = xcalloc(1, sizeof *c->src.dirs);
-        c->src.dirs[c->src.n++] = xstrdup(b->ctx_dir);
+        c->src.tree = b->tree;
         c->src_is_context = true;
         c->hashes = b->hashes;
     }

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/strhash.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
 
@@ -47,18 +48,10 @@ typedef struct pathset {
     size_t cap, n;   /* cap is 0 or a power of two */
 } pathset;
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 /* The slot holding key, or the empty slot where it would go. */
 static pslot *ps_slot(const pathset *s, const char *key)
 {
-    size_t i = fnv1a(key) & (s->cap - 1);
+    size_t i = str_hash(key) & (s->cap - 1);
     while (s->slots[i].key && strcmp(s->slots[i].key, key) != 0)
         i = (i + 1) & (s->cap - 1);
     return &s->slots[i];
