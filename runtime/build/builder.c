@@ -34,7 +34,7 @@ void bb_out(rt_build *b, const char *fmt, ...)
     buf t = BUF_INIT;
     buf_vprintf(&t, fmt, ap);
     va_end(ap);
-    b->cb.out(b->cb.ctx, t.data);
+    bb_emit(b, 's', t.data);
     buf_free(&t);
 }
 
@@ -46,9 +46,10 @@ const char *bb_short_id(const char *id)
     return s;
 }
 
+/* A lane's stage once its FROM has run; NULL before (and in the build). */
 stage *bb_cur(rt_build *b)
 {
-    return b->n_stages ? &b->stages[b->n_stages - 1] : NULL;
+    return b->root && b->stages[b->si].config ? &b->stages[b->si] : NULL;
 }
 
 /* ---- the cache ---- */
@@ -135,14 +136,30 @@ bool bb_cache_hit(rt_build *b, json_t *probe)
     return true;
 }
 
-void bb_cache_record(rt_build *b, const char *id)
+const char *bb_cache_record(rt_build *b, const char *id)
 {
     /* re-read first: builds running side by side each add their records */
     json_t *now = cache_load(b->cache_path);
     json_object_update_missing(b->cache, now);
     json_decref(now);
+    /* Two lanes (or builds) that made the same step at once: the first
+     * record stands and the later lane takes its image, as a sequential
+     * build would have found it in the cache; its own copy goes. */
+    const char *had = json_string_value(json_object_get(b->cache, b->key));
+    rt_image *img = NULL;
+    if (!b->o.no_cache && had && strcmp(had, id) && rt_image_resolve(b->m->images, had, &img, NULL) == 0) {
+        rt_image_free(img);
+        json_t *report = json_array();
+        berr e = {0};
+        if (rt_image_delete(b->m->images, id, false, true, report, &e) < 0)
+            log_warn("build: removing the duplicate image %.19s: %s", id, e.msg);
+        json_decref(report);
+        bb_cur(b)->busted = false;
+        return had;
+    }
     json_object_set_new(b->cache, b->key, json_string(id));
     cache_save(b);
+    return json_string_value(json_object_get(b->cache, b->key));
 }
 
 /* ---- ending ---- */
@@ -165,6 +182,7 @@ static void build_free(uv_work_t *w, int status)
         json_decref(b->stages[i].args);
     }
     free(b->stages);
+    bb_lanes_free(b);
     for (size_t i = 0; i < b->n_triggers; i++)
         bf_instr_clear(&b->triggers[i]);
     free(b->triggers);
@@ -192,7 +210,11 @@ static void build_free(uv_work_t *w, int status)
 
 static void finish(rt_build *b, int status, const berr *e)
 {
-    const char *id = status == 0 && bb_cur(b) ? bb_cur(b)->image : NULL;
+    if (b->root) {
+        bb_lane_end(b, status, e);
+        return;
+    }
+    const char *id = status == 0 && b->n_stages ? b->stages[b->n_stages - 1].image : NULL;
     if (status == 0 && !b->gone) {
         /* build args nobody declared */
         buf unused = BUF_INIT;
@@ -311,10 +333,12 @@ void bb_next(rt_build *b)
             bb_failf(b, -EINVAL, "No image was generated. Is your Dockerfile empty?");
             return;
         }
-        if (from && !b->gone)
-            b->cb.aux(b->cb.ctx, s->image);
+        /* a stage's image, as the next FROM of a sequential build shows it
+         * (the build's own image comes with its end) */
+        if (b->si + 1 < b->n_stages && !b->gone)
+            bb_emit(b, 'a', s->image);
     }
-    if (b->idx >= b->last) {
+    if (b->idx >= b->last || !b->root) {
         finish(b, 0, NULL);
         return;
     }
@@ -426,7 +450,7 @@ static void ctx_after(uv_work_t *w, int status)
         bb_fail(b, &e);
         return;
     }
-    bb_next(b);
+    bb_lanes_start(b);
 }
 
 static json_t *copy_or(json_t *v, json_t *(*make)(void))
@@ -469,7 +493,7 @@ static void after_stopped_pull(uv_work_t *w, int status)
     bb_next(w->data);   /* ends the build: gone or stopped */
 }
 
-/* A FROM's pull in flight is stopped; the build then ends as the pull's
+/* A FROM's pull in flight is stopped; the lane then ends as the pull's
  * done() would have ended it, from the loop (the caller expects no
  * callback before it returns).  No step is in flight: b->work is free. */
 static void stop_pull(rt_build *b)
@@ -482,11 +506,16 @@ static void stop_pull(rt_build *b)
     uv_queue_work(b->m->loop, &b->work, nothing, after_stopped_pull);
 }
 
+void bb_interrupt(rt_build *b)
+{
+    bb_kill_run(b);
+    stop_pull(b);
+}
+
 void rt_build_cancel(rt_build *b)
 {
     b->gone = true;
-    bb_kill_run(b);
-    stop_pull(b);
+    bb_lanes_cancel(b, false);
 }
 
 void rt_build_stop(rt_build *b)
@@ -494,8 +523,7 @@ void rt_build_stop(rt_build *b)
     if (b->gone || b->stopped)
         return;
     b->stopped = true;
-    bb_kill_run(b);
-    stop_pull(b);
+    bb_lanes_cancel(b, true);
 }
 
 int rt_build_exit_code(const rt_build *b)

@@ -13,15 +13,22 @@
 #include "runtime/container/io.h"
 
 typedef struct stage {
-    char *name;                  /* lower case AS name, or NULL */
+    char *name;                  /* lower case AS name, or NULL (known from the plan on) */
     char image[DIGEST_BUF];      /* "" until the stage has an image (scratch) */
     json_t *config;              /* the Config being built */
     json_t *args;                /* ARGs declared in the stage: name -> string|null */
     bool cmd_set;
     char *author;                /* MAINTAINER's */
     bool busted;                 /* a cache miss happened: no more lookups */
+    bool done;                   /* its lane ended well: image and config are final */
 } stage;
 
+/* The build (the handle rt_build_start returns) and each of its lanes are
+ * an rt_build.  The build reads the context and plans; then every stage is
+ * a lane (lanes.c), an rt_build of its own whose shared members (options,
+ * Dockerfile, stages, cache, context, args) are the build's, borrowed.
+ * Lanes run side by side; their output reaches the client in the order a
+ * sequential build would give it. */
 struct rt_build {
     rt_containers *m;
     rt_build_opts o;             /* strings below owned */
@@ -63,15 +70,49 @@ struct rt_build {
     void *pulling;               /* a FROM image's pull in flight (the puller's handle) */
     const bf_instr *pull_from;   /* the FROM it is for: run again when it is done */
     json_t *pulled;              /* names pulled by this build: name -> true */
+    /* a lane's own */
+    rt_build *root;              /* the build; NULL in the build itself */
+    size_t si;                   /* the lane's stage */
+    json_t *held;                /* output while an earlier lane runs: ["s<text>" | "a<image id>"] */
+    bool ended;
+    int end_status;
+    berr end_err;
+    const bf_instr *parked;      /* the step waiting (park_on: for that stage to be done; -1: to be the head) */
+    long park_on;
+    const bf_instr *resume;      /* the parked step, woken: dispatched from the loop */
+    /* the build's own */
+    rt_build **lanes;
+    size_t n_lanes, started, running, head, max_running;
+    bool failing, advancing, again, finished;
 };
 
 
 void bb_next(rt_build *b);
+/* The end of a lane (finish's counterpart: lanes.c). */
+void bb_lane_end(rt_build *l, int status, const berr *e);
+/* Splits the planned build into lanes and starts them. */
+void bb_lanes_start(rt_build *b);
+/* Cancel or stop (rt_build_cancel, rt_build_stop) reaching every lane. */
+void bb_lanes_cancel(rt_build *b, bool stop);
+void bb_lanes_free(rt_build *b);
+/* Output of a lane in order: the client's now when it is the head. */
+void bb_emit(rt_build *b, char kind, const char *text);
+bool bb_lane_is_head(const rt_build *b);
+/* The stage an earlier stage's name or index refers to (for FROM and
+ * COPY --from), or -1. */
+long bb_stage_ref(const rt_build *b, const char *ref, bool by_index);
+/* Holds in until stage `on` is done (on >= 0) or the lane is the head
+ * (on = -1), then dispatches it again. */
+void bb_park(rt_build *b, const bf_instr *in, long on);
+/* A stop or cancel that cuts a lane short: kills its RUN, stops its pull. */
+void bb_interrupt(rt_build *b);
 void bb_out(rt_build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *bb_short_id(const char *id);
 stage *bb_cur(rt_build *b);
 bool bb_cache_hit(rt_build *b, json_t *probe);
-void bb_cache_record(rt_build *b, const char *id);
+/* Records the step's image under b->key; returns the image the stage
+ * goes on from (another lane's, when it recorded the same step first). */
+const char *bb_cache_record(rt_build *b, const char *id);
 void bb_fail(rt_build *b, const berr *e);
 void bb_failf(rt_build *b, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 json_t *bb_stage_env(rt_build *b, bool with_args);

@@ -23,7 +23,7 @@ static void nop_done(void *arg, int status, const berr *e, const char *id)
         bb_fail(b, e);
         return;
     }
-    bb_cache_record(b, id);
+    id = bb_cache_record(b, id);
     snprintf(bb_cur(b)->image, sizeof bb_cur(b)->image, "%s", id);
     bb_out(b, " ---> %s\n", bb_short_id(id));
     bb_next(b);
@@ -137,14 +137,16 @@ static void from_pulled(void *arg, int status, const berr *e)
  * name and build, as dockerd's classic builder pulls each base once). */
 static bool wants_pull(rt_build *b, const char *name)
 {
-    if (!b->o.puller.start || json_object_get(b->pulled, name))
+    if (!b->o.puller.start)
         return false;
-    if (b->o.pull)
-        return true;
     rt_image *img = NULL;
     bool here = rt_image_resolve(b->m->images, name, &img, NULL) == 0;
     rt_image_free(img);
-    return !here;
+    /* pulled by this build already: here, unless an earlier lane's pull
+     * failed or is still going (then this lane waits to be the head) */
+    if (json_object_get(b->pulled, name))
+        return !here && !bb_lane_is_head(b);
+    return b->o.pull || !here;
 }
 
 void bb_from(rt_build *b, const bf_instr *in)
@@ -168,20 +170,25 @@ void bb_from(rt_build *b, const bf_instr *in)
         bb_fail(b, &e);
         return;
     }
-    cleanup_free char *as = in->n_args == 3 ? xstrdup(in->args[2]) : NULL;
-    for (char *p = as; p && *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    for (size_t i = 0; as && i < b->n_stages; i++)
+    const char *as = b->stages[b->si].name;
+    for (size_t i = 0; as && i < b->si; i++)
         if (b->stages[i].name && !strcmp(b->stages[i].name, as)) {
             bb_failf(b, -EINVAL, "duplicate name %s", as);
             return;
         }
-    /* an earlier stage by name */
-    stage *prev = NULL;
-    for (size_t i = 0; i < b->n_stages; i++)
-        if (b->stages[i].name && !strcasecmp(b->stages[i].name, name))
-            prev = &b->stages[i];
+    /* an earlier stage by name: once that lane is done */
+    long ref = bb_stage_ref(b, name, false);
+    if (ref >= 0 && !b->stages[ref].done) {
+        bb_park(b, in, ref);
+        return;
+    }
+    stage *prev = ref >= 0 ? &b->stages[ref] : NULL;
     if (!prev && strcasecmp(name, "scratch") && wants_pull(b, name)) {
+        /* a pull shows its progress on the stream: the head's alone */
+        if (!bb_lane_is_head(b)) {
+            bb_park(b, in, -1);
+            return;
+        }
         /* this FROM runs again once the image is here */
         json_object_set_new(b->pulled, name, json_true());
         b->pull_from = in;
@@ -189,13 +196,10 @@ void bb_from(rt_build *b, const bf_instr *in)
             bb_fail(b, &e);
         return;
     }
-    b->stages = xrealloc(b->stages, (b->n_stages + 1) * sizeof *b->stages);
-    stage *s = &b->stages[b->n_stages++];
-    memset(s, 0, sizeof *s);
-    s->name = steal_ptr(&as);
+    stage *s = &b->stages[b->si];
     s->args = json_object();
     if (prev) {
-        snprintf(s->image, sizeof s->image, "%s", prev->image);
+        memcpy(s->image, prev->image, sizeof s->image);   /* an earlier stage: never s itself */
         s->config = json_deep_copy(prev->config);
     } else if (!strcasecmp(name, "scratch")) {
         s->config = json_object();
@@ -258,7 +262,7 @@ static void run_committed(void *arg, int status, const berr *e, const char *id)
         bb_fail(b, e);
         return;
     }
-    bb_cache_record(b, id);
+    id = bb_cache_record(b, id);
     snprintf(bb_cur(b)->image, sizeof bb_cur(b)->image, "%s", id);
     if (b->o.rm || b->o.force_rm)
         remove_container(b, true);

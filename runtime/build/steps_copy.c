@@ -182,6 +182,13 @@ void bb_copy_step(rt_build *b, const bf_instr *in)
     static const char *const add_flags[] = {"chown", "chmod", "link", "checksum", "keep-git-dir", NULL};
     berr e = {0};
     stage *s = bb_cur(b);
+    /* --from an earlier stage: once that lane is done */
+    const char *from = bf_flag_get(in, "from");
+    long ref = from && !add ? bb_stage_ref(b, from, true) : -1;
+    if (ref >= 0 && !b->stages[ref].done) {
+        bb_park(b, in, ref);
+        return;
+    }
     if (bf_check_flags(in, add ? add_flags : copy_flags, &e) < 0) {
         bb_fail(b, &e);
         return;
@@ -221,17 +228,10 @@ void bb_copy_step(rt_build *b, const bf_instr *in)
         const char *wd = json_string_value(json_object_get(s->config, "WorkingDir"));
         c->dest = dest[0] == '/' ? xstrdup(dest) : xasprintf("%s/%s", wd && *wd ? wd : "", dest);
     }
-    const char *from = bf_flag_get(in, "from");
     if (r == 0 && from) {
-        /* a stage by name or index, else an image */
-        const char *id = NULL;
-        char *end;
-        long idx = strtol(from, &end, 10);
-        if (*from && !*end && idx >= 0 && (size_t)idx + 1 < b->n_stages)
-            id = b->stages[idx].image;
-        for (size_t i = 0; !id && i + 1 < b->n_stages; i++)
-            if (b->stages[i].name && !strcasecmp(b->stages[i].name, from))
-                id = b->stages[i].image;
+        /* a stage by name or index (done: see bb_copy_step's start), else an image */
+        long ref = bb_stage_ref(b, from, true);
+        const char *id = ref >= 0 ? b->stages[ref].image : NULL;
         rt_image *img = NULL;
         if (!id && (r = rt_image_resolve(b->m->images, from, &img, &e)) == 0) {
             r = image_view(b, img->id, &c->src, &e);

@@ -275,35 +275,43 @@ def test_onbuild_network_none_and_extra_hosts(loaded, tmp_path):
     assert inspect(loaded, "onbuild:child")["Config"].get("OnBuild") in (None, [])
 
 
-def test_client_disconnect_cleans_up(loaded, tmp_path):
-    import io
+def send_build(d, body, query=""):
+    """A raw POST /build of body on the daemon's socket, left open."""
     import socket
-    import tarfile
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(d.sock)
+    s.sendall(b"POST /v1.47/build%s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\n"
+              b"Content-Length: %d\r\n\r\n" % (query.encode(), len(body)) + body)
+    return s
+
+
+def assert_cleaned_up(d, before):
+    """Within seconds: no container beyond those of before, no build directory."""
+    import time
+    deadline = time.time() + 20
+    while time.time() < deadline and not set(d.docker("ps", "-aq").out.split()) <= before:
+        time.sleep(0.2)
+    assert set(d.docker("ps", "-aq").out.split()) <= before
+    left = [n for n in os.listdir(os.path.join(d.data_root, "tmp")) if n.startswith("build-")]
+    deadline = time.time() + 10
+    while left and time.time() < deadline:
+        time.sleep(0.2)
+        left = [n for n in os.listdir(os.path.join(d.data_root, "tmp")) if n.startswith("build-")]
+    assert left == []
+
+
+def test_client_disconnect_cleans_up(loaded, tmp_path):
     import time
     body = dockerfile_tar(b"FROM busybox\nRUN echo started && sleep 300\n")
     before = set(loaded.docker("ps", "-aq").out.split())
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(loaded.sock)
-    s.sendall(b"POST /v1.47/build HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\n"
-              b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    s = send_build(loaded, body)
     got = b""
     deadline = time.time() + 30
     while b"started" not in got and time.time() < deadline:
         got += s.recv(4096)
     assert b"Running in" in got
     s.close()
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        if set(loaded.docker("ps", "-aq").out.split()) <= before:
-            break
-        time.sleep(0.2)
-    assert set(loaded.docker("ps", "-aq").out.split()) <= before
-    left = [n for n in os.listdir(os.path.join(loaded.data_root, "tmp")) if n.startswith("build-")]
-    deadline = time.time() + 10
-    while left and time.time() < deadline:
-        time.sleep(0.2)
-        left = [n for n in os.listdir(os.path.join(loaded.data_root, "tmp")) if n.startswith("build-")]
-    assert left == []
+    assert_cleaned_up(loaded, before)
 
 
 def test_dockerfile_from_stdin(loaded, tmp_path):
@@ -373,6 +381,11 @@ def test_context_with_outside_symlink(loaded, tmp_path):
     write(tmp_path, {"Dockerfile": "FROM busybox\nCOPY far/x /x\n"})
     res = build(loaded, tmp_path, check=False)
     assert res.returncode != 0 and "symbolic link" in res.err
+    # a glob through a symlinked directory reaches nothing outside the context
+    os.symlink("/etc", os.path.join(str(tmp_path), "etclink"))
+    write(tmp_path, {"Dockerfile": "FROM busybox\nCOPY etcl*/hostname /h\n"})
+    res = build(loaded, tmp_path, check=False)
+    assert res.returncode != 0 and "no source files were specified" in res.err
 
 
 def test_docker_py_gzip_context_and_options(loaded):
