@@ -1,8 +1,10 @@
 /* POST /build (the classic builder's API: a tar context in, a JSON-lines
  * stream out), POST /build/cancel and POST /build/prune. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/build_pull.h"
 #include "api/handlers.h"
@@ -13,6 +15,7 @@
 #include "lib/reference.h"
 #include "node/daemon.h"
 #include "runtime/build/builder.h"
+#include "runtime/registry/fetch.h"
 
 typedef struct build_req {
     api_request *r;
@@ -22,6 +25,7 @@ typedef struct build_req {
     bool gone;
     char aux_id[DIGEST_BUF];
     char *build_id;              /* the buildid parameter, or NULL */
+    char fetched[PATH_MAX];      /* remote='s download, removed with the request ("" for the body) */
     build_puller puller;         /* FROM images it pulls */
     struct build_req *next;      /* in `running` when build_id is set */
 } build_req;
@@ -43,6 +47,8 @@ static void unregister(build_req *q)
 static void req_free(build_req *q)
 {
     unregister(q);
+    if (q->fetched[0])
+        unlink(q->fetched);
     free(q);
 }
 
@@ -188,19 +194,11 @@ static int host_config(api_request *r, json_t **out, berr *e)
     return 0;
 }
 
-void api_build(api_request *r)
+/* Starts the build of the context at context_path (the body, or the
+ * download of remote=; fetched: remove it when the build ends). */
+static void build_begin(api_request *r, const char *context_path, bool fetched)
 {
     berr e = {0};
-    const char *remote = api_query(r, "remote");
-    if (remote && *remote) {
-        api_reply_error(r, -ENOSYS, "remote build contexts (remote=) are not supported by berthd yet");
-        return;
-    }
-    const char *version = api_query(r, "version");
-    if (version && !strcmp(version, "2")) {
-        api_reply_error(r, -ENOSYS, "BuildKit (version=2) is not supported by berthd; use the classic builder");
-        return;
-    }
     size_t n_tags = 0;
     const char **tags = api_query_all(r, "t", &n_tags);
     char **norm = xcalloc(n_tags + 1, sizeof *norm);
@@ -228,10 +226,12 @@ void api_build(api_request *r)
     if (rc == 0) {
         build_req *q = xcalloc(1, sizeof *q);
         q->r = r;
+        if (fetched)
+            snprintf(q->fetched, sizeof q->fetched, "%s", context_path);
         q->quiet = api_query_bool(r, "q", false);
         q->puller = (build_puller){.r = r, .emit = pull_msg, .emit_ctx = q};
         rt_build_opts o = {
-            .context_tar = r->body_path ? r->body_path : "",
+            .context_tar = context_path,
             .dockerfile = api_query(r, "dockerfile"),
             .target = api_query(r, "target"),
             .build_args = buildargs,
@@ -245,6 +245,7 @@ void api_build(api_request *r)
             .tmp_dir = r->d->tmp_dir,
             .pull = api_query_bool(r, "pull", false),
             .puller = build_puller_for(&q->puller),
+            .http = r->d->registry,
         };
         rt_build_cb cb = {.out = out_cb, .aux = aux_cb, .done = done_cb, .ctx = q};
         q->b = rt_build_start(&r->d->containers, &o, cb);   /* callbacks come later, from the loop */
@@ -255,6 +256,8 @@ void api_build(api_request *r)
             running = q;
         }
     } else {
+        if (fetched)
+            unlink(context_path);
         api_reply_berr(r, &e);
     }
     for (size_t i = 0; i < n_tags; i++)
@@ -263,6 +266,72 @@ void api_build(api_request *r)
     json_decref(buildargs);
     json_decref(labels);
     json_decref(hc);
+}
+
+/* moby's urlutil.IsGitURL */
+static bool is_git_url(const char *s)
+{
+    if (!strncmp(s, "git://", 6) || !strncmp(s, "git@", 4) || !strncmp(s, "github.com/", 11))
+        return true;
+    if (!reg_is_url(s))
+        return false;
+    const char *hash = strchr(s, '#');
+    size_t n = hash ? (size_t)(hash - s) : strlen(s);
+    return n > 4 && !strncmp(s + n - 4, ".git", 4);
+}
+
+typedef struct remote_fetch {
+    api_request *r;
+    char path[PATH_MAX];
+} remote_fetch;
+
+static void remote_fetched(void *arg, int status, const berr *e, time_t mtime)
+{
+    (void)mtime;
+    remote_fetch *f = arg;
+    api_request *r = f->r;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s", f->path);
+    free(f);
+    if (status < 0) {
+        unlink(path);
+        api_reply_berr(r, e);
+        return;
+    }
+    build_begin(r, path, true);
+}
+
+void api_build(api_request *r)
+{
+    const char *version = api_query(r, "version");
+    if (version && !strcmp(version, "2")) {
+        api_reply_error(r, -ENOSYS, "BuildKit (version=2) is not supported by berthd; use the classic builder");
+        return;
+    }
+    const char *remote = api_query(r, "remote");
+    if (!remote || !*remote) {
+        build_begin(r, r->body_path ? r->body_path : "", false);
+        return;
+    }
+    /* remote=: a tar or a Dockerfile at a URL, fetched first (as the CLI's
+     * `docker build http://...` asks) */
+    berr e = {0};
+    if (is_git_url(remote) || !reg_is_url(remote)) {
+        if (is_git_url(remote))
+            berr_set(&e, -ENOSYS, "building from a git repository (remote=%s) is not supported by berthd yet", remote);
+        else
+            berr_set(&e, -EINVAL, "unable to prepare context: remote %s is neither an http(s) URL nor a git "
+                     "repository", remote);
+        api_reply_berr(r, &e);
+        return;
+    }
+    remote_fetch *f = xcalloc(1, sizeof *f);
+    f->r = r;
+    if (!reg_fetch_to_temp(r->d->registry, remote, r->d->tmp_dir, "remote-", f->path, sizeof f->path,
+                           remote_fetched, f, &e)) {
+        free(f);
+        api_reply_berr(r, &e);
+    }
 }
 
 /* Cancels the builds started with buildid=<id>: they end as when their
@@ -283,40 +352,104 @@ void api_build_cancel(api_request *r)
 
 /* docker builder prune / system prune: the classic builder's cache records
  * go (the intermediate images stay until image prune, as on dockerd).  They
- * hold no space of their own, hence SpaceReclaimed 0. */
+ * hold no space of their own, hence SpaceReclaimed 0, and keep-storage (the
+ * bytes of cache to keep) keeps them all.  BuildKit's record filters read
+ * as they apply to these records: each is a "regular" record, private to
+ * this daemon, not shared and not in use between builds; its parent is the
+ * step's parent image and its description the step's history line. */
+typedef struct prune_filters {
+    json_t *f;
+    long long until;
+    bool inuse, shared, priv;
+    rt_image_store *images;
+} prune_filters;
+
+static bool any_prefix(json_t *vals, const char *s)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(vals, i, v) {
+        const char *p = json_string_value(v);
+        if (!strncmp(p, "sha256:", 7))
+            p += 7;
+        if (*p && !strncmp(s, p, strlen(p)))
+            return true;
+    }
+    return false;
+}
+
+/* The step's history line: the image's last history entry's created_by. */
+static bool description_matches(prune_filters *pf, json_t *vals, const rt_image *img)
+{
+    json_t *cfg = NULL;
+    if (rt_image_config(pf->images, img->id, &cfg, NULL) < 0)
+        return false;
+    json_t *h = json_object_get(cfg, "history");
+    const char *by = json_string_value(json_object_get(json_array_get(h, json_array_size(h) - 1), "created_by"));
+    bool ok = false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(vals, i, v) ok |= by && strstr(by, json_string_value(v)) != NULL;
+    json_decref(cfg);
+    return ok;
+}
+
+static bool prune_match(void *ctx, const char *id, const rt_image *img)
+{
+    prune_filters *pf = ctx;
+    json_t *f = pf->f, *vals;
+    if (pf->until && img->created >= pf->until)
+        return false;
+    if ((vals = json_object_get(f, "id")) && !any_prefix(vals, id))
+        return false;
+    const char *parent = strchr(img->parent, ':') ? strchr(img->parent, ':') + 1 : img->parent;
+    if ((vals = json_object_get(f, "parent")) && !any_prefix(vals, parent))
+        return false;
+    if ((vals = json_object_get(f, "type"))) {
+        bool regular = false;
+        size_t i;
+        json_t *v;
+        json_array_foreach(vals, i, v) regular |= !strcmp(json_string_value(v), "regular");
+        if (!regular)
+            return false;
+    }
+    if ((vals = json_object_get(f, "description")) && !description_matches(pf, vals, img))
+        return false;
+    /* inuse=true and shared=true match none of them, private=false none */
+    return !(filters_has(f, "inuse") && pf->inuse) && !(filters_has(f, "shared") && pf->shared) &&
+           !(filters_has(f, "private") && !pf->priv);
+}
+
 void api_build_prune(api_request *r)
 {
     static const char *const allowed[] = {"until", "id", "parent", "type", "description", "inuse", "shared",
                                           "private", NULL};
     berr e = {0};
-    json_t *f = NULL;
-    if (filters_parse(api_query(r, "filters"), allowed, &f, &e) < 0) {
+    prune_filters pf = {.images = r->d->images};
+    if (filters_parse(api_query(r, "filters"), allowed, &pf.f, &e) < 0) {
         api_reply_berr(r, &e);
         return;
     }
     const char *ks = api_query(r, "keep-storage");
-    const char *k;
-    json_t *v;
-    json_object_foreach(f, k, v) if (strcmp(k, "until"))
-    {
-        json_decref(f);
-        api_reply_error(r, -ENOSYS, "berthd's build cache prune supports only the until filter");
-        return;
-    }
-    if (ks && *ks && strcmp(ks, "0")) {
-        json_decref(f);
-        api_reply_error(r, -ENOSYS, "keep-storage: berthd's build cache records hold no storage of their own");
-        return;
-    }
-    long long until = 0;
-    int hu = filters_until(f, &until, &e);
-    json_decref(f);
-    if (hu < 0) {
-        api_reply_berr(r, &e);
-        return;
-    }
+    char *end = NULL;
+    long long keep = ks && *ks ? strtoll(ks, &end, 10) : 0;
+    int rc = 0;
+    if (ks && *ks && (*end || keep < 0))
+        rc = berr_set(&e, -EINVAL, "invalid keep-storage value: %s", ks);
+    if (rc == 0)
+        rc = filters_bool(pf.f, "inuse", &pf.inuse, &e);
+    if (rc == 0)
+        rc = filters_bool(pf.f, "shared", &pf.shared, &e);
+    if (rc == 0)
+        rc = filters_bool(pf.f, "private", &pf.priv, &e);
+    if (rc == 0 && filters_until(pf.f, &pf.until, &e) < 0)
+        rc = -EINVAL;
     json_t *deleted = json_array();
-    if (rt_build_cache_prune(r->d->cfg.data_root, r->d->images, hu ? until : 0, deleted, &e) < 0) {
+    /* records hold no bytes: any storage to keep keeps them all */
+    if (rc == 0 && keep == 0)
+        rc = rt_build_cache_prune(r->d->cfg.data_root, r->d->images, prune_match, &pf, deleted, &e);
+    json_decref(pf.f);
+    if (rc < 0) {
         json_decref(deleted);
         api_reply_berr(r, &e);
         return;

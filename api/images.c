@@ -1,5 +1,5 @@
 /* Image endpoints that read or change metadata: list, inspect, history,
- * tag, delete, prune, and import (POST /images/create?fromSrc=-). */
+ * tag, delete, prune, and import (POST /images/create?fromSrc=- or a URL). */
 #include <fnmatch.h>
 #include <limits.h>
 #include <microhttpd.h>
@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api/handlers.h"
 #include "api/versions.h"
@@ -18,6 +19,7 @@
 #include "node/daemon.h"
 #include "runtime/image/config.h"
 #include "runtime/image/store.h"
+#include "runtime/registry/fetch.h"
 
 static json_t *tags_json(const rt_image *img) { return json_strings(img->tags, img->n_tags); }
 static json_t *digests_json(const rt_image *img) { return json_strings(img->digests, img->n_digests); }
@@ -398,15 +400,49 @@ void api_images_prune(api_request *r)
 
 /* ---- POST /images/create (import) ----------------------------------------- */
 
+/* An import: the archive (the body, or a file fetched from fromSrc's URL)
+ * and what the image is made with. */
+typedef struct import_job {
+    api_request *r;
+    char fetched[PATH_MAX];      /* the URL's download, removed at the end ("" for the body) */
+    json_t *config;
+    char *comment;
+    char ref[REF_NAME_MAX + REF_TAG_MAX + 2];
+} import_job;
+
 static void import_done(void *arg, int status, const berr *e, const char *image_id)
 {
-    api_request *r = arg;
+    import_job *j = arg;
+    api_request *r = j->r;
+    if (j->fetched[0])
+        unlink(j->fetched);
+    free(j->comment);
+    free(j);
     if (status < 0) {
         api_reply_berr(r, e);
         return;
     }
     char *line = xasprintf("{\"status\":\"%s\"}\r\n", image_id);
     api_reply_text(r, 200, "application/json", line, strlen(line));
+}
+
+static void import_start(import_job *j, const char *tar_path)
+{
+    rt_images_import(j->r->d->images, tar_path, j->config, j->comment, j->ref, import_done, j);
+}
+
+static void import_fetched(void *arg, int status, const berr *e, time_t mtime)
+{
+    (void)mtime;
+    import_job *j = arg;
+    if (status < 0) {
+        json_decref(j->config);
+        unlink(j->fetched);
+        j->fetched[0] = 0;
+        import_done(j, status, e, NULL);
+        return;
+    }
+    import_start(j, j->fetched);
 }
 
 void api_image_create(api_request *r)
@@ -416,10 +452,8 @@ void api_image_create(api_request *r)
         api_image_pull(r);
         return;
     }
-    if (!from_src || strcmp(from_src, "-") != 0) {
-        api_reply_error(r, from_src ? -ENOSYS : -EINVAL,
-                        from_src ? "importing from a URL is not implemented by berthd yet: use fromSrc=-"
-                                 : "fromImage or fromSrc is required");
+    if (!from_src || !*from_src) {
+        api_reply_error(r, -EINVAL, "fromImage or fromSrc is required");
         return;
     }
     berr e = {0};
@@ -452,6 +486,23 @@ void api_image_create(api_request *r)
         return;
     }
     const char *message = api_query(r, "message");
-    cleanup_free char *comment = (message && *message) ? xstrdup(message) : xstrdup("Imported from -");
-    rt_images_import(r->d->images, r->body_path, config, comment, text, import_done, r);
+    import_job *j = xcalloc(1, sizeof *j);
+    j->r = r;
+    j->config = config;
+    snprintf(j->ref, sizeof j->ref, "%s", text);
+    if (!strcmp(from_src, "-")) {
+        j->comment = (message && *message) ? xstrdup(message) : xstrdup("Imported from -");
+        import_start(j, r->body_path);
+        return;
+    }
+    /* a URL, http:// when it names no scheme, as dockerd reads it */
+    cleanup_free char *url = strstr(from_src, "://") ? xstrdup(from_src) : xasprintf("http://%s", from_src);
+    j->comment = (message && *message) ? xstrdup(message) : xasprintf("Imported from %s", url);
+    if (!reg_fetch_to_temp(r->d->registry, url, r->d->tmp_dir, "import-", j->fetched, sizeof j->fetched,
+                           import_fetched, j, &e)) {
+        json_decref(config);
+        free(j->comment);
+        free(j);
+        api_reply_berr(r, &e);
+    }
 }

@@ -89,8 +89,8 @@ static void cache_save(rt_build *b)
     free(text);
 }
 
-int rt_build_cache_prune(const char *data_root, rt_image_store *images, long long until, json_t *deleted,
-                         berr *e)
+int rt_build_cache_prune(const char *data_root, rt_image_store *images, rt_build_cache_match match, void *ctx,
+                         json_t *deleted, berr *e)
 {
     char path[PATH_MAX];
     cache_path(data_root, path);
@@ -101,7 +101,7 @@ int rt_build_cache_prune(const char *data_root, rt_image_store *images, long lon
     json_object_foreach_safe(c, tmp, k, v) {
         rt_image *img = NULL;
         bool gone = rt_image_resolve(images, json_string_value(v) ? json_string_value(v) : "", &img, NULL) < 0;
-        if (gone || until <= 0 || img->created < until) {
+        if (gone || match(ctx, digest_hex(k), img)) {
             json_array_append_new(deleted, json_string(digest_hex(k)));
             json_object_del(c, k);
         }
@@ -506,10 +506,22 @@ static void stop_pull(rt_build *b)
     uv_queue_work(b->m->loop, &b->work, nothing, after_stopped_pull);
 }
 
+/* An ADD's download in flight is stopped; the lane ends from the loop as
+ * stop_pull's does. */
+static void stop_fetch(rt_build *b)
+{
+    if (!b->fetching)
+        return;
+    bb_copy_cancel_fetch(b);
+    b->work.data = b;
+    uv_queue_work(b->m->loop, &b->work, nothing, after_stopped_pull);
+}
+
 void bb_interrupt(rt_build *b)
 {
     bb_kill_run(b);
     stop_pull(b);
+    stop_fetch(b);
 }
 
 void rt_build_cancel(rt_build *b)

@@ -42,6 +42,7 @@ typedef struct rt_build_opts {
     const char *tmp_dir;         /* where the build's files go */
     bool pull;                   /* pull=1: every FROM image pulled, even if here */
     rt_build_puller puller;      /* NULL start: local images only */
+    struct reg_http *http;       /* ADD <url> fetches through it (NULL: ADD of URLs fails) */
 } rt_build_opts;
 
 typedef struct rt_build_cb {
@@ -70,9 +71,12 @@ void rt_build_stop(rt_build *b);
 
 /* The cache: keys of (parent, probe) -> image IDs, in <data-root>/builder. */
 void rt_build_cache_key(const char *parent, const json_t *probe, char out[DIGEST_BUF]);
-/* Removes the cache records (with until > 0: those whose image was made
- * before that unix time); their keys go into deleted (an array). */
-int rt_build_cache_prune(const char *data_root, rt_image_store *images, long long until, json_t *deleted,
-                         berr *e);
+/* Whether a cache record goes (the caller's filters): its ID (the key's
+ * hex) and the image it names. */
+typedef bool (*rt_build_cache_match)(void *ctx, const char *record_id, const rt_image *img);
+/* Removes the records match accepts, and those whose image is gone; their
+ * IDs go into deleted (an array). */
+int rt_build_cache_prune(const char *data_root, rt_image_store *images, rt_build_cache_match match, void *ctx,
+                         json_t *deleted, berr *e);
 
 #endif

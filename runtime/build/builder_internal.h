@@ -70,6 +70,8 @@ struct rt_build {
     void *pulling;               /* a FROM image's pull in flight (the puller's handle) */
     const bf_instr *pull_from;   /* the FROM it is for: run again when it is done */
     json_t *pulled;              /* names pulled by this build: name -> true */
+    void *fetching;              /* an ADD <url>'s download in flight (reg_fetch) */
+    size_t fetch_idx;            /* the ADD's source it is for */
     /* a lane's own */
     rt_build *root;              /* the build; NULL in the build itself */
     size_t si;                   /* the lane's stage */
@@ -127,6 +129,8 @@ json_t *bb_nop_probe(const json_t *config, const char *text);
  * cache was already asked (b->key set). Takes probe. */
 void bb_commit_step(rt_build *b, json_t *probe, const char *layer_tar, bool probed);
 void bb_copy_step(rt_build *b, const bf_instr *in);
+/* Stops an ADD's download in flight (no callback) and drops the step. */
+void bb_copy_cancel_fetch(rt_build *b);
 /* WORKDIR after its config change: the directory made as a layer if missing; takes probe. */
 void bb_workdir_step(rt_build *b, json_t *probe);
 /* Kills a RUN container in flight (the client left). */

@@ -441,7 +441,7 @@ static void expand(const bc_view *v, const char *prefix, const char *pattern, ch
 }
 
 /* Refuses sources that leave the root, also through a symlinked directory. */
-static int check_inside(const bc_copy *c, const char *clean, const char *orig, berr *e)
+static int check_inside(const bc_view *src, const char *clean, const char *orig, berr *e)
 {
     if (!strcmp(clean, "..") || !strncmp(clean, "../", 3))
         return berr_set(e, -EINVAL, "forbidden path outside the build context: %s ()", orig);
@@ -450,12 +450,18 @@ static int check_inside(const bc_copy *c, const char *clean, const char *orig, b
         *s = 0;
         char real[PATH_MAX];
         struct stat st;
-        if (src_lstat(&c->src, p, &st, real) == 0 && S_ISLNK(st.st_mode))
+        if (src_lstat(src, p, &st, real) == 0 && S_ISLNK(st.st_mode))
             return berr_set(e, -EINVAL, "%s: the path goes through the symbolic link %s, which berth's builder does "
                             "not follow", orig, p);
         *s = '/';
     }
     return 0;
+}
+
+/* Where source i is: its own directory when fetched, else the copy's source. */
+static const bc_view *source_view(const bc_copy *c, size_t i)
+{
+    return c->fetched && c->fetched[i].n ? &c->fetched[i] : &c->src;
 }
 
 int bc_copy_run(bc_copy *c, const char *tar_path, berr *e)
@@ -478,7 +484,7 @@ int bc_copy_run(bc_copy *c, const char *tar_path, berr *e)
     }
     /* the matches of every source */
     char **matches = NULL;
-    size_t n_matches = 0;
+    size_t n_matches = 0, *match_src = NULL;   /* the source each match came from */
     for (size_t i = 0; i < c->n_sources && rc == 0; i++) {
         cleanup_free char *clean = di_clean_path(c->sources[i]);
         char *rel = clean;
@@ -486,7 +492,8 @@ int bc_copy_run(bc_copy *c, const char *tar_path, berr *e)
             rel++;
         if (!*rel)
             rel = ".";
-        rc = check_inside(c, rel, c->sources[i], e);
+        const bc_view *v = source_view(c, i);
+        rc = check_inside(v, rel, c->sources[i], e);
         if (rc < 0)
             break;
         size_t before = n_matches;
@@ -494,8 +501,11 @@ int bc_copy_run(bc_copy *c, const char *tar_path, berr *e)
             matches = xrealloc(matches, (n_matches + 1) * sizeof *matches);
             matches[n_matches++] = xstrdup("");
         } else {
-            expand(&c->src, "", rel, &matches, &n_matches);
+            expand(v, "", rel, &matches, &n_matches);
         }
+        match_src = xrealloc(match_src, (n_matches ? n_matches : 1) * sizeof *match_src);
+        for (size_t k = before; k < n_matches; k++)
+            match_src[k] = i;
         if (n_matches == before)
             rc = berr_set(e, -ENOENT, has_glob(rel) ? "COPY failed: no source files were specified"
                           : "COPY failed: file not found in build context or excluded by .dockerignore: "
@@ -519,9 +529,11 @@ int bc_copy_run(bc_copy *c, const char *tar_path, berr *e)
     bool dest_is_dir = dest_dir_syntax || !*dest ||
                        (bc_view_lstat(&c->dst, dest, dreal) == 0 && stat(dreal, &dst) == 0 && S_ISDIR(dst.st_mode));
     snprintf(c->kind, sizeof c->kind, "%s", n_matches > 1 ? "multi" : "file");
+    bc_view src = c->src;
     for (size_t i = 0; i < n_matches && rc == 0; i++) {
         char real[PATH_MAX];
         struct stat st;
+        c->src = c->fetched && c->fetched[match_src[i]].n ? c->fetched[match_src[i]] : src;   /* emit_tree reads c->src */
         if (src_lstat(&c->src, *matches[i] ? matches[i] : ".", &st, real) < 0) {
             rc = berr_set(e, -ENOENT, "stat %s: file does not exist", matches[i]);
             break;
@@ -541,7 +553,7 @@ int bc_copy_run(bc_copy *c, const char *tar_path, berr *e)
         }
         const char *base = strrchr(matches[i], '/');
         base = base ? base + 1 : matches[i];
-        if (c->add && S_ISREG(st.st_mode)) {
+        if (c->add && S_ISREG(st.st_mode) && !(c->fetched && c->fetched[match_src[i]].n)) {
             rc = emit_archive(&x, real, dest);
             if (rc <= 0)
                 continue;
@@ -551,8 +563,10 @@ int bc_copy_run(bc_copy *c, const char *tar_path, berr *e)
                                               : xstrdup(dest);
         rc = emit_tree(&x, matches[i], name);
     }
+    c->src = src;
 done_matches:
     free_names(matches, n_matches);
+    free(match_src);
     if (rc == 0 && x.a && archive_write_close(x.a) != ARCHIVE_OK)
         rc = berr_set(e, -EIO, "write layer: %s", archive_error_string(x.a));
     if (rc == 0)

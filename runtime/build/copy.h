@@ -31,6 +31,8 @@ typedef struct bc_copy {
     char *dest;              /* absolute, as written (a trailing '/' kept) */
     long uid, gid;           /* owner of what is copied; -1: keep (0 from the context) */
     bool add;                /* unpack local archives */
+    bc_view *fetched;        /* NULL, or per source: a URL's download's directory (n 0 for the others);
+                              * such a source is its file's name there, never unpacked */
     bc_filehash *hashes;     /* the build's context file digests (with src_is_context), or NULL */
     /* results */
     char hash[DIGEST_BUF];   /* content hash of the sources and their placement */

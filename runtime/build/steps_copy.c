@@ -4,11 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "lib/buf.h"
 #include "lib/cleanup.h"
 #include "runtime/build/builder_internal.h"
 #include "runtime/build/instr.h"
+#include "runtime/registry/fetch.h"
 
 #define BUILDKIT_ONLY "requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled"
 
@@ -24,6 +28,9 @@ static void copy_clear(bc_copy *c)
 {
     view_free(&c->src);
     view_free(&c->dst);
+    for (size_t i = 0; c->fetched && i < c->n_sources; i++)
+        view_free(&c->fetched[i]);
+    free(c->fetched);
     for (size_t i = 0; i < c->n_sources; i++)
         free(c->sources[i]);
     free(c->sources);
@@ -175,6 +182,97 @@ static void copy_after(uv_work_t *w, int status)
     bb_commit_step(b, probe, b->tar, true);
 }
 
+/* ---- ADD <url>: each URL fetched into a directory of its own first ---- */
+
+static void fetch_next(rt_build *b);
+
+void bb_copy_cancel_fetch(rt_build *b)
+{
+    reg_fetch_cancel(b->fetching);
+    b->fetching = NULL;
+    copy_clear(&b->copy);
+}
+
+static void url_fetched(void *arg, int status, const berr *e, time_t mtime)
+{
+    rt_build *b = arg;
+    b->fetching = NULL;
+    bc_copy *c = &b->copy;
+    if (b->gone || b->stopped) {   /* bb_next ends the build */
+        copy_clear(c);
+        bb_next(b);
+        return;
+    }
+    if (status < 0) {
+        copy_clear(c);
+        bb_fail(b, e);
+        return;
+    }
+    /* moby's download: 0600, its Last-Modified (or the epoch) as its time */
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", c->fetched[b->fetch_idx].dirs[0], c->sources[b->fetch_idx]);
+    struct timespec ts[2] = {{.tv_sec = mtime}, {.tv_sec = mtime}};
+    if (chmod(path, 0600) < 0 || utimensat(AT_FDCWD, path, ts, 0) < 0) {
+        berr fe = {0};
+        berr_sys(&fe, -errno, "ADD: %s", path);
+        copy_clear(c);
+        bb_fail(b, &fe);
+        return;
+    }
+    b->fetch_idx++;
+    fetch_next(b);
+}
+
+/* Fetches the next URL source (its name becomes the file's), or, with
+ * none left, hashes the sources in a worker. */
+static void fetch_next(rt_build *b)
+{
+    bc_copy *c = &b->copy;
+    for (; b->fetch_idx < c->n_sources; b->fetch_idx++) {
+        size_t i = b->fetch_idx;
+        if (!reg_is_url(c->sources[i]))
+            continue;
+        berr e = {0};
+        cleanup_free char *name = reg_url_file_name(c->sources[i]);
+        if (!name) {
+            berr_set(&e, -EINVAL, "cannot determine filename from url: %s", c->sources[i]);
+            copy_clear(c);
+            bb_fail(b, &e);
+            return;
+        }
+        if (!c->fetched)
+            c->fetched = xcalloc(c->n_sources, sizeof *c->fetched);
+        char dir[PATH_MAX], path[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/add-%zu-%zu", b->dir, b->step, i);
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+            berr_sys(&e, -errno, "create %s", dir);
+            copy_clear(c);
+            bb_fail(b, &e);
+            return;
+        }
+        if (!b->o.http) {
+            berr_set(&e, -ENOSYS, "ADD %s: this daemon cannot fetch URLs", c->sources[i]);
+            copy_clear(c);
+            bb_fail(b, &e);
+            return;
+        }
+        b->fetching = reg_fetch_start(b->o.http, c->sources[i], path, url_fetched, b, &e);
+        if (!b->fetching) {
+            copy_clear(c);
+            bb_fail(b, &e);
+            return;
+        }
+        c->fetched[i].dirs = xcalloc(1, sizeof *c->fetched[i].dirs);
+        c->fetched[i].dirs[c->fetched[i].n++] = xstrdup(dir);
+        free(c->sources[i]);
+        c->sources[i] = steal_ptr(&name);
+        return;   /* url_fetched goes on */
+    }
+    b->work.data = b;
+    uv_queue_work(b->m->loop, &b->work, copy_work, copy_after);
+}
+
 void bb_copy_step(rt_build *b, const bf_instr *in)
 {
     bool add = !strcmp(in->cmd, "add");
@@ -215,9 +313,8 @@ void bb_copy_step(rt_build *b, const bf_instr *in)
         r = in->json ? (c->sources[i] = xstrdup(in->args[i]), 0) : bi_expand(in->args[i], env, &c->sources[i], &e);
         if (r == 0)
             c->n_sources++;
-        if (r == 0 && (!strncmp(c->sources[i], "http://", 7) || !strncmp(c->sources[i], "https://", 8)))
-            r = add ? berr_set(&e, -ENOSYS, "ADD %s: berth's builder cannot fetch URLs yet", c->sources[i])
-                    : berr_set(&e, -EINVAL, "source can't be a URL for COPY");
+        if (r == 0 && reg_is_url(c->sources[i]) && !add)
+            r = berr_set(&e, -EINVAL, "source can't be a URL for COPY");
     }
     cleanup_free char *dest = NULL;
     if (r == 0)
@@ -259,8 +356,8 @@ void bb_copy_step(rt_build *b, const bf_instr *in)
     b->copy_in = in;
     snprintf(b->tar, sizeof b->tar, "%s/layer-%zu.tar", b->dir, b->step);
     b->copy_tar = b->o.no_cache || s->busted;   /* no cache to ask: write at once */
-    b->work.data = b;
-    uv_queue_work(b->m->loop, &b->work, copy_work, copy_after);
+    b->fetch_idx = 0;
+    fetch_next(b);
 }
 
 /* ---- WORKDIR: the directory as a layer when the image lacks it ---- */

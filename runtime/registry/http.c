@@ -159,6 +159,8 @@ static void req_free(reg_req *r)
     free(r->resp.location);
     free(r->resp.content_digest);
     free(r->resp.content_type);
+    free(r->resp.last_modified);
+    free(r->resp.status_line);
     free(r);
 }
 
@@ -213,6 +215,7 @@ static char **header_slot(reg_resp *resp, const char *line, size_t n, size_t *vl
         {"location", offsetof(reg_resp, location)},
         {"docker-content-digest", offsetof(reg_resp, content_digest)},
         {"content-type", offsetof(reg_resp, content_type)},
+        {"last-modified", offsetof(reg_resp, last_modified)},
     };
     const char *colon = memchr(line, ':', n);
     if (!colon)
@@ -240,10 +243,16 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
     if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
         /* A new response (after a redirect or 100-continue): forget the last one's. */
         char **slots[] = {&r->resp.www_authenticate, &r->resp.location, &r->resp.content_digest,
-                          &r->resp.content_type};
+                          &r->resp.content_type, &r->resp.last_modified, &r->resp.status_line};
         for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) {
             free(*slots[i]);
             *slots[i] = NULL;
+        }
+        const char *sp = memchr(data, ' ', n), *end = data + n;
+        if (sp) {
+            while (end > sp && (end[-1] == '\r' || end[-1] == '\n'))
+                end--;
+            r->resp.status_line = xstrndup(sp + 1, (size_t)(end - sp - 1));
         }
         return n;
     }

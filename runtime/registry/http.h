@@ -33,6 +33,8 @@ typedef struct reg_resp {
     char *location;
     char *content_digest;     /* Docker-Content-Digest */
     char *content_type;
+    char *last_modified;      /* Last-Modified */
+    char *status_line;        /* "404 Not Found": the status line after the version */
     long long received;       /* body bytes received */
     char digest[DIGEST_BUF];  /* sha256 of what went to out_fd */
     berr e;

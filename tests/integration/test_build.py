@@ -116,9 +116,22 @@ def test_cache_and_bust(loaded, tmp_path):
     # records of images made in the last hour are kept by until=1h
     loaded.docker("builder", "prune", "-f", "--filter", "until=1h")
     assert "Using cache" in build(loaded, tmp_path).out
-    bad = loaded.docker("builder", "prune", "-f", "--keep-storage", "1mb", check=False)
-    assert bad.returncode != 0 and "keep-storage" in bad.err
-    out = loaded.docker("builder", "prune", "-f").out
+    # the records hold no bytes: any storage to keep keeps them all
+    loaded.docker("builder", "prune", "-f", "--keep-storage", "1mb")
+    # BuildKit's filters as they read for these records
+    for keeps in ("type=exec.cachemount", "inuse=true", "shared=true", "private=false", "id=ffffffff",
+                  "description=no-such-step"):
+        loaded.docker("builder", "prune", "-f", "--filter", keeps)
+    assert build(loaded, tmp_path).out.count(" ---> Using cache") == 4
+    bad = loaded.docker("builder", "prune", "-f", "--filter", "inuse=maybe", check=False)
+    assert bad.returncode != 0 and "invalid filter 'inuse=maybe'" in bad.err
+    # description: the step's history line; only the RUN's records go (one per
+    # parent the RUN had in the builds above), no ENV, COPY or CMD
+    out = loaded.docker("builder", "prune", "-f", "--filter", "description=cat /f.txt > /g.txt").out
+    assert 1 <= len([l for l in out.splitlines() if len(l) == 64]) <= 3, out
+    # ENV and COPY from the cache, the RUN made again (and the rest after it)
+    assert build(loaded, tmp_path).out.count(" ---> Using cache") == 2
+    out = loaded.docker("builder", "prune", "-f", "--filter", "type=regular", "--filter", "private=true").out
     assert "Total reclaimed space" in out
     assert "Using cache" not in build(loaded, tmp_path).out
 

@@ -15,6 +15,7 @@
 #include "lib/platform.h"
 #include "runtime/registry/auth.h"
 #include "runtime/registry/endpoint.h"
+#include "runtime/registry/fetch.h"
 #include "runtime/registry/manifest.h"
 
 #define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
@@ -68,6 +69,34 @@ static void test_urls(void **state)
     assert_string_equal(host, "127.0.0.1:5001");
     reg_server_split("reg:5000", index, host);
     assert_string_equal(index, "reg:5000");
+}
+
+/* ADD <url> names its download as moby does; only http(s) is a URL. */
+static void test_fetch_names(void **state)
+{
+    (void)state;
+    struct {
+        const char *url, *name;
+    } cases[] = {
+        {"http://h/a/b/file.tar.gz", "file.tar.gz"},
+        {"https://h:8080/x?y=/z#frag", "x"},
+        {"http://h/dir/", "dir"},
+        {"http://h/", NULL},
+        {"http://h", NULL},
+        {"http://h?q=1", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *n = reg_url_file_name(cases[i].url);
+        if (cases[i].name)
+            assert_string_equal(n, cases[i].name);
+        else
+            assert_null(n);
+        free(n);
+    }
+    assert_true(reg_is_url("http://x"));
+    assert_true(reg_is_url("https://x"));
+    assert_false(reg_is_url("git://x/y.git"));
+    assert_false(reg_is_url("x.tar"));
 }
 
 static void test_insecure(void **state)
@@ -353,7 +382,7 @@ int main(void)
         cmocka_unit_test(test_name_split),     cmocka_unit_test(test_urls),
         cmocka_unit_test(test_insecure),       cmocka_unit_test(test_challenge),
         cmocka_unit_test(test_creds),          cmocka_unit_test(test_token_reply),
-        cmocka_unit_test(test_config_creds),
+        cmocka_unit_test(test_config_creds),   cmocka_unit_test(test_fetch_names),
         cmocka_unit_test(test_manifest_image), cmocka_unit_test(test_manifest_index),
         cmocka_unit_test(test_manifest_build),
     };
