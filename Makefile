@@ -11,7 +11,7 @@ PKGS_BUILD = build-essential pkg-config clang libuv1-dev libraft-dev libmsgpack-
 	libarchive-dev libnl-3-dev libnl-route-3-dev libnftables-dev \
 	libseccomp-dev libgnutls28-dev libcmocka-dev libcurl4-gnutls-dev
 PKGS_TEST = busybox-static python3-docker python3-msgpack docker-compose python3-pytest python3-pytest-xdist python3-yaml \
-	iproute2 nftables sqlite3 util-linux procps openssl tcpdump docker-registry apache2-utils
+	iproute2 nftables sqlite3 util-linux procps openssl tcpdump docker-registry apache2-utils git
 PKGS = $(PKGS_BUILD) $(PKGS_TEST)
 
 LIBS_PC = libuv libsodium libcurl sqlite3 libmicrohttpd jansson libarchive gnutls libseccomp libnl-3.0 libnl-route-3.0 libnftables raft msgpack zlib

@@ -12,9 +12,11 @@
 #include "lib/buf.h"
 #include "lib/cleanup.h"
 #include "lib/filters.h"
+#include "lib/fsutil.h"
 #include "lib/reference.h"
 #include "node/daemon.h"
 #include "runtime/build/builder.h"
+#include "runtime/build/gitctx.h"
 #include "runtime/registry/fetch.h"
 
 typedef struct build_req {
@@ -268,22 +270,55 @@ static void build_begin(api_request *r, const char *context_path, bool fetched)
     json_decref(hc);
 }
 
-/* moby's urlutil.IsGitURL */
-static bool is_git_url(const char *s)
+typedef struct remote_fetch {
+    uv_work_t work;              /* a git clone's */
+    api_request *r;
+    char path[PATH_MAX];         /* the context: the download, or the clone's tar */
+    char dir[PATH_MAX];          /* the clone's working directory */
+    char *url;
+    int status;
+    berr e;
+} remote_fetch;
+
+static void git_work(uv_work_t *w)
 {
-    if (!strncmp(s, "git://", 6) || !strncmp(s, "git@", 4) || !strncmp(s, "github.com/", 11))
-        return true;
-    if (!reg_is_url(s))
-        return false;
-    const char *hash = strchr(s, '#');
-    size_t n = hash ? (size_t)(hash - s) : strlen(s);
-    return n > 4 && !strncmp(s + n - 4, ".git", 4);
+    remote_fetch *f = w->data;
+    if (!mkdtemp(f->dir)) {
+        f->status = berr_sys(&f->e, -errno, "create %s", f->dir);
+        f->dir[0] = 0;
+        return;
+    }
+    snprintf(f->path, sizeof f->path, "%s/context.tar", f->dir);
+    f->status = bc_git_context(f->url, f->dir, f->path, &f->e);
+    if (f->status == 0) {
+        /* the tar alone stays, beside the directory, until the build ends */
+        char tar[PATH_MAX];
+        snprintf(tar, sizeof tar, "%s.tar", f->dir);
+        if (rename(f->path, tar) < 0)
+            f->status = berr_sys(&f->e, -errno, "rename %s", f->path);
+        snprintf(f->path, sizeof f->path, "%s", tar);
+    }
+    fs_rm_rf(f->dir, NULL);
 }
 
-typedef struct remote_fetch {
-    api_request *r;
+static void git_done(uv_work_t *w, int status)
+{
+    (void)status;
+    remote_fetch *f = w->data;
+    api_request *r = f->r;
     char path[PATH_MAX];
-} remote_fetch;
+    snprintf(path, sizeof path, "%s", f->path);
+    int st = f->status;
+    berr e = f->e;
+    free(f->url);
+    free(f);
+    if (st < 0) {
+        unlink(path);
+        api_reply_berr(r, &e);
+        return;
+    }
+    build_begin(r, path, true);
+}
 
 static void remote_fetched(void *arg, int status, const berr *e, time_t mtime)
 {
@@ -316,12 +351,19 @@ void api_build(api_request *r)
     /* remote=: a tar or a Dockerfile at a URL, fetched first (as the CLI's
      * `docker build http://...` asks) */
     berr e = {0};
-    if (is_git_url(remote) || !reg_is_url(remote)) {
-        if (is_git_url(remote))
-            berr_set(&e, -ENOSYS, "building from a git repository (remote=%s) is not supported by berthd yet", remote);
-        else
-            berr_set(&e, -EINVAL, "unable to prepare context: remote %s is neither an http(s) URL nor a git "
-                     "repository", remote);
+    if (bc_is_git_url(remote)) {
+        /* cloned with the host's git, in a worker */
+        remote_fetch *f = xcalloc(1, sizeof *f);
+        f->r = r;
+        f->url = xstrdup(remote);
+        snprintf(f->dir, sizeof f->dir, "%s/git-XXXXXX", r->d->tmp_dir);
+        f->work.data = f;
+        uv_queue_work(r->d->loop, &f->work, git_work, git_done);
+        return;
+    }
+    if (!reg_is_url(remote)) {
+        berr_set(&e, -EINVAL, "unable to prepare context: remote %s is neither an http(s) URL nor a git repository",
+                 remote);
         api_reply_berr(r, &e);
         return;
     }

@@ -1,6 +1,7 @@
 """URLs the daemon fetches itself: `docker import <url>`, ADD <url> in a
-Dockerfile, and docker-py's remote build contexts (remote=), against an
-HTTP server inside the daemon's own network namespace."""
+Dockerfile, and docker-py's remote build contexts (remote=: a tar, a
+Dockerfile or a git repository), against an HTTP server inside the
+daemon's own network namespace."""
 
 import io
 import os
@@ -171,7 +172,42 @@ def test_remote_context_docker_py(loaded, web):
     with pytest.raises(docker.errors.NotFound) as err:
         client.images.build(path=url + "/absent.tar")
     assert "failed to GET %s/absent.tar with status 404" % url in str(err.value)
-    with pytest.raises(docker.errors.APIError) as err:
-        client.images.build(path="git://example.invalid/repo.git")
-    assert err.value.status_code == 501 and "git repository" in str(err.value)
     assert not [n for n in os.listdir(os.path.join(loaded.data_root, "tmp")) if n.startswith("remote-")]
+
+
+def test_remote_git_repository(loaded, web, tmp_path):
+    """docker-py's path="<url>.git#ref:dir": cloned by the daemon with the
+    host's git (a full clone from a dumb HTTP server, which cannot serve a
+    shallow one), built without its .git."""
+    root, url = web
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "Dockerfile").write_text("FROM busybox\nCOPY . /ctx\n")
+    (src / "sub" / "Dockerfile").write_text("FROM busybox\nCOPY x /x\n")
+    (src / "sub" / "x").write_text("from the sub directory at v1\n")
+    git = ["git", "-C", str(src), "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(src)], check=True)
+    subprocess.run(git + ["add", "-A"], check=True)
+    subprocess.run(git + ["commit", "-qm", "one"], check=True)
+    subprocess.run(git + ["tag", "v1"], check=True)
+    (src / "sub" / "x").write_text("changed after v1\n")
+    subprocess.run(git + ["commit", "-qam", "two"], check=True)
+    subprocess.run(["git", "clone", "-q", "--bare", str(src), str(root / "repo.git")], check=True)
+    subprocess.run(["git", "-C", str(root / "repo.git"), "update-server-info"], check=True)
+    client = loaded.client()
+    client.images.build(path=url + "/repo.git", tag="git:main", nocache=True)
+    assert client.containers.run("git:main", "ls -a /ctx", remove=True).split() == [
+        b".", b"..", b"Dockerfile", b"sub"]
+    client.images.build(path=url + "/repo.git#v1:sub", tag="git:v1")
+    assert client.containers.run("git:v1", "cat /x", remove=True) == b"from the sub directory at v1\n"
+    import docker
+    with pytest.raises(docker.errors.APIError) as err:
+        client.images.build(path=url + "/absent.git")
+    assert "unable to 'git clone'" in str(err.value)
+    with pytest.raises(docker.errors.NotFound) as err:
+        client.images.build(path=url + "/repo.git#main:missing")
+    assert "path missing not found" in str(err.value)
+    with pytest.raises(docker.errors.APIError) as err:
+        client.images.build(path=url + "/repo.git#main:../..")
+    assert err.value.status_code == 400
+    assert not [n for n in os.listdir(os.path.join(loaded.data_root, "tmp")) if n.startswith("git-")]

@@ -16,6 +16,7 @@
 #include "runtime/registry/auth.h"
 #include "runtime/registry/endpoint.h"
 #include "runtime/registry/fetch.h"
+#include "runtime/build/gitctx.h"
 #include "runtime/registry/manifest.h"
 
 #define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
@@ -97,6 +98,13 @@ static void test_fetch_names(void **state)
     assert_true(reg_is_url("https://x"));
     assert_false(reg_is_url("git://x/y.git"));
     assert_false(reg_is_url("x.tar"));
+    /* moby's IsGitURL */
+    assert_true(bc_is_git_url("git://h/r"));
+    assert_true(bc_is_git_url("git@github.com:a/b"));
+    assert_true(bc_is_git_url("github.com/a/b"));
+    assert_true(bc_is_git_url("https://h/a/b.git#main:dir"));
+    assert_false(bc_is_git_url("https://h/a/b.tar"));
+    assert_false(bc_is_git_url("https://h/a/b.git.tar"));
 }
 
 static void test_insecure(void **state)
