@@ -8,7 +8,9 @@ SPEC.yaml defaults to ../shared/spec/docker-engine-api-v1.47.yaml relative
 to the repository root.  Every endpoint of the spec gets one row; endpoints
 absent from the status file are "missing".  A status line naming an
 endpoint the spec does not have is an error, so the table cannot silently
-drift from the spec.  --check exits 1 when compatibility.md is out of date
+drift from the spec; a line whose method starts with "+" names an endpoint
+dockerd serves beyond the spec (POST /build/cancel) and goes into a table
+of its own.  --check exits 1 when compatibility.md is out of date
 instead of writing it.  The output has no timestamp: regenerating without
 changes gives the same file.
 
@@ -82,7 +84,7 @@ def load_spec(path):
     return eps
 
 
-def load_status(path, known):
+def load_status(path, known, extras):
     status = {}
     with open(path) as f:
         for n, line in enumerate(f, 1):
@@ -98,6 +100,12 @@ def load_status(path, known):
             if st not in STATUSES:
                 die("%s:%d: status %r is not one of %s"
                     % (path, n, st, ", ".join(STATUSES)))
+            if method.startswith("+"):
+                if (method[1:], p) in known:
+                    die("%s:%d: %s %s is in the spec: drop the +"
+                        % (path, n, method[1:], p))
+                extras.append((method[1:], p, st, note))
+                continue
             if (method, p) not in known:
                 die("%s:%d: %s %s is not an endpoint of the spec"
                     % (path, n, method, p))
@@ -111,7 +119,7 @@ def cell(s):
     return s.replace("|", "\\|")
 
 
-def render(eps, status):
+def render(eps, status, extras):
     order = {t: i for i, t in enumerate(TAG_ORDER)}
     tags = sorted({e[0] for e in eps},
                   key=lambda t: (order.get(t, len(order)), t))
@@ -142,6 +150,15 @@ def render(eps, status):
             out.append("| %s | `%s` | %s | %s | %s |"
                        % (e[1], cell(e[2]), cell(e[3]), st, cell(note)))
         out.append("")
+    if extras:
+        out.append("## Beyond the spec\n")
+        out.append("Endpoints dockerd serves that the v1.47 specification does not "
+                   "describe.\n")
+        out.append("| method | path | status | note |")
+        out.append("| --- | --- | --- | --- |")
+        for method, p, st, note in extras:
+            out.append("| %s | `%s` | %s | %s |" % (method, cell(p), st, cell(note)))
+        out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -152,8 +169,9 @@ def main(argv):
         die("usage: gen_compatibility.py [SPEC.yaml] [--check]")
     spec_path = args[0] if args else DEFAULT_SPEC
     eps = load_spec(spec_path)
-    status = load_status(STATUS_FILE, {(e[1], e[2]) for e in eps})
-    text = render(eps, status)
+    extras = []
+    status = load_status(STATUS_FILE, {(e[1], e[2]) for e in eps}, extras)
+    text = render(eps, status, extras)
     try:
         with open(OUT_FILE) as f:
             current = f.read()
