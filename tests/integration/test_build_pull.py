@@ -121,3 +121,21 @@ def test_build_stopped_while_its_from_image_is_pulled(breg):
             time.sleep(0.2)
         assert [n for n in os.listdir(tmp) if n.startswith("build-")] == []
         assert d.docker("version").returncode == 0
+
+
+def test_stages_pulling_their_bases(breg, tmp_path):
+    """Two stages whose bases are only in the registry, and a third on the
+    second's base: each base pulled once, its progress in the stream where
+    a sequential build prints it (a later stage pulls only once it is the
+    earliest running, since a pull's progress goes straight to the stream)."""
+    d, r, _ = breg
+    one, two = r.addr + "/stage-one:1", r.addr + "/stage-two:1"
+    push_only(d, one, "base-one")
+    push_only(d, two, "base-two")
+    res = build(d, tmp_path, "FROM %s AS a\nRUN cat /marker\nFROM %s AS b\nRUN cat /marker\n"
+                             "FROM %s\nCOPY --from=a /marker /a\nRUN cat /a /marker\n" % (one, two, two))
+    out = res.out
+    assert out.count("Pulling from stage-one") == 1 and out.count("Pulling from stage-two") == 1, out
+    assert (out.index("Step 1/7") < out.index("Pulling from stage-one") < out.index("base-one") <
+            out.index("Step 3/7") < out.index("Pulling from stage-two") < out.index("Step 4/7")), out
+    assert "base-one\nbase-two" in out, out
