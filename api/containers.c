@@ -310,7 +310,7 @@ static int filter_container(api_request *r, json_t *f, const char *key, rt_conta
     return rc < 0 ? rc : 1;
 }
 
-json_t *api_container_summary(api_request *r, rt_container *c, bool size)
+json_t *api_container_summary(api_request *r, rt_container *c, bool size, json_t *links)
 {
     const char *path;
     json_t *args;
@@ -333,9 +333,13 @@ json_t *api_container_summary(api_request *r, rt_container *c, bool size)
                           "State", state, "Status", status, "HostConfig", "NetworkMode",
                           json_string_value(json_object_get(c->host_config, "NetworkMode")), "NetworkSettings",
                           "Networks", rt_container_networks(c), "Mounts", rt_mounts_inspect_container(c));
-    json_t *link_names = rt_links_names_of(mgr(r), c);
-    json_array_extend(json_object_get(o, "Names"), link_names);
-    json_decref(link_names);
+    if (links) {
+        json_array_extend(json_object_get(o, "Names"), json_object_get(links, c->name));
+    } else {
+        json_t *link_names = rt_links_names_of(mgr(r), c);
+        json_array_extend(json_object_get(o, "Names"), link_names);
+        json_decref(link_names);
+    }
     if (size) {
         long long rw, rootfs;
         sizes(r, c, &rw, &rootfs);
@@ -351,7 +355,7 @@ void api_containers_list(api_request *r)
                                           "is-task", "label", "name", "network", "publish", "since", "status",
                                           "volume", NULL};
     berr e = {0};
-    json_t *f;
+    json_t *f, *links = NULL;   /* the link names' index, made at the first container listed */
     if (filters_parse(api_query(r, "filters"), allowed, &f, &e) < 0) {
         api_reply_berr(r, &e);
         return;
@@ -407,8 +411,11 @@ void api_containers_list(api_request *r)
             continue;
         if (limit > 0 && (long)json_array_size(out) >= limit)
             break;
-        json_array_append_new(out, api_container_summary(r, c, size));
+        if (!links)
+            links = rt_links_names_index(mgr(r));
+        json_array_append_new(out, api_container_summary(r, c, size, links));
     }
+    json_decref(links);
     json_decref(f);
     api_reply_json(r, 200, out);
 }

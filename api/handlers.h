@@ -39,7 +39,9 @@ void api_containers_prune(api_request *r);
 /* Resolves the route's {id}; replies 404 and returns NULL when there is none. */
 struct rt_container *api_container_target(api_request *r);
 /* An entry of GET /containers/json (also for /system/df). */
-json_t *api_container_summary(api_request *r, struct rt_container *c, bool size);
+/* links: rt_links_names_index's, made once for a listing (NULL: looked up
+ * for this container alone). */
+json_t *api_container_summary(api_request *r, struct rt_container *c, bool size, json_t *links);
 
 /* api/container_lifecycle.c */
 void api_container_start(api_request *r);

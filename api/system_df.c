@@ -15,6 +15,7 @@
 #include "lib/jsonutil.h"
 #include "lib/fsutil.h"
 #include "node/daemon.h"
+#include "runtime/container/links.h"
 #include "runtime/image/store.h"
 #include "runtime/layer/rwlayer.h"
 #include "runtime/volume/volumes.h"
@@ -135,10 +136,11 @@ static void containers_usage(df_job *j)
     rt_containers *m = &r->d->containers;
     j->containers = json_array();
     j->image_sizes = xcalloc(m->n ? m->n : 1, sizeof *j->image_sizes);
+    json_t *links = rt_links_names_index(m);
     /* newest first, as GET /containers/json lists them */
     for (size_t k = m->n; k-- > 0;) {
         rt_container *c = m->list[k];
-        json_array_append_new(j->containers, api_container_summary(r, c, false));
+        json_array_append_new(j->containers, api_container_summary(r, c, false, links));
         char upper[PATH_MAX];
         rt_rwlayer_paths(&r->d->driver, c->id, upper, NULL, NULL);
         add_path(j, xstrdup(upper));
@@ -149,6 +151,7 @@ static void containers_usage(df_job *j)
         }
         j->n_containers++;
     }
+    json_decref(links);
 }
 
 /* Local volumes without driver options: those with options are mounts of

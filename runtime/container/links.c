@@ -228,6 +228,27 @@ int rt_links_for_start(rt_containers *m, rt_container *c, json_t **env, char **h
     return 0;
 }
 
+json_t *rt_links_names_index(rt_containers *m)
+{
+    json_t *index = json_object();
+    for (size_t k = 0; k < m->n; k++) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(m->list[k]->host_config, "Links"), i, v) {
+            const char *l = json_string_value(v), *colon = l && l[0] == '/' ? strchr(l, ':') : NULL;
+            if (!colon)
+                continue;
+            char target[256];
+            snprintf(target, sizeof target, "%.*s", (int)(colon - l - 1), l + 1);
+            json_t *names = json_object_get(index, target);
+            if (!names)
+                json_object_set_new(index, target, names = json_array());
+            json_array_append_new(names, json_string(colon + 1));
+        }
+    }
+    return index;
+}
+
 json_t *rt_links_names_of(rt_containers *m, const rt_container *c)
 {
     json_t *names = json_array();

@@ -43,6 +43,9 @@ void rt_link_env(const char *link_name, const char *child_ip, json_t *exposed_po
 /* The names c is also known by as a link child: "/parent/alias" for each
  * container linking to it (docker ps shows them).  New array. */
 json_t *rt_links_names_of(rt_containers *m, const rt_container *c);
+/* The same for every container at once, for listings (one pass, not one
+ * per container): an object of container name -> array of names. */
+json_t *rt_links_names_index(rt_containers *m);
 
 /* After c was renamed from old: every "/child:/parent/alias" naming old
  * on either side names c's new name; containers other than c are saved. */
