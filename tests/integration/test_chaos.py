@@ -408,3 +408,53 @@ def test_full_disk(make_daemon, fixtures):
             d.proc = None
         d.sweep()
         subprocess.run(["umount", "-l", d.data_root])
+
+
+def test_build_on_a_full_disk(make_daemon, fixtures, tmp_path):
+    """docker build on a data root that fills up: a RUN that fills the disk
+    and a context the disk cannot hold fail with a clear error and leave no
+    container, mount, build directory or half image behind; once space
+    returns the same build works."""
+    d = make_daemon(start=False)
+    os.makedirs(d.data_root)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", d.data_root], check=True)
+    try:
+        d.start()
+        d.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
+        images = set(d.docker("images", "-aq").out.split())
+        ctx = tmp_path / "ctx"
+        ctx.mkdir()
+        (ctx / "Dockerfile").write_text("FROM busybox\nRUN head -c 200000000 /dev/zero > /big\n")
+        res = d.docker("build", "--force-rm", str(ctx), check=False, timeout=120)
+        assert res.returncode != 0
+        assert "returned a non-zero code" in res.err, (res.out, res.err)
+        assert d.docker("ps", "-aq").out.split() == []
+        assert mounted_layers(d) == set()
+        assert set(d.docker("images", "-aq").out.split()) == images
+        assert not [n for n in os.listdir(os.path.join(d.data_root, "tmp")) if n.startswith("build-")]
+        # a context larger than what is left
+        filler = os.path.join(d.data_root, "filler")
+        with open(filler, "wb") as f:
+            f.write(b"\0" * (40 << 20))
+        (ctx / "Dockerfile").write_text("FROM busybox\nCOPY big /big\n")
+        with open(ctx / "big", "wb") as f:
+            f.write(os.urandom(30 << 20))
+        res = d.docker("build", str(ctx), check=False, timeout=120)
+        assert res.returncode != 0 and "no space left on device" in res.err.lower(), (res.out, res.err)
+        assert set(d.docker("images", "-aq").out.split()) == images
+        assert not [n for n in os.listdir(os.path.join(d.data_root, "tmp")) if not n.startswith(".")], \
+            os.listdir(os.path.join(d.data_root, "tmp"))
+        assert d.request("GET", "/_ping")[0] == 200
+        # space back: the build works
+        os.unlink(filler)
+        os.unlink(ctx / "big")
+        (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo fine > /f\n")
+        assert "Successfully built" in d.docker("build", str(ctx), timeout=120).out
+        assert d.stop() == 0
+    finally:
+        if d.proc:
+            d.proc.kill()
+            d.proc.wait()
+            d.proc = None
+        d.sweep()
+        subprocess.run(["umount", "-l", d.data_root])
