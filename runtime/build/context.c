@@ -47,31 +47,24 @@ static void prune(bc_tree *t, const char *rel, const di_patterns *p)
     free(names);
 }
 
-/* Whether the body is an archive (tar, or compressed) or, as `docker build
- * - < Dockerfile` sends it, a bare Dockerfile. */
-static bool looks_like_archive(const char *path)
+/* What the body is, from its first block: a compressed archive, a tar, or,
+ * as `docker build - < Dockerfile` sends it, a bare Dockerfile.  An empty
+ * or unreadable body counts as a tar (its reading reports it). */
+typedef enum { BODY_TAR, BODY_COMPRESSED, BODY_DOCKERFILE } body_kind;
+
+static body_kind sniff(const char *path)
 {
     unsigned char h[512];
     cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return true;   /* let the extraction report it */
+        return BODY_TAR;
     ssize_t n = read(fd, h, sizeof h);
     if (n < 6)
-        return n <= 0;
+        return n <= 0 ? BODY_TAR : BODY_DOCKERFILE;
     if ((h[0] == 0x1f && h[1] == 0x8b) || !memcmp(h, "BZh", 3) || !memcmp(h, "\xfd" "7zXZ", 6) ||
         (h[0] == 0x28 && h[1] == 0xb5 && h[2] == 0x2f && h[3] == 0xfd))
-        return true;
-    return n == 512 && !memcmp(h + 257, "ustar", 5);
-}
-
-static bool is_compressed(const char *path)
-{
-    unsigned char h[6];
-    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || read(fd, h, sizeof h) != sizeof h)
-        return false;
-    return (h[0] == 0x1f && h[1] == 0x8b) || !memcmp(h, "BZh", 3) || !memcmp(h, "\xfd" "7zXZ", 6) ||
-           (h[0] == 0x28 && h[1] == 0xb5 && h[2] == 0x2f && h[3] == 0xfd);
+        return BODY_COMPRESSED;
+    return n == 512 && !memcmp(h + 257, "ustar", 5) ? BODY_TAR : BODY_DOCKERFILE;
 }
 
 /* A gzip, bzip2, xz or zstd body written out as the plain tar it holds. */
@@ -111,11 +104,11 @@ int bc_context_prepare(const char *body_path, const char *dir, const char *docke
     *tree = NULL;
     struct stat st;
     int r = 0;
-    bool body = stat(body_path, &st) == 0 && st.st_size > 0;
-    if (body && !looks_like_archive(body_path)) {
+    body_kind kind = sniff(body_path);
+    if (kind == BODY_DOCKERFILE) {
         r = bc_tree_open_single(body_path, "Dockerfile", tree, e);
         dockerfile = NULL;
-    } else if (body && is_compressed(body_path)) {
+    } else if (kind == BODY_COMPRESSED) {
         char plain[PATH_MAX];
         snprintf(plain, sizeof plain, "%s/context.tar", dir);
         r = decompress(body_path, plain, e);

@@ -133,8 +133,7 @@ static rt_build *lane_new(rt_build *r, size_t si, size_t from, size_t end, size_
     l->last = end;
     l->step = from - first;
     l->total = r->total;
-    l->stages = r->stages;
-    l->n_stages = r->n_stages;
+    l->stages = r->stages;   /* n_stages set once every lane is made */
     l->meta_args = r->meta_args;
     l->used_args = r->used_args;
     l->cache = r->cache;
@@ -151,11 +150,9 @@ static rt_build *lane_new(rt_build *r, size_t si, size_t from, size_t end, size_
 void bb_lanes_start(rt_build *r)
 {
     size_t first = r->idx;
-    for (size_t i = first; i < r->last; i++)
-        if (!strcmp(r->df.v[i].cmd, "from"))
-            r->n_stages++;
-    r->stages = xcalloc(r->n_stages, sizeof *r->stages);
-    r->lanes = xcalloc(r->n_stages, sizeof *r->lanes);
+    /* at most one stage per instruction; the plan starts at a FROM */
+    r->stages = xcalloc(r->last - first, sizeof *r->stages);
+    r->lanes = xcalloc(r->last - first, sizeof *r->lanes);
     for (size_t i = first; i < r->last; i++) {
         if (strcmp(r->df.v[i].cmd, "from"))
             continue;
@@ -172,6 +169,9 @@ void bb_lanes_start(rt_build *r)
         r->lanes[r->n_lanes] = lane_new(r, r->n_lanes, i, end, first);
         r->n_lanes++;
     }
+    r->n_stages = r->n_lanes;
+    for (size_t k = 0; k < r->n_lanes; k++)   /* each lane sees every stage */
+        r->lanes[k]->n_stages = r->n_stages;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     r->max_running = cpus < 2 ? 2 : (size_t)cpus;
     advance(r);

@@ -5,6 +5,7 @@ run, stay mounted or stay in a cgroup that the state does not show.
 BERTH_CHAOS_KILLS sets the number of kills (20 by default; the long pass
 uses 100).  The seed is printed, and BERTH_CHAOS_SEED replays a run."""
 
+import contextlib
 import http.client
 import json
 import os
@@ -348,13 +349,28 @@ def test_kill_9_at_random_moments(make_daemon, fixtures):
         KILLS, ledger.ops, sorted(restarts)[len(restarts) // 2] * 1000, max(restarts) * 1000))
 
 
-def test_full_disk(make_daemon, fixtures):
-    """A data root that fills up: calls fail with a clear error, nothing
-    already stored is lost, and the daemon works again once space returns."""
+@contextlib.contextmanager
+def small_data_root(make_daemon):
+    """A daemon (not started) whose data root is a 64 MB tmpfs, stopped,
+    swept and unmounted at the end however the test ends."""
     d = make_daemon(start=False)
     os.makedirs(d.data_root)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", d.data_root], check=True)
     try:
+        yield d
+    finally:
+        if d.proc:
+            d.proc.kill()
+            d.proc.wait()
+            d.proc = None
+        d.sweep()
+        subprocess.run(["umount", "-l", d.data_root])
+
+
+def test_full_disk(make_daemon, fixtures):
+    """A data root that fills up: calls fail with a clear error, nothing
+    already stored is lost, and the daemon works again once space returns."""
+    with small_data_root(make_daemon) as d:
         d.start()
         d.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
         d.docker("volume", "create", "keep")
@@ -401,13 +417,6 @@ def test_full_disk(make_daemon, fixtures):
         assert d.docker("inspect", "kept", "--format", "{{.State.ExitCode}}").out.strip() == "0"
         d.docker("rm", "-f", "kept")
         assert d.stop() == 0
-    finally:
-        if d.proc:
-            d.proc.kill()
-            d.proc.wait()
-            d.proc = None
-        d.sweep()
-        subprocess.run(["umount", "-l", d.data_root])
 
 
 def test_build_on_a_full_disk(make_daemon, fixtures, tmp_path):
@@ -415,10 +424,7 @@ def test_build_on_a_full_disk(make_daemon, fixtures, tmp_path):
     and a context the disk cannot hold fail with a clear error and leave no
     container, mount, build directory or half image behind; once space
     returns the same build works."""
-    d = make_daemon(start=False)
-    os.makedirs(d.data_root)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", d.data_root], check=True)
-    try:
+    with small_data_root(make_daemon) as d:
         d.start()
         d.docker("load", "-i", os.path.join(fixtures, "busybox.tar"))
         images = set(d.docker("images", "-aq").out.split())
@@ -451,10 +457,3 @@ def test_build_on_a_full_disk(make_daemon, fixtures, tmp_path):
         (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo fine > /f\n")
         assert "Successfully built" in d.docker("build", str(ctx), timeout=120).out
         assert d.stop() == 0
-    finally:
-        if d.proc:
-            d.proc.kill()
-            d.proc.wait()
-            d.proc = None
-        d.sweep()
-        subprocess.run(["umount", "-l", d.data_root])
