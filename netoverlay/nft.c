@@ -1,8 +1,15 @@
-/* The berth nftables table, generated whole from the model and replaced in
- * one libnftables batch.  "add table" before "delete table" makes the
- * delete succeed whether or not the table was there, and the kernel
- * applies the batch as one transaction: the old rules hold until the new
- * ones are in.
+/* The berth nftables tables, "table ip berth" and "table ip6 berth",
+ * generated whole from the model and replaced in one libnftables batch.
+ * "add table" before "delete table" makes the delete succeed whether or
+ * not the table was there, and the kernel applies the batch as one
+ * transaction: the old rules hold until the new ones are in, in both
+ * families at once.
+ *
+ * Both tables come from one model and mostly from the same generators:
+ * a port goes in the table of its container address's family, the
+ * isolation of bridges (by interface name) is the same text in both, and
+ * what only IPv4 has (service load balancers, the loopback masquerade)
+ * is left out of ip6.
  *
  * The script is text, so every name and address from the model is checked
  * before it goes in (nft_apply): a bridge name with a quote in it must not
@@ -18,32 +25,39 @@
 #include <string.h>
 #include <unistd.h>
 
-static bool any_addr(const char *ip)
+/* A port's family is its container address's: only the ip6 table can
+ * DNAT to an IPv6 address. */
+static bool port_v6(const nft_port *p)
 {
+    return p->container_ip && strchr(p->container_ip, ':');
+}
+
+/* Every local address of the port's family: no daddr match.  An IPv6
+ * "::" may be spelled "0::0" too; each spelling means the same. */
+static bool any_addr(const char *ip, bool v6)
+{
+    struct in6_addr a;
+    if (v6)
+        return ip && inet_pton(AF_INET6, ip, &a) == 1 && IN6_IS_ADDR_UNSPECIFIED(&a);
     return !ip || !*ip || strcmp(ip, "0.0.0.0") == 0;
 }
 
-/* A table ip only sees IPv4: a port published on an IPv6 host address
- * ("::", "::1") has no rule here. */
-static bool v6_host(const char *ip)
-{
-    return ip && strchr(ip, ':');
-}
-
-static void publish_chain(const nft_model *m, buf *out)
+static void publish_chain(const nft_model *m, bool v6, buf *out)
 {
     buf_puts(out, "\tchain publish {\n");
     for (size_t i = 0; i < m->n_ports; i++) {
         const nft_port *p = &m->ports[i];
-        if (v6_host(p->host_ip))
+        if (port_v6(p) != v6)
             continue;
         buf_puts(out, "\t\t");
-        if (!any_addr(p->host_ip))
-            buf_printf(out, "ip daddr %s ", p->host_ip);
-        buf_printf(out, "%s dport %u dnat to %s:%u\n", p->proto, p->host_port, p->container_ip,
-                   p->container_port);
+        if (!any_addr(p->host_ip, v6))
+            buf_printf(out, "%s daddr %s ", v6 ? "ip6" : "ip", p->host_ip);
+        /* An IPv6 address takes brackets before its ":port". */
+        buf_printf(out, v6 ? "%s dport %u dnat to [%s]:%u\n" : "%s dport %u dnat to %s:%u\n", p->proto,
+                   p->host_port, p->container_ip, p->container_port);
     }
-    for (size_t i = 0; i < m->n_lbs; i++) {
+    /* Services' backends are IPv4 addresses (tasks have no IPv6 yet). */
+    for (size_t i = 0; !v6 && i < m->n_lbs; i++) {
         const nft_lb *l = &m->lbs[i];
         if (!l->n_backends)
             continue;
@@ -55,45 +69,58 @@ static void publish_chain(const nft_model *m, buf *out)
     buf_puts(out, "\t}\n");
 }
 
-static void postrouting_chain(const nft_model *m, buf *out)
+static bool has_subnet6(const nft_net *n)
+{
+    return n->subnet6 && *n->subnet6;
+}
+
+static void postrouting_chain(const nft_model *m, bool v6, buf *out)
 {
     buf_puts(out, "\tchain postrouting {\n"
                   "\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
     /* First: the mesh's source address wins over every masquerade below,
      * for the host's own 127.0.0.1 too. */
-    for (size_t i = 0; i < m->n_lbs; i++)
+    for (size_t i = 0; !v6 && i < m->n_lbs; i++)
         if (m->lbs[i].mesh_bridge)
             buf_printf(out, "\t\tct status dnat oifname \"%s\" %s dport %u snat to %s\n", m->lbs[i].mesh_bridge,
                        m->lbs[i].proto, m->lbs[i].target_port, m->lbs[i].mesh_addr);
     for (size_t i = 0; i < m->n_nets; i++) {
         const nft_net *n = &m->nets[i];
-        if (n->masquerade && !n->internal)
-            buf_printf(out, "\t\tip saddr %s oifname != \"%s\" masquerade\n", n->subnet, n->bridge);
+        if (!n->masquerade || n->internal || (v6 && !has_subnet6(n)))
+            continue;
+        buf_printf(out, "\t\t%s saddr %s oifname != \"%s\" masquerade\n", v6 ? "ip6" : "ip",
+                   v6 ? n->subnet6 : n->subnet, n->bridge);
     }
     /* The host reaching a published port at 127.0.0.1: after DNAT the
      * packet leaves on the bridge with a loopback source the container
-     * could not answer. */
-    for (size_t i = 0; i < m->n_nets; i++)
+     * could not answer.  IPv6 has no such rule: the kernel never routes
+     * a packet from ::1 out of a bridge (there is no route_localnet for
+     * IPv6), so a port reached at [::1] is not NATed to a container. */
+    for (size_t i = 0; !v6 && i < m->n_nets; i++)
         buf_printf(out, "\t\toifname \"%s\" ip saddr 127.0.0.0/8 masquerade\n", m->nets[i].bridge);
     /* Hairpin: a container reaching its own published port comes back to
      * itself, and would answer itself directly without this. */
     for (size_t i = 0; i < m->n_ports; i++) {
         const nft_port *p = &m->ports[i];
-        if (v6_host(p->host_ip))
-            continue;
-        buf_printf(out, "\t\tip saddr %s ip daddr %s %s dport %u masquerade\n", p->container_ip,
-                   p->container_ip, p->proto, p->container_port);
+        const char *f = v6 ? "ip6" : "ip";
+        if (port_v6(p) == v6)
+            buf_printf(out, "\t\t%s saddr %s %s daddr %s %s dport %u masquerade\n", f, p->container_ip, f,
+                       p->container_ip, p->proto, p->container_port);
     }
     /* A task reaching its service's port may land on any task, itself or
      * a sibling on the same bridge: masquerade so the answer comes back
      * through the NAT. */
-    for (size_t i = 0; i < m->n_lbs; i++)
+    for (size_t i = 0; !v6 && i < m->n_lbs; i++)
         for (size_t k = 0; !m->lbs[i].mesh_bridge && k < m->lbs[i].n_backends; k++)
             buf_printf(out, "\t\tct status dnat ip daddr %s %s dport %u ip saddr != 127.0.0.0/8 masquerade\n",
                        m->lbs[i].backends[k], m->lbs[i].proto, m->lbs[i].target_port);
     buf_puts(out, "\t}\n");
 }
 
+/* The same text in both tables: it matches interfaces, not addresses.
+ * Every network is in it, in ip6 too even without an IPv6 subnet: a
+ * bridge's containers still have link-local IPv6 addresses, and an
+ * internal network or one without icc must not leak that way either. */
 static void forward_chain(const nft_model *m, buf *out)
 {
     buf_puts(out, "\tchain forward {\n"
@@ -132,15 +159,12 @@ static void forward_chain(const nft_model *m, buf *out)
     buf_puts(out, "\t}\n");
 }
 
-void nft_ruleset(const nft_model *model, buf *out)
+/* One table's body: "table ip berth { ... }" or "table ip6 berth { ... }". */
+static void table_body(const nft_model *m, bool v6, buf *out)
 {
-    static const nft_model empty = {0};
-    const nft_model *m = model ? model : &empty;
-    buf_puts(out, "add table ip " NFT_TABLE "\n"
-                  "delete table ip " NFT_TABLE "\n"
-                  "table ip " NFT_TABLE " {\n");
+    buf_printf(out, "table %s " NFT_TABLE " {\n", v6 ? "ip6" : "ip");
     /* publish first so the jumps below name a chain already declared. */
-    publish_chain(m, out);
+    publish_chain(m, v6, out);
     buf_puts(out, "\tchain prerouting {\n"
                   "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
                   "\t\tfib daddr type local jump publish\n"
@@ -149,9 +173,27 @@ void nft_ruleset(const nft_model *model, buf *out)
                   "\t\ttype nat hook output priority -100; policy accept;\n"
                   "\t\tfib daddr type local jump publish\n"
                   "\t}\n");
-    postrouting_chain(m, out);
+    postrouting_chain(m, v6, out);
     forward_chain(m, out);
     buf_puts(out, "}\n");
+}
+
+/* Both tables are deleted first, the ip6 one even when !ip6: turning
+ * --ip6tables off takes away the rules a previous run left. */
+#define DELETE_TABLES                                                                                             \
+    "add table ip " NFT_TABLE "\n"                                                                                \
+    "delete table ip " NFT_TABLE "\n"                                                                             \
+    "add table ip6 " NFT_TABLE "\n"                                                                               \
+    "delete table ip6 " NFT_TABLE "\n"
+
+void nft_ruleset(const nft_model *model, buf *out)
+{
+    static const nft_model empty = {0};
+    const nft_model *m = model ? model : &empty;
+    buf_puts(out, DELETE_TABLES);
+    table_body(m, false, out);
+    if (m->ip6)
+        table_body(m, true, out);
 }
 
 /* One libnftables context for the daemon's life, opened at start.
@@ -252,17 +294,63 @@ static bool ip4_ok(const char *s)
     return s && inet_pton(AF_INET, s, &a) == 1;
 }
 
-static bool subnet_ok(const char *s)
+static bool ip6_ok(const char *s)
+{
+    struct in6_addr a;
+    return s && inet_pton(AF_INET6, s, &a) == 1;
+}
+
+/* "ADDR/LEN" with ADDR of family af and LEN up to its bits. */
+static bool cidr_ok(const char *s, int af)
 {
     const char *slash = s ? strchr(s, '/') : NULL;
-    if (!slash || slash - s >= INET_ADDRSTRLEN)
+    if (!slash || slash - s >= INET6_ADDRSTRLEN)
         return false;
-    char ip[INET_ADDRSTRLEN];
+    char ip[INET6_ADDRSTRLEN];
     memcpy(ip, s, (size_t)(slash - s));
     ip[slash - s] = 0;
     char *end;
     long len = strtol(slash + 1, &end, 10);
-    return ip4_ok(ip) && slash[1] && !*end && len >= 0 && len <= 32;
+    bool addr = af == AF_INET6 ? ip6_ok(ip) : ip4_ok(ip);
+    return addr && slash[1] >= '0' && slash[1] <= '9' && !*end && len >= 0 && len <= (af == AF_INET6 ? 128 : 32);
+}
+
+static bool subnet_ok(const char *s)
+{
+    return cidr_ok(s, AF_INET);
+}
+
+static bool subnet6_ok(const char *s)
+{
+    return cidr_ok(s, AF_INET6);
+}
+
+/* A port's host address is of its container address's family: the DNAT
+ * rule is in that family's table, which never sees the other's packets. */
+static int port_addrs_check(const nft_port *p, berr *e)
+{
+    const char *h = p->host_ip ? p->host_ip : "";
+    if (port_v6(p)) {
+        if (!ip6_ok(p->container_ip))
+            return berr_set(e, -EINVAL, "nft: invalid container address \"%s\"", p->container_ip);
+        if (!*h)   /* "" is IPv4's "every address", never IPv6's */
+            return berr_set(e, -EINVAL, "nft: no host address for IPv6 container address %s (\"::\": every address)",
+                            p->container_ip);
+        if (ip4_ok(h))
+            return berr_set(e, -EINVAL, "nft: host address %s is IPv4 but container address %s is IPv6", h,
+                            p->container_ip);
+        if (!ip6_ok(h))
+            return berr_set(e, -EINVAL, "nft: invalid host address \"%s\"", h);
+        return 0;
+    }
+    if (!ip4_ok(p->container_ip))
+        return berr_set(e, -EINVAL, "nft: invalid container address \"%s\"", p->container_ip ? p->container_ip : "");
+    if (ip6_ok(h))
+        return berr_set(e, -EINVAL, "nft: host address %s is IPv6 but container address %s is IPv4", h,
+                        p->container_ip);
+    if (!any_addr(h, false) && !ip4_ok(h))
+        return berr_set(e, -EINVAL, "nft: invalid host address \"%s\"", h);
+    return 0;
 }
 
 int nft_model_check(const nft_model *model, berr *e)
@@ -276,21 +364,16 @@ int nft_model_check(const nft_model *model, berr *e)
         if (!subnet_ok(n->subnet))
             return berr_set(e, -EINVAL, "nft: invalid subnet \"%s\" for %s", n->subnet ? n->subnet : "",
                             n->bridge);
+        if (has_subnet6(n) && !subnet6_ok(n->subnet6))
+            return berr_set(e, -EINVAL, "nft: invalid IPv6 subnet \"%s\" for %s", n->subnet6, n->bridge);
     }
     for (size_t i = 0; i < m->n_ports; i++) {
         const nft_port *p = &m->ports[i];
         if (!p->proto || (strcmp(p->proto, "tcp") && strcmp(p->proto, "udp") && strcmp(p->proto, "sctp")))
             return berr_set(e, -EINVAL, "nft: invalid protocol \"%s\"", p->proto ? p->proto : "");
-        if (!any_addr(p->host_ip) && !v6_host(p->host_ip) && !ip4_ok(p->host_ip))
-            return berr_set(e, -EINVAL, "nft: invalid host address \"%s\"", p->host_ip);
-        if (v6_host(p->host_ip)) {
-            struct in6_addr a;
-            if (inet_pton(AF_INET6, p->host_ip, &a) != 1)
-                return berr_set(e, -EINVAL, "nft: invalid host address \"%s\"", p->host_ip);
-        }
-        if (!ip4_ok(p->container_ip))
-            return berr_set(e, -EINVAL, "nft: invalid container address \"%s\"",
-                            p->container_ip ? p->container_ip : "");
+        int r = port_addrs_check(p, e);
+        if (r < 0)
+            return r;
         if (p->host_port == 0 || p->container_port == 0)
             return berr_set(e, -EINVAL, "nft: port 0 in %s:%u -> %s:%u", p->proto, p->host_port,
                             p->container_ip, p->container_port);
@@ -326,6 +409,5 @@ int nft_apply(const nft_model *model, berr *e)
 
 int nft_remove(berr *e)
 {
-    return nft_run("add table ip " NFT_TABLE "\n"
-                   "delete table ip " NFT_TABLE "\n", e);
+    return nft_run(DELETE_TABLES, e);
 }

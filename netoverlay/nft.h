@@ -1,11 +1,14 @@
 /* Berth's nftables rules: NAT for published ports, masquerade and the
- * isolation of bridge networks, all in one table that berth owns
- * ("table ip berth").  Berth never touches a rule outside it.
+ * isolation of bridge networks, in two tables that berth owns: "table ip
+ * berth" for IPv4 and, with --ip6tables, "table ip6 berth" for IPv6 (what
+ * dockerd does with iptables and ip6tables).  Berth never touches a rule
+ * outside them.
  *
- * The table is regenerated whole from a model of networks and published
- * ports and replaced in one nftables transaction, so the kernel never
- * sees half of a change, and a daemon that was killed puts back exactly
- * what its store says on the next start. */
+ * Both tables are regenerated whole from one model of networks and
+ * published ports and replaced in one nftables transaction, so the kernel
+ * never sees half of a change (nor one family changed without the other),
+ * and a daemon that was killed puts back exactly what its store says on
+ * the next start. */
 #ifndef BERTH_NETOVERLAY_NFT_H
 #define BERTH_NETOVERLAY_NFT_H
 
@@ -24,11 +27,17 @@ typedef struct nft_net {
     bool internal;           /* no traffic in or out of the bridge but its own */
     bool icc;                /* containers on the bridge may talk to each other */
     bool masquerade;         /* outbound NAT (com.docker.network.bridge.enable_ip_masquerade) */
+    const char *subnet6;     /* "fd00:1::/64", or NULL/"": the network has no IPv6 */
 } nft_net;
 
+/* A port is of one family, its container address's: an IPv6 container_ip
+ * puts its rule in the ip6 table, with host_ip "::" (every local IPv6
+ * address; "" is IPv4's only) or an IPv6 address.  A host address of the
+ * other family is invalid (nft_model_check): one binding on both families
+ * is two ports. */
 typedef struct nft_port {
     const char *proto;       /* "tcp", "udp" or "sctp" */
-    const char *host_ip;     /* "" or "0.0.0.0": every local address */
+    const char *host_ip;     /* IPv4: "" or "0.0.0.0": every local address; IPv6: "::" */
     uint16_t host_port;
     const char *bridge;      /* the bridge the container is reached on */
     const char *container_ip;
@@ -36,7 +45,8 @@ typedef struct nft_port {
 } nft_port;
 
 /* A port published by a service (the ingress of one node): connections
- * are spread over the backends, round-robin, by the kernel. */
+ * are spread over the backends, round-robin, by the kernel.  IPv4 only:
+ * no rule in the ip6 table. */
 typedef struct nft_lb {
     const char *proto;
     uint16_t host_port;
@@ -58,11 +68,13 @@ typedef struct nft_model {
     size_t n_ports;
     const nft_lb *lbs;
     size_t n_lbs;
+    bool ip6;                /* --ip6tables: when false the ip6 table is only removed (not created) */
 } nft_model;
 
-/* The nft script that replaces the berth table with model's rules
- * ("add table", "delete table", "table ip berth { ... }"), appended to
- * out.  Pure: no kernel involved. */
+/* The nft script that replaces the berth tables with model's rules
+ * ("add table" and "delete table" for ip and ip6, "table ip berth { ... }",
+ * then "table ip6 berth { ... }" if model->ip6), appended to out.  Pure:
+ * no kernel involved. */
 void nft_ruleset(const nft_model *model, buf *out);
 
 /* Checks that every name, address and protocol in model is one that can
@@ -87,7 +99,7 @@ int nft_run_here(const char *script, berr *e);
 /* nft_ruleset + nft_run. */
 int nft_apply(const nft_model *model, berr *e);
 
-/* Removes the berth table (absent: 0). */
+/* Removes both berth tables, ip and ip6 (absent: 0). */
 int nft_remove(berr *e);
 
 #endif

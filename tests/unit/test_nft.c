@@ -1,5 +1,5 @@
-/* Unit tests for netoverlay/nft.c: the generated script for several
- * models, then the real thing inside a private network namespace (tests
+/* Unit tests for netoverlay/nft.c: the generated script (both tables, ip
+ * and ip6) for several models, then the real thing inside a private network namespace (tests
  * run as root; the host's own rules are never touched). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -50,11 +50,14 @@ static void test_empty_model(void **state)
     nft_model m = {0};
     nft_ruleset(&m, &b);
     const char *s = b.data;
-    assert_int_equal(strncmp(s, "add table ip berth\ndelete table ip berth\ntable ip berth {\n",
-                             strlen("add table ip berth\ndelete table ip berth\ntable ip berth {\n")),
-                     0);
+    /* Both tables deleted first; the ip6 one is not made again (!ip6). */
+    static const char head[] = "add table ip berth\ndelete table ip berth\n"
+                               "add table ip6 berth\ndelete table ip6 berth\n"
+                               "table ip berth {\n";
+    assert_int_equal(strncmp(s, head, strlen(head)), 0);
     assert_int_equal(count(s, "table ip berth"), 3);
-    assert_int_equal(count(s, "table "), 3);
+    assert_int_equal(count(s, "table ip6 berth"), 2);
+    assert_int_equal(count(s, "table "), 5);
     assert_has(s, "type nat hook prerouting priority dstnat; policy accept;\n\t\tfib daddr type local jump publish\n");
     assert_has(s, "type nat hook output priority -100; policy accept;\n\t\tfib daddr type local jump publish\n");
     assert_has(s, "type nat hook postrouting priority srcnat; policy accept;\n");
@@ -82,7 +85,7 @@ static const nft_port ports3[] = {
     {.proto = "tcp", .host_ip = "", .host_port = 8080, .bridge = "docker0", .container_ip = "172.17.0.2", .container_port = 80},
     {.proto = "udp", .host_ip = "0.0.0.0", .host_port = 5353, .bridge = "docker0", .container_ip = "172.17.0.2", .container_port = 53},
     {.proto = "tcp", .host_ip = "127.0.0.1", .host_port = 9000, .bridge = "br-bbbbbbbbbbbb", .container_ip = "172.19.0.5", .container_port = 9001},
-    {.proto = "sctp", .host_ip = "::", .host_port = 7000, .bridge = "docker0", .container_ip = "172.17.0.3", .container_port = 7000},
+    {.proto = "sctp", .host_ip = "::", .host_port = 7000, .bridge = "docker0", .container_ip = "fd00:17::3", .container_port = 7000},
 };
 
 static void test_single_network(void **state)
@@ -119,7 +122,7 @@ static void test_three_networks(void **state)
     assert_has(pub, "\t\ttcp dport 8080 dnat to 172.17.0.2:80\n");
     assert_has(pub, "\t\tudp dport 5353 dnat to 172.17.0.2:53\n");
     assert_has(pub, "\t\tip daddr 127.0.0.1 tcp dport 9000 dnat to 172.19.0.5:9001\n");
-    assert_hasnt(pub, "7000");   /* an IPv6 host address has no rule in table ip */
+    assert_hasnt(pub, "7000");   /* an IPv6 port has no rule in table ip */
     assert_int_equal(count(pub, "dnat to"), 3);
     free(pub);
 
@@ -160,7 +163,7 @@ static void test_three_networks(void **state)
 static void test_service_ingress(void **state)
 {
     (void)state;
-    static const nft_net nets[] = {{"docker0", "172.17.0.0/16", false, true, true}};
+    static const nft_net nets[] = {{"docker0", "172.17.0.0/16", false, true, true, NULL}};
     static const char *const three[] = {"172.17.0.2", "172.17.0.3", "172.17.0.4"};
     const nft_lb lbs[] = {{"tcp", 8080, 80, three, 3, NULL, NULL}, {"udp", 5353, 53, three, 1, NULL, NULL},
                           {"tcp", 9000, 90, NULL, 0, NULL, NULL}};
@@ -190,7 +193,7 @@ static void test_service_ingress(void **state)
 static void test_routing_mesh(void **state)
 {
     (void)state;
-    static const nft_net nets[] = {{"ov-4096", "10.0.0.0/24", false, true, false}};
+    static const nft_net nets[] = {{"ov-4096", "10.0.0.0/24", false, true, false, NULL}};
     static const char *const two[] = {"10.0.0.3", "10.0.0.4"};
     const nft_lb lbs[] = {{"tcp", 8080, 80, two, 2, "ov-4096", "10.0.0.254"}};
     nft_model m = {.nets = nets, .n_nets = 1, .lbs = lbs, .n_lbs = 1};
@@ -223,6 +226,180 @@ static void test_duplicate_bridge_in_set(void **state)
     buf_free(&b);
 }
 
+/* The text of one table, "table FAMILY berth {" to its closing brace, so
+ * chain_text finds that table's chain and not the other's. */
+static char *table_text(const char *script, const char *family)
+{
+    char head[64];
+    snprintf(head, sizeof head, "table %s berth {\n", family);
+    const char *p = strstr(script, head);
+    assert_non_null(p);
+    const char *end = strstr(p, "\n}\n");
+    assert_non_null(end);
+    return strndup(p, (size_t)(end - p) + 3);
+}
+
+/* Dual stack: docker0 and an internal network with IPv6, one without. */
+static const nft_net nets6[] = {
+    {.bridge = "docker0", .subnet = "172.17.0.0/16", .icc = true, .masquerade = true, .subnet6 = "fd00:17::/64"},
+    {.bridge = "br-aaaaaaaaaaaa", .subnet = "172.18.0.0/16", .internal = true, .icc = true, .masquerade = true,
+     .subnet6 = "fd00:18::/64"},
+    {.bridge = "br-bbbbbbbbbbbb", .subnet = "172.19.0.0/16", .icc = false, .masquerade = true, .subnet6 = ""},
+};
+
+static const nft_port ports6[] = {
+    {.proto = "tcp", .host_ip = "", .host_port = 8080, .bridge = "docker0", .container_ip = "172.17.0.2", .container_port = 80},
+    {.proto = "tcp", .host_ip = "::", .host_port = 8080, .bridge = "docker0", .container_ip = "fd00::2", .container_port = 80},
+    {.proto = "tcp", .host_ip = "fd00:17::1", .host_port = 8443, .bridge = "docker0", .container_ip = "fd00::2", .container_port = 443},
+    {.proto = "udp", .host_ip = "0::0", .host_port = 5353, .bridge = "docker0", .container_ip = "fd00::2", .container_port = 53},
+};
+
+static void test_dual_stack_network(void **state)
+{
+    (void)state;
+    nft_model m = {.nets = nets6, .n_nets = 3, .ip6 = true};
+    berr e = {0};
+    assert_int_equal(nft_model_check(&m, &e), 0);
+    buf b = BUF_INIT;
+    nft_ruleset(&m, &b);
+    assert_int_equal(count(b.data, "table ip6 berth {\n"), 1);
+    /* ip first, then ip6, each once */
+    assert_true(strstr(b.data, "table ip berth {\n") < strstr(b.data, "table ip6 berth {\n"));
+    char *t4 = table_text(b.data, "ip"), *t6 = table_text(b.data, "ip6");
+    assert_hasnt(t4, "fd00");
+    assert_hasnt(t4, "ip6 ");
+
+    char *post = chain_text(t6, "postrouting");
+    assert_has(post, "\t\tip6 saddr fd00:17::/64 oifname != \"docker0\" masquerade\n");
+    assert_hasnt(post, "fd00:18::/64");   /* internal */
+    assert_hasnt(post, "br-bbbbbbbbbbbb");   /* no IPv6 subnet */
+    assert_hasnt(post, "127.0.0.0/8");   /* no loopback rule in ip6 */
+    assert_hasnt(post, "ip saddr");
+    assert_int_equal(count(post, "masquerade"), 1);
+    free(post);
+    char *pre = chain_text(t6, "prerouting");
+    assert_has(pre, "type nat hook prerouting priority dstnat; policy accept;\n\t\tfib daddr type local jump publish\n");
+    free(pre);
+    char *outc = chain_text(t6, "output");
+    assert_has(outc, "type nat hook output priority -100; policy accept;\n\t\tfib daddr type local jump publish\n");
+    free(outc);
+
+    /* The same isolation in both tables, every network included. */
+    char *f4 = chain_text(t4, "forward"), *f6 = chain_text(t6, "forward");
+    assert_string_equal(f4, f6);
+    assert_has(f6, "\t\tct state established,related accept\n\t\tct status dnat accept\n");
+    assert_has(f6, "\t\tiifname \"br-aaaaaaaaaaaa\" oifname != \"br-aaaaaaaaaaaa\" drop\n");
+    assert_has(f6, "\t\tiifname \"br-bbbbbbbbbbbb\" oifname \"br-bbbbbbbbbbbb\" drop\n");
+    assert_has(f6, "\t\tiifname { \"docker0\", \"br-aaaaaaaaaaaa\", \"br-bbbbbbbbbbbb\" } ");
+    free(f4);
+    free(f6);
+    free(t4);
+    free(t6);
+    buf_free(&b);
+}
+
+static void test_v6_ports(void **state)
+{
+    (void)state;
+    static const char *const backends[] = {"172.17.0.5"};
+    const nft_lb lbs[] = {{"tcp", 9000, 90, backends, 1, NULL, NULL}};
+    nft_model m = {.nets = nets6, .n_nets = 1, .ports = ports6, .n_ports = 4, .lbs = lbs, .n_lbs = 1, .ip6 = true};
+    berr e = {0};
+    assert_int_equal(nft_model_check(&m, &e), 0);
+    buf b = BUF_INIT;
+    nft_ruleset(&m, &b);
+    char *t4 = table_text(b.data, "ip"), *t6 = table_text(b.data, "ip6");
+
+    char *pub = chain_text(t6, "publish");
+    assert_has(pub, "\t\ttcp dport 8080 dnat to [fd00::2]:80\n");   /* "::": every address */
+    assert_has(pub, "\t\tip6 daddr fd00:17::1 tcp dport 8443 dnat to [fd00::2]:443\n");
+    assert_has(pub, "\t\tudp dport 5353 dnat to [fd00::2]:53\n");   /* "0::0" is "::" too */
+    assert_int_equal(count(pub, "dnat to"), 3);
+    assert_hasnt(pub, "172.17.0.2");   /* the IPv4 port */
+    assert_hasnt(pub, "numgen");       /* services are IPv4 only */
+    free(pub);
+    char *post = chain_text(t6, "postrouting");
+    assert_has(post, "\t\tip6 saddr fd00::2 ip6 daddr fd00::2 tcp dport 80 masquerade\n");
+    assert_has(post, "\t\tip6 saddr fd00::2 ip6 daddr fd00::2 tcp dport 443 masquerade\n");
+    assert_has(post, "\t\tip6 saddr fd00::2 ip6 daddr fd00::2 udp dport 53 masquerade\n");
+    assert_hasnt(post, "172.17.0.5");
+    free(post);
+
+    pub = chain_text(t4, "publish");
+    assert_has(pub, "\t\ttcp dport 8080 dnat to 172.17.0.2:80\n");
+    assert_has(pub, "numgen inc mod 1 map { 0 : 172.17.0.5 } : 90\n");
+    assert_hasnt(pub, "fd00");
+    free(pub);
+    free(t4);
+    free(t6);
+    buf_free(&b);
+}
+
+/* --ip6tables off: the ip6 table is deleted and not made again, its
+ * ports and subnets nowhere. */
+static void test_no_ip6(void **state)
+{
+    (void)state;
+    nft_model m = {.nets = nets6, .n_nets = 3, .ports = ports6, .n_ports = 4, .ip6 = false};
+    berr e = {0};
+    assert_int_equal(nft_model_check(&m, &e), 0);
+    buf b = BUF_INIT;
+    nft_ruleset(&m, &b);
+    assert_has(b.data, "add table ip6 berth\ndelete table ip6 berth\n");
+    assert_hasnt(b.data, "table ip6 berth {");
+    assert_hasnt(b.data, "fd00");
+    assert_hasnt(b.data, "ip6 saddr");
+    assert_hasnt(b.data, "ip6 daddr");
+    assert_has(b.data, "\t\ttcp dport 8080 dnat to 172.17.0.2:80\n");
+    buf_free(&b);
+}
+
+static void test_check_rejects_bad_ip6(void **state)
+{
+    (void)state;
+    berr e = {0};
+    static const char *const bad_subnets[] = {"fd00::/129", "fd00::", "fd00::/", "fd00::/-1", "fd00::/ 64",
+                                              "172.17.0.0/16", "fd00::/64; flush ruleset", "fd00::1%eth0/64",
+                                              "fd00:::/64"};
+    for (size_t i = 0; i < sizeof bad_subnets / sizeof *bad_subnets; i++) {
+        nft_net n[] = {{.bridge = "br-x", .subnet = "10.1.0.0/24", .subnet6 = bad_subnets[i]}};
+        nft_model m = {.nets = n, .n_nets = 1, .ip6 = true};
+        e = (berr){0};
+        assert_int_equal(nft_model_check(&m, &e), -EINVAL);
+        assert_has(e.msg, "IPv6 subnet");
+    }
+    /* NULL and "": no IPv6; a /0 and a /128 are subnets too */
+    static const char *const good_subnets[] = {NULL, "", "::/0", "fd00::1/128", "2001:db8:1::/48"};
+    for (size_t i = 0; i < sizeof good_subnets / sizeof *good_subnets; i++) {
+        nft_net n[] = {{.bridge = "br-x", .subnet = "10.1.0.0/24", .subnet6 = good_subnets[i]}};
+        nft_model m = {.nets = n, .n_nets = 1, .ip6 = true};
+        assert_int_equal(nft_model_check(&m, &e), 0);
+    }
+
+    struct {
+        const char *host, *container, *msg;
+    } bad[] = {
+        {"::", "172.17.0.2", "host address :: is IPv6 but container address 172.17.0.2 is IPv4"},
+        {"::1", "172.17.0.2", "host address ::1 is IPv6"},
+        {"1.2.3.4", "fd00::2", "host address 1.2.3.4 is IPv4 but container address fd00::2 is IPv6"},
+        {"0.0.0.0", "fd00::2", "host address 0.0.0.0 is IPv4"},
+        {"", "fd00::2", "no host address for IPv6 container address fd00::2"},
+        {NULL, "fd00::2", "no host address"},
+        {"fd00::1; flush ruleset", "fd00::2", "invalid host address \"fd00::1; flush ruleset\""},
+        {"::", "fd00::2; flush ruleset", "invalid container address \"fd00::2; flush ruleset\""},
+        {"::", "fd00::/64", "invalid container address"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        nft_port p[] = {{.proto = "tcp", .host_ip = bad[i].host, .host_port = 1, .container_ip = bad[i].container,
+                         .container_port = 1}};
+        nft_model m = {.ports = p, .n_ports = 1, .ip6 = true};
+        e = (berr){0};
+        assert_int_equal(nft_apply(&m, &e), -EINVAL);
+        if (!strstr(e.msg, bad[i].msg))
+            fail_msg("\"%s\" -> \"%s\": %s", bad[i].host ? bad[i].host : "(null)", bad[i].container, e.msg);
+    }
+}
+
 static void test_apply_rejects_bad_model(void **state)
 {
     (void)state;
@@ -251,10 +428,12 @@ static void test_apply_rejects_bad_model(void **state)
     assert_has(e.msg, "host address");
 }
 
-/* `nft list table ip berth` run in this process's (private) namespace. */
-static char *list_table(int *status)
+/* `nft list table FAMILY berth` run in this process's (private) namespace. */
+static char *list_family(const char *family, int *status)
 {
-    FILE *f = popen("nft list table ip berth 2>&1", "r");
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "nft list table %s berth 2>&1", family);
+    FILE *f = popen(cmd, "r");
     assert_non_null(f);
     buf b = BUF_INIT;
     char chunk[4096];
@@ -264,6 +443,11 @@ static char *list_table(int *status)
     *status = pclose(f);
     buf_puts(&b, "");
     return buf_steal(&b);
+}
+
+static char *list_table(int *status)
+{
+    return list_family("ip", status);
 }
 
 static void test_kernel_apply_replace_remove(void **state)
@@ -333,9 +517,48 @@ static void test_kernel_apply_replace_remove(void **state)
     assert_hasnt(out, "dnat to");
     free(out);
 
+    /* Dual stack: the ip6 table comes and goes with model.ip6, in the
+     * same batch as the ip one. */
+    nft_model d = {.nets = nets6, .n_nets = 3, .ports = ports6, .n_ports = 4, .ip6 = true};
+    assert_int_equal(nft_apply(&d, &e), 0);
+    out = list_family("ip6", &st);
+    assert_int_equal(st, 0);
+    assert_has(out, "tcp dport 8080 dnat to [fd00::2]:80");
+    assert_has(out, "ip6 daddr fd00:17::1 tcp dport 8443 dnat to [fd00::2]:443");
+    assert_has(out, "fib daddr type local jump publish");
+    assert_has(out, "ip6 saddr fd00:17::/64 oifname != \"docker0\" masquerade");
+    assert_has(out, "ip6 saddr fd00::2 ip6 daddr fd00::2 tcp dport 80 masquerade");
+    assert_has(out, "ct status dnat accept");
+    assert_has(out, "iifname \"br-aaaaaaaaaaaa\" oifname != \"br-aaaaaaaaaaaa\" drop");
+    free(out);
+    out = list_table(&st);
+    assert_int_equal(st, 0);
+    assert_has(out, "tcp dport 8080 dnat to 172.17.0.2:80");
+    assert_hasnt(out, "fd00");
+    free(out);
+    d.ip6 = false;
+    assert_int_equal(nft_apply(&d, &e), 0);
+    out = list_family("ip6", &st);
+    assert_int_not_equal(st, 0);   /* gone */
+    free(out);
+    out = list_table(&st);
+    assert_int_equal(st, 0);
+    assert_has(out, "tcp dport 8080 dnat to 172.17.0.2:80");
+    free(out);
+    d.ip6 = true;
+    assert_int_equal(nft_apply(&d, &e), 0);
+    assert_int_equal(nft_apply(&d, &e), 0);
+    out = list_family("ip6", &st);
+    assert_int_equal(st, 0);
+    assert_int_equal(count(out, "dnat to [fd00::2]:80"), 1);
+    free(out);
+
     assert_int_equal(nft_remove(&e), 0);
     assert_int_equal(nft_remove(&e), 0);
     out = list_table(&st);
+    assert_int_not_equal(st, 0);
+    free(out);
+    out = list_family("ip6", &st);
     assert_int_not_equal(st, 0);
     free(out);
 }
@@ -405,6 +628,10 @@ int main(void)
         cmocka_unit_test(test_service_ingress),
         cmocka_unit_test(test_routing_mesh),
         cmocka_unit_test(test_duplicate_bridge_in_set),
+        cmocka_unit_test(test_dual_stack_network),
+        cmocka_unit_test(test_v6_ports),
+        cmocka_unit_test(test_no_ip6),
+        cmocka_unit_test(test_check_rejects_bad_ip6),
         cmocka_unit_test(test_apply_rejects_bad_model),
         cmocka_unit_test(test_kernel_apply_replace_remove),
         cmocka_unit_test(test_kernel_many_descriptors),
