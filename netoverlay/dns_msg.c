@@ -1,5 +1,5 @@
 /* DNS messages (RFC 1035) for the embedded resolver: the question of a
- * query in, A/PTR/rcode replies out.  Every read is bounds-checked against
+ * query in, A/AAAA/PTR/rcode replies out.  Every read is bounds-checked against
  * the message length because queries come from untrusted containers. */
 #include "netoverlay/dns_msg.h"
 
@@ -212,6 +212,24 @@ size_t dns_reply_a(const uint8_t *query, const dns_question *q, const struct in_
     return o;
 }
 
+size_t dns_reply_aaaa(const uint8_t *query, const dns_question *q, const struct in6_addr *addrs, size_t n,
+                      uint32_t ttl, uint8_t *out, size_t cap)
+{
+    if (n > 0xFFFF)
+        return 0;
+    size_t o = reply_head(query, q, DNS_RCODE_OK, (uint16_t)n, out, cap);
+    if (!o)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (o + 28 > cap)
+            return 0;
+        answer_head(out + o, DNS_TYPE_AAAA, ttl, 16);
+        memcpy(out + o + 12, addrs[i].s6_addr, 16);  /* bytes in network order */
+        o += 28;
+    }
+    return o;
+}
+
 size_t dns_reply_ptr(const uint8_t *query, const dns_question *q, const char *name, uint32_t ttl, uint8_t *out,
                      size_t cap)
 {
@@ -255,5 +273,41 @@ int dns_ptr_addr(const char *name, struct in_addr *out)
     /* The labels are the address reversed: d.c.b.a -> a.b.c.d */
     uint8_t b[4] = {(uint8_t)oct[3], (uint8_t)oct[2], (uint8_t)oct[1], (uint8_t)oct[0]};
     memcpy(&out->s_addr, b, 4);
+    return 0;
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = ascii_lower((uint8_t)c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int dns_ptr_addr6(const char *name, struct in6_addr *out)
+{
+    static const char suffix[] = "ip6.arpa";
+    uint8_t b[16];
+    const char *p = name;
+    /* Labels of exactly one digit: "10" or "" is not a nibble, and a name
+     * with fewer or more than 32 is not an address (a zone above one). */
+    for (int i = 0; i < 32; i++) {
+        int v = hex_digit(*p);
+        if (v < 0 || p[1] != '.')
+            return -EINVAL;
+        p += 2;
+        /* The last nibble comes first: label i is byte 15 - i/2, low half
+         * for even i. */
+        if (i % 2 == 0)
+            b[15 - i / 2] = (uint8_t)v;
+        else
+            b[15 - i / 2] |= (uint8_t)(v << 4);
+    }
+    size_t rest = strlen(p);
+    if (rest && p[rest - 1] == '.')
+        rest--;
+    if (rest != sizeof suffix - 1 || strncasecmp(p, suffix, rest) != 0)
+        return -EINVAL;
+    memcpy(out->s6_addr, b, 16);
     return 0;
 }

@@ -475,6 +475,27 @@ static int fwd_start(dns_resolver *r, const uint8_t *query, size_t len, const dn
 
 enum action { ACT_DROP, ACT_REPLY, ACT_FORWARD };
 
+/* The daemon's addresses for name (at most MAX_ADDRS, whatever the
+ * callback claims); 0 when it knows none or has no callback. */
+static size_t lookup4(dns_resolver *r, const char *name, struct in_addr *out)
+{
+    size_t n = r->ops->lookup_a ? r->ops->lookup_a(r->ctx, name, out, MAX_ADDRS) : 0;
+    return n > MAX_ADDRS ? MAX_ADDRS : n;
+}
+
+static size_t lookup6(dns_resolver *r, const char *name, struct in6_addr *out)
+{
+    size_t n = r->ops->lookup_aaaa ? r->ops->lookup_aaaa(r->ctx, name, out, MAX_ADDRS) : 0;
+    return n > MAX_ADDRS ? MAX_ADDRS : n;
+}
+
+/* Question names are lower case without a trailing dot. */
+static bool has_suffix(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), l = strlen(suffix);
+    return n >= l && !strcmp(name + n - l, suffix);
+}
+
 /* Decides what to do with a query; for ACT_REPLY the reply is in out. */
 static enum action handle_query(dns_resolver *r, const uint8_t *msg, size_t len, dns_question *q, uint8_t *out,
                                 size_t cap, size_t *outlen)
@@ -488,25 +509,49 @@ static enum action handle_query(dns_resolver *r, const uint8_t *msg, size_t len,
         *outlen = dns_reply_rcode(msg, NULL, rcode, out, cap);
         return *outlen ? ACT_REPLY : ACT_DROP;
     }
-    if (q->qclass == DNS_CLASS_IN && (q->qtype == DNS_TYPE_A || q->qtype == DNS_TYPE_AAAA) && r->ops->lookup_a) {
+    if (q->qclass == DNS_CLASS_IN && q->qtype == DNS_TYPE_A) {
         struct in_addr addrs[MAX_ADDRS];
-        size_t n = r->ops->lookup_a(r->ctx, q->name, addrs, MAX_ADDRS);
-        if (n > MAX_ADDRS)
-            n = MAX_ADDRS;
+        size_t n = lookup4(r, q->name, addrs);
         if (n > 0) {
-            /* Containers have no IPv6 here: the name exists, without AAAA. */
-            if (q->qtype == DNS_TYPE_AAAA)
+            while (n > 0 && !(*outlen = dns_reply_a(msg, q, addrs, n, ANSWER_TTL, out, cap)))
+                n--;  /* as many addresses as fit */
+        } else {
+            struct in6_addr addrs6[MAX_ADDRS];
+            /* IPv6 only: the name exists, without A.  Forwarding could
+             * give a container's name some outside address. */
+            if (lookup6(r, q->name, addrs6) > 0)
                 *outlen = dns_reply_rcode(msg, q, DNS_RCODE_OK, out, cap);
-            else  /* as many addresses as fit */
-                while (n > 0 && !(*outlen = dns_reply_a(msg, q, addrs, n, ANSWER_TTL, out, cap)))
-                    n--;
-            if (*outlen)
-                return ACT_REPLY;
         }
-    } else if (q->qclass == DNS_CLASS_IN && q->qtype == DNS_TYPE_PTR && r->ops->lookup_ptr) {
-        struct in_addr a;
+        if (*outlen)
+            return ACT_REPLY;
+    } else if (q->qclass == DNS_CLASS_IN && q->qtype == DNS_TYPE_AAAA) {
+        struct in6_addr addrs6[MAX_ADDRS];
+        size_t n = lookup6(r, q->name, addrs6);
+        if (n > 0) {
+            while (n > 0 && !(*outlen = dns_reply_aaaa(msg, q, addrs6, n, ANSWER_TTL, out, cap)))
+                n--;
+        } else {
+            struct in_addr addrs[MAX_ADDRS];
+            /* IPv4 only (or no IPv6 callback): the name exists, without
+             * AAAA, as moby answers; not forwarded, as above. */
+            if (lookup4(r, q->name, addrs) > 0)
+                *outlen = dns_reply_rcode(msg, q, DNS_RCODE_OK, out, cap);
+        }
+        if (*outlen)
+            return ACT_REPLY;
+    } else if (q->qclass == DNS_CLASS_IN && q->qtype == DNS_TYPE_PTR) {
         char name[256];
-        if (dns_ptr_addr(q->name, &a) == 0 && r->ops->lookup_ptr(r->ctx, a, name, sizeof name)) {
+        bool found;
+        if (has_suffix(q->name, ".ip6.arpa")) {
+            struct in6_addr a6;
+            found = r->ops->lookup_ptr6 && dns_ptr_addr6(q->name, &a6) == 0 &&
+                    r->ops->lookup_ptr6(r->ctx, &a6, name, sizeof name);
+        } else {
+            struct in_addr a;
+            found = r->ops->lookup_ptr && dns_ptr_addr(q->name, &a) == 0 &&
+                    r->ops->lookup_ptr(r->ctx, a, name, sizeof name);
+        }
+        if (found) {
             name[sizeof name - 1] = 0;
             *outlen = dns_reply_ptr(msg, q, name, ANSWER_TTL, out, cap);
             if (*outlen)

@@ -23,6 +23,12 @@ typedef struct dns_lookup_ops {
     /* The name for addr if the daemon knows it (written to name, cap
      * bytes, without a trailing dot); false otherwise. */
     bool (*lookup_ptr)(void *ctx, struct in_addr addr, char *name, size_t cap);
+    /* IPv6 addresses of name as seen by the container (up to max); 0 if
+     * it has none or the name is unknown.  NULL: no IPv6 (this and
+     * lookup_ptr6 come last so initialisers of the two above mean that). */
+    size_t (*lookup_aaaa)(void *ctx, const char *name, struct in6_addr *out, size_t max);
+    /* The name for an IPv6 address, as lookup_ptr. NULL: none. */
+    bool (*lookup_ptr6)(void *ctx, const struct in6_addr *addr, char *name, size_t cap);
 } dns_lookup_ops;
 
 typedef struct dns_resolver dns_resolver;

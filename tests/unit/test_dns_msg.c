@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <arpa/inet.h>
@@ -165,6 +166,41 @@ static void test_reply_a(void **state)
         assert_int_equal(dns_reply_a(query, &q, a, 2, 600, out, cap), 0);
 }
 
+static void test_reply_aaaa(void **state)
+{
+    (void)state;
+    /* web.mynet AAAA IN, RD set */
+    static const uint8_t query[] = {HDR(0x2345, 0x0100, 1, 0, 0, 0),
+                                    3, 'w', 'e', 'b', 5, 'm', 'y', 'n', 'e', 't', 0, 0, 28, 0, 1};
+    dns_question q;
+    assert_int_equal(dns_parse_query(query, sizeof query, &q), 0);
+    struct in6_addr a[2];
+    assert_int_equal(inet_pton(AF_INET6, "fd00::2", &a[0]), 1);
+    assert_int_equal(inet_pton(AF_INET6, "2001:db8:1:2:3:4:5:6", &a[1]), 1);
+    uint8_t out[512];
+    size_t n = dns_reply_aaaa(query, &q, a, 2, 600, out, sizeof out);
+    assert_int_equal(n, sizeof query + 2 * 28);
+    /* read it back */
+    assert_memory_equal(out, "\x23\x45\x81\x80", 4);          /* id, QR RD RA, NOERROR */
+    assert_memory_equal(out + 4, "\0\1\0\2\0\0\0\0", 8);  /* 1 question, 2 answers */
+    assert_memory_equal(out + 12, query + 12, sizeof query - 12);
+    size_t o = sizeof query;
+    for (int i = 0; i < 2; i++, o += 28) {
+        assert_int_equal(out[o] << 8 | out[o + 1], 0xC00C);      /* the question's name */
+        assert_int_equal(out[o + 2] << 8 | out[o + 3], DNS_TYPE_AAAA);
+        assert_int_equal(out[o + 4] << 8 | out[o + 5], DNS_CLASS_IN);
+        assert_memory_equal(out + o + 6, "\0\0\x02\x58", 4);  /* TTL 600 */
+        assert_int_equal(out[o + 10] << 8 | out[o + 11], 16);
+        assert_memory_equal(out + o + 12, a[i].s6_addr, 16);
+    }
+    /* too small a buffer */
+    for (size_t cap = 0; cap < n; cap++)
+        assert_int_equal(dns_reply_aaaa(query, &q, a, 2, 600, out, cap), 0);
+    /* one address fits where two do not */
+    assert_int_equal(dns_reply_aaaa(query, &q, a, 1, 600, out, n - 1), sizeof query + 28);
+    assert_int_equal(out[7], 1);
+}
+
 static void test_reply_rd_clear(void **state)
 {
     (void)state;
@@ -258,6 +294,67 @@ static void test_ptr_addr(void **state)
         assert_int_equal(dns_ptr_addr(bad[i], &a), -EINVAL);
 }
 
+/* The ip6.arpa name of addr: its 32 nibbles, last first. */
+static void ip6_arpa(const char *addr, char *name)
+{
+    struct in6_addr a;
+    assert_int_equal(inet_pton(AF_INET6, addr, &a), 1);
+    for (int i = 15; i >= 0; i--)
+        name += sprintf(name, "%x.%x.", a.s6_addr[i] & 0xF, a.s6_addr[i] >> 4);
+    strcpy(name, "ip6.arpa");
+}
+
+static void test_ptr_addr6(void **state)
+{
+    (void)state;
+    struct in6_addr a;
+    char s[INET6_ADDRSTRLEN], name[128];
+    /* RFC 3596's example */
+    assert_int_equal(dns_ptr_addr6("b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.0.0.0.0.1.2.3.4.ip6.arpa", &a), 0);
+    assert_string_equal(inet_ntop(AF_INET6, &a, s, sizeof s), "4321:0:1:2:3:4:567:89ab");
+    static const char *const round[] = {"fd00::2", "2001:db8::567:89ab", "::", "::1", "fe80::1:ff:fe23:4567",
+                                        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"};
+    for (size_t i = 0; i < sizeof round / sizeof *round; i++) {
+        ip6_arpa(round[i], name);
+        memset(&a, 0xAA, sizeof a);
+        assert_int_equal(dns_ptr_addr6(name, &a), 0);
+        assert_string_equal(inet_ntop(AF_INET6, &a, s, sizeof s), round[i]);
+    }
+    /* case does not matter (names arrive lower-cased anyway); one
+     * trailing dot is allowed, as for in-addr.arpa */
+    assert_int_equal(dns_ptr_addr6("B.A.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.0.0.0.0.1.2.3.4.IP6.ARPA.", &a), 0);
+    assert_string_equal(inet_ntop(AF_INET6, &a, s, sizeof s), "4321:0:1:2:3:4:567:89ab");
+
+    ip6_arpa("fd00::2", name);
+    const char *ok = name;
+    assert_string_equal(ok, "2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa");
+    char bad[16][128];
+    int nb = 0;
+    snprintf(bad[nb++], 128, "%s", ok + 2);                       /* 31 nibbles */
+    snprintf(bad[nb++], 128, "0.%s", ok);                         /* 33 */
+    snprintf(bad[nb++], 128, "10.%s", ok + 2);                    /* 32 labels, one of two digits */
+    snprintf(bad[nb++], 128, "g.%s", ok + 2);                     /* not hex */
+    snprintf(bad[nb++], 128, "-.%s", ok + 2);
+    snprintf(bad[nb++], 128, ".%s", ok + 2);                      /* an empty label */
+    snprintf(bad[nb++], 128, "%.64sin-addr.arpa", ok);            /* the wrong tree */
+    snprintf(bad[nb++], 128, "%.64sip6.arpa.x", ok);
+    snprintf(bad[nb++], 128, "%.64sip6.arpa..", ok);
+    snprintf(bad[nb++], 128, "%.64sip6", ok);
+    snprintf(bad[nb++], 128, "%.64s", ok);                        /* nibbles only */
+    snprintf(bad[nb++], 128, "%.63s", ok);
+    snprintf(bad[nb++], 128, "ip6.arpa");
+    snprintf(bad[nb++], 128, "%s", "");
+    snprintf(bad[nb++], 128, "2.0.0.10.in-addr.arpa");
+    snprintf(bad[nb++], 128, "fd00::2");
+    for (int i = 0; i < nb; i++) {
+        memset(&a, 0xAA, sizeof a);
+        assert_int_equal(dns_ptr_addr6(bad[i], &a), -EINVAL);
+    }
+    /* and an in-addr.arpa parser rejects ip6.arpa */
+    struct in_addr a4;
+    assert_int_equal(dns_ptr_addr(ok, &a4), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,11 +366,13 @@ int main(void)
         cmocka_unit_test(test_parse_truncated),
         cmocka_unit_test(test_parse_rejects),
         cmocka_unit_test(test_reply_a),
+        cmocka_unit_test(test_reply_aaaa),
         cmocka_unit_test(test_reply_rd_clear),
         cmocka_unit_test(test_reply_rcode),
         cmocka_unit_test(test_reply_compressed_question),
         cmocka_unit_test(test_reply_ptr),
         cmocka_unit_test(test_ptr_addr),
+        cmocka_unit_test(test_ptr_addr6),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

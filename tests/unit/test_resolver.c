@@ -201,6 +201,17 @@ static const struct in_addr *addr(const char *s)
     return &a;
 }
 
+static const struct in6_addr *addr6(const char *s)
+{
+    static struct in6_addr a;
+    inet_pton(AF_INET6, s, &a);
+    return &a;
+}
+
+/* Names the fakes know: web(.mynet) IPv4 only, db.mynet both, v6.mynet
+ * IPv6 only, LONG_NAME sixteen IPv6 addresses. */
+#define LONG_NAME "a-name-long-enough-that-sixteen-aaaa-records-overflow-512.mynet"
+
 static size_t lookup_a(void *ctx, const char *name, struct in_addr *out, size_t max)
 {
     assert_ptr_equal(ctx, &E);
@@ -209,6 +220,27 @@ static size_t lookup_a(void *ctx, const char *name, struct in_addr *out, size_t 
         out[n++] = *addr("10.0.0.2");
         if (n < max && name[3])
             out[n++] = *addr("10.0.0.3");
+    } else if (!strcmp(name, "db.mynet")) {
+        out[n++] = *addr("10.0.0.4");
+    }
+    return n;
+}
+
+static size_t lookup_aaaa(void *ctx, const char *name, struct in6_addr *out, size_t max)
+{
+    assert_ptr_equal(ctx, &E);
+    size_t n = 0;
+    if (!strcmp(name, "db.mynet")) {
+        out[n++] = *addr6("fd00::4");
+        if (n < max)
+            out[n++] = *addr6("fd00::5");
+    } else if (!strcmp(name, "v6.mynet")) {
+        out[n++] = *addr6("fd00::6");
+    } else if (!strcmp(name, LONG_NAME)) {
+        for (; n < max && n < 16; n++) {
+            out[n] = *addr6("fd00::100");
+            out[n].s6_addr[15] = (uint8_t)n;
+        }
     }
     return n;
 }
@@ -222,7 +254,18 @@ static bool lookup_ptr(void *ctx, struct in_addr a, char *name, size_t cap)
     return true;
 }
 
-static const dns_lookup_ops ops = {lookup_a, lookup_ptr};
+static bool lookup_ptr6(void *ctx, const struct in6_addr *a, char *name, size_t cap)
+{
+    assert_ptr_equal(ctx, &E);
+    if (memcmp(a, addr6("fd00::4"), sizeof *a))
+        return false;
+    snprintf(name, cap, "db.mynet");
+    return true;
+}
+
+static const dns_lookup_ops ops = {lookup_a, lookup_ptr, lookup_aaaa, lookup_ptr6};
+/* As the daemon's callers before IPv6: the new members left out. */
+static const dns_lookup_ops ops_v4 = {.lookup_a = lookup_a, .lookup_ptr = lookup_ptr};
 
 static int bound_socket(int type, int *port)
 {
@@ -249,16 +292,21 @@ static void use_upstreams(int n, const int *ports, bool forward)
     dns_resolver_set_upstreams(E.r, v, (size_t)n, forward);
 }
 
+static void resolver_start(const dns_lookup_ops *o)
+{
+    int ufd = bound_socket(SOCK_DGRAM, &E.udp_port);
+    int tfd = bound_socket(SOCK_STREAM, &E.tcp_port);
+    berr e = {0};
+    assert_int_equal(dns_resolver_start(&E.loop, ufd, tfd, o, &E, &E.r, &e), 0);
+    dns_resolver_set_timeout(E.r, 300);
+}
+
 static int setup(void **state)
 {
     (void)state;
     memset(&E, 0, sizeof E);
     assert_int_equal(uv_loop_init(&E.loop), 0);
-    int ufd = bound_socket(SOCK_DGRAM, &E.udp_port);
-    int tfd = bound_socket(SOCK_STREAM, &E.tcp_port);
-    berr e = {0};
-    assert_int_equal(dns_resolver_start(&E.loop, ufd, tfd, &ops, &E, &E.r, &e), 0);
-    dns_resolver_set_timeout(E.r, 300);
+    resolver_start(&ops);
     upstream_start(&E.up, false);
     upstream_start(&E.quiet, true);
     use_upstreams(1, &E.up.port, true);
@@ -402,6 +450,8 @@ typedef struct answer {
     uint16_t id, flags, qd, an;
     int rcode;
     char addrs[4][INET_ADDRSTRLEN];
+    char addrs6[4][INET6_ADDRSTRLEN];
+    int n_aaaa;
     uint32_t ttl;
     char ptr[256];
 } answer;
@@ -428,6 +478,11 @@ static void read_answer(const uint8_t *m, ssize_t n, size_t qlen, answer *a)
         if (type == DNS_TYPE_A && i < 4) {
             assert_int_equal(rdlen, 4);
             inet_ntop(AF_INET, m + o, a->addrs[i], sizeof a->addrs[i]);
+        } else if (type == DNS_TYPE_AAAA) {
+            assert_int_equal(rdlen, 16);
+            if (i < 4)
+                inet_ntop(AF_INET6, m + o, a->addrs6[i], sizeof a->addrs6[i]);
+            a->n_aaaa++;
         } else if (type == DNS_TYPE_PTR) {
             size_t p = o, t = 0;
             while (m[p]) {
@@ -471,6 +526,7 @@ static void test_known_name(void **state)
     assert_int_equal(E.up.queries, 0);
 }
 
+/* A name with IPv4 addresses only: it exists, without AAAA. */
 static void test_aaaa_known(void **state)
 {
     (void)state;
@@ -483,6 +539,166 @@ static void test_aaaa_known(void **state)
     assert_int_equal(a.rcode, DNS_RCODE_OK);
     assert_int_equal(a.an, 0);
     assert_int_equal(E.up.queries, 0);
+}
+
+static void test_aaaa_dual_stack(void **state)
+{
+    (void)state;
+    uint8_t q[512], ans[512];
+    answer a;
+    size_t ql = mkquery(q, 0x2223, "db.mynet", DNS_TYPE_AAAA);
+    ssize_t n = udp_exchange(q, ql, ans, sizeof ans);
+    read_answer(ans, n, ql, &a);
+    assert_int_equal(a.id, 0x2223);
+    assert_int_equal(a.flags, 0x8180);
+    assert_int_equal(a.an, 2);
+    assert_int_equal(a.n_aaaa, 2);
+    assert_string_equal(a.addrs6[0], "fd00::4");
+    assert_string_equal(a.addrs6[1], "fd00::5");
+    assert_int_equal(a.ttl, 600);
+    assert_memory_equal(ans + 12, q + 12, ql - 12);
+    /* its A records are only the IPv4 ones */
+    ql = mkquery(q, 0x2224, "db.mynet", DNS_TYPE_A);
+    n = udp_exchange(q, ql, ans, sizeof ans);
+    read_answer(ans, n, ql, &a);
+    assert_int_equal(a.an, 1);
+    assert_int_equal(a.n_aaaa, 0);
+    assert_string_equal(a.addrs[0], "10.0.0.4");
+    /* over TCP too */
+    int fd = tcp_client();
+    ql = mkquery(q, 0x2225, "db.mynet", DNS_TYPE_AAAA);
+    tcp_send(fd, q, ql);
+    n = tcp_wait(fd, ans, sizeof ans, 3000);
+    read_answer(ans, n, ql, &a);
+    assert_int_equal(a.id, 0x2225);
+    assert_int_equal(a.n_aaaa, 2);
+    close(fd);
+    assert_int_equal(E.up.queries + E.up.tcp_queries, 0);
+}
+
+/* A name with IPv6 addresses only: it exists, without A. */
+static void test_a_v6_only(void **state)
+{
+    (void)state;
+    uint8_t q[512], ans[512];
+    answer a;
+    size_t ql = mkquery(q, 0x2226, "v6.mynet", DNS_TYPE_A);
+    ssize_t n = udp_exchange(q, ql, ans, sizeof ans);
+    read_answer(ans, n, ql, &a);
+    assert_int_equal(a.id, 0x2226);
+    assert_int_equal(a.rcode, DNS_RCODE_OK);
+    assert_int_equal(a.an, 0);
+    ql = mkquery(q, 0x2227, "v6.mynet", DNS_TYPE_AAAA);
+    n = udp_exchange(q, ql, ans, sizeof ans);
+    read_answer(ans, n, ql, &a);
+    assert_int_equal(a.an, 1);
+    assert_string_equal(a.addrs6[0], "fd00::6");
+    assert_int_equal(E.up.queries, 0);
+}
+
+/* Sixteen AAAA records do not fit 512 bytes after this long a question:
+ * UDP gets as many as fit, TCP all. */
+static void test_aaaa_as_many_as_fit(void **state)
+{
+    (void)state;
+    uint8_t q[512], ans[1024];
+    answer a;
+    size_t ql = mkquery(q, 0x2228, LONG_NAME, DNS_TYPE_AAAA);
+    assert_true(ql + 16 * 28 > 512 && ql + 15 * 28 <= 512);
+    ssize_t n = udp_exchange(q, ql, ans, sizeof ans);
+    read_answer(ans, n, ql, &a);
+    assert_int_equal(a.rcode, DNS_RCODE_OK);
+    assert_int_equal(a.an, 15);
+    assert_int_equal(a.n_aaaa, 15);
+    assert_string_equal(a.addrs6[0], "fd00::100");
+    assert_string_equal(a.addrs6[1], "fd00::101");
+    int fd = tcp_client();
+    tcp_send(fd, q, ql);
+    n = tcp_wait(fd, ans, sizeof ans, 3000);
+    read_answer(ans, n, ql, &a);
+    assert_int_equal(a.an, 16);
+    close(fd);
+    assert_int_equal(E.up.queries + E.up.tcp_queries, 0);
+}
+
+/* The ip6.arpa name of addr: its 32 nibbles, last first. */
+static void ip6_arpa(const char *addr, char *name)
+{
+    const struct in6_addr *a = addr6(addr);
+    for (int i = 15; i >= 0; i--)
+        name += sprintf(name, "%x.%x.", a->s6_addr[i] & 0xF, a->s6_addr[i] >> 4);
+    strcpy(name, "ip6.arpa");
+}
+
+static void test_ptr6(void **state)
+{
+    (void)state;
+    uint8_t q[512], ans[512];
+    answer a;
+    char name[128];
+    ip6_arpa("fd00::4", name);
+    size_t ql = mkquery(q, 0x3335, name, DNS_TYPE_PTR);
+    ssize_t n = udp_exchange(q, ql, ans, sizeof ans);
+    read_answer(ans, n, ql, &a);
+    assert_int_equal(a.id, 0x3335);
+    assert_int_equal(a.an, 1);
+    assert_string_equal(a.ptr, "db.mynet");
+    assert_int_equal(a.ttl, 600);
+    /* in upper case, as some resolvers ask: the same answer, the
+     * question as asked */
+    for (char *p = name; *p; p++)
+        *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+    ql = mkquery(q, 0x3336, name, DNS_TYPE_PTR);
+    n = udp_exchange(q, ql, ans, sizeof ans);
+    read_answer(ans, n, ql, &a);
+    assert_string_equal(a.ptr, "db.mynet");
+    assert_memory_equal(ans + 12, q + 12, ql - 12);
+    assert_int_equal(E.up.queries, 0);
+    /* an address the daemon does not know goes upstream */
+    ip6_arpa("fd00::9", name);
+    ql = mkquery(q, 0x3337, name, DNS_TYPE_PTR);
+    n = udp_exchange(q, ql, ans, sizeof ans);
+    assert_true(n > 0);
+    assert_int_equal(g16(ans), 0x3337);
+    assert_int_equal(E.up.queries, 1);
+    /* so does a name in ip6.arpa that is not an address (a zone above) */
+    ip6_arpa("fd00::4", name);
+    ql = mkquery(q, 0x3338, name + 2, DNS_TYPE_PTR);
+    n = udp_exchange(q, ql, ans, sizeof ans);
+    assert_true(n > 0);
+    assert_int_equal(g16(ans), 0x3338);
+    assert_int_equal(E.up.queries, 2);
+}
+
+/* Callers that fill only lookup_a and lookup_ptr: no IPv6 at all. */
+static void test_no_ipv6_ops(void **state)
+{
+    (void)state;
+    uint8_t q[512], ans[512];
+    answer a;
+    dns_resolver_stop(E.r);
+    resolver_start(&ops_v4);
+    use_upstreams(1, &E.up.port, true);
+    /* known names exist without AAAA */
+    size_t ql = mkquery(q, 0x2229, "db.mynet", DNS_TYPE_AAAA);
+    ssize_t n = udp_exchange(q, ql, ans, sizeof ans);
+    read_answer(ans, n, ql, &a);
+    assert_int_equal(a.rcode, DNS_RCODE_OK);
+    assert_int_equal(a.an, 0);
+    assert_int_equal(E.up.queries, 0);
+    /* names only IPv6 would know, and ip6.arpa, are someone else's */
+    ql = mkquery(q, 0x222A, "v6.mynet", DNS_TYPE_A);
+    n = udp_exchange(q, ql, ans, sizeof ans);
+    read_answer(ans, n, ql, &a);
+    assert_string_equal(a.addrs[0], "192.0.2.1");
+    assert_int_equal(E.up.queries, 1);
+    char name[128];
+    ip6_arpa("fd00::4", name);
+    ql = mkquery(q, 0x222B, name, DNS_TYPE_PTR);
+    n = udp_exchange(q, ql, ans, sizeof ans);
+    assert_true(n > 0);
+    assert_int_equal(g16(ans), 0x222B);
+    assert_int_equal(E.up.queries, 2);
 }
 
 static void test_ptr(void **state)
@@ -792,7 +1008,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_known_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aaaa_known, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_aaaa_dual_stack, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_v6_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_aaaa_as_many_as_fit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ptr, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ptr6, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_ipv6_ops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_upstreams, setup, teardown),
