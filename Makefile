@@ -43,9 +43,6 @@ $(1)/obj/%.o: %.c
 $(1)/obj/api/system.o $(1)/obj/node/main.o: build/gen/git_commit.h
 # .incbin'd data is invisible to -MMD
 $(1)/obj/runtime/linux/seccomp_default.o: runtime/linux/seccomp_default.json
-# netoverlay/sandbox.c fills dns_lookup_ops by position, without the IPv6
-# members appended after (NULL: no IPv6); drop once it names them.
-$(1)/obj/netoverlay/sandbox.o: CFLAGS_BASE += -Wno-missing-field-initializers
 
 $(1)/berthd: $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRC) node/main.c)
 	@echo "  LD $$@"
@@ -196,8 +193,6 @@ build/fuzz/obj/%.o: %.c
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 build/fuzz/obj/runtime/linux/seccomp_default.o: runtime/linux/seccomp_default.json
 build/fuzz/obj/api/system.o: build/gen/git_commit.h
-# as in variant: dns_lookup_ops filled by position
-build/fuzz/obj/netoverlay/sandbox.o: CFLAGS_BASE += -Wno-missing-field-initializers
 
 build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRC))
 	@echo "  LD $@"

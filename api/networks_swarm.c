@@ -58,7 +58,7 @@ static int ipam_of(cluster_store *cs, json_t *req, json_t *networks, json_t **co
     json_t *c = json_array_get(cfgs, 0);
     const char *subnet = json_str(c, "Subnet"), *gw = json_str(c, "Gateway"), *range = json_str(c, "IPRange");
     if (strchr(subnet, ':'))
-        return berr_set(e, -ENOSYS, "IPv6 subnets are not supported by berthd yet");
+        return berr_set(e, -ENOSYS, "IPv6 subnets on overlay networks are not supported by berthd yet");
     if (json_object_size(json_object_get(c, "AuxiliaryAddresses")))
         return berr_set(e, -ENOSYS, "auxiliary addresses are not supported by berthd yet");
     if (!*subnet && (*gw || *range))
@@ -117,7 +117,7 @@ static int check_request(api_request *r, cluster_store *cs, json_t *req, json_t 
     if (*scope && strcmp(scope, "swarm"))
         return berr_set(e, -EINVAL, "overlay networks have scope \"swarm\", not \"%s\"", scope);
     if (json_is_true(json_object_get(req, "EnableIPv6")))
-        return berr_set(e, -ENOSYS, "IPv6 networks are not supported by berthd yet");
+        return berr_set(e, -ENOSYS, "IPv6 overlay networks are not supported by berthd yet (bridge networks take --ipv6)");
     if (json_is_true(json_object_get(req, "ConfigOnly")) || *json_str(json_object_get(req, "ConfigFrom"), "Network"))
         return berr_set(e, -ENOSYS, "config-only networks are not available in berthd yet");
     json_t *labels = json_object_get(req, "Labels"), *opts = json_object_get(req, "Options");

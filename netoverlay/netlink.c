@@ -386,16 +386,22 @@ int netlink_link_rename(netlink *h, const char *name, const char *new_name, berr
     return change_link(h, cur, ch, e);
 }
 
-/* An rtnl_addr for cidr on the link ifindex. */
+/* An rtnl_addr for cidr (IPv4 or IPv6) on the link ifindex. */
 static int make_addr(int ifindex, const char *cidr, struct rtnl_addr **out, berr *e)
 {
     auto_nladdr struct nl_addr *local = NULL;
-    if (!cidr || !strchr(cidr, '/') || nl_addr_parse(cidr, AF_INET, &local) < 0)
-        return berr_set(e, -EINVAL, "invalid IPv4 address \"%s\" (want a.b.c.d/len)", cidr ? cidr : "");
+    int family = cidr && strchr(cidr, ':') ? AF_INET6 : AF_INET;
+    if (!cidr || !strchr(cidr, '/') || nl_addr_parse(cidr, family, &local) < 0)
+        return berr_set(e, -EINVAL, "invalid address \"%s\" (want address/len)", cidr ? cidr : "");
     struct rtnl_addr *a = rtnl_addr_alloc();
     if (!a)
         return berr_set(e, -ENOMEM, "rtnl_addr_alloc");
     rtnl_addr_set_ifindex(a, ifindex);
+    /* Duplicate address detection would keep an IPv6 address tentative
+     * (unusable) for a second or more after the container starts; the
+     * daemon hands out every address on its bridges, so none can clash. */
+    if (family == AF_INET6)
+        rtnl_addr_set_flags(a, IFA_F_NODAD);
     int r = rtnl_addr_set_local(a, local);
     if (r < 0) {
         rtnl_addr_put(a);
@@ -453,9 +459,10 @@ int netlink_route_default(netlink *h, const char *name, const char *gateway, ber
         return idx;
     auto_nladdr struct nl_addr *gw = NULL;
     auto_nladdr struct nl_addr *dst = NULL;
-    if (!gateway || strchr(gateway, '/') || nl_addr_parse(gateway, AF_INET, &gw) < 0)
-        return berr_set(e, -EINVAL, "invalid IPv4 gateway \"%s\"", gateway ? gateway : "");
-    if (nl_addr_parse("0.0.0.0/0", AF_INET, &dst) < 0)
+    int family = gateway && strchr(gateway, ':') ? AF_INET6 : AF_INET;
+    if (!gateway || strchr(gateway, '/') || nl_addr_parse(gateway, family, &gw) < 0)
+        return berr_set(e, -EINVAL, "invalid gateway \"%s\"", gateway ? gateway : "");
+    if (nl_addr_parse(family == AF_INET6 ? "::/0" : "0.0.0.0/0", family, &dst) < 0)
         return berr_set(e, -ENOMEM, "nl_addr_parse");
 
     struct rtnl_route *rt = rtnl_route_alloc();
@@ -467,7 +474,7 @@ int netlink_route_default(netlink *h, const char *name, const char *gateway, ber
             rtnl_route_nh_free(nh);
         return berr_set(e, -ENOMEM, "rtnl_route_alloc");
     }
-    rtnl_route_set_family(rt, AF_INET);
+    rtnl_route_set_family(rt, (uint8_t)family);
     rtnl_route_set_table(rt, RT_TABLE_MAIN);
     rtnl_route_set_protocol(rt, RTPROT_BOOT);
     rtnl_route_set_scope(rt, RT_SCOPE_UNIVERSE);

@@ -43,12 +43,14 @@ int netlink_link_set_mac(netlink *h, const char *name, const uint8_t mac[6], ber
 
 int netlink_link_rename(netlink *h, const char *name, const char *new_name, berr *e);
 
-/* Adds/removes an IPv4 address "a.b.c.d/len" on name.  Adding one that is
+/* Adds/removes an address "a.b.c.d/len" or "fd00::2/64" on name (IPv6
+ * ones without duplicate address detection).  Adding one that is
  * there, or removing one that is not, is 0. */
 int netlink_addr_add(netlink *h, const char *name, const char *cidr, berr *e);
 int netlink_addr_del(netlink *h, const char *name, const char *cidr, berr *e);
 
-/* Default IPv4 route via gateway out of name (replaces an existing one). */
+/* Default route via gateway (IPv4 or IPv6, its family's) out of name
+ * (replaces an existing one). */
 int netlink_route_default(netlink *h, const char *name, const char *gateway, berr *e);
 
 /* A VXLAN device name for vni, its UDP socket on local:port in this

@@ -8,6 +8,7 @@
 #include "lib/digest.h"
 #include "lib/jsonutil.h"
 #include "lib/log.h"
+#include "netoverlay/net_addressing.h"
 #include "netoverlay/netlink.h"
 #include "netoverlay/netns.h"
 #include "netoverlay/nft.h"
@@ -21,6 +22,7 @@
 #define OPT_HOST_BINDING "com.docker.network.bridge.host_binding_ipv4"
 #define OPT_MTU "com.docker.network.driver.mtu"
 #define OPT_DEFAULT "com.docker.network.bridge.default_bridge"
+#define OPT_IPV6 "com.docker.network.enable_ipv6"
 
 void net_network_free(net_network *n)
 {
@@ -28,6 +30,7 @@ void net_network_free(net_network *n)
         return;
     net_overlay_free(n->ov);
     ipam_pool_free(&n->pool);
+    ipam6_pool_free(&n->pool6);
     json_decref(n->labels);
     json_decref(n->options);
     json_decref(n->aux_addresses);
@@ -58,6 +61,9 @@ static int net_save(net_manager *nm, net_network *n, berr *e)
                             n->user_subnet, "MTU", n->mtu, "Subnet", n->subnet, "IPRange", n->ip_range, "Gateway",
                             n->gateway, "HostBinding", n->host_binding, "Labels", n->labels, "Options", n->options,
                             "AuxAddresses", n->aux_addresses);
+    if (n->ipv6)
+        json_object_update_new(doc, json_pack("{s:b, s:b, s:s, s:s, s:s}", "IPv6", 1, "UserSubnet6", n->user_subnet6,
+                                              "Subnet6", n->subnet6, "IPRange6", n->ip_range6, "Gateway6", n->gateway6));
     cleanup_free char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     cleanup_stmt sqlite3_stmt *st = NULL;
@@ -112,6 +118,11 @@ static net_network *net_from_row(sqlite3_stmt *st)
     snprintf(n->ip_range, sizeof n->ip_range, "%s", json_str(doc, "IPRange"));
     snprintf(n->gateway, sizeof n->gateway, "%s", json_str(doc, "Gateway"));
     snprintf(n->host_binding, sizeof n->host_binding, "%s", json_str(doc, "HostBinding"));
+    n->ipv6 = json_is_true(json_object_get(doc, "IPv6"));
+    n->user_subnet6 = json_is_true(json_object_get(doc, "UserSubnet6"));
+    snprintf(n->subnet6, sizeof n->subnet6, "%s", json_str(doc, "Subnet6"));
+    snprintf(n->ip_range6, sizeof n->ip_range6, "%s", json_str(doc, "IPRange6"));
+    snprintf(n->gateway6, sizeof n->gateway6, "%s", json_str(doc, "Gateway6"));
     json_t *l = json_object_get(doc, "Labels"), *o = json_object_get(doc, "Options");
     n->labels = json_is_object(l) ? json_incref(l) : json_object();
     n->options = json_is_object(o) ? json_incref(o) : json_object();
@@ -156,6 +167,25 @@ void net_network_drop(net_manager *nm, net_network *n)
 
 /* ---- bridge devices --------------------------------------------------------- */
 
+/* The IPv6 gateway beside the IPv4 one.  A host that forwards IPv4 for
+ * its containers forwards IPv6 too, as dockerd sets both (--ip-forward). */
+static int bridge_up_v6(net_manager *nm, net_network *n, berr *e)
+{
+    ipam6_addr a;
+    int len;
+    if (ipam6_parse_cidr(n->subnet6, &a, &len) < 0)
+        return berr_set(e, -EINVAL, "network %s: bad IPv6 subnet %s", n->name, n->subnet6);
+    char cidr[IPAM6_CIDR_BUF + 4];
+    snprintf(cidr, sizeof cidr, "%s/%d", n->gateway6, len);
+    cleanup_free char *key = xasprintf("net.ipv6.conf.%s.disable_ipv6", n->bridge);
+    int r = netns_sysctl(-1, key, "0", e);
+    if (r == 0)
+        r = netlink_addr_add(nm->nl, n->bridge, cidr, e);
+    if (r == 0 && nm->cfg.ip_forward)
+        r = netns_sysctl(-1, "net.ipv6.conf.all.forwarding", "1", e);
+    return r;
+}
+
 /* The bridge device with the network's gateway on it, up; published ports
  * reached at 127.0.0.1 need route_localnet on it. */
 int net_bridge_up(net_manager *nm, net_network *n, berr *e)
@@ -173,68 +203,11 @@ int net_bridge_up(net_manager *nm, net_network *n, berr *e)
         cleanup_free char *key = xasprintf("net.ipv4.conf.%s.route_localnet", n->bridge);
         r = netns_sysctl(-1, key, "1", e);
     }
+    if (r == 0 && n->ipv6)
+        r = bridge_up_v6(nm, n, e);
     if (r < 0)
         berr_wrap(e, "network %s: bridge %s", n->name, n->bridge);
     return r;
-}
-
-/* Auxiliary addresses, checked and kept from containers as libnetwork
- * does (its words, its status codes). */
-static int reserve_aux(net_network *n, berr *e)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(n->aux_addresses, k, v) {
-        const char *addr = json_string_value(v);
-        uint32_t a;
-        if (!addr || ipam_parse_addr(addr, &a) < 0)
-            return berr_set(e, -EINVAL, "non parsable secondary ip address (%s:%s) passed for network %s", k,
-                            addr ? addr : "", n->name);
-        if ((a & ipam_mask(n->pool.prefix)) != n->pool.subnet)
-            return berr_set(e, -EPERM, "auxiliary address: (%s:%s) must belong to the master pool: %s", k, addr,
-                            n->subnet);
-        berr why = {0};
-        if (ipam_reserve(&n->pool, a, &why) < 0 && why.code == -EEXIST)
-            return berr_set(e, -EIO, "failed to allocate secondary ip address (%s:%s): %s", k, addr, why.msg);
-    }
-    return 0;
-}
-
-static int pool_init(net_network *n, berr *e)
-{
-    ipam_pool_free(&n->pool);
-    int r = ipam_pool_init(&n->pool, n->subnet, n->ip_range, n->gateway, e);
-    if (r == 0 && !n->gateway[0])
-        ipam_format_addr(n->pool.gateway, n->gateway);
-    return r < 0 ? r : reserve_aux(n, e);
-}
-
-/* Subnets of every bridge network but skip. */
-static ipam_subnet *taken_subnets(net_manager *nm, const net_network *skip, size_t *n)
-{
-    ipam_subnet *t = xcalloc(nm->n_nets + 1, sizeof *t);
-    *n = 0;
-    for (size_t i = 0; i < nm->n_nets; i++) {
-        net_network *o = nm->nets[i];
-        if (o != skip && o->subnet[0] && ipam_parse_cidr(o->subnet, &t[*n].addr, &t[*n].prefix) == 0)
-            (*n)++;
-    }
-    return t;
-}
-
-static int pick_subnet(net_manager *nm, net_network *n, berr *e)
-{
-    size_t nt;
-    cleanup_free ipam_subnet *taken = taken_subnets(nm, n, &nt);
-    ipam_subnet s;
-    const ipam_default_pool *pools = nm->cfg.pools ? nm->cfg.pools : ipam_docker_pools;
-    size_t np = nm->cfg.pools ? nm->cfg.n_pools : ipam_docker_pools_n;
-    int r = ipam_pick_subnet(pools, np, taken, nt, &s, e);
-    if (r < 0)
-        return r;
-    ipam_format_cidr(s.addr, s.prefix, n->subnet);
-    n->gateway[0] = 0;
-    return 0;
 }
 
 /* ---- the predefined networks --------------------------------------------- */
@@ -295,22 +268,9 @@ static int default_bridge(net_manager *nm, berr *e)
     n->masquerade = c->ip_masq;
     n->mtu = c->mtu;
     snprintf(n->host_binding, sizeof n->host_binding, "%s", c->default_ip);
-    snprintf(n->ip_range, sizeof n->ip_range, "%s", c->fixed_cidr);
-    if (*c->bip) {
-        uint32_t a;
-        int len;
-        if (ipam_parse_cidr(c->bip, &a, &len) < 0)
-            return berr_set(e, -EINVAL, "invalid value for --bip: %s", c->bip);
-        ipam_format_cidr(a & ipam_mask(len), len, n->subnet);
-        ipam_format_addr(a, n->gateway);
-    } else if (!n->subnet[0]) {
-        int r = pick_subnet(nm, n, e);
-        if (r < 0)
-            return r;
-    }
-    int r = pool_init(n, e);
+    int r = net_default_bridge_subnets(nm, n, e);
     if (r < 0)
-        return berr_wrap(e, "default bridge");
+        return r;
     json_object_clear(n->options);
     json_object_set_new(n->options, OPT_DEFAULT, json_string("true"));
     json_object_set_new(n->options, OPT_ICC, json_string(n->icc ? "true" : "false"));
@@ -329,6 +289,7 @@ int net_manager_open(net_manager *nm, uv_loop_t *loop, sqlite3 *db, const net_co
     nm->db = db;
     nm->cfg = *cfg;
     nm->events = events;
+    nm->ula = ipam6_ula_pool(cfg->host_id ? cfg->host_id : "");
     int r = netlink_open(-1, &nm->nl, e);
     if (r < 0 || (r = nft_open(e)) < 0)
         return r;
@@ -349,7 +310,7 @@ int net_manager_open(net_manager *nm, uv_loop_t *loop, sqlite3 *db, const net_co
         net_network *n = nm->nets[i];
         if (strcmp(n->driver, "bridge"))
             continue;
-        if (!n->pool.used && (r = pool_init(n, e)) < 0)
+        if (!n->pool.used && (r = net_pools_init(n, e)) < 0)
             return berr_wrap(e, "network %s", n->name);
         if ((r = net_bridge_up(nm, n, e)) < 0)
             return r;
@@ -474,48 +435,6 @@ static int create_options(net_manager *nm, net_network *n, json_t *opts, berr *e
     return 0;
 }
 
-static int create_ipam(net_manager *nm, net_network *n, json_t *ipam, berr *e)
-{
-    const char *drv = json_str(ipam, "Driver");
-    if (*drv && strcmp(drv, "default"))
-        return berr_set(e, -ENOSYS, "IPAM driver %s is not available in berthd: only \"default\"", drv);
-    json_t *cfgs = json_object_get(ipam, "Config");
-    json_t *v4 = NULL;
-    size_t i;
-    json_t *c;
-    json_array_foreach(cfgs, i, c) {
-        if (strchr(json_str(c, "Subnet"), ':'))
-            return berr_set(e, -ENOSYS, "IPv6 subnets are not supported by berthd yet");
-        if (v4)
-            return berr_set(e, -ENOSYS, "berthd supports one IPv4 subnet per network");
-        v4 = c;
-    }
-    json_t *aux = v4 ? json_object_get(v4, "AuxiliaryAddresses") : NULL;
-    if (json_object_size(aux))
-        n->aux_addresses = json_deep_copy(aux);
-    const char *subnet = v4 ? json_str(v4, "Subnet") : "";
-    if (!*subnet && v4 && (*json_str(v4, "Gateway") || *json_str(v4, "IPRange")))
-        return berr_set(e, -EINVAL, "a subnet is required with --gateway or --ip-range");
-    if (*subnet) {
-        uint32_t a;
-        int len;
-        if (ipam_parse_cidr(subnet, &a, &len) < 0)
-            return berr_set(e, -EINVAL, "invalid CIDR address: %s", subnet);
-        ipam_format_cidr(a & ipam_mask(len), len, n->subnet);
-        size_t nt;
-        cleanup_free ipam_subnet *taken = taken_subnets(nm, n, &nt);
-        for (size_t t = 0; t < nt; t++)
-            if (ipam_overlaps(a, len, taken[t].addr, taken[t].prefix))
-                return berr_set(e, -EPERM, "invalid pool request: Pool overlaps with other one on this address space");
-        snprintf(n->ip_range, sizeof n->ip_range, "%s", json_str(v4, "IPRange"));
-        snprintf(n->gateway, sizeof n->gateway, "%s", json_str(v4, "Gateway"));
-        n->user_subnet = true;
-        return pool_init(n, e);
-    }
-    int r = pick_subnet(nm, n, e);
-    return r < 0 ? r : pool_init(n, e);
-}
-
 int net_network_create(net_manager *nm, json_t *req, char id[65], berr *e)
 {
     const char *name = json_str(req, "Name");
@@ -532,8 +451,6 @@ int net_network_create(net_manager *nm, json_t *req, char id[65], berr *e)
         return berr_set(e, -ENOSYS, "overlay networks are not available in berthd yet");
     if (strcmp(driver, "bridge"))
         return berr_set(e, -ENOENT, "plugin \"%s\" not found", driver);
-    if (json_is_true(json_object_get(req, "EnableIPv6")))
-        return berr_set(e, -ENOSYS, "IPv6 networks are not supported by berthd yet");
     if (json_is_true(json_object_get(req, "Ingress")) || json_is_true(json_object_get(req, "ConfigOnly")) ||
         *json_str(json_object_get(req, "ConfigFrom"), "Network"))
         return berr_set(e, -ENOSYS, "ingress and config-only networks are not available in berthd yet");
@@ -541,6 +458,15 @@ int net_network_create(net_manager *nm, json_t *req, char id[65], berr *e)
     if (*scope && strcmp(scope, "local"))
         return berr_set(e, -ENOSYS, "networks of scope %s are not available in berthd yet", scope);
     json_t *labels = json_object_get(req, "Labels"), *opts = json_object_get(req, "Options");
+    /* EnableIPv6, else the driver option dockerd also takes for it. */
+    bool ipv6 = json_is_true(json_object_get(req, "EnableIPv6"));
+    json_t *v6opt = json_object_get(opts, OPT_IPV6);
+    if (!json_is_boolean(json_object_get(req, "EnableIPv6")) && v6opt) {
+        const char *t = json_string_value(v6opt);
+        if (!t || (strcmp(t, "true") && strcmp(t, "false") && strcmp(t, "1") && strcmp(t, "0")))
+            return berr_set(e, -EINVAL, "driver-opt \"%s\" is not a valid bool", OPT_IPV6);
+        ipv6 = !strcmp(t, "true") || !strcmp(t, "1");
+    }
     if ((labels && !json_is_object(labels) && !json_is_null(labels)) || (opts && !json_is_object(opts) && !json_is_null(opts)))
         return berr_set(e, -EINVAL, "Labels and Options must be objects");
 
@@ -553,7 +479,7 @@ int net_network_create(net_manager *nm, json_t *req, char id[65], berr *e)
         json_object_update(n->options, opts);
     int r = create_options(nm, n, n->options, e);
     if (r == 0)
-        r = create_ipam(nm, n, json_object_get(req, "IPAM"), e);
+        r = net_create_ipam(nm, n, json_object_get(req, "IPAM"), ipv6, e);
     if (r == 0)
         r = net_bridge_up(nm, n, e);
     if (r == 0)
@@ -613,91 +539,30 @@ json_t *net_network_inspect(net_manager *nm, net_network *n)
             json_object_set(c, "AuxiliaryAddresses", n->aux_addresses);
         json_array_append_new(ipam_cfg, c);
     }
+    if (n->ipv6 && n->subnet6[0]) {
+        json_t *c = json_pack("{s:s, s:s}", "Subnet", n->subnet6, "Gateway", n->gateway6);
+        if (n->ip_range6[0])
+            json_object_set_new(c, "IPRange", json_string(n->ip_range6));
+        json_array_append_new(ipam_cfg, c);
+    }
     json_t *containers = json_object();
-    int prefix = n->pool.prefix;
     for (net_endpoint *ep = n->endpoints; ep; ep = ep->next) {
-        char ip[IPAM_CIDR_BUF], mac[18];
-        ipam_format_cidr(ep->ip, prefix, ip);
+        char ip[IPAM_CIDR_BUF], ip6[IPAM6_CIDR_BUF] = "", mac[18];
+        ipam_format_cidr(ep->ip, n->pool.prefix, ip);
+        if (ep->has_ip6)
+            ipam6_format_cidr(ep->ip6, n->pool6.prefix, ip6);
         net_endpoint_mac_text(ep->mac, mac);
         json_object_set_new(containers, ep->sb->container_id,
                             json_pack("{s:s, s:s, s:s, s:s, s:s}", "Name", ep->sb->name, "EndpointID", ep->id,
-                                      "MacAddress", mac, "IPv4Address", ip, "IPv6Address", ""));
+                                      "MacAddress", mac, "IPv4Address", ip, "IPv6Address", ip6));
     }
     json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:{s:s, s:n, s:o}, s:b, s:b, s:b, s:{s:s}, s:b, s:o, s:O, s:O}",
                      "Name", n->name, "Id", n->id, "Created", n->created, "Scope", net_network_scope(n), "Driver", n->driver,
-                     "EnableIPv6", 0, "IPAM", "Driver", "default", "Options", "Config", ipam_cfg, "Internal",
+                     "EnableIPv6", n->ipv6, "IPAM", "Driver", "default", "Options", "Config", ipam_cfg, "Internal",
                      n->internal, "Attachable", n->attachable, "Ingress", n->ov && n->ov->ingress, "ConfigFrom", "Network", "",
                      "ConfigOnly", 0, "Containers", containers, "Options", n->options, "Labels", n->labels);
     json_t *peers = n->ov ? net_overlay_peers_json(nm, n, nm->vtep) : NULL;
     if (peers)
         json_object_set_new(doc, "Peers", peers);
     return doc;
-}
-
-/* ---- nftables ------------------------------------------------------------ */
-
-int net_rules_sync(net_manager *nm, berr *e)
-{
-    if (!nm->cfg.iptables)
-        return 0;
-    size_t nn = 0, np = 0, cap_p = 0;
-    cleanup_free nft_net *nets = xcalloc(nm->n_nets + 1, sizeof *nets);
-    for (size_t i = 0; i < nm->n_nets; i++) {
-        net_network *n = nm->nets[i];
-        /* An overlay's bridge exists while it has endpoints here (or the mesh). */
-        if (!strcmp(n->driver, "bridge") || (n->ov && n->ov->up))
-            nets[nn++] = (nft_net){n->bridge, n->subnet, n->internal, n->icc, n->masquerade};
-    }
-    for (net_sandbox *sb = nm->sandboxes; sb; sb = sb->next)
-        cap_p += sb->n_ports;
-    cleanup_free nft_port *ports = xcalloc(cap_p + 1, sizeof *ports);
-    /* The address strings must outlive the model: one buffer per port. */
-    cleanup_free char(*ips)[IPAM_ADDR_BUF] = xcalloc(cap_p + 1, IPAM_ADDR_BUF);
-    for (net_sandbox *sb = nm->sandboxes; sb; sb = sb->next) {
-        net_endpoint *ep = NULL;
-        for (size_t i = 0; i < sb->n_eps && !ep; i++)
-            if (!sb->eps[i]->net->internal)
-                ep = sb->eps[i];
-        if (!ep)
-            continue;
-        for (size_t i = 0; i < sb->n_ports; i++) {
-            net_port_binding *b = &sb->ports[i];
-            ipam_format_addr(ep->ip, ips[np]);
-            ports[np] = (nft_port){b->proto, b->host_ip, b->host_port, ep->net->bridge, ips[np], b->container_port};
-            np++;
-        }
-    }
-    size_t nl = 0, nb = 0;
-    for (net_ingress *g = nm->ingress; g; g = g->next) {
-        nl += g->n_ports;
-        nb += g->n_ports * g->n_backends;
-    }
-    cleanup_free nft_lb *lbs = xcalloc(nl + 1, sizeof *lbs);
-    cleanup_free const char **addrs = xcalloc(nb + 1, sizeof *addrs);
-    size_t li = 0, ai = 0;
-    net_network *mesh = net_overlay_mesh(nm);
-    char mesh_addr[IPAM_ADDR_BUF] = "";
-    if (mesh)
-        ipam_format_addr(mesh->ov->node_addr, mesh_addr);
-    for (net_ingress *g = nm->ingress; g; g = g->next)
-        for (size_t i = 0; i < g->n_ports; i++) {
-            const char **first = &addrs[ai];
-            for (size_t k = 0; k < g->n_backends; k++)
-                addrs[ai++] = g->backends[k];
-            lbs[li++] = (nft_lb){g->ports[i].proto, g->ports[i].published, g->ports[i].target, first, g->n_backends,
-                                 mesh ? mesh->bridge : NULL, mesh ? mesh_addr : NULL};
-        }
-    nft_model model = {nets, nn, ports, np, lbs, li};
-    int r = nft_model_check(&model, e);
-    if (r < 0)
-        return r;
-    cleanup_buf buf script = BUF_INIT;
-    nft_ruleset(&model, &script);
-    if (nm->applied_rules && !strcmp(nm->applied_rules, script.data))
-        return 0;
-    if ((r = nft_run(script.data, e)) < 0)
-        return r;
-    free(nm->applied_rules);
-    nm->applied_rules = buf_steal(&script);
-    return 0;
 }

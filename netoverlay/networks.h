@@ -24,7 +24,8 @@
 #include "lib/buf.h"
 #include "lib/err.h"
 #include "lib/timefmt.h"
-#include "netoverlay/ipam.h"
+#include "netoverlay/ipam/ipam.h"
+#include "netoverlay/ipam/ipam6.h"
 #include "lib/event_sink.h"
 
 typedef struct net_config {
@@ -39,6 +40,13 @@ typedef struct net_config {
     bool ip_forward;          /* --ip-forward: set net.ipv4.ip_forward */
     const char *default_ip;   /* --ip: default host address of published ports ("0.0.0.0") */
     int mtu;                  /* --mtu (0: 1500) */
+    bool ipv6;                /* --ipv6: the default bridge is dual-stack */
+    const char *bip6;         /* --bip6 "addr/len": the default bridge's IPv6 address */
+    const char *fixed_cidr_v6;/* --fixed-cidr-v6: its IPv6 subnet (or, with bip6, its range) */
+    bool ip6tables;           /* --ip6tables: the ip6 half of berth's nftables rules */
+    const ipam6_default_pool *pools6;  /* IPv6 --default-address-pools (NULL: the ULA pool of host_id) */
+    size_t n_pools6;
+    const char *host_id;      /* the engine ID, which the ULA pool is derived from as dockerd does */
 } net_config;
 
 struct net_endpoint;
@@ -56,6 +64,10 @@ typedef struct net_network {
     char subnet[IPAM_CIDR_BUF], ip_range[IPAM_CIDR_BUF], gateway[IPAM_ADDR_BUF];
     char host_binding[IPAM_ADDR_BUF]; /* com.docker.network.bridge.host_binding_ipv4 */
     ipam_pool pool;
+    /* IPv6 (EnableIPv6): a second subnet beside the IPv4 one, dual stack. */
+    bool ipv6, user_subnet6;
+    char subnet6[IPAM6_CIDR_BUF], ip_range6[IPAM6_CIDR_BUF], gateway6[IPAM6_ADDR_BUF];
+    ipam6_pool pool6;
     json_t *labels, *options;  /* owned */
     json_t *aux_addresses;     /* IPAM AuxiliaryAddresses: name -> address, reserved in the pool; owned or NULL */
     struct net_endpoint *endpoints;
@@ -94,6 +106,7 @@ typedef struct net_manager {
      * so their published ports and masquerading work while berthd is
      * down; the next start replaces the table. */
     bool keep_rules;
+    ipam6_default_pool ula;    /* the IPv6 pool when cfg has none (from cfg.host_id) */
     char vtep[IPAM_ADDR_BUF];  /* this node's overlay data path address ("" outside a swarm) */
     uint16_t vxlan_port;       /* the cluster's data path port */
 } net_manager;

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "lib/err.h"
-#include "netoverlay/ipam.h"
+#include "netoverlay/ipam/ipam.h"
 
 #define OVL_VNI_FIRST 4096u
 #define OVL_VNI_LAST 16777215u   /* 24 bits */

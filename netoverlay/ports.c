@@ -61,6 +61,18 @@ static void push(net_port_binding **out, size_t *n, const net_port_binding *b)
     (*out)[(*n)++] = *b;
 }
 
+static void default_host(net_port_binding *b, const char *ip, const char *default_ip)
+{
+    b->both_families = false;
+    if (ip && *ip) {
+        snprintf(b->host_ip, sizeof b->host_ip, "%s", ip);
+        return;
+    }
+    bool any = !default_ip || !*default_ip || !strcmp(default_ip, "0.0.0.0");
+    snprintf(b->host_ip, sizeof b->host_ip, "%s", any ? "0.0.0.0" : default_ip);
+    b->both_families = any;
+}
+
 int net_ports_parse(json_t *port_bindings, json_t *exposed_ports, bool publish_all, const char *default_ip,
                     net_port_binding **out, size_t *n, berr *e)
 {
@@ -78,13 +90,14 @@ int net_ports_parse(json_t *port_bindings, json_t *exposed_ports, bool publish_a
             const char *ip = json_string_value(json_object_get(hb, "HostIp"));
             const char *hp = json_string_value(json_object_get(hb, "HostPort"));
             uint32_t a;
-            if (ip && *ip && strchr(ip, ':'))
-                continue;   /* IPv6 bindings: berth's networks are IPv4 only */
-            if (ip && *ip && ipam_parse_addr(ip, &a) < 0) {
+            ipam6_addr a6;
+            if (ip && *ip && ipam_parse_addr(ip, &a) < 0 && ipam6_parse_addr(ip, &a6) < 0) {
                 berr_set(e, -EINVAL, "invalid IP address: %s", ip);
                 goto fail;
             }
-            snprintf(b.host_ip, sizeof b.host_ip, "%s", ip && *ip ? ip : default_ip && *default_ip ? default_ip : "0.0.0.0");
+            default_host(&b, ip, default_ip);
+            if (ip && *ip && ipam6_parse_addr(ip, &a6) == 0)
+                ipam6_format_addr(a6, b.host_ip);   /* canonical, as the rules and inspect show it */
             if (parse_host_port(hp, &b.host_port, &b.host_port_end, e) < 0)
                 goto fail;
             push(out, n, &b);
@@ -100,7 +113,7 @@ int net_ports_parse(json_t *port_bindings, json_t *exposed_ports, bool publish_a
                 bound = (*out)[i].container_port == b.container_port && !strcmp((*out)[i].proto, b.proto);
             if (bound)
                 continue;
-            snprintf(b.host_ip, sizeof b.host_ip, "%s", default_ip && *default_ip ? default_ip : "0.0.0.0");
+            default_host(&b, NULL, default_ip);
             push(out, n, &b);
         }
     }
@@ -119,23 +132,55 @@ void net_ports_free(net_port_binding *b, size_t n)
     free(b);
 }
 
+net_port_binding net_port_twin6(const net_port_binding *b)
+{
+    net_port_binding t = *b;
+    snprintf(t.host_ip, sizeof t.host_ip, "::");
+    t.host_port_end = t.host_port;
+    t.both_families = false;
+    t.fd = -1;
+    return t;
+}
+
+/* A wildcard covers the addresses of its own family only: 0.0.0.0:80
+ * and [::]:80 are two ports, as the kernel sees them (V6ONLY). */
 bool net_ports_clash(const net_port_binding *a, const net_port_binding *b)
 {
     if (strcmp(a->proto, b->proto) || a->host_port == 0 || a->host_port != b->host_port)
         return false;
-    return !strcmp(a->host_ip, b->host_ip) || !strcmp(a->host_ip, "0.0.0.0") || !strcmp(b->host_ip, "0.0.0.0");
+    if (!strcmp(a->host_ip, b->host_ip))
+        return true;
+    bool v6a = strchr(a->host_ip, ':') != NULL, v6b = strchr(b->host_ip, ':') != NULL;
+    if (v6a != v6b)
+        return false;
+    const char *any = v6a ? "::" : "0.0.0.0";
+    return !strcmp(a->host_ip, any) || !strcmp(b->host_ip, any);
 }
 
 static int bind_one(const net_port_binding *b, uint16_t port, int *fd)
 {
     int type = !strcmp(b->proto, "udp") ? SOCK_DGRAM : SOCK_STREAM;
     int proto = !strcmp(b->proto, "sctp") ? IPPROTO_SCTP : 0;
-    int s = socket(AF_INET, type | SOCK_CLOEXEC, proto);
+    bool v6 = strchr(b->host_ip, ':') != NULL;
+    int s = socket(v6 ? AF_INET6 : AF_INET, type | SOCK_CLOEXEC, proto);
     if (s < 0)
         return -errno;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-    inet_pton(AF_INET, b->host_ip, &sa.sin_addr);
-    if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    struct sockaddr_storage ss = {0};
+    socklen_t len;
+    if (v6) {
+        struct sockaddr_in6 *sa = (struct sockaddr_in6 *)&ss;
+        *sa = (struct sockaddr_in6){.sin6_family = AF_INET6, .sin6_port = htons(port)};
+        inet_pton(AF_INET6, b->host_ip, &sa->sin6_addr);
+        len = sizeof *sa;
+        int one = 1;   /* [::] must not take the IPv4 port too */
+        setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    } else {
+        struct sockaddr_in *sa = (struct sockaddr_in *)&ss;
+        *sa = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(port)};
+        inet_pton(AF_INET, b->host_ip, &sa->sin_addr);
+        len = sizeof *sa;
+    }
+    if (bind(s, (struct sockaddr *)&ss, len) < 0) {
         int r = -errno;
         close(s);
         return r;
@@ -151,10 +196,11 @@ int net_port_hold(net_port_binding *b, berr *e)
         /* The kernel's ephemeral range, as dockerd's port allocator uses. */
         r = bind_one(b, 0, &b->fd);
         if (r == 0) {
-            struct sockaddr_in sa;
-            socklen_t len = sizeof sa;
-            getsockname(b->fd, (struct sockaddr *)&sa, &len);
-            b->host_port = b->host_port_end = ntohs(sa.sin_port);
+            struct sockaddr_storage ss;
+            socklen_t len = sizeof ss;
+            getsockname(b->fd, (struct sockaddr *)&ss, &len);
+            b->host_port = b->host_port_end = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                                                : ((struct sockaddr_in *)&ss)->sin_port);
             return 0;
         }
     } else {

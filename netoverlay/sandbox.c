@@ -17,7 +17,7 @@
 #include "netoverlay/netlink.h"
 #include "netoverlay/netns.h"
 #include "netoverlay/overlay.h"
-#include "netoverlay/resolver.h"
+#include "netoverlay/dns/resolver.h"
 #include "netoverlay/vip.h"
 
 static void emit(net_manager *nm, net_network *n, const char *action, const char *container)
@@ -83,6 +83,19 @@ static const char *link_target(const net_endpoint *ep, const char *name, char *b
     return name;
 }
 
+/* Answers are shuffled, as Docker's resolver does: round-robin across
+ * the containers behind an alias.  Items of at most 16 bytes. */
+static void shuffle(void *items, size_t n, size_t size)
+{
+    uint8_t *a = items, t[16];
+    for (size_t i = n; i > 1; i--) {
+        size_t k = randombytes_uniform((uint32_t)i);
+        memcpy(t, a + (i - 1) * size, size);
+        memcpy(a + (i - 1) * size, a + k * size, size);
+        memcpy(a + k * size, t, size);
+    }
+}
+
 static size_t lookup_a(void *ctx, const char *name, struct in_addr *out, size_t max)
 {
     net_sandbox *sb = ctx;
@@ -106,14 +119,7 @@ static size_t lookup_a(void *ctx, const char *name, struct in_addr *out, size_t 
         if (n->ov)
             net_overlay_lookup_a(n, name, out, &count, max);
     }
-    /* Shuffled, as Docker's resolver does: round-robin across the
-     * containers behind an alias. */
-    for (size_t i = count; i > 1; i--) {
-        size_t k = randombytes_uniform((uint32_t)i);
-        struct in_addr t = out[i - 1];
-        out[i - 1] = out[k];
-        out[k] = t;
-    }
+    shuffle(out, count, sizeof *out);
     return count;
 }
 
@@ -136,7 +142,51 @@ static bool lookup_ptr(void *ctx, struct in_addr addr, char *name, size_t cap)
     return false;
 }
 
-static const dns_lookup_ops lookup_ops = {lookup_a, lookup_ptr};
+/* The IPv6 half: containers on IPv6 networks (overlays are IPv4 only). */
+static size_t lookup_aaaa(void *ctx, const char *name, struct in6_addr *out, size_t max)
+{
+    net_sandbox *sb = ctx;
+    size_t count = 0;
+    for (size_t i = 0; i < sb->n_eps; i++) {
+        net_network *n = sb->eps[i]->net;
+        if (n->predefined || !n->ipv6)
+            continue;
+        char linked[256];
+        const char *want = link_target(sb->eps[i], name, linked, sizeof linked);
+        for (net_endpoint *o = n->endpoints; o && count < max; o = o->next) {
+            if (!o->has_ip6 || !names_endpoint(o, n, want))
+                continue;
+            struct in6_addr a;
+            ipam6_to_bytes(o->ip6, a.s6_addr);
+            bool dup = false;
+            for (size_t k = 0; k < count && !dup; k++)
+                dup = !memcmp(&out[k], &a, sizeof a);
+            if (!dup)
+                out[count++] = a;
+        }
+    }
+    shuffle(out, count, sizeof *out);
+    return count;
+}
+
+static bool lookup_ptr6(void *ctx, const struct in6_addr *addr, char *name, size_t cap)
+{
+    net_sandbox *sb = ctx;
+    ipam6_addr ip = ipam6_from_bytes(addr->s6_addr);
+    for (size_t i = 0; i < sb->n_eps; i++) {
+        net_network *n = sb->eps[i]->net;
+        if (n->predefined || !n->ipv6)
+            continue;
+        for (net_endpoint *o = n->endpoints; o; o = o->next)
+            if (o->has_ip6 && o->ip6 == ip) {
+                snprintf(name, cap, "%s.%s", o->sb->name, n->name);
+                return true;
+            }
+    }
+    return false;
+}
+
+static const dns_lookup_ops lookup_ops = {lookup_a, lookup_ptr, lookup_aaaa, lookup_ptr6};
 
 int net_sandbox_ns_fd(const net_sandbox *sb) { return sb->ns_fd; }
 
@@ -231,6 +281,43 @@ static bool has_route(net_sandbox *sb)
     return false;
 }
 
+static bool has_route6(net_sandbox *sb)
+{
+    for (size_t i = 0; i < sb->n_eps; i++)
+        if (!sb->eps[i]->net->internal && sb->eps[i]->has_ip6)
+            return true;
+    return false;
+}
+
+/* The IPv6 address on an IPv6 network, chosen as the IPv4 one: --ip6,
+ * else last time's, else the next free. */
+static int take_address6(net_sandbox *sb, net_network *n, json_t *settings, net_endpoint *ep, berr *e)
+{
+    const char *want = json_str(json_object_get(settings, "IPAMConfig"), "IPv6Address");
+    if (!n->ipv6) {
+        if (*want)
+            return berr_set(e, -EINVAL, "invalid endpoint settings:\nno configured subnet contains IP address %s", want);
+        return 0;
+    }
+    int r;
+    if (*want) {
+        if (!n->user_subnet6)
+            return berr_set(e, -EINVAL, "user specified IP address is supported only when connecting to networks with user configured subnets");
+        if (ipam6_parse_addr(want, &ep->ip6) < 0)
+            return berr_set(e, -EINVAL, "invalid IPv6 address: %s", want);
+        if ((r = ipam6_reserve(&n->pool6, ep->ip6, e)) < 0)
+            return berr_wrap(e, "failed to set up container networking for %s", sb->name);
+    } else {
+        const char *last = json_str(settings, "GlobalIPv6Address");
+        if (!(*last && !strcmp(json_str(settings, "NetworkID"), n->id) && ipam6_parse_addr(last, &ep->ip6) == 0 &&
+              ipam6_reserve(&n->pool6, ep->ip6, NULL) == 0) &&
+            (r = ipam6_alloc(&n->pool6, &ep->ip6, e)) < 0)
+            return berr_set(e, r, "no available IPv6 addresses on this network's address pools: %s (%s)", n->name, n->id);
+    }
+    ep->has_ip6 = true;
+    return 0;
+}
+
 /* The address: --ip, else the one the container had last time if still
  * free (a restarted container keeps its address), else the next free. */
 static int take_address(net_sandbox *sb, net_network *n, json_t *settings, uint32_t *ip, berr *e)
@@ -266,9 +353,12 @@ static void fill_settings(net_endpoint *ep, json_t *settings)
     json_object_set_new(settings, "IPAddress", json_string(ip));
     json_object_set_new(settings, "IPPrefixLen", json_integer(n->pool.prefix));
     json_object_set_new(settings, "MacAddress", json_string(mac));
-    json_object_set_new(settings, "IPv6Gateway", json_string(""));
-    json_object_set_new(settings, "GlobalIPv6Address", json_string(""));
-    json_object_set_new(settings, "GlobalIPv6PrefixLen", json_integer(0));
+    char ip6[IPAM6_ADDR_BUF] = "";
+    if (ep->has_ip6)
+        ipam6_format_addr(ep->ip6, ip6);
+    json_object_set_new(settings, "IPv6Gateway", json_string(ep->has_ip6 && !n->internal ? n->gateway6 : ""));
+    json_object_set_new(settings, "GlobalIPv6Address", json_string(ip6));
+    json_object_set_new(settings, "GlobalIPv6PrefixLen", json_integer(ep->has_ip6 ? n->pool6.prefix : 0));
     if (!n->predefined) {
         json_t *names = json_pack("[s]", ep->sb->name);
         size_t i;
@@ -300,6 +390,8 @@ static void endpoint_detach(net_sandbox *sb, net_endpoint *ep, bool delete_veth)
     if (delete_veth && ep->veth[0] && netlink_link_delete(nm->nl, ep->veth, &e) < 0)
         log_warn("container %.12s: %s", sb->container_id, e.msg);
     ipam_release(&ep->net->pool, ep->ip);
+    if (ep->has_ip6)
+        ipam6_release(&ep->net->pool6, ep->ip6);
     for (net_endpoint **p = &ep->net->endpoints; *p; p = &(*p)->next)
         if (*p == ep) {
             *p = ep->next;
@@ -322,7 +414,7 @@ static void endpoint_detach(net_sandbox *sb, net_endpoint *ep, bool delete_veth)
     }
 }
 
-static int configure_inside(net_sandbox *sb, net_endpoint *ep, const char *peer, bool route, berr *e)
+static int configure_inside(net_sandbox *sb, net_endpoint *ep, const char *peer, bool route, bool route6, berr *e)
 {
     net_network *n = ep->net;
     netlink *in = NULL;
@@ -338,6 +430,13 @@ static int configure_inside(net_sandbox *sb, net_endpoint *ep, const char *peer,
         r = netlink_link_up(in, ep->ifname, e);
     if (r == 0 && route)
         r = netlink_route_default(in, ep->ifname, n->gateway, e);
+    if (r == 0 && ep->has_ip6) {
+        char cidr6[IPAM6_CIDR_BUF];
+        ipam6_format_cidr(ep->ip6, n->pool6.prefix, cidr6);
+        r = netlink_addr_add(in, ep->ifname, cidr6, e);
+        if (r == 0 && route6)
+            r = netlink_route_default(in, ep->ifname, n->gateway6, e);
+    }
     netlink_close(in);
     return r;
 }
@@ -351,7 +450,12 @@ static int endpoint_adopt(net_sandbox *sb, net_endpoint *ep, json_t *settings, b
     if (strlen(id) != 64 || ipam_parse_addr(json_str(settings, "IPAddress"), &ep->ip) < 0)
         return berr_set(e, -EINVAL, "container %.12s: no endpoint recorded on %s", sb->container_id, ep->net->name);
     snprintf(ep->id, sizeof ep->id, "%s", id);
-    return ipam_reserve(&ep->net->pool, ep->ip, e);
+    int r = ipam_reserve(&ep->net->pool, ep->ip, e);
+    if (r == 0 && ep->net->ipv6 && ipam6_parse_addr(json_str(settings, "GlobalIPv6Address"), &ep->ip6) == 0) {
+        ep->has_ip6 = true;
+        r = ipam6_reserve(&ep->net->pool6, ep->ip6, e);
+    }
+    return r;
 }
 
 static int endpoint_attach(net_sandbox *sb, net_network *n, json_t *settings, bool adopt, berr *e)
@@ -377,6 +481,8 @@ static int endpoint_attach(net_sandbox *sb, net_network *n, json_t *settings, bo
     if (!adopt)
         digest_random_id(ep->id);
     r = adopt ? endpoint_adopt(sb, ep, settings, e) : take_address(sb, n, settings, &ep->ip, e);
+    if (r == 0 && !adopt && (r = take_address6(sb, n, settings, ep, e)) < 0)
+        ipam_release(&n->pool, ep->ip);
     if (r < 0) {
         endpoint_free(ep);
         if (n->ov && !n->endpoints)
@@ -393,11 +499,12 @@ static int endpoint_attach(net_sandbox *sb, net_network *n, json_t *settings, bo
     snprintf(ep->veth, sizeof ep->veth, "veth%.7s", ep->id);
     snprintf(peer, sizeof peer, "vp%.11s", ep->id);
     bool route = !n->internal && !has_route(sb);
+    bool route6 = !n->internal && ep->has_ip6 && !has_route6(sb);
     r = adopt ? 0 : netlink_veth_create(nm->nl, ep->veth, n->bridge, peer, ep->mac, n->mtu, sb->ns_fd, e);
     if (r < 0) {
         ep->veth[0] = 0;
     } else if (!adopt) {
-        r = configure_inside(sb, ep, peer, route, e);
+        r = configure_inside(sb, ep, peer, route, route6, e);
     }
     ep->next = n->endpoints;
     n->endpoints = ep;
@@ -415,20 +522,52 @@ static int endpoint_attach(net_sandbox *sb, net_network *n, json_t *settings, bo
 
 /* ---- published ports ------------------------------------------------------------ */
 
+/* The ports lead to the first endpoint that reaches out (see
+ * netoverlay/rules.c).  Without IPv6 there, a binding to an IPv6 host
+ * address leads nowhere and is dropped (dockerd would proxy it in user
+ * space); with it, a binding given no host address gets an IPv6 twin on
+ * the same port, as dockerd binds both 0.0.0.0 and ::. */
+static bool ports_v6(net_sandbox *sb)
+{
+    for (size_t i = 0; i < sb->n_eps; i++)
+        if (!sb->eps[i]->net->internal)
+            return sb->eps[i]->has_ip6;
+    return false;
+}
+
+static void drop_v6_ports(net_sandbox *sb)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < sb->n_ports; i++)
+        if (!strchr(sb->ports[i].host_ip, ':'))
+            sb->ports[k++] = sb->ports[i];
+    sb->n_ports = k;
+}
+
 static int hold_ports(net_sandbox *sb, berr *e)
 {
     net_manager *nm = sb->nm;
+    bool v6 = ports_v6(sb);
+    if (!v6)
+        drop_v6_ports(sb);
     for (size_t i = 0; i < sb->n_ports; i++) {
         net_port_binding *b = &sb->ports[i];
         for (net_sandbox *o = nm->sandboxes; o; o = o->next)
             for (size_t k = 0; k < (o == sb ? i : o->n_ports); k++)
                 if (net_ports_clash(b, &o->ports[k]) && b->host_port == b->host_port_end)
-                    return berr_set(e, -EADDRINUSE, "Bind for %s:%u failed: port is already allocated", b->host_ip,
+                    return berr_set(e, -EADDRINUSE, "Bind for %s%s%s:%u failed: port is already allocated",
+                                    strchr(b->host_ip, ':') ? "[" : "", b->host_ip, strchr(b->host_ip, ':') ? "]" : "",
                                     b->host_port);
         int r = net_port_hold(b, e);
         if (r < 0)
             return berr_wrap(e, "driver failed programming external connectivity on endpoint %s (%s)", sb->name,
                              sb->n_eps ? sb->eps[0]->id : "");
+        if (v6 && b->both_families) {
+            /* Held next, in this loop: its port is b's, now chosen. */
+            net_port_binding twin = net_port_twin6(b);
+            sb->ports = xrealloc(sb->ports, (sb->n_ports + 1) * sizeof *sb->ports);
+            sb->ports[sb->n_ports++] = twin;
+        }
     }
     return 0;
 }
@@ -464,9 +603,13 @@ void net_sandbox_hosts(const net_sandbox *sb, const char *hostname, buf *out)
 {
     if (!sb->n_eps)
         return;
-    char ip[IPAM_ADDR_BUF];
+    char ip[IPAM6_ADDR_BUF];
     ipam_format_addr(sb->eps[0]->ip, ip);
     buf_printf(out, "%s\t%s\n", ip, hostname);
+    if (sb->eps[0]->has_ip6) {
+        ipam6_format_addr(sb->eps[0]->ip6, ip);
+        buf_printf(out, "%s\t%s\n", ip, hostname);
+    }
 }
 
 static void sandbox_link(net_sandbox *sb)

@@ -23,6 +23,8 @@ typedef struct net_endpoint {
     struct net_sandbox *sb;
     char id[65];
     uint32_t ip;
+    bool has_ip6;                /* on an IPv6 network */
+    ipam6_addr ip6;
     uint8_t mac[6];
     char ifname[16];             /* in the container: eth0, eth1, ... */
     char veth[16];               /* the host end */
@@ -50,9 +52,10 @@ typedef struct net_sandbox_req {
     const char *container_id;
     const char *name;
     /* NetworkSettings.Networks of the container: name -> EndpointSettings.
-     * Read for IPAMConfig, Aliases and the last address; written with what
+     * Read for IPAMConfig, Aliases and the last addresses; written with what
      * the endpoint got (IPAddress, Gateway, MacAddress, NetworkID,
-     * EndpointID, IPPrefixLen, DNSNames). */
+     * EndpointID, IPPrefixLen, DNSNames, and GlobalIPv6Address,
+     * GlobalIPv6PrefixLen, IPv6Gateway on IPv6 networks). */
     json_t *networks;
     json_t *port_bindings;       /* HostConfig.PortBindings */
     json_t *exposed_ports;       /* Config.ExposedPorts */

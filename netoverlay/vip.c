@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "lib/log.h"
-#include "netoverlay/ipam.h"
+#include "netoverlay/ipam/ipam.h"
 #include "netoverlay/netns.h"
 #include "netoverlay/nft.h"
 #include "netoverlay/overlay.h"

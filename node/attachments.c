@@ -8,7 +8,7 @@
 #include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "lib/timefmt.h"
-#include "netoverlay/ipam.h"
+#include "netoverlay/ipam/ipam.h"
 #include "node/attachment_tasks.h"
 #include "node/daemon.h"
 #include "node/overlay_sync.h"

@@ -13,7 +13,8 @@
 #include "lib/buf.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
-#include "netoverlay/ipam.h"
+#include "netoverlay/ipam/ipam.h"
+#include "netoverlay/ipam/ipam6.h"
 #include "node/config_internal.h"
 #include "node/registry_config.h"
 #include "runtime/linux/cgroup.h"
@@ -53,6 +54,18 @@ static int parse_bool(const char *s, bool *out)
         }
     }
     return -EINVAL;
+}
+
+/* A default address pool of either family (dockerd takes both in one
+ * list; an IPv6 base is the only kind with a colon). */
+static int check_pool(const char *spec, berr *e)
+{
+    if (strchr(spec, ':')) {
+        ipam6_default_pool p6;
+        return ipam6_parse_default_pool(spec, &p6, e);
+    }
+    ipam_default_pool p;
+    return ipam_parse_default_pool(spec, &p, e);
 }
 
 static const char *opt_name(const opt_def *o) { return o->key ? o->key : o->flag; }
@@ -197,9 +210,8 @@ static int apply(berth_config *c, const opt_def *o, json_t *v, const char *as, c
                 break;
             }
             cleanup_free char *spec = xasprintf("base=%s,size=%lld", base, (long long)json_integer_value(size));
-            ipam_default_pool p;
             berr pe = {0};
-            if (ipam_parse_default_pool(spec, &p, &pe) < 0)
+            if (check_pool(spec, &pe) < 0)
                 return berr_set(e, -EINVAL, "unable to configure the daemon with file %s: %s", file, pe.msg);
             list_push(&c->address_pools, &c->n_address_pools, spec);
         }
@@ -300,9 +312,8 @@ static int flag_value(const opt_def *o, const char *v, const char *as, json_t **
         return 0;
     }
     case T_POOLS: {
-        ipam_default_pool p;
         berr pe = {0};
-        if (ipam_parse_default_pool(v, &p, &pe) < 0)
+        if (check_pool(v, &pe) < 0)
             return berr_set(e, -EINVAL, "invalid argument \"%s\" for \"%s\" flag: %s", v, as, pe.msg);
         return 1; /* stored directly */
     }
@@ -508,7 +519,7 @@ static int check_file_keys(const berth_config *flags, json_t *root, const bool s
 static void set_defaults(berth_config *c)
 {
     c->level = LOG_INFO;
-    c->icc = c->ip_masq = c->iptables = c->ip_forward = c->userland_proxy = true;
+    c->icc = c->ip_masq = c->iptables = c->ip6tables = c->ip_forward = c->userland_proxy = true;
     c->shm_size = 64L * 1024 * 1024;
     c->shutdown_timeout = 15;
     c->max_downloads = 3;
@@ -600,6 +611,8 @@ int config_load(berth_config *c, int argc, char **argv, berr *e)
     default_str(&c->bridge, "");
     default_str(&c->bip, "");
     default_str(&c->fixed_cidr, "");
+    default_str(&c->fixed_cidr_v6, "");
+    default_str(&c->bip6, "");
     default_str(&c->ip, "0.0.0.0");
     default_str(&c->log_format, "text");
     default_str(&c->log_driver, "json-file");

@@ -50,6 +50,10 @@ typedef struct berth_config {
     bool ip_forward;         /* --ip-forward, "ip-forward" (default true) */
     char *ip;                /* --ip, "ip": default address of published ports */
     long mtu;                /* --mtu, "mtu" (0: 1500) */
+    bool ipv6;               /* --ipv6, "ipv6": the default bridge is dual-stack */
+    bool ip6tables;          /* --ip6tables, "ip6tables": the ip6 half of berth's nftables rules (default true) */
+    char *fixed_cidr_v6;     /* --fixed-cidr-v6, "fixed-cidr-v6": the default bridge's IPv6 subnet (range with bip6) */
+    char *bip6;              /* --bip6, "bip6": the default bridge's IPv6 address and subnet */
     bool userland_proxy;     /* --userland-proxy, "userland-proxy": accepted; berthd never proxies (NAT reaches 127.0.0.1 too) */
     /* The daemon's own log. */
     char *log_format;        /* --log-format, "log-format": "text" or "json" */

@@ -12,7 +12,6 @@
 
 /* Reasons shared by several options. */
 #define NO_CONTAINERD "berthd runs containers itself, without containerd"
-#define NO_V6 "IPv6 on bridge networks is not implemented"
 
 const opt_def config_opts[] = {
     /* The daemon process. */
@@ -112,12 +111,12 @@ const opt_def config_opts[] = {
     {"mtu", 0, "mtu", T_INT, F(mtu), false, "Set the MTU of the default bridge and its containers (default 1500)", NULL},
     {"userland-proxy", 0, "userland-proxy", T_BOOL, F(userland_proxy), false, "Accepted for compatibility: berthd publishes ports with NAT only, 127.0.0.1 included", NULL},
     {"userland-proxy-path", 0, "userland-proxy-path", T_STR, NF, false, "Path to the userland proxy binary", "berthd never proxies ports in user space"},
-    {"ipv6", 0, "ipv6", T_BOOL, NF, false, "Enable IPv6 networking on the default bridge", NO_V6},
-    {"ip6tables", 0, "ip6tables", T_BOOL, NF, false, "Enable addition of ip6tables rules", NO_V6},
-    {"fixed-cidr-v6", 0, "fixed-cidr-v6", T_STR, NF, false, "IPv6 subnet for fixed IPs", NO_V6},
-    {"bip6", 0, "bip6", T_STR, NF, false, "Specify default-bridge IPv6 network", NO_V6},
+    {"ipv6", 0, "ipv6", T_BOOL, F(ipv6), false, "Enable IPv6 networking on the default bridge", NULL},
+    {"ip6tables", 0, "ip6tables", T_BOOL, F(ip6tables), false, "Enable addition of berth's IPv6 nftables rules (default true)", NULL},
+    {"fixed-cidr-v6", 0, "fixed-cidr-v6", T_STR, F(fixed_cidr_v6), false, "IPv6 subnet for the default bridge (its address range with --bip6)", NULL},
+    {"bip6", 0, "bip6", T_STR, F(bip6), false, "Specify default-bridge IPv6 network (\"addr/len\")", NULL},
     {"default-gateway", 0, "default-gateway", T_STR, NF, false, "Container default gateway IPv4 address", "containers route through their network's gateway"},
-    {"default-gateway-v6", 0, "default-gateway-v6", T_STR, NF, false, "Container default gateway IPv6 address", NO_V6},
+    {"default-gateway-v6", 0, "default-gateway-v6", T_STR, NF, false, "Container default gateway IPv6 address", "containers route through their network's gateway"},
     {"ip-forward-no-drop", 0, "ip-forward-no-drop", T_BOOL, NF, false, "Do not set the filter-FORWARD policy to DROP", "berthd's nftables table never changes the FORWARD policy"},
     {"allow-direct-routing", 0, "allow-direct-routing", T_BOOL, NF, false, "Allow remote access to published ports on container IP addresses", "direct routing rules are not implemented"},
     {"bridge-accept-fwmark", 0, "bridge-accept-fwmark", T_STR, NF, false, "In bridge networks, accept packets with this firewall mark/mask", "firewall marks are not implemented"},

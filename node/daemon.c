@@ -233,6 +233,8 @@ static void close_stores(berth_daemon *d)
     d->networks_open = false;
     free(d->address_pools);
     d->address_pools = NULL;
+    free(d->address_pools6);
+    d->address_pools6 = NULL;
     rt_volumes_close(d->volumes);
     d->volumes = NULL;
     events_free(&d->events);
@@ -255,8 +257,12 @@ static int open_networks(berth_daemon *d, berr *e)
 {
     const berth_config *c = &d->cfg;
     d->address_pools = xcalloc(c->n_address_pools + 1, sizeof *d->address_pools);
+    d->address_pools6 = xcalloc(c->n_address_pools + 1, sizeof *d->address_pools6);
+    size_t n4 = 0, n6 = 0;
     for (size_t i = 0; i < c->n_address_pools; i++) {
-        int r = ipam_parse_default_pool(c->address_pools[i], &d->address_pools[i], e);
+        const char *spec = c->address_pools[i];
+        int r = strchr(spec, ':') ? ipam6_parse_default_pool(spec, &d->address_pools6[n6++], e)
+                                  : ipam_parse_default_pool(spec, &d->address_pools[n4++], e);
         if (r < 0)
             return r;
     }
@@ -264,8 +270,15 @@ static int open_networks(berth_daemon *d, berr *e)
         .bridge = c->bridge,
         .bip = c->bip,
         .fixed_cidr = c->fixed_cidr,
-        .pools = c->n_address_pools ? d->address_pools : NULL,
-        .n_pools = c->n_address_pools,
+        .pools = n4 ? d->address_pools : NULL,
+        .n_pools = n4,
+        .pools6 = n6 ? d->address_pools6 : NULL,
+        .n_pools6 = n6,
+        .ipv6 = c->ipv6,
+        .bip6 = c->bip6,
+        .fixed_cidr_v6 = c->fixed_cidr_v6,
+        .ip6tables = c->ip6tables,
+        .host_id = d->id,
         .icc = c->icc,
         .ip_masq = c->ip_masq,
         .iptables = c->iptables,

@@ -37,7 +37,8 @@ typedef struct berth_daemon {
     struct rt_volumes *volumes;
     net_manager networks;
     bool networks_open;
-    ipam_default_pool *address_pools;  /* parsed --default-address-pool */
+    ipam_default_pool *address_pools;  /* parsed --default-address-pool, IPv4 ones */
+    ipam6_default_pool *address_pools6;/* and IPv6 ones */
     rt_containers containers;
     bool containers_open;
     rt_idmap remap;                 /* --userns-remap's mapping, when remap_on */

@@ -28,8 +28,17 @@ static int check_settings(net_network *n, json_t *settings, berr *e)
     if (*json_str(ipam, "IPv4Address") && !n->user_subnet)
         return berr_set(e, -EINVAL, n->predefined ? "user specified IP address is supported on user defined networks only"
                                                    : "user specified IP address is supported only when connecting to networks with user configured subnets");
-    if (*json_str(ipam, "IPv6Address"))
-        return berr_set(e, -ENOSYS, "IPv6 addresses are not supported by berthd yet");
+    const char *v6 = json_str(ipam, "IPv6Address");
+    ipam6_addr a6;
+    if (*v6 && (ipam6_parse_addr(v6, &a6) < 0 || a6 == 0 || (a6 >> 32) == 0xffff))
+        return berr_set(e, -EINVAL, "invalid endpoint settings:\ninvalid IPv6 address: %s", v6);
+    if (*v6 && n->predefined && !n->ipv6)
+        return berr_set(e, -EINVAL, "user specified IP address is supported on user defined networks only");
+    if (*v6 && !n->ipv6)
+        return berr_set(e, -EINVAL, "invalid endpoint settings:\nno configured subnet contains IP address %s", v6);
+    if (*v6 && !n->user_subnet6)
+        return berr_set(e, -EINVAL, n->predefined ? "user specified IP address is supported on user defined networks only"
+                                                   : "user specified IP address is supported only when connecting to networks with user configured subnets");
     if (json_array_size(json_object_get(settings, "Aliases")) && n->predefined)
         return berr_set(e, -EINVAL, "network-scoped alias is supported only for containers in user defined networks");
     /* Links of an endpoint: aliases its container alone resolves
@@ -311,6 +320,9 @@ json_t *rt_container_networks(const rt_container *c)
             json_object_set_new(s, "IPAddress", json_string(""));
             json_object_set_new(s, "IPPrefixLen", json_integer(0));
             json_object_set_new(s, "MacAddress", json_string(""));
+            json_object_set_new(s, "IPv6Gateway", json_string(""));
+            json_object_set_new(s, "GlobalIPv6Address", json_string(""));
+            json_object_set_new(s, "GlobalIPv6PrefixLen", json_integer(0));
             json_object_set_new(s, "DNSNames", json_null());
         }
         null_if_missing(s, "IPAMConfig");
@@ -349,7 +361,8 @@ json_t *rt_container_network_settings(rt_containers *m, rt_container *c)
                                       "MacAddress"};
     for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
         json_object_set_new(o, top[i], json_string(json_str(bridge, top[i])));
-    json_object_set_new(o, "GlobalIPv6PrefixLen", json_integer(0));
+    json_object_set_new(o, "GlobalIPv6PrefixLen",
+                        json_integer(json_integer_value(json_object_get(bridge, "GlobalIPv6PrefixLen"))));
     json_object_set_new(o, "IPPrefixLen", json_integer(json_integer_value(json_object_get(bridge, "IPPrefixLen"))));
     json_object_set_new(o, "Networks", nets);
     return o;

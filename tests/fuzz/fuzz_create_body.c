@@ -7,7 +7,7 @@
 #include <jansson.h>
 
 #include "api/service_spec.h"
-#include "netoverlay/ipam.h"
+#include "netoverlay/ipam/ipam.h"
 #include "netoverlay/ports.h"
 #include "node/secrets.h"
 #include "runtime/container/mounts.h"

@@ -3,7 +3,7 @@
  * uses, and no answer is longer than its buffer. */
 #include <assert.h>
 
-#include "netoverlay/dns_msg.h"
+#include "netoverlay/dns/dns_msg.h"
 #include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -23,19 +23,27 @@ def d(daemon, fixtures):
     return daemon
 
 
+def make_peer(d, suffix, ours, theirs, extra=()):
+    """A namespace joined to the daemon's by a veth pair, ours on the
+    daemon's side and theirs on the peer's (extra: more `ip addr add`
+    words, such as "nodad"); returns its name (delete it with ip netns del)."""
+    name = d.netns + "-" + suffix
+    tag = "%s%x" % (suffix[:1], os.getpid() & 0xfffff)
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    subprocess.run(["ip", "link", "add", "b" + tag, "type", "veth", "peer", "name", "c" + tag], check=True)
+    subprocess.run(["ip", "link", "set", "b" + tag, "netns", d.netns], check=True)
+    subprocess.run(["ip", "link", "set", "c" + tag, "netns", name], check=True)
+    for ns, dev, addr in ((d.netns, "b" + tag, ours), (name, "c" + tag, theirs)):
+        subprocess.run(["ip", "-n", ns, "addr", "add", addr, "dev", dev] + list(extra), check=True)
+        subprocess.run(["ip", "-n", ns, "link", "set", dev, "up"], check=True)
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+    return name
+
+
 @pytest.fixture(scope="module")
 def peer(d):
     """Another namespace, reachable from the daemon's at 10.99.0.2."""
-    name = d.netns + "-peer"
-    tag = "%x" % (os.getpid() & 0xfffff)
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    subprocess.run(["ip", "link", "add", "bp" + tag, "type", "veth", "peer", "name", "bq" + tag], check=True)
-    subprocess.run(["ip", "link", "set", "bp" + tag, "netns", d.netns], check=True)
-    subprocess.run(["ip", "link", "set", "bq" + tag, "netns", name], check=True)
-    for ns, dev, addr in ((d.netns, "bp" + tag, "10.99.0.1/24"), (name, "bq" + tag, "10.99.0.2/24")):
-        subprocess.run(["ip", "-n", ns, "addr", "add", addr, "dev", dev], check=True)
-        subprocess.run(["ip", "-n", ns, "link", "set", dev, "up"], check=True)
-        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+    name = make_peer(d, "peer", "10.99.0.1/24", "10.99.0.2/24")
     yield name
     subprocess.run(["ip", "netns", "del", name])
 

@@ -1,4 +1,4 @@
-/* Unit tests for netoverlay/dns_msg.c: parsing queries (compression,
+/* Unit tests for netoverlay/dns/dns_msg.c: parsing queries (compression,
  * loops, truncation) and replies compared byte for byte. */
 #include <errno.h>
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "netoverlay/dns_msg.h"
+#include "netoverlay/dns/dns_msg.h"
 
 #define HDR(id, flags, qd, an, ns, ar) \
     (id) >> 8, (id) & 0xFF, (flags) >> 8, (flags) & 0xFF, 0, qd, 0, an, 0, ns, 0, ar

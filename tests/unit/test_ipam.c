@@ -1,4 +1,4 @@
-/* netoverlay/ipam.c: subnets, serial allocation, --ip reservations and the
+/* netoverlay/ipam/ipam.c: subnets, serial allocation, --ip reservations and the
  * choice of a free default subnet. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "netoverlay/ipam.h"
+#include "netoverlay/ipam/ipam.h"
 
 static uint32_t A(const char *s)
 {

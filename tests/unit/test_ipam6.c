@@ -1,4 +1,4 @@
-/* netoverlay/ipam6.c: IPv6 text and numbers, pools over 2^64 addresses
+/* netoverlay/ipam/ipam6.c: IPv6 text and numbers, pools over 2^64 addresses
  * (serial allocation, --ip6 reservations), the ULA default pool derived
  * from the host ID and the choice of a free default subnet. */
 #include <setjmp.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "netoverlay/ipam6.h"
+#include "netoverlay/ipam/ipam6.h"
 
 static ipam6_addr A(const char *s)
 {

@@ -41,17 +41,38 @@ static void test_parse(void **state)
     net_port_binding *b;
     size_t n;
     assert_int_equal(net_ports_parse(pb, exposed, true, "10.1.1.1", &b, &n, &e), 0);
-    assert_int_equal(n, 4);   /* two for 80, none for the IPv6 one, the range, 81 from -P */
+    assert_int_equal(n, 5);   /* two for 80, the IPv6 one, the range, 81 from -P */
     assert_string_equal(b[0].host_ip, "10.1.1.1");
+    assert_false(b[0].both_families);   /* --ip chose one address */
     assert_int_equal(b[0].host_port, 8080);
     assert_string_equal(b[1].host_ip, "127.0.0.1");
     assert_int_equal(b[1].host_port, 0);
-    assert_int_equal(b[2].host_port, 9000);
-    assert_int_equal(b[2].host_port_end, 9005);
-    assert_int_equal(b[3].container_port, 81);
-    assert_int_equal(b[3].host_port, 0);
+    assert_string_equal(b[2].host_ip, "::");
+    assert_int_equal(b[2].container_port, 53);
+    assert_int_equal(b[3].host_port, 9000);
+    assert_int_equal(b[3].host_port_end, 9005);
+    assert_int_equal(b[4].container_port, 81);
+    assert_int_equal(b[4].host_port, 0);
     assert_int_equal(b[0].fd, -1);
     net_ports_free(b, n);
+
+    /* No HostIp and no --ip: 0.0.0.0, and :: too on an IPv6 endpoint;
+     * IPv6 host addresses come back canonical. */
+    json_t *both = json_loads("{\"80/tcp\": [{\"HostIp\": \"\", \"HostPort\": \"8080\"},"
+                              "              {\"HostIp\": \"fd00:0:0::1\", \"HostPort\": \"8081\"}]}", 0, NULL);
+    assert_int_equal(net_ports_parse(both, NULL, false, "", &b, &n, &e), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(b[0].host_ip, "0.0.0.0");
+    assert_true(b[0].both_families);
+    assert_string_equal(b[1].host_ip, "fd00::1");
+    assert_false(b[1].both_families);
+    net_port_binding twin = net_port_twin6(&b[0]);
+    assert_string_equal(twin.host_ip, "::");
+    assert_int_equal(twin.host_port, 8080);
+    assert_int_equal(twin.fd, -1);
+    assert_false(twin.both_families);
+    net_ports_free(b, n);
+    json_decref(both);
 
     json_t *bad = json_loads("{\"80/tcp\": [{\"HostPort\": \"99999\"}]}", 0, NULL);
     assert_int_equal(net_ports_parse(bad, NULL, false, "", &b, &n, &e), -EINVAL);
@@ -68,10 +89,10 @@ static void test_parse(void **state)
 static void test_clash_and_hold(void **state)
 {
     (void)state;
-    net_port_binding any = {"tcp", 80, "0.0.0.0", 18555, 18555, -1};
-    net_port_binding local = {"tcp", 81, "127.0.0.1", 18555, 18555, -1};
-    net_port_binding udp = {"udp", 80, "0.0.0.0", 18555, 18555, -1};
-    net_port_binding other = {"tcp", 80, "127.0.0.2", 18555, 18555, -1};
+    net_port_binding any = {"tcp", 80, "0.0.0.0", 18555, 18555, -1, false};
+    net_port_binding local = {"tcp", 81, "127.0.0.1", 18555, 18555, -1, false};
+    net_port_binding udp = {"udp", 80, "0.0.0.0", 18555, 18555, -1, false};
+    net_port_binding other = {"tcp", 80, "127.0.0.2", 18555, 18555, -1, false};
     assert_true(net_ports_clash(&any, &local));
     assert_false(net_ports_clash(&any, &udp));
     assert_false(net_ports_clash(&local, &other));
@@ -80,15 +101,31 @@ static void test_clash_and_hold(void **state)
     assert_int_equal(net_port_hold(&local, &e), 0);
     assert_true(local.fd >= 0);
     /* The port is held: a second holder on the same address fails. */
-    net_port_binding again = {"tcp", 80, "127.0.0.1", 18555, 18555, -1};
+    net_port_binding again = {"tcp", 80, "127.0.0.1", 18555, 18555, -1, false};
     assert_int_equal(net_port_hold(&again, &e), -EADDRINUSE);
     assert_non_null(strstr(e.msg, "address already in use"));
     /* A range moves on to the next free port. */
-    net_port_binding range = {"tcp", 80, "127.0.0.1", 18555, 18556, -1};
+    net_port_binding range = {"tcp", 80, "127.0.0.1", 18555, 18556, -1, false};
     assert_int_equal(net_port_hold(&range, &e), 0);
     assert_int_equal(range.host_port, 18556);
     /* Ephemeral: the kernel picks. */
-    net_port_binding eph = {"udp", 80, "127.0.0.1", 0, 0, -1};
+    /* A wildcard covers its own family only. */
+    net_port_binding any6 = {"tcp", 80, "::", 18555, 18555, -1, false};
+    net_port_binding one6 = {"tcp", 80, "::1", 18555, 18555, -1, false};
+    assert_false(net_ports_clash(&any, &any6));
+    assert_false(net_ports_clash(&local, &one6));
+    assert_true(net_ports_clash(&any6, &one6));
+    /* [::]:port and 0.0.0.0:port are held side by side (V6ONLY). */
+    net_port_binding v4 = {"tcp", 80, "0.0.0.0", 0, 0, -1, false};
+    assert_int_equal(net_port_hold(&v4, &e), 0);
+    net_port_binding v6 = net_port_twin6(&v4);
+    assert_int_equal(net_port_hold(&v6, &e), 0);
+    assert_int_equal(v6.host_port, v4.host_port);
+    net_port_binding v6again = net_port_twin6(&v4);
+    assert_int_equal(net_port_hold(&v6again, &e), -EADDRINUSE);
+    net_port_release(&v6);
+    net_port_release(&v4);
+    net_port_binding eph = {"udp", 80, "127.0.0.1", 0, 0, -1, false};
     assert_int_equal(net_port_hold(&eph, &e), 0);
     assert_true(eph.host_port > 0);
     net_port_release(&local);

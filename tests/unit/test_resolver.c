@@ -1,4 +1,4 @@
-/* Unit tests for netoverlay/resolver.c on 127.0.0.1, no root needed: the
+/* Unit tests for netoverlay/dns/resolver.c on 127.0.0.1, no root needed: the
  * resolver's sockets, fake upstream servers (UDP and TCP, on the same
  * loop) and a plain client socket, with the loop pumped while the client
  * waits. */
@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "netoverlay/dns_msg.h"
-#include "netoverlay/resolver.h"
+#include "netoverlay/dns/dns_msg.h"
+#include "netoverlay/dns/resolver.h"
 
 /* ---- fake upstream: answers A 192.0.2.1 over UDP, 192.0.2.2 over TCP ---- */
 

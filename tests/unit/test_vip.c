@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "netoverlay/ipam.h"
+#include "netoverlay/ipam/ipam.h"
 #include "netoverlay/vip.h"
 
 static uint32_t A(const char *s)

@@ -1,7 +1,7 @@
 /* DNS messages (RFC 1035) for the embedded resolver: the question of a
  * query in, A/AAAA/PTR/rcode replies out.  Every read is bounds-checked against
  * the message length because queries come from untrusted containers. */
-#include "netoverlay/dns_msg.h"
+#include "netoverlay/dns/dns_msg.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -194,8 +194,10 @@ static void answer_head(uint8_t *p, uint16_t type, uint32_t ttl, uint16_t rdlen)
     put16(p + 10, rdlen);
 }
 
-size_t dns_reply_a(const uint8_t *query, const dns_question *q, const struct in_addr *addrs, size_t n,
-                   uint32_t ttl, uint8_t *out, size_t cap)
+/* n address records of type (4 or 16 bytes each, network order), as
+ * many records of len bytes laid end to end in addrs. */
+static size_t reply_addrs(const uint8_t *query, const dns_question *q, uint16_t type, const uint8_t *addrs,
+                          uint16_t len, size_t n, uint32_t ttl, uint8_t *out, size_t cap)
 {
     if (n > 0xFFFF)
         return 0;
@@ -203,31 +205,27 @@ size_t dns_reply_a(const uint8_t *query, const dns_question *q, const struct in_
     if (!o)
         return 0;
     for (size_t i = 0; i < n; i++) {
-        if (o + 16 > cap)
+        if (o + 12 + len > cap)
             return 0;
-        answer_head(out + o, DNS_TYPE_A, ttl, 4);
-        memcpy(out + o + 12, &addrs[i].s_addr, 4);  /* already network order */
-        o += 16;
+        answer_head(out + o, type, ttl, len);
+        memcpy(out + o + 12, addrs + i * len, len);
+        o += 12 + len;
     }
     return o;
+}
+
+size_t dns_reply_a(const uint8_t *query, const dns_question *q, const struct in_addr *addrs, size_t n,
+                   uint32_t ttl, uint8_t *out, size_t cap)
+{
+    _Static_assert(sizeof(struct in_addr) == 4, "in_addr is its 4 bytes");
+    return reply_addrs(query, q, DNS_TYPE_A, (const uint8_t *)addrs, 4, n, ttl, out, cap);
 }
 
 size_t dns_reply_aaaa(const uint8_t *query, const dns_question *q, const struct in6_addr *addrs, size_t n,
                       uint32_t ttl, uint8_t *out, size_t cap)
 {
-    if (n > 0xFFFF)
-        return 0;
-    size_t o = reply_head(query, q, DNS_RCODE_OK, (uint16_t)n, out, cap);
-    if (!o)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (o + 28 > cap)
-            return 0;
-        answer_head(out + o, DNS_TYPE_AAAA, ttl, 16);
-        memcpy(out + o + 12, addrs[i].s6_addr, 16);  /* bytes in network order */
-        o += 28;
-    }
-    return o;
+    _Static_assert(sizeof(struct in6_addr) == 16, "in6_addr is its 16 bytes");
+    return reply_addrs(query, q, DNS_TYPE_AAAA, (const uint8_t *)addrs, 16, n, ttl, out, cap);
 }
 
 size_t dns_reply_ptr(const uint8_t *query, const dns_question *q, const char *name, uint32_t ttl, uint8_t *out,

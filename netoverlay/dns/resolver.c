@@ -12,7 +12,7 @@
  * drops to zero, so callbacks still queued in libuv never see freed
  * memory.  Objects that outlive their purpose are detached (attempt->f,
  * fwd->tc set to NULL) so their late callbacks do nothing. */
-#include "netoverlay/resolver.h"
+#include "netoverlay/dns/resolver.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +20,7 @@
 
 #include "lib/buf.h"
 #include "lib/log.h"
-#include "netoverlay/dns_msg.h"
+#include "netoverlay/dns/dns_msg.h"
 
 enum {
     MAX_UPSTREAMS = 3,

@@ -1,4 +1,4 @@
-#include "netoverlay/ipam6.h"
+#include "netoverlay/ipam/ipam6.h"
 
 #include <arpa/inet.h>
 #include <sodium.h>

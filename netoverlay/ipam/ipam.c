@@ -1,4 +1,4 @@
-#include "netoverlay/ipam.h"
+#include "netoverlay/ipam/ipam.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
