@@ -106,6 +106,9 @@ static json_t *ok_reply(dispatcher *d)
 
 /* ---- sessions ------------------------------------------------------------------ */
 
+static bool idle(dispatcher *d);
+static void tick_again(dispatcher *d);
+
 static session *session_get(dispatcher *d, const char *node)
 {
     for (session *x = d->sessions; x; x = x->next)
@@ -115,6 +118,7 @@ static session *session_get(dispatcher *d, const char *node)
     snprintf(x->node, sizeof x->node, "%s", node);
     x->next = d->sessions;
     d->sessions = x;
+    tick_again(d);
     return x;
 }
 
@@ -606,6 +610,29 @@ static void on_tick(uv_timer_t *t)
         judge(d, now, grace);
     else
         push_alive(d, now, grace);
+    if (idle(d))
+        uv_timer_stop(&d->tick);
+}
+
+/* Nothing for the tick to do until something changes: no session to
+ * answer or forget, no worker node to judge, no other manager to tell.
+ * The one-member store of a daemon outside swarm mode is always so, and
+ * would otherwise wake four times a second.  A session or a store change
+ * starts the tick again (tick_again). */
+static bool idle(dispatcher *d)
+{
+    if (d->sessions || !d->leading || !d->workers || json_object_size(d->workers))
+        return false;
+    json_t *peers = cluster_store_peers(d->cs);
+    bool lone = json_object_size(peers) <= 1;
+    json_decref(peers);
+    return lone;
+}
+
+static void tick_again(dispatcher *d)
+{
+    if (d->cs && !uv_is_active((uv_handle_t *)&d->tick))
+        uv_timer_start(&d->tick, on_tick, TICK_MS, TICK_MS);
 }
 
 static void on_kick(uv_timer_t *t)
@@ -622,6 +649,7 @@ static void on_change(void *arg, uint64_t index, const cs_op *ops, size_t n)
     if (d->freeing)
         return;
     note_change(d, ops, n);
+    tick_again(d);
     if (d->cs && d->sessions)
         uv_timer_start(&d->kick, on_kick, 0, 0);
 }
@@ -703,7 +731,9 @@ dispatcher *dispatcher_new(swarm *s, uv_loop_t *loop)
     uv_timer_init(loop, &d->kick);
     d->tick.data = d->kick.data = d;
     d->handles_open = 2;
-    uv_timer_start(&d->tick, on_tick, TICK_MS, TICK_MS);
+    /* The tick runs while there is a store (dispatcher_attach): outside
+     * swarm mode it would wake an idle daemon four times a second for
+     * nothing. */
     swarm_subscribe(s, on_swarm, d);
     return d;
 }
@@ -730,8 +760,12 @@ void dispatcher_attach(dispatcher *d, cluster_store *cs)
     d->gen++;   /* another store: nothing computed holds */
     json_decref(d->reply), d->reply = NULL;
     json_decref(d->workers), d->workers = NULL;
-    if (cs)
+    if (cs) {
         cluster_store_watch(cs, on_change, d);
+        uv_timer_start(&d->tick, on_tick, TICK_MS, TICK_MS);
+    } else {
+        uv_timer_stop(&d->tick);
+    }
 }
 
 static void on_handle_closed(uv_handle_t *h)
