@@ -181,6 +181,11 @@ class Worker:
                 continue   # another node's task on a network of ours
             state = t.get("Status", {}).get("State", "")
             desired = t.get("DesiredState", "")
+            # A report whose answer was lost (a leader change) may still
+            # have been applied: the store's word is what counts.
+            if state == "running" and desired == "running" and t["ID"] not in self.running:
+                self.running.add(t["ID"])
+                self.stats.running += 1
             want = None
             if desired == "running" and state in ("assigned", "accepted", "preparing", "starting"):
                 want = "running"

@@ -11,6 +11,7 @@
 
 #include "raft/cluster_store.h"
 #include "raft/fsm.h"
+#include "raft/match_guard.h"
 
 typedef struct cs_forward cs_forward;
 
@@ -36,6 +37,10 @@ struct cluster_store {
 
     uv_timer_t timer;       /* raft's tick and the leadership poll (cluster_tick.c); the drain at close */
     int (*io_start)(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick, raft_io_recv_cb recv);
+    /* raft_uv's send, wrapped so a follower's answers claim no more than
+     * the leader sent it (raft/match_guard.h, cluster_tick.c). */
+    int (*io_send)(struct raft_io *io, struct raft_io_send *req, const struct raft_message *m, raft_io_send_cb cb);
+    match_guard guard;
     raft_io_tick_cb raft_tick;  /* what raft gave io->start, called from the timer */
     raft_io_recv_cb raft_recv;
     struct raft_barrier barrier;
@@ -92,7 +97,7 @@ void cs_poll_leader(cluster_store *cs);
  * lone leader and every heartbeat timeout otherwise.  cs_tick_wrap before
  * raft_start; cs_tick_pace after raft_start and whenever the state or the
  * configuration may have changed. */
-void cs_tick_wrap(cluster_store *cs);
+void cs_tick_wrap(cluster_store *cs);   /* also wraps io.send for the match guard */
 void cs_tick_pace(cluster_store *cs);
 
 /* raft/cluster_forward.c */

@@ -14,7 +14,10 @@
  * counting ticks, so a slower tick does not change what a tick decides.
  *
  * raft_uv's own tick timer is left running, with a one-hour period, so
- * that nothing of raft_uv changes but the interval. */
+ * that nothing of raft_uv changes but the interval.
+ *
+ * The messages raft receives and sends pass here too, for the match
+ * guard (raft/match_guard.h). */
 #include <limits.h>
 #include <stddef.h>
 
@@ -64,7 +67,9 @@ static void inner_tick(struct raft_io *io)
 static void on_recv(struct raft_io *io, struct raft_message *msg)
 {
     cluster_store *cs = of_io(io);
+    match_guard_begin(&cs->guard, msg);
     cs->raft_recv(io, msg);
+    match_guard_end(&cs->guard);
     /* A message can depose a lone leader or bring news of other servers. */
     cs_tick_pace(cs);
 }
@@ -78,8 +83,22 @@ static int paced_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
     return cs->io_start(io, CS_INNER_TICK_MS, inner_tick, on_recv);
 }
 
+/* Every message raft sends passes here: see raft/match_guard.h.  raft_uv
+ * encodes the message before send returns, so a changed copy on the
+ * stack does. */
+static int guarded_send(struct raft_io *io, struct raft_io_send *req, const struct raft_message *m, raft_io_send_cb cb)
+{
+    cluster_store *cs = of_io(io);
+    struct raft_message bounded;
+    if (match_guard_clamp(&cs->guard, m, &bounded))
+        return cs->io_send(io, req, &bounded, cb);
+    return cs->io_send(io, req, m, cb);
+}
+
 void cs_tick_wrap(cluster_store *cs)
 {
     cs->io_start = cs->io.start;
     cs->io.start = paced_start;
+    cs->io_send = cs->io.send;
+    cs->io.send = guarded_send;
 }
