@@ -14,10 +14,14 @@ PKGS_TEST = busybox-static python3-docker python3-msgpack docker-compose python3
 	iproute2 nftables sqlite3 util-linux procps openssl tcpdump docker-registry apache2-utils git
 PKGS = $(PKGS_BUILD) $(PKGS_TEST)
 
-LIBS_PC = libuv libsodium libcurl sqlite3 libmicrohttpd jansson libarchive gnutls libseccomp libnl-3.0 libnl-route-3.0 libnftables raft msgpack zlib
+LIBS_PC = libuv libsodium libcurl sqlite3 libmicrohttpd jansson gnutls libseccomp libnl-3.0 libnl-route-3.0 libnftables raft msgpack zlib
+# Not linked: loaded with dlopen on first use (lib/lazylib.h), so an idle
+# daemon maps neither it nor the libraries it brings.  Its headers still
+# declare what lib/lazy_archive.c defines.
+LAZY_PC = libarchive
 CC ?= cc
 CFLAGS_BASE = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
-	-fno-strict-aliasing -Wno-format-truncation $(shell pkg-config --cflags $(LIBS_PC) 2>/dev/null)
+	-fno-strict-aliasing -Wno-format-truncation $(shell pkg-config --cflags $(LIBS_PC) $(LAZY_PC) 2>/dev/null)
 LDLIBS = $(shell pkg-config --libs $(LIBS_PC) 2>/dev/null) -lm
 
 VERSION := 0.1.0
