@@ -14,11 +14,11 @@ PKGS_TEST = busybox-static python3-docker python3-msgpack docker-compose python3
 	iproute2 nftables sqlite3 util-linux procps openssl tcpdump docker-registry apache2-utils git
 PKGS = $(PKGS_BUILD) $(PKGS_TEST)
 
-LIBS_PC = libuv libsodium libcurl sqlite3 libmicrohttpd jansson gnutls libseccomp libnl-3.0 libnl-route-3.0 libnftables raft msgpack zlib
+LIBS_PC = libuv libsodium sqlite3 libmicrohttpd jansson gnutls libseccomp libnl-3.0 libnl-route-3.0 libnftables raft msgpack zlib
 # Not linked: loaded with dlopen on first use (lib/lazylib.h), so an idle
-# daemon maps neither it nor the libraries it brings.  Its headers still
-# declare what lib/lazy_archive.c defines.
-LAZY_PC = libarchive
+# daemon maps neither them nor the forty libraries they bring.  Their
+# headers still declare what lib/lazy_curl.c and lib/lazy_archive.c define.
+LAZY_PC = libcurl libarchive
 CC ?= cc
 CFLAGS_BASE = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
 	-fno-strict-aliasing -Wno-format-truncation $(shell pkg-config --cflags $(LIBS_PC) $(LAZY_PC) 2>/dev/null)

@@ -126,28 +126,31 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 
 int reg_http_open(reg_http **out, uv_loop_t *loop, berr *e)
 {
-    static bool global_done;
-    if (!global_done) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-            return berr_set(e, -EIO, "libcurl initialization failed");
-        global_done = true;
-    }
+    (void)e;
     reg_http *h = xcalloc(1, sizeof *h);
     h->loop = loop;
-    h->multi = curl_multi_init();
-    if (!h->multi) {
-        free(h);
-        return berr_set(e, -ENOMEM, "libcurl multi handle");
-    }
     uv_timer_init(loop, &h->timer);
     h->timer.data = h;
+    reg_http_set_certs_dir(h, "/etc/docker/certs.d");
+    *out = h;
+    return 0;
+}
+
+/* The multi handle is made by the first request, not at open: making it
+ * would load libcurl (lib/lazy_curl.c, which also runs curl_global_init)
+ * in a daemon that may never pull. */
+static CURLM *multi_handle(reg_http *h)
+{
+    if (h->multi)
+        return h->multi;
+    h->multi = curl_multi_init();
+    if (!h->multi)
+        return NULL;
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
-    reg_http_set_certs_dir(h, "/etc/docker/certs.d");
-    *out = h;
-    return 0;
+    return h->multi;
 }
 
 static void req_free(reg_req *r)
@@ -425,8 +428,10 @@ reg_req *reg_http_start(reg_http *h, const reg_req_opts *o, reg_http_done done, 
     if (h->reqs)
         h->reqs->prev = r;
     h->reqs = r;
-    if (curl_multi_add_handle(h->multi, c) != CURLM_OK) {
-        r->resp.status = berr_set(&r->resp.e, -EIO, "libcurl refused the request");
+    CURLM *multi = multi_handle(h);
+    if (!multi || curl_multi_add_handle(multi, c) != CURLM_OK) {
+        r->resp.status = berr_set(&r->resp.e, -EIO, multi ? "libcurl refused the request"
+                                                          : "libcurl is not available (the daemon's log says why)");
         req_finish(r);
         return NULL;
     }

@@ -16,6 +16,8 @@
 typedef struct reg_http reg_http;
 typedef struct reg_req reg_req;
 
+/* Makes no curl handle yet: the first request does, and only then is
+ * libcurl loaded (lib/lazy_curl.c), so an idle daemon never maps it. */
 int reg_http_open(reg_http **out, uv_loop_t *loop, berr *e);
 /* Where per-registry certificates live (dockerd's /etc/docker/certs.d:
  * <dir>/<host:port>/ca.crt, client.cert, client.key).  Copied. */
